@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every build, test and benchmark dependency from Debian's packages.
+# Used by the README's commands and by .ci/run. Idempotent; needs root (or sudo).
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libdnnl-dev libopenblas-dev          # GEMM (oneDNN sgemm; OpenBLAS as an alternative backend)
+  nlohmann-json3-dev libutf8proc-dev libcli11-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev             # fuzzing and sanitizer builds
+  python3 curl
+)
+if [ "${BERT_EMOTION_WITH_PEERS:-0}" = 1 ]; then
+  packages+=(python3-torch python3-numpy python3-onnx wrk hyperfine)
+  command -v npm >/dev/null || packages+=(nodejs npm)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,61 @@
+// bert-emotion: fine-tune, evaluate and serve DistilBERT text classifiers.
+#include <algorithm>
+#include <iostream>
+#include <map>
+
+#include "cli/command.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion::cli {
+std::vector<CommandEntry>& command_registry() {
+  static std::vector<CommandEntry> registry;
+  return registry;
+}
+}  // namespace bert_emotion::cli
+
+int main(int argc, char** argv) {
+  using namespace bert_emotion;
+  using namespace bert_emotion::cli;
+  CLI::App app{"bert-emotion " BERT_EMOTION_VERSION
+               ": fine-tune, evaluate and serve DistilBERT/BERT text classifiers natively"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("bert-emotion ") + BERT_EMOTION_VERSION);
+
+  auto& registry = command_registry();
+  std::sort(registry.begin(), registry.end(),
+            [](const CommandEntry& a, const CommandEntry& b) { return a.name < b.name; });
+  std::map<std::string, std::function<int()>> runners;
+  for (auto& entry : registry) runners[entry.name] = entry.setup(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  for (auto* sub : app.get_subcommands()) {
+    auto it = runners.find(sub->get_name());
+    if (it == runners.end()) continue;
+    try {
+      return it->second();
+    } catch (const InvalidArgument& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return kExitUsage;
+    } catch (const IoError& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return kExitIo;
+    } catch (const NetworkError& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return kExitNetwork;
+    } catch (const FormatError& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return kExitInput;
+    } catch (const UnsupportedError& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return kExitInput;
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return kExitFailure;
+    }
+  }
+  return kExitUsage;
+}

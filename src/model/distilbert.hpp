@@ -1,0 +1,69 @@
+// distilbert.hpp — DistilBertForSequenceClassification forward and backward, llm.c style.
+//
+// Plain functions over the named weight views of weights.hpp. Shapes use a fixed vocabulary:
+// B batch, T padded sequence length, C dim, H heads, D head_dim = C/H, F hidden_dim, K labels,
+// V vocab. A batch is right-padded (dynamic padding to its longest row); position t of row b is a
+// real token iff t < lengths[b]. Semantics are exactly Transformers 4.35's (see
+// ../shared/reference/README.md): post-LN blocks, q scaled before q·k^T, masked keys set to the
+// float32 minimum, exact-erf GELU, head = [CLS] -> pre_classifier -> ReLU -> dropout -> classifier.
+//
+//   Activations acts;
+//   activations_reserve(acts, cfg, /*B=*/32, /*T=*/128, /*training=*/false);
+//   TokenBatch batch = make_batch({{101, 1422, 102}, {101, 102}}, cfg.pad_token_id);
+//   std::vector<float> logits(batch.B * cfg.num_labels());
+//   distilbert_forward(cfg, weights, batch, acts, logits.data(), /*dropout=*/nullptr);
+//
+// Training: forward with a DropoutSpec and training buffers, cross_entropy_forward_backward for the
+// loss and dlogits, then distilbert_backward accumulates (+=) into gradient views laid out like
+// the weights (a second arena from the same ParamLayout).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/config.hpp"
+#include "model/weights.hpp"
+
+namespace bert_emotion {
+
+struct TokenBatch {
+  int B = 0, T = 0;
+  std::vector<int32_t> ids;      // [B, T], padded with pad id
+  std::vector<int32_t> lengths;  // [B], real tokens per row (mask = t < lengths[b])
+};
+
+// Right-pads `rows` to the longest one with `pad_id`.
+TokenBatch make_batch(const std::vector<std::vector<int32_t>>& rows, int32_t pad_id);
+
+// Dropout for one training step. Masks are a pure function of (seed, step, site), so a step can be
+// replayed (resume, tests) without RNG state. Probabilities come from the config.
+struct DropoutSpec {
+  uint64_t seed = 42;
+  uint64_t step = 0;
+};
+
+// Buffers for a batch of at most B x T tokens, sized once (no allocation in the step loop).
+// Training mode keeps every activation backward needs (LN mean/rstd, attention probabilities,
+// GELU inputs, dropout masks); inference mode keeps one layer's worth.
+struct Activations {
+  int B_max = 0, T_max = 0;
+  bool training = false;
+  std::vector<float> buf;  // one slab; the implementation carves named views out of it
+};
+void activations_reserve(Activations& acts, const ModelConfig& cfg, int B, int T, bool training);
+
+// logits: [B, K]. dropout == nullptr means eval mode (no dropout).
+void distilbert_forward(const ModelConfig& cfg, const Weights& w, const TokenBatch& batch, Activations& acts,
+                        float* logits, const DropoutSpec* dropout);
+
+// Mean cross-entropy over the batch (single-label); writes dlogits [B, K] = d(mean loss)/d logits.
+// For multi-label models, mean binary cross-entropy with logits over B x K, labels as 0/1 floats.
+float cross_entropy_forward_backward(const float* logits, const int32_t* labels, int B, int K, float* dlogits);
+
+// Accumulates d(loss)/d(weights) into `grads` (views of a gradient arena) given dlogits [B, K],
+// using the activations kept by the last training-mode distilbert_forward on the same batch.
+// The [PAD] row of the word embedding gets no gradient.
+void distilbert_backward(const ModelConfig& cfg, const Weights& w, const Weights& grads, const TokenBatch& batch,
+                         Activations& acts, const float* dlogits);
+
+}  // namespace bert_emotion

@@ -1,0 +1,55 @@
+// model_dir.hpp — a Hugging Face model directory: config.json + model.safetensors + tokenizer files.
+//
+// Loading checks every required tensor against the config (names with or without the
+// "distilbert." prefix; masked-LM `vocab_*` tensors ignored; F32/F16/BF16 widened to float32) and
+// fails with messages like
+//   tensor distilbert.transformer.layer.3.ffn.lin1.weight: expected [3072, 768], got [3072, 512]
+// A checkpoint without pre_classifier/classifier (distilbert-base-cased is a masked-LM checkpoint)
+// loads only with `allow_missing_head`; `has_head` then says the trainer must create it.
+//
+//   LoadedModel m = load_model_dir("runs/emotion");            // inference: F32 tensors stay mmap'ed
+//   const Weights& w = m.weights;                              // views, by checkpoint name
+//   LoadedModel t = load_model_dir("distilbert-base-cased", {.allow_missing_head = true, .owned_arena = true});
+//   save_model_dir("out", t.config, t.layout, t.arena.data(), "distilbert-base-cased");
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/config.hpp"
+#include "model/weights.hpp"
+
+namespace bert_emotion {
+
+class SafetensorsFile;  // io in model/safetensors.hpp
+
+struct LoadOptions {
+  bool allow_missing_head = false;  // accept a checkpoint without pre_classifier/classifier
+  bool owned_arena = false;         // copy every tensor into `arena` (training); else mmap F32 in place
+};
+
+struct LoadedModel {
+  std::filesystem::path dir;
+  ModelConfig config;
+  ParamLayout layout{ModelConfig{}};
+  std::vector<float> arena;                 // owned floats in `layout` order (empty when fully mmap'ed)
+  std::shared_ptr<SafetensorsFile> file;    // keeps the mmap alive for views into it
+  Weights weights{};                        // views into `arena` or `file`
+  bool has_head = true;                     // false: head tensors absent (zero-filled in the arena)
+  std::string weights_dtype;                // "F32", "F16", "BF16" or "mixed"
+};
+
+LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& opts = {});
+
+// Writes config.json and model.safetensors (F32, `__metadata__ {"format":"pt"}`, canonical names)
+// atomically, and copies the tokenizer files (vocab.txt, tokenizer.json, tokenizer_config.json,
+// special_tokens_map.json) from `tokenizer_dir` when given. Creates `dir` if needed.
+void save_model_dir(const std::filesystem::path& dir, const ModelConfig& cfg, const ParamLayout& layout,
+                    const float* arena, const std::filesystem::path& tokenizer_dir = {});
+
+// The tokenizer files a model directory may hold, in the order they are looked for.
+const std::vector<std::string>& tokenizer_file_names();
+
+}  // namespace bert_emotion

@@ -1,0 +1,83 @@
+// weights.hpp — the parameter arena and its named views, mirroring the checkpoint's tensor names.
+//
+// llm.c style: every trainable float lives in one contiguous arena laid out by ParamLayout, in a
+// fixed order (embeddings, layers 0..n-1, pre_classifier, classifier). Gradients and the AdamW
+// moments use the same layout, so zero-grad, global-norm clipping, AdamW and saving are flat loops
+// over `size` floats. The canonical names are those of a Transformers
+// DistilBertForSequenceClassification checkpoint:
+//
+//   distilbert.embeddings.word_embeddings.weight          [V, C]
+//   distilbert.embeddings.position_embeddings.weight      [P, C]
+//   distilbert.embeddings.LayerNorm.{weight,bias}         [C]
+//   distilbert.transformer.layer.{i}.attention.{q,k,v,out}_lin.{weight [C, C], bias [C]}
+//   distilbert.transformer.layer.{i}.sa_layer_norm.{weight,bias}   [C]
+//   distilbert.transformer.layer.{i}.ffn.lin1.{weight [F, C], bias [F]}
+//   distilbert.transformer.layer.{i}.ffn.lin2.{weight [C, F], bias [C]}
+//   distilbert.transformer.layer.{i}.output_layer_norm.{weight,bias} [C]
+//   pre_classifier.{weight [C, C], bias [C]}
+//   classifier.{weight [K, C], bias [K]}
+//
+// Linear weights keep PyTorch's [out, in] layout: y = x W^T + b; nothing is transposed on load or
+// save. `Weights` is a set of pointers, one per tensor, into an arena (training: owned floats) or
+// straight into an mmap'ed F32 safetensors file (inference: no copy).
+//
+//   ParamLayout layout(cfg);
+//   std::vector<float> arena(layout.size());
+//   Weights w = layout.bind(arena.data());
+//   float* q = w.layers[0].q_w;                       // same floats as
+//   float* q2 = arena.data() + layout.find("distilbert.transformer.layer.0.attention.q_lin.weight").offset;
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/config.hpp"
+
+namespace bert_emotion {
+
+struct ParamInfo {
+  std::string name;              // canonical checkpoint name (with the "distilbert." prefix)
+  std::vector<int64_t> shape;
+  size_t offset = 0;             // in floats, from the arena start
+  size_t numel = 0;
+  bool no_decay = false;         // biases and LayerNorm weights: the Trainer's no-weight-decay group
+  bool trainable = true;         // false for a sinusoidal position table (HF freezes it)
+  bool head = false;             // pre_classifier.* / classifier.*: created fresh from an MLM checkpoint
+};
+
+struct LayerWeights {
+  float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b;  // attention.{q,k,v,out}_lin
+  float *ln1_w, *ln1_b;                                  // sa_layer_norm
+  float *ff1_w, *ff1_b, *ff2_w, *ff2_b;                  // ffn.lin1, ffn.lin2
+  float *ln2_w, *ln2_b;                                  // output_layer_norm
+};
+
+struct Weights {
+  float *word_emb, *pos_emb, *emb_ln_w, *emb_ln_b;
+  std::vector<LayerWeights> layers;
+  float *pre_w, *pre_b, *cls_w, *cls_b;
+};
+
+class ParamLayout {
+ public:
+  explicit ParamLayout(const ModelConfig& cfg);
+
+  const std::vector<ParamInfo>& params() const { return params_; }
+  size_t size() const { return size_; }  // total floats
+  // Throws std::out_of_range naming the tensor if absent.
+  const ParamInfo& find(const std::string& name) const;
+  const ParamInfo* try_find(const std::string& name) const;
+  // Views into an arena of size() floats laid out by this layout.
+  Weights bind(float* arena) const;
+  // Views located one tensor at a time (e.g. straight into an mmap'ed F32 file).
+  Weights bind(const std::function<float*(const ParamInfo&)>& locate) const;
+
+ private:
+  std::vector<ParamInfo> params_;
+  size_t size_ = 0;
+};
+
+}  // namespace bert_emotion

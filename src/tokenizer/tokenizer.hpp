@@ -1,13 +1,28 @@
 // tokenizer.hpp — BERT WordPiece tokenization with ids identical to Hugging Face `tokenizers`.
-// (Interface contract; the tokenizer owner completes this header's overview and may extend it.)
+//
+// A Tokenizer is built from a model directory: `tokenizer.json` when present (BertNormalizer,
+// BertPreTokenizer, WordPiece, added tokens, TemplateProcessing/BertProcessing, truncation), else
+// `vocab.txt` + `tokenizer_config.json` (+ `special_tokens_map.json`) with the same behaviour.
+// Every setting (casing, accents, special token strings and ids, max length) comes from the files.
+// Any other model / normalizer / pre-tokenizer type -> UnsupportedError naming file and type;
+// malformed files -> FormatError naming file and field; invalid UTF-8 text -> Utf8Error.
 //
 //   Tokenizer tok = Tokenizer::from_model_dir("model");   // tokenizer.json, or vocab.txt + tokenizer_config.json
 //   Encoding e = tok.encode("I love this! 😀");           // [CLS] ... [SEP], truncated to the model max
 //   e.ids;  e.tokens;  e.offsets;                          // offsets: byte ranges in the input text
+//   Encoding p = tok.encode_pair("question", "answer", 16); // [CLS] A [SEP] B [SEP], longest-first truncation
+//   std::vector<Encoding> all = tok.encode_batch(texts);   // same as encode() per text, in order
+//
+// The pipeline (normalize -> pre-tokenize -> WordPiece -> post-process) lives in
+// tokenizer/{bert_normalizer,wordpiece,tokenizer_files,tokenizer}.cpp. A Tokenizer is immutable
+// after loading; `encode` is const and safe to call from many threads at once. Copies are cheap
+// (they share the loaded vocabulary).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,20 +38,44 @@ struct Encoding {
   std::vector<uint8_t> type_ids;                        // 0 for the first sequence, 1 for the pair's second
 };
 
+struct TokenizerImpl;  // defined in tokenizer/tokenizer_impl.hpp
+
 class Tokenizer {
  public:
   static Tokenizer from_model_dir(const std::filesystem::path& dir);
+  // One tokenizer.json file.
+  static Tokenizer from_tokenizer_json(const std::filesystem::path& file);
+  // vocab.txt with an optional tokenizer_config.json and special_tokens_map.json (empty path = absent).
+  static Tokenizer from_vocab_files(const std::filesystem::path& vocab_txt,
+                                    const std::filesystem::path& tokenizer_config = {},
+                                    const std::filesystem::path& special_tokens_map = {});
 
   // max_length 0 = the model's maximum (model_max_length / truncation settings of the files).
   // Throws Utf8Error on invalid UTF-8.
   Encoding encode(std::string_view text, size_t max_length = 0) const;
   Encoding encode_pair(std::string_view a, std::string_view b, size_t max_length = 0) const;
+  // encode() of every text, in order (runs on up to `threads` threads; 0 = hardware concurrency).
+  std::vector<Encoding> encode_batch(const std::vector<std::string>& texts, size_t max_length = 0,
+                                     int threads = 1) const;
+  // Ids only ([CLS] ... [SEP]), skipping tokens/offsets bookkeeping; same ids as encode().ids.
+  std::vector<int32_t> encode_ids(std::string_view text, size_t max_length = 0) const;
 
   int32_t pad_id() const;
+  int32_t cls_id() const;
+  int32_t sep_id() const;
+  int32_t unk_id() const;
   size_t model_max_length() const;
-  size_t vocab_size() const;
+  size_t vocab_size() const;  // model vocabulary plus added tokens not in it
 
-  // (implementation-private state follows; the tokenizer owner defines it)
+  std::optional<int32_t> token_to_id(std::string_view token) const;  // model vocab or added token
+  std::string id_to_token(int32_t id) const;                         // "" when out of range
+  // Source of the settings: ".../tokenizer.json" or ".../vocab.txt".
+  const std::filesystem::path& source() const;
+
+  explicit Tokenizer(std::shared_ptr<const TokenizerImpl> impl);
+
+ private:
+  std::shared_ptr<const TokenizerImpl> impl_;
 };
 
 }  // namespace bert_emotion

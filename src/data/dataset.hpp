@@ -1,0 +1,69 @@
+// dataset.hpp — labelled text datasets: TweetEval task folders, CSV/TSV and JSONL files.
+//
+// A dataset spec is one of
+//   * a TweetEval task folder: {split}_text.txt + {split}_labels.txt (one row per "\n"-separated
+//     line) and mapping.txt (`id<TAB>name[<TAB>...]`, here or in the parent folder, as for stance);
+//   * a folder holding {split}.csv, {split}.tsv or {split}.jsonl;
+//   * one .csv / .tsv / .jsonl file (the split argument is then ignored).
+// Splits are "train", "val" (alias "validation") and "test". Lines split on "\n" only: U+0085,
+// U+2028, VT, FF and "\r" inside a tweet belong to its text; a final newline adds no row.
+// CSV/TSV follow RFC 4180 (header row; quoted fields with "" escapes, embedded commas/newlines).
+//
+// Labels are integer ids or names. With DatasetOptions::label_names (a model's id2label) that list
+// is the label space: a name must be in it, an id in range. Without it: TweetEval names come from
+// mapping.txt; otherwise, if every label is a non-negative integer the names are LABEL_0..LABEL_max,
+// else the label space is the sorted set of distinct label strings.
+// Every error is a FormatError naming the file and the 1-based line (label out of range, unknown
+// label, text/label count mismatch, invalid UTF-8, missing column, broken quoting, empty dataset).
+//
+//   Dataset test = load_dataset("../shared/data/tweeteval/datasets/emotion", "test");
+//   Dataset d = load_dataset("reviews.csv", "", {.label_names = cfg.label_names(), .text_column = "review"});
+//   for (const auto& row : test.rows) use(row.text, row.label);   // label in [0, label_names.size())
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace bert_emotion {
+
+struct LabeledText {
+  std::string text;
+  int label = -1;        // id into Dataset::label_names; -1 only with allow_missing_labels
+  size_t line = 0;       // 1-based line of the row in its source file (first line of a CSV record)
+  std::string text_pair; // second text column for sentence pairs (CSV/TSV/JSONL), empty if none
+};
+
+struct Dataset {
+  std::string source;                    // the file (or files) the rows came from
+  std::vector<std::string> label_names;  // id -> name
+  std::vector<LabeledText> rows;
+};
+
+struct DatasetOptions {
+  std::vector<std::string> label_names;  // the label space (e.g. a model's id2label); empty = infer
+  std::string text_column = "text";      // CSV/TSV header / JSONL key
+  std::string label_column = "label";
+  std::string text_pair_column;          // optional second text column; empty = single texts
+  bool allow_missing_labels = false;     // rows without a label get -1 (prediction input)
+};
+
+// Throws FormatError (malformed content, naming file and line), IoError (cannot read),
+// InvalidArgument (unknown split or spec).
+Dataset load_dataset(const std::filesystem::path& spec, const std::string& split, const DatasetOptions& opts = {});
+
+// Unlabelled input for predict: one text per "\n"-separated line of `path` ("-" = stdin); a final
+// newline adds no row, a trailing "\r" is kept (it is text). Invalid UTF-8 throws naming the line.
+std::vector<std::string> read_lines(const std::filesystem::path& path);
+
+// Same splitting rule on text already in memory; `source` names it in error messages.
+std::vector<std::string> split_lines(const std::string& contents, const std::string& source);
+
+// Resolves one label string (a name of `label_names`, else a non-negative integer id below its
+// size). Returns -1 if it is neither.
+int resolve_label(const std::string& value, const std::vector<std::string>& label_names);
+
+// Canonical split name ("validation" -> "val"); throws InvalidArgument for anything else.
+std::string canonical_split(const std::string& split);
+
+}  // namespace bert_emotion

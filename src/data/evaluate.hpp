@@ -1,0 +1,55 @@
+// evaluate.hpp — run a classifier over a labelled dataset: loss, predictions, metrics.
+//
+// Matches Trainer.evaluate(): eval mode (no dropout), eval_loss = mean per-example cross-entropy
+// over the whole dataset, prediction = argmax of the logits (first index on ties), metrics with
+// scikit-learn semantics (metrics.hpp). Rows are batched in length-sorted order to cut padding
+// (the Trainer goes in dataset order; the results equal up to float rounding); predictions and
+// logits are returned in dataset order. Uses the OpenMP thread count the caller set.
+//
+//   Dataset val = load_dataset(spec, "val", {.label_names = cfg.label_names()});
+//   EvalOutput out = evaluate_model(cfg, weights, tokenizer, val, /*batch_size=*/32);
+//   nlohmann::json j = eval_results_json(out, cfg.label_names());   // eval_loss, eval_f1, ...
+//
+// The trainer, which tokenizes once, calls evaluate_tokenized() with the token ids directly.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "data/dataset.hpp"
+#include "data/metrics.hpp"
+#include "model/config.hpp"
+#include "model/weights.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace bert_emotion {
+
+struct EvalOutput {
+  double loss = 0;                    // mean per-example cross-entropy (natural log)
+  std::vector<int> predictions;       // [N], dataset order
+  std::vector<float> logits;          // [N, K], dataset order
+  std::vector<int> labels;            // [N], the gold ids
+  ClassificationMetrics metrics;
+  double runtime_seconds = 0;         // wall time of tokenization + forward passes
+  size_t num_tokens = 0;              // real tokens processed (specials included)
+};
+
+// Tokenizes every row (truncated to max_length; 0 = the model's maximum) and evaluates.
+// Throws InvalidArgument for batch_size < 1, a dataset whose label space differs in size from the
+// model's num_labels, or a multi-label model (single-label datasets only).
+EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokenizer& tok, const Dataset& data,
+                          int batch_size, size_t max_length = 0);
+
+// Same on pre-tokenized rows ([CLS] ... [SEP] included) with gold ids in [0, K).
+EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const std::vector<std::vector<int32_t>>& ids,
+                              const std::vector<int>& labels, int batch_size);
+
+// Trainer-style eval results: {prefix}loss, metrics_to_json keys, {prefix}runtime,
+// {prefix}samples_per_second, {prefix}steps_per_second (batches/s), and "{prefix}samples".
+nlohmann::json eval_results_json(const EvalOutput& out, const std::vector<std::string>& names, int batch_size,
+                                 const std::string& prefix = "eval_");
+
+}  // namespace bert_emotion

@@ -45,6 +45,10 @@ struct HubOptions {
   // ($BERT_EMOTION_TWEETEVAL_URL, else https://raw.githubusercontent.com/cardiffnlp/tweeteval/main/datasets).
   std::filesystem::path data_cache_dir;
   std::string tweeteval_url;
+  // Local TweetEval `datasets/` folders searched first; empty = $BERT_EMOTION_DATA_DIR (and its
+  // datasets/, tweeteval/datasets/), {source tree}/../shared/data/tweeteval/datasets, ../shared/...,
+  // ./shared/...
+  std::vector<std::filesystem::path> data_search_dirs;
 };
 
 // The options with every unset field filled from the environment / defaults.

@@ -1,0 +1,121 @@
+#include "kernels/attention.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "kernels/gemm.hpp"
+#include "util/rng.hpp"
+
+namespace bert_emotion {
+
+namespace {
+
+void softmax_row(float* out, const float* in, int64_t n) {
+  float mx = in[0];
+  for (int64_t j = 1; j < n; ++j) mx = in[j] > mx ? in[j] : mx;
+  float sum = 0.f;
+  for (int64_t j = 0; j < n; ++j) {
+    out[j] = std::exp(in[j] - mx);
+    sum += out[j];
+  }
+  const float inv = 1.f / sum;  // torch multiplies by the reciprocal too
+  for (int64_t j = 0; j < n; ++j) out[j] *= inv;
+}
+
+void softmax_backward_row(float* din, const float* dout, const float* p, int64_t n) {
+  float dot = 0.f;
+  for (int64_t j = 0; j < n; ++j) dot += p[j] * dout[j];
+  for (int64_t j = 0; j < n; ++j) din[j] = p[j] * (dout[j] - dot);
+}
+
+}  // namespace
+
+void softmax_forward(float* out, const float* in, int64_t rows, int64_t cols) {
+#pragma omp parallel for schedule(static) if (rows * cols > 16384)
+  for (int64_t r = 0; r < rows; ++r) softmax_row(out + r * cols, in + r * cols, cols);
+}
+
+void softmax_backward(float* din, const float* dout, const float* probs, int64_t rows, int64_t cols) {
+#pragma omp parallel for schedule(static) if (rows * cols > 16384)
+  for (int64_t r = 0; r < rows; ++r) softmax_backward_row(din + r * cols, dout + r * cols, probs + r * cols, cols);
+}
+
+void attention_forward(float* ctx, float* probs, float* probs_dropped, uint8_t* keep, const float* q, const float* k,
+                       const float* v, const int32_t* key_lengths, int B, int Tq, int Tk, int H, int D,
+                       float dropout_p, uint64_t seed, uint64_t stream) {
+  const int64_t C = int64_t(H) * D;
+  const int64_t TT = int64_t(Tq) * Tk;
+  const float lowest = std::numeric_limits<float>::lowest();
+  const bool drop = dropout_p > 0.f;
+  const float scale = dropout_p >= 1.f ? 0.f : 1.f / (1.f - dropout_p);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < B; ++b)
+    for (int h = 0; h < H; ++h) {
+      const int64_t bh = int64_t(b) * H + h;
+      const float* qb = q + int64_t(b) * Tq * C + int64_t(h) * D;
+      const float* kb = k + int64_t(b) * Tk * C + int64_t(h) * D;
+      const float* vb = v + int64_t(b) * Tk * C + int64_t(h) * D;
+      float* P = probs + bh * TT;
+      // scores[Tq,Tk] = q_bh[Tq,D] k_bh[Tk,D]^T
+      gemm(false, true, Tq, Tk, D, 1.f, qb, C, kb, C, 0.f, P, Tk);
+      const int len = key_lengths[b];
+      for (int i = 0; i < Tq; ++i) {
+        float* row = P + int64_t(i) * Tk;
+        for (int j = len < 0 ? 0 : len; j < Tk; ++j) row[j] = lowest;
+        softmax_row(row, row, Tk);
+      }
+      float* Pd = P;
+      if (drop) {
+        Pd = probs_dropped + bh * TT;
+        uint8_t* kp = keep + bh * TT;
+        for (int64_t e = 0; e < TT; ++e) {
+          // Index over the whole [B,H,Tq,Tk] tensor, so masks do not depend on the thread split.
+          const bool kept = dropout_p < 1.f && counter_uniform(seed, stream, uint64_t(bh * TT + e)) >= dropout_p;
+          kp[e] = kept ? 1 : 0;
+          Pd[e] = kept ? P[e] * scale : 0.f;
+        }
+      }
+      // ctx_bh[Tq,D] = Pd[Tq,Tk] v_bh[Tk,D]
+      gemm(false, false, Tq, D, Tk, 1.f, Pd, Tk, vb, C, 0.f, ctx + int64_t(b) * Tq * C + int64_t(h) * D, C);
+    }
+}
+
+void attention_backward(float* dq, float* dk, float* dv, float* scratch, const float* dctx, const float* q,
+                        const float* k, const float* v, const float* probs, const float* probs_dropped,
+                        const uint8_t* keep, const int32_t* key_lengths, int B, int Tq, int Tk, int H, int D,
+                        float dropout_p) {
+  const int64_t C = int64_t(H) * D;
+  const int64_t TT = int64_t(Tq) * Tk;
+  const bool drop = dropout_p > 0.f;
+  const float scale = dropout_p >= 1.f ? 0.f : 1.f / (1.f - dropout_p);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < B; ++b)
+    for (int h = 0; h < H; ++h) {
+      const int64_t bh = int64_t(b) * H + h;
+      const int64_t qoff = int64_t(b) * Tq * C + int64_t(h) * D;
+      const int64_t koff = int64_t(b) * Tk * C + int64_t(h) * D;
+      const float* P = probs + bh * TT;
+      const float* Pd = drop ? probs_dropped + bh * TT : P;
+      float* dP = scratch + bh * TT;
+      // dv_bh[Tk,D] = Pd^T[Tk,Tq] dctx_bh[Tq,D]
+      gemm(true, false, Tk, D, Tq, 1.f, Pd, Tk, dctx + qoff, C, 0.f, dv + koff, C);
+      // dPd[Tq,Tk] = dctx_bh[Tq,D] v_bh[Tk,D]^T
+      gemm(false, true, Tq, Tk, D, 1.f, dctx + qoff, C, v + koff, C, 0.f, dP, Tk);
+      if (drop) {
+        const uint8_t* kp = keep + bh * TT;
+        for (int64_t e = 0; e < TT; ++e) dP[e] = kp[e] ? dP[e] * scale : 0.f;
+      }
+      // Masked keys were overwritten by a constant, so their scores get no gradient; their
+      // probabilities are exactly 0 (unless the whole row is masked) and softmax_backward gives 0.
+      for (int i = 0; i < Tq; ++i) softmax_backward_row(dP + int64_t(i) * Tk, dP + int64_t(i) * Tk, P + int64_t(i) * Tk, Tk);
+      const int len = key_lengths[b];
+      if (len < Tk)
+        for (int i = 0; i < Tq; ++i)
+          for (int j = len < 0 ? 0 : len; j < Tk; ++j) dP[int64_t(i) * Tk + j] = 0.f;
+      // dq_bh[Tq,D] = dS[Tq,Tk] k_bh[Tk,D];  dk_bh[Tk,D] = dS^T[Tk,Tq] q_bh[Tq,D]
+      gemm(false, false, Tq, D, Tk, 1.f, dP, Tk, k + koff, C, 0.f, dq + qoff, C);
+      gemm(true, false, Tk, D, Tq, 1.f, dP, Tk, q + qoff, C, 0.f, dk + koff, C);
+    }
+}
+
+}  // namespace bert_emotion

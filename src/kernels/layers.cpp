@@ -1,0 +1,139 @@
+#include "kernels/layers.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "kernels/gemm.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion {
+
+void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t N, int64_t in, int64_t out) {
+  // y[N,out] = x[N,in] W[out,in]^T
+  gemm(false, true, N, out, in, 1.f, x, in, W, in, 0.f, y, out);
+  if (b == nullptr) return;
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    float* yn = y + n * out;
+    for (int64_t o = 0; o < out; ++o) yn[o] += b[o];
+  }
+}
+
+void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t N,
+                     int64_t in, int64_t out, bool accumulate_dx) {
+  // dx[N,in] = dy[N,out] W[out,in]
+  if (dx != nullptr) gemm(false, false, N, in, out, 1.f, dy, out, W, in, accumulate_dx ? 1.f : 0.f, dx, in);
+  // dW[out,in] += dy^T x
+  if (dW != nullptr) gemm(true, false, out, in, N, 1.f, dy, out, x, in, 1.f, dW, in);
+  if (db != nullptr) {
+#pragma omp parallel for schedule(static)
+    for (int64_t o = 0; o < out; ++o) {
+      float s = 0.f;
+      for (int64_t n = 0; n < N; ++n) s += dy[n * out + o];
+      db[o] += s;
+    }
+  }
+}
+
+void embedding_forward(float* out, const int32_t* ids, const float* word, const float* pos, int B, int T, int C,
+                       int V) {
+  for (int b = 0; b < B; ++b)
+    for (int t = 0; t < T; ++t) {
+      const int32_t id = ids[b * T + t];
+      if (id < 0 || id >= V)
+        throw InvalidArgument("embedding: token id " + std::to_string(id) + " at row " + std::to_string(b) +
+                              ", position " + std::to_string(t) + " is outside the vocabulary [0, " +
+                              std::to_string(V) + ")");
+    }
+#pragma omp parallel for schedule(static)
+  for (int64_t bt = 0; bt < int64_t(B) * T; ++bt) {
+    const int t = static_cast<int>(bt % T);
+    const float* wr = word + int64_t(ids[bt]) * C;
+    const float* pr = pos + int64_t(t) * C;
+    float* o = out + bt * C;
+    for (int c = 0; c < C; ++c) o[c] = wr[c] + pr[c];
+  }
+}
+
+void embedding_backward(float* dword, float* dpos, const float* dout, const int32_t* ids, int B, int T, int C,
+                        int pad_id) {
+  // Rows may repeat a token id, so the word scatter is split over channels, not tokens: each
+  // thread owns a slice of columns and walks every token in order (deterministic sums).
+#pragma omp parallel for schedule(static)
+  for (int c = 0; c < C; ++c) {
+    for (int b = 0; b < B; ++b)
+      for (int t = 0; t < T; ++t) {
+        const int64_t bt = int64_t(b) * T + t;
+        const float g = dout[bt * C + c];
+        if (dword != nullptr && ids[bt] != pad_id) dword[int64_t(ids[bt]) * C + c] += g;
+        if (dpos != nullptr) dpos[int64_t(t) * C + c] += g;
+      }
+  }
+}
+
+void layernorm_forward(float* y, float* mean, float* rstd, const float* x, const float* w, const float* b, int64_t N,
+                       int64_t C, float eps) {
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* xn = x + n * C;
+    // Two passes in double: the moments are then exact to float rounding, as torch's are.
+    double s = 0.0;
+    for (int64_t c = 0; c < C; ++c) s += xn[c];
+    const double m = s / double(C);
+    double v = 0.0;
+    for (int64_t c = 0; c < C; ++c) {
+      const double d = xn[c] - m;
+      v += d * d;
+    }
+    v /= double(C);
+    const float mf = static_cast<float>(m);
+    const float rs = 1.f / std::sqrt(static_cast<float>(v) + eps);
+    // torch's form: (x * rstd + (-rstd * mean)) * w + b
+    const float shift = -rs * mf;
+    float* yn = y + n * C;
+    for (int64_t c = 0; c < C; ++c) yn[c] = (xn[c] * rs + shift) * w[c] + b[c];
+    if (mean != nullptr) mean[n] = mf;
+    if (rstd != nullptr) rstd[n] = rs;
+  }
+}
+
+void layernorm_backward(float* dx, float* dw, float* db, const float* dy, const float* x, const float* w,
+                        const float* mean, const float* rstd, int64_t N, int64_t C, bool accumulate_dx) {
+  if (dx != nullptr) {
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; ++n) {
+      const float* xn = x + n * C;
+      const float* dyn = dy + n * C;
+      const float m = mean[n], rs = rstd[n];
+      // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w
+      float sum_g = 0.f, sum_gx = 0.f;
+      for (int64_t c = 0; c < C; ++c) {
+        const float g = dyn[c] * w[c];
+        sum_g += g;
+        sum_gx += g * ((xn[c] - m) * rs);
+      }
+      const float mean_g = sum_g / float(C), mean_gx = sum_gx / float(C);
+      float* dxn = dx + n * C;
+      for (int64_t c = 0; c < C; ++c) {
+        const float xhat = (xn[c] - m) * rs;
+        const float v = rs * (dyn[c] * w[c] - mean_g - xhat * mean_gx);
+        dxn[c] = accumulate_dx ? dxn[c] + v : v;
+      }
+    }
+  }
+  if (dw != nullptr || db != nullptr) {
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < C; ++c) {
+      float sw = 0.f, sb = 0.f;
+      for (int64_t n = 0; n < N; ++n) {
+        const float g = dy[n * C + c];
+        sw += g * ((x[n * C + c] - mean[n]) * rstd[n]);
+        sb += g;
+      }
+      if (dw != nullptr) dw[c] += sw;
+      if (db != nullptr) db[c] += sb;
+    }
+  }
+}
+
+}  // namespace bert_emotion

@@ -1,0 +1,143 @@
+#include "kernels/pointwise.hpp"
+
+#include <cmath>
+
+#include "util/error.hpp"
+#include "util/rng.hpp"
+
+namespace bert_emotion {
+
+namespace {
+constexpr float kSqrt1_2 = 0.70710678118654752440f;           // 1/sqrt(2), M_SQRT1_2
+constexpr float kInvSqrt2Pi = 0.39894228040143267794f;        // 1/sqrt(2 pi): the normal pdf's constant
+constexpr float kSqrt2OverPi = 0.79788456080286535588f;       // sqrt(2/pi), gelu_new's constant
+constexpr float kGeluNewCubic = 0.044715f;
+}  // namespace
+
+Activation parse_activation(const std::string& name) {
+  if (name == "gelu") return Activation::gelu_erf;
+  if (name == "gelu_new" || name == "gelu_pytorch_tanh") return Activation::gelu_tanh;
+  if (name == "relu") return Activation::relu;
+  if (name == "silu" || name == "swish") return Activation::silu;
+  throw UnsupportedError("activation \"" + name + "\" is not supported (expected gelu, gelu_new, relu or silu)");
+}
+
+void gelu_erf_forward(float* out, const float* in, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 16384)
+  for (size_t i = 0; i < n; ++i) {
+    const float x = in[i];
+    out[i] = 0.5f * x * (1.f + std::erf(x * kSqrt1_2));
+  }
+}
+
+void gelu_erf_backward(float* din, const float* dout, const float* in, size_t n) {
+  // d/dx [x * Phi(x)] = Phi(x) + x * phi(x), as torch's GeluBackward (approximate='none').
+#pragma omp parallel for schedule(static) if (n > 16384)
+  for (size_t i = 0; i < n; ++i) {
+    const float x = in[i];
+    const float cdf = 0.5f * (1.f + std::erf(x * kSqrt1_2));
+    const float pdf = kInvSqrt2Pi * std::exp(-0.5f * x * x);
+    din[i] = dout[i] * (cdf + x * pdf);
+  }
+}
+
+void gelu_tanh_forward(float* out, const float* in, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 16384)
+  for (size_t i = 0; i < n; ++i) {
+    const float x = in[i];
+    out[i] = 0.5f * x * (1.f + std::tanh(kSqrt2OverPi * (x + kGeluNewCubic * x * x * x)));
+  }
+}
+
+void gelu_tanh_backward(float* din, const float* dout, const float* in, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 16384)
+  for (size_t i = 0; i < n; ++i) {
+    const float x = in[i];
+    const float u = kSqrt2OverPi * (x + kGeluNewCubic * x * x * x);
+    const float th = std::tanh(u);
+    const float du = kSqrt2OverPi * (1.f + 3.f * kGeluNewCubic * x * x);
+    din[i] = dout[i] * (0.5f * (1.f + th) + 0.5f * x * (1.f - th * th) * du);
+  }
+}
+
+void relu_forward(float* out, const float* in, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 16384)
+  for (size_t i = 0; i < n; ++i) out[i] = in[i] > 0.f ? in[i] : 0.f;
+}
+
+void relu_backward(float* din, const float* dout, const float* in, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 16384)
+  for (size_t i = 0; i < n; ++i) din[i] = in[i] > 0.f ? dout[i] : 0.f;
+}
+
+void silu_forward(float* out, const float* in, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 16384)
+  for (size_t i = 0; i < n; ++i) out[i] = in[i] / (1.f + std::exp(-in[i]));
+}
+
+void silu_backward(float* din, const float* dout, const float* in, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 16384)
+  for (size_t i = 0; i < n; ++i) {
+    const float s = 1.f / (1.f + std::exp(-in[i]));
+    din[i] = dout[i] * s * (1.f + in[i] * (1.f - s));
+  }
+}
+
+void activation_forward(Activation act, float* out, const float* in, size_t n) {
+  switch (act) {
+    case Activation::gelu_erf: return gelu_erf_forward(out, in, n);
+    case Activation::gelu_tanh: return gelu_tanh_forward(out, in, n);
+    case Activation::relu: return relu_forward(out, in, n);
+    case Activation::silu: return silu_forward(out, in, n);
+  }
+}
+
+void activation_backward(Activation act, float* din, const float* dout, const float* in, size_t n) {
+  switch (act) {
+    case Activation::gelu_erf: return gelu_erf_backward(din, dout, in, n);
+    case Activation::gelu_tanh: return gelu_tanh_backward(din, dout, in, n);
+    case Activation::relu: return relu_backward(din, dout, in, n);
+    case Activation::silu: return silu_backward(din, dout, in, n);
+  }
+}
+
+uint64_t dropout_stream(uint64_t step, uint64_t site) {
+  uint64_t x = step;
+  return splitmix64(x) ^ (site * 0xD1B54A32D192ED03ull);
+}
+
+void dropout_forward(float* out, uint8_t* keep, const float* in, size_t n, float p, uint64_t seed, uint64_t stream) {
+  if (p <= 0.f) {
+    if (out != in)
+      for (size_t i = 0; i < n; ++i) out[i] = in[i];
+    if (keep != nullptr)
+      for (size_t i = 0; i < n; ++i) keep[i] = 1;
+    return;
+  }
+  if (p >= 1.f) {  // torch: everything dropped
+    for (size_t i = 0; i < n; ++i) out[i] = 0.f;
+    if (keep != nullptr)
+      for (size_t i = 0; i < n; ++i) keep[i] = 0;
+    return;
+  }
+  const float scale = 1.f / (1.f - p);
+#pragma omp parallel for schedule(static) if (n > 16384)
+  for (size_t i = 0; i < n; ++i) {
+    const bool k = counter_uniform(seed, stream, i) >= p;
+    out[i] = k ? in[i] * scale : 0.f;
+    if (keep != nullptr) keep[i] = k ? 1 : 0;
+  }
+}
+
+void dropout_backward(float* din, const float* dout, const uint8_t* keep, size_t n, float p) {
+  if (p <= 0.f) {
+    if (din != dout)
+      for (size_t i = 0; i < n; ++i) din[i] = dout[i];
+    return;
+  }
+  const float scale = p >= 1.f ? 0.f : 1.f / (1.f - p);
+#pragma omp parallel for schedule(static) if (n > 16384)
+  for (size_t i = 0; i < n; ++i) din[i] = keep[i] ? dout[i] * scale : 0.f;
+}
+
+}  // namespace bert_emotion

@@ -1,0 +1,484 @@
+// dataset.cpp — TweetEval, CSV/TSV and JSONL readers (see dataset.hpp for the formats and rules).
+#include "data/dataset.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "util/atomic_file.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629: no overlongs,
+// no surrogates, nothing above U+10FFFF), or npos.
+size_t find_invalid_utf8(std::string_view s) {
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) { ++i; continue; }
+    size_t len;
+    uint32_t min_cp;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) { len = 2; min_cp = 0x80; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { len = 3; min_cp = 0x800; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { len = 4; min_cp = 0x10000; cp = c & 0x07; }
+    else return i;
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (cp < min_cp || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+void check_utf8(std::string_view text, const std::string& source, size_t line) {
+  size_t bad = find_invalid_utf8(text);
+  if (bad != std::string_view::npos)
+    throw Utf8Error(source + ":" + std::to_string(line) + ": invalid UTF-8 at byte " + std::to_string(bad) +
+                        " of the line",
+                    bad);
+}
+
+std::string where(const std::string& source, size_t line) { return source + ":" + std::to_string(line); }
+
+// Strips ASCII spaces, tabs and a "\r" from both ends (for label and mapping fields, not texts).
+std::string trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r')) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+bool parse_nonnegative_int(const std::string& s, int& out) {
+  if (s.empty()) return false;
+  const char* end = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(s.data(), end, out);
+  return ec == std::errc() && ptr == end && out >= 0;
+}
+
+bool is_generic_names(const std::vector<std::string>& names) {
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] != "LABEL_" + std::to_string(i)) return false;
+  return true;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + names[i];
+  return s;
+}
+
+// A label as read from a file, before the label space is known.
+struct RawLabel {
+  std::string value;
+  bool present = true;
+  bool json_integer = false;  // a JSON number (not a string): always an id
+  int64_t json_value = 0;
+};
+
+// Turns raw labels into ids, choosing the label space (see dataset.hpp). `lines` are for errors.
+void resolve_labels(Dataset& ds, const std::vector<RawLabel>& raw, const DatasetOptions& opts,
+                    const std::string& source) {
+  const auto& given = opts.label_names;
+  std::vector<std::string> names = given;
+  if (names.empty()) {
+    bool all_int = true;
+    int max_id = -1;
+    std::set<std::string> distinct;
+    for (const auto& r : raw) {
+      if (!r.present) continue;
+      int id;
+      if (r.json_integer) {
+        if (r.json_value < 0 || r.json_value > 1'000'000) all_int = false;
+        else max_id = std::max(max_id, static_cast<int>(r.json_value));
+      } else if (parse_nonnegative_int(r.value, id)) {
+        max_id = std::max(max_id, id);
+      } else {
+        all_int = false;
+      }
+      distinct.insert(r.json_integer ? std::to_string(r.json_value) : r.value);
+    }
+    if (all_int) {
+      for (int i = 0; i <= max_id; ++i) names.push_back("LABEL_" + std::to_string(i));
+    } else {
+      names.assign(distinct.begin(), distinct.end());
+    }
+  }
+  ds.label_names = names;
+  bool by_name_only = given.empty() && !names.empty() && !is_generic_names(names);
+  for (size_t i = 0; i < raw.size(); ++i) {
+    auto& row = ds.rows[i];
+    const auto& r = raw[i];
+    if (!r.present) {
+      if (!opts.allow_missing_labels)
+        throw FormatError(where(source, row.line) + ": missing label (column/key '" + opts.label_column + "')");
+      row.label = -1;
+      continue;
+    }
+    if (r.json_integer) {
+      if (r.json_value < 0 || r.json_value >= static_cast<int64_t>(names.size()))
+        throw FormatError(where(source, row.line) + ": label " + std::to_string(r.json_value) +
+                          " out of range: expected an id in [0, " + std::to_string(names.size()) + ")");
+      row.label = static_cast<int>(r.json_value);
+      continue;
+    }
+    int id = -1;
+    if (by_name_only) {
+      auto it = std::lower_bound(names.begin(), names.end(), r.value);
+      if (it != names.end() && *it == r.value) id = static_cast<int>(it - names.begin());
+    } else {
+      id = resolve_label(r.value, names);
+    }
+    if (id < 0) {
+      int as_int;
+      if (parse_nonnegative_int(r.value, as_int))
+        throw FormatError(where(source, row.line) + ": label " + r.value + " out of range: expected an id in [0, " +
+                          std::to_string(names.size()) + ") or one of: " + join_names(names));
+      throw FormatError(where(source, row.line) + ": unknown label '" + r.value + "': expected one of: " +
+                        join_names(names) + " or an id in [0, " + std::to_string(names.size()) + ")");
+    }
+    row.label = id;
+  }
+}
+
+// ---- CSV / TSV (RFC 4180) ----
+
+struct CsvRecord {
+  std::vector<std::string> fields;
+  size_t line = 0;  // line where the record starts
+};
+
+std::vector<CsvRecord> parse_csv(const std::string& data, char delim, const std::string& source) {
+  std::vector<CsvRecord> records;
+  size_t i = 0, n = data.size(), line = 1;
+  if (n >= 3 && data.compare(0, 3, "\xEF\xBB\xBF") == 0) i = 3;  // UTF-8 BOM
+  while (i < n) {
+    CsvRecord rec;
+    rec.line = line;
+    std::string field;
+    bool at_record_end = false;
+    while (!at_record_end) {
+      field.clear();
+      if (i < n && data[i] == '"') {
+        size_t open_line = line;
+        ++i;
+        for (;;) {
+          if (i >= n)
+            throw FormatError(where(source, open_line) + ": broken quoting: quoted field never closed");
+          char c = data[i];
+          if (c == '"') {
+            if (i + 1 < n && data[i + 1] == '"') { field += '"'; i += 2; continue; }
+            ++i;
+            break;
+          }
+          if (c == '\n') ++line;
+          field += c;
+          ++i;
+        }
+        // After the closing quote: a delimiter, a record end, or EOF.
+        if (i < n && data[i] != delim && data[i] != '\n' && !(data[i] == '\r' && i + 1 < n && data[i + 1] == '\n') &&
+            !(data[i] == '\r' && i + 1 == n))
+          throw FormatError(where(source, line) + ": broken quoting: expected '" + (delim == '\t' ? std::string("TAB") : std::string(1, delim)) +
+                            "' or end of line after a closing quote, got '" + std::string(1, data[i]) + "'");
+      } else {
+        while (i < n && data[i] != delim && data[i] != '\n') {
+          if (data[i] == '\r' && (i + 1 == n || data[i + 1] == '\n')) { ++i; continue; }  // CRLF record end
+          field += data[i++];
+        }
+      }
+      if (i < n && data[i] == '\r') ++i;  // "\r\n" after a quoted field
+      rec.fields.push_back(field);
+      if (i >= n) { at_record_end = true; }
+      else if (data[i] == delim) { ++i; if (i >= n) rec.fields.emplace_back(); at_record_end = i >= n; }
+      else if (data[i] == '\n') { ++i; ++line; at_record_end = true; }
+    }
+    bool blank = rec.fields.size() == 1 && rec.fields[0].empty();
+    if (!blank) records.push_back(std::move(rec));
+  }
+  return records;
+}
+
+Dataset load_csv(const fs::path& path, char delim, const DatasetOptions& opts) {
+  const std::string source = path.string();
+  std::string data = read_file(path);
+  auto records = parse_csv(data, delim, source);
+  if (records.empty()) throw FormatError(source + ": empty file: expected a header row and data rows");
+  const auto& header = records[0].fields;
+  auto column = [&](const std::string& name, bool required) -> int {
+    for (size_t c = 0; c < header.size(); ++c)
+      if (header[c] == name) return static_cast<int>(c);
+    if (required) {
+      std::string have;
+      for (const auto& h : header) have += (have.empty() ? "" : ", ") + ("'" + h + "'");
+      throw FormatError(where(source, records[0].line) + ": missing column '" + name + "' in the header (columns: " +
+                        have + ")");
+    }
+    return -1;
+  };
+  int text_col = column(opts.text_column, true);
+  int label_col = column(opts.label_column, !opts.allow_missing_labels);
+  int pair_col = opts.text_pair_column.empty() ? -1 : column(opts.text_pair_column, true);
+
+  Dataset ds;
+  ds.source = source;
+  std::vector<RawLabel> raw;
+  for (size_t r = 1; r < records.size(); ++r) {
+    const auto& rec = records[r];
+    if (rec.fields.size() != header.size())
+      throw FormatError(where(source, rec.line) + ": expected " + std::to_string(header.size()) +
+                        " fields (as in the header), got " + std::to_string(rec.fields.size()));
+    LabeledText row;
+    row.line = rec.line;
+    row.text = rec.fields[text_col];
+    check_utf8(row.text, source, rec.line);
+    if (pair_col >= 0) {
+      row.text_pair = rec.fields[pair_col];
+      check_utf8(row.text_pair, source, rec.line);
+    }
+    RawLabel lab;
+    if (label_col < 0) {
+      lab.present = false;
+    } else {
+      lab.value = trim(rec.fields[label_col]);
+      lab.present = !lab.value.empty();
+      check_utf8(lab.value, source, rec.line);
+    }
+    raw.push_back(lab);
+    ds.rows.push_back(std::move(row));
+  }
+  if (ds.rows.empty()) throw FormatError(source + ": empty dataset: a header row but no data rows");
+  resolve_labels(ds, raw, opts, source);
+  return ds;
+}
+
+// ---- JSON lines ----
+
+Dataset load_jsonl(const fs::path& path, const DatasetOptions& opts) {
+  const std::string source = path.string();
+  auto lines = split_lines(read_file(path), source);
+  Dataset ds;
+  ds.source = source;
+  std::vector<RawLabel> raw;
+  for (size_t li = 0; li < lines.size(); ++li) {
+    const size_t line = li + 1;
+    if (trim(lines[li]).empty()) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(lines[li]);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw FormatError(where(source, line) + ": invalid JSON: " + e.what());
+    }
+    if (!j.is_object()) throw FormatError(where(source, line) + ": expected a JSON object per line");
+    auto text_field = [&](const std::string& key) {
+      auto it = j.find(key);
+      if (it == j.end()) throw FormatError(where(source, line) + ": missing key '" + key + "'");
+      if (!it->is_string()) throw FormatError(where(source, line) + ": key '" + key + "' must be a string");
+      return it->get<std::string>();
+    };
+    LabeledText row;
+    row.line = line;
+    row.text = text_field(opts.text_column);
+    if (!opts.text_pair_column.empty()) row.text_pair = text_field(opts.text_pair_column);
+    RawLabel lab;
+    auto it = j.find(opts.label_column);
+    if (it == j.end() || it->is_null()) {
+      lab.present = false;
+    } else if (it->is_number_integer() || it->is_number_unsigned()) {
+      lab.json_integer = true;
+      lab.json_value = it->get<int64_t>();
+    } else if (it->is_string()) {
+      lab.value = it->get<std::string>();
+    } else {
+      throw FormatError(where(source, line) + ": key '" + opts.label_column +
+                        "' must be an integer id or a label name, got " + it->dump());
+    }
+    raw.push_back(lab);
+    ds.rows.push_back(std::move(row));
+  }
+  if (ds.rows.empty()) throw FormatError(source + ": empty dataset: no JSON rows");
+  resolve_labels(ds, raw, opts, source);
+  return ds;
+}
+
+// ---- TweetEval task folders ----
+
+std::vector<std::string> read_mapping(const fs::path& path) {
+  const std::string source = path.string();
+  auto lines = split_lines(read_file(path), source);
+  std::map<int, std::string> by_id;
+  for (size_t li = 0; li < lines.size(); ++li) {
+    if (trim(lines[li]).empty()) continue;
+    const std::string& l = lines[li];
+    size_t tab = l.find('\t');
+    if (tab == std::string::npos)
+      throw FormatError(where(source, li + 1) + ": expected 'id<TAB>name', got '" + l + "'");
+    int id;
+    if (!parse_nonnegative_int(trim(l.substr(0, tab)), id))
+      throw FormatError(where(source, li + 1) + ": expected a non-negative integer id before the tab");
+    size_t tab2 = l.find('\t', tab + 1);
+    std::string name = trim(l.substr(tab + 1, tab2 == std::string::npos ? std::string::npos : tab2 - tab - 1));
+    if (name.empty()) throw FormatError(where(source, li + 1) + ": empty label name");
+    if (!by_id.emplace(id, name).second)
+      throw FormatError(where(source, li + 1) + ": label id " + std::to_string(id) + " listed twice");
+  }
+  std::vector<std::string> names;
+  for (const auto& [id, name] : by_id) {
+    if (id != static_cast<int>(names.size()))
+      throw FormatError(source + ": label ids must be 0..K-1 without gaps; id " + std::to_string(names.size()) +
+                        " is missing");
+    names.push_back(name);
+  }
+  if (names.empty()) throw FormatError(source + ": no labels");
+  return names;
+}
+
+Dataset load_tweeteval(const fs::path& dir, const std::string& file_split, const DatasetOptions& opts) {
+  fs::path text_path = dir / (file_split + "_text.txt");
+  fs::path label_path = dir / (file_split + "_labels.txt");
+  const std::string text_src = text_path.string(), label_src = label_path.string();
+  auto texts = split_lines(read_file(text_path), text_src);
+  Dataset ds;
+  ds.source = text_src;
+  bool has_labels = fs::exists(label_path);
+  std::vector<std::string> labels;
+  if (has_labels) {
+    labels = split_lines(read_file(label_path), label_src);
+    if (labels.size() != texts.size())
+      throw FormatError(label_src + ": " + std::to_string(labels.size()) + " labels but " + text_src + " has " +
+                        std::to_string(texts.size()) + " lines: expected one label per text line");
+    ds.source += " + " + label_src;
+  } else if (!opts.allow_missing_labels) {
+    throw IoError(label_src + ": no such file (labels for " + text_src + ")");
+  }
+  if (texts.empty()) throw FormatError(text_src + ": empty dataset: no lines");
+
+  std::vector<std::string> mapping;
+  for (const fs::path& m : {dir / "mapping.txt", dir.parent_path() / "mapping.txt"})
+    if (fs::exists(m)) { mapping = read_mapping(m); break; }
+
+  // Label space: the model's, checked against mapping.txt; else mapping.txt; else inferred.
+  std::vector<std::string> names = opts.label_names;
+  if (!names.empty() && !mapping.empty()) {
+    if (names.size() != mapping.size())
+      throw FormatError(dir.string() + "/mapping.txt: " + std::to_string(mapping.size()) + " labels (" +
+                        join_names(mapping) + ") but the model has " + std::to_string(names.size()) + " (" +
+                        join_names(names) + ")");
+    if (is_generic_names(names)) names = mapping;
+    else if (names != mapping)
+      throw FormatError(dir.string() + "/mapping.txt: labels (" + join_names(mapping) +
+                        ") differ from the model's id2label (" + join_names(names) + ")");
+  } else if (names.empty()) {
+    names = mapping;
+  }
+
+  std::vector<RawLabel> raw;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    LabeledText row;
+    row.line = i + 1;
+    row.text = std::move(texts[i]);
+    RawLabel lab;
+    if (has_labels) {
+      check_utf8(labels[i], label_src, i + 1);
+      lab.value = trim(labels[i]);
+      lab.present = !lab.value.empty();
+      if (!lab.present && !opts.allow_missing_labels)
+        throw FormatError(where(label_src, i + 1) + ": empty label line");
+    } else {
+      lab.present = false;
+    }
+    raw.push_back(lab);
+    ds.rows.push_back(std::move(row));
+  }
+  DatasetOptions resolved = opts;
+  resolved.label_names = names;
+  // Errors about labels point at the labels file.
+  resolve_labels(ds, raw, resolved, has_labels ? label_src : text_src);
+  return ds;
+}
+
+fs::path find_split_file(const fs::path& dir, const std::string& split) {
+  std::vector<std::string> stems = {split};
+  if (split == "val") stems.push_back("validation");
+  for (const auto& stem : stems)
+    for (const char* ext : {".csv", ".tsv", ".jsonl", ".json"})
+      if (fs::exists(dir / (stem + ext))) return dir / (stem + ext);
+  return {};
+}
+
+}  // namespace
+
+std::string canonical_split(const std::string& split) {
+  if (split == "train" || split == "test" || split == "val") return split;
+  if (split == "validation" || split == "dev" || split == "eval") return "val";
+  throw InvalidArgument("unknown split '" + split + "': expected train, val (validation) or test");
+}
+
+int resolve_label(const std::string& value, const std::vector<std::string>& label_names) {
+  for (size_t i = 0; i < label_names.size(); ++i)
+    if (label_names[i] == value) return static_cast<int>(i);
+  int id;
+  if (parse_nonnegative_int(value, id) && id < static_cast<int>(label_names.size())) return id;
+  return -1;
+}
+
+std::vector<std::string> split_lines(const std::string& contents, const std::string& source) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < contents.size()) {
+    size_t nl = contents.find('\n', start);
+    size_t end = nl == std::string::npos ? contents.size() : nl;
+    std::string_view line(contents.data() + start, end - start);
+    check_utf8(line, source, lines.size() + 1);
+    lines.emplace_back(line);
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return lines;
+}
+
+std::vector<std::string> read_lines(const fs::path& path) {
+  if (path == "-") {
+    std::string data((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    if (std::cin.bad()) throw IoError("<stdin>: read error");
+    return split_lines(data, "<stdin>");
+  }
+  return split_lines(read_file(path), path.string());
+}
+
+Dataset load_dataset(const fs::path& spec, const std::string& split, const DatasetOptions& opts) {
+  std::error_code ec;
+  if (!fs::exists(spec, ec)) throw IoError(spec.string() + ": no such file or directory (dataset)");
+  if (fs::is_directory(spec)) {
+    if (split.empty()) throw InvalidArgument(spec.string() + ": a dataset folder needs a split (train, val, test)");
+    const std::string s = canonical_split(split);
+    if (fs::exists(spec / (s + "_text.txt"))) return load_tweeteval(spec, s, opts);
+    if (s == "val" && fs::exists(spec / "validation_text.txt")) return load_tweeteval(spec, "validation", opts);
+    fs::path file = find_split_file(spec, s);
+    if (file.empty())
+      throw IoError(spec.string() + ": no '" + s + "' split: expected " + s + "_text.txt + " + s +
+                    "_labels.txt (TweetEval) or " + s + ".csv / .tsv / .jsonl");
+    return load_dataset(file, s, opts);
+  }
+  std::string ext = spec.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(c | 0x20); });
+  if (ext == ".csv") return load_csv(spec, ',', opts);
+  if (ext == ".tsv") return load_csv(spec, '\t', opts);
+  if (ext == ".jsonl" || ext == ".json") return load_jsonl(spec, opts);
+  throw InvalidArgument(spec.string() + ": unknown dataset format '" + ext +
+                        "': expected a TweetEval folder, a folder of {split}.csv|.tsv|.jsonl, or such a file");
+}
+
+}  // namespace bert_emotion

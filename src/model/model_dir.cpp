@@ -1,0 +1,181 @@
+// model_dir.cpp — load and save Hugging Face model directories (see model_dir.hpp).
+//
+// Loading maps each canonical parameter (ParamLayout) to a tensor of model.safetensors, accepting
+// the "distilbert."-prefixed names of DistilBertFor* checkpoints and the bare names of a plain
+// DistilBertModel. Tensors we do not need (masked-LM vocab_transform / vocab_layer_norm /
+// vocab_projector, position_ids buffers) are ignored, as Transformers ignores them with a warning.
+#include "model/model_dir.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "model/init.hpp"
+#include "model/safetensors.hpp"
+#include "util/atomic_file.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion {
+
+namespace {
+
+constexpr const char* kPrefix = "distilbert.";
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// The file's tensor for a canonical name: "distilbert.X" or, for a bare DistilBertModel, "X".
+const TensorEntry* find_tensor(const SafetensorsFile& file, const std::string& canonical) {
+  if (const TensorEntry* t = file.find(canonical)) return t;
+  if (canonical.rfind(kPrefix, 0) == 0) return file.find(canonical.substr(std::strlen(kPrefix)));
+  return nullptr;
+}
+
+}  // namespace
+
+const std::vector<std::string>& tokenizer_file_names() {
+  static const std::vector<std::string> names = {"vocab.txt", "tokenizer.json", "tokenizer_config.json",
+                                                 "special_tokens_map.json"};
+  return names;
+}
+
+LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& opts) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) throw IoError(dir.string() + ": not a directory (expected a model directory)");
+  const fs::path config_path = dir / "config.json";
+  const fs::path weights_path = dir / "model.safetensors";
+  if (!fs::exists(config_path)) throw IoError(config_path.string() + ": no such file (not a model directory?)");
+  if (!fs::exists(weights_path)) {
+    if (fs::exists(dir / "pytorch_model.bin") || fs::exists(dir / "model.safetensors.index.json"))
+      throw UnsupportedError(weights_path.string() +
+                             ": no such file; only a single model.safetensors is supported "
+                             "(pytorch_model.bin and sharded checkpoints are not)");
+    throw IoError(weights_path.string() + ": no such file");
+  }
+
+  LoadedModel m;
+  m.dir = dir;
+  m.config = load_config(config_path);
+  m.layout = ParamLayout(m.config);
+  m.file = SafetensorsFile::open(weights_path);
+  const SafetensorsFile& file = *m.file;
+  const std::string src = weights_path.string();
+
+  // Resolve every parameter first so that errors come before any copying.
+  const auto& params = m.layout.params();
+  std::vector<const TensorEntry*> entries(params.size(), nullptr);
+  std::vector<std::string> missing_head, missing_body;
+  std::set<std::string> dtypes;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const ParamInfo& p = params[i];
+    const TensorEntry* t = find_tensor(file, p.name);
+    if (t == nullptr) {
+      (p.head ? missing_head : missing_body).push_back(p.name);
+      continue;
+    }
+    if (t->shape != p.shape)
+      throw FormatError(src + ": tensor " + t->name + ": expected " + shape_text(p.shape) + ", got " +
+                        shape_text(t->shape));
+    if (t->dtype != Dtype::F32 && t->dtype != Dtype::F16 && t->dtype != Dtype::BF16)
+      throw UnsupportedError(src + ": tensor " + t->name + " has dtype " + dtype_name(t->dtype) +
+                             "; a float parameter must be F32, F16 or BF16");
+    entries[i] = t;
+    dtypes.insert(dtype_name(t->dtype));
+  }
+  // HF computes a sinusoidal table itself, so a checkpoint may omit it.
+  const std::string position_name = "distilbert.embeddings.position_embeddings.weight";
+  bool compute_positions = false;
+  if (m.config.sinusoidal_pos_embds) {
+    auto it = std::find(missing_body.begin(), missing_body.end(), position_name);
+    if (it != missing_body.end()) {
+      missing_body.erase(it);
+      compute_positions = true;
+    }
+  }
+  if (!missing_body.empty()) {
+    std::string list;
+    for (size_t i = 0; i < missing_body.size() && i < 5; ++i) list += (i ? ", " : "") + missing_body[i];
+    if (missing_body.size() > 5) list += ", ... (" + std::to_string(missing_body.size()) + " in all)";
+    throw FormatError(src + ": missing tensor" + (missing_body.size() > 1 ? "s " : " ") + list);
+  }
+  if (!missing_head.empty()) {
+    if (missing_head.size() != 4) {
+      std::string list;
+      for (size_t i = 0; i < missing_head.size(); ++i) list += (i ? ", " : "") + missing_head[i];
+      throw FormatError(src + ": incomplete classification head: missing " + list);
+    }
+    if (!opts.allow_missing_head)
+      throw FormatError(dir.string() +
+                        " has no classification head (pre_classifier/classifier): fine-tune it first with "
+                        "`bert-emotion train`");
+    m.has_head = false;
+  }
+  m.weights_dtype = dtypes.size() == 1 ? *dtypes.begin() : dtypes.empty() ? "" : "mixed";
+
+  // Which tensors can stay in the mapping, and does anything need the owned arena?
+  std::vector<const float*> in_place(params.size(), nullptr);
+  bool need_arena = opts.owned_arena;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (!opts.owned_arena && entries[i] != nullptr) in_place[i] = file.f32_data(*entries[i]);
+    if (in_place[i] == nullptr) need_arena = true;
+  }
+  if (need_arena) {
+    m.arena.assign(m.layout.size(), 0.0f);  // a missing head stays zero-filled
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (in_place[i] != nullptr || entries[i] == nullptr) continue;
+      file.to_float32(*entries[i], m.arena.data() + params[i].offset);
+    }
+    if (compute_positions) {
+      const ParamInfo& p = m.layout.find(position_name);
+      sinusoidal_position_table(m.config.max_position_embeddings, m.config.dim, m.arena.data() + p.offset);
+    }
+  }
+  // Views: into the read-only mapping where possible (never written through: inference only),
+  // else into the arena.
+  std::vector<float*> where(params.size());
+  for (size_t i = 0; i < params.size(); ++i)
+    where[i] = in_place[i] != nullptr ? const_cast<float*>(in_place[i]) : m.arena.data() + params[i].offset;
+  const ParamInfo* first = params.data();
+  m.weights = m.layout.bind([&](const ParamInfo& p) { return where[static_cast<size_t>(&p - first)]; });
+  if (m.arena.empty() && opts.owned_arena) throw Error("load_model_dir: internal error, arena not built");
+  return m;
+}
+
+void save_model_dir(const std::filesystem::path& dir, const ModelConfig& cfg, const ParamLayout& layout,
+                    const float* arena, const std::filesystem::path& tokenizer_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) throw IoError(dir.string() + ": cannot create directory: " + ec.message());
+
+  // Read the tokenizer files before writing anything, so a bad --tokenizer leaves no half directory.
+  std::vector<std::pair<std::string, std::string>> tokenizer_files;
+  if (!tokenizer_dir.empty()) {
+    if (!fs::is_directory(tokenizer_dir)) throw IoError(tokenizer_dir.string() + ": not a directory");
+    const bool same_dir = fs::equivalent(tokenizer_dir, dir, ec);
+    for (const auto& name : tokenizer_file_names()) {
+      if (!fs::exists(tokenizer_dir / name)) continue;
+      if (!same_dir) tokenizer_files.emplace_back(name, read_file(tokenizer_dir / name));
+    }
+    if (tokenizer_files.empty() && !same_dir)
+      throw IoError(tokenizer_dir.string() + ": no tokenizer files (vocab.txt, tokenizer.json, ...)");
+  }
+
+  std::vector<TensorToWrite> tensors;
+  for (const ParamInfo& p : layout.params())
+    tensors.push_back({p.name, Dtype::F32, p.shape, arena + p.offset, p.numel * sizeof(float)});
+  write_safetensors(dir / "model.safetensors", std::move(tensors), {{"format", "pt"}});
+
+  // What save_pretrained writes for the model class we hold.
+  nlohmann::json j = config_to_json(cfg);
+  j["architectures"] = {"DistilBertForSequenceClassification"};
+  j["torch_dtype"] = "float32";
+  write_file_atomic(dir / "config.json", j.dump(2) + "\n");
+
+  for (const auto& [name, contents] : tokenizer_files) write_file_atomic(dir / name, contents);
+}
+
+}  // namespace bert_emotion

@@ -1,0 +1,101 @@
+// checkpoint.hpp — Trainer-style `checkpoint-{global_step}/` directories and resuming from them.
+//
+// A checkpoint holds everything needed to continue a run to the same final weights, bit for bit:
+//
+//   checkpoint-N/config.json, model.safetensors, tokenizer files   (save_model_dir: loadable as a model)
+//   checkpoint-N/optimizer.safetensors   AdamW moments, F32, same tensor names as the model with an
+//                                        `exp_avg.` / `exp_avg_sq.` prefix; __metadata__
+//                                        {"format": "bert-emotion-adamw", "step": "<t>"}
+//   checkpoint-N/trainer_state.json      TrainerState as the HF Trainer writes it
+//   checkpoint-N/training_state.json     our scheduler / loop / RNG state (a torch pickle's stand-in):
+//       {"format": "bert-emotion-training-state", "version": 1,
+//        "global_step": N, "optimizer_step": t, "epoch": e, "step_in_epoch": s,
+//        "shuffle_rng_state": ["<16 hex digits>" x 4],   // xoshiro state at the start of epoch e
+//        "seed", "num_train_examples", "train_batch_size", "num_train_epochs", "max_steps",
+//        "warmup_steps", "learning_rate", "loss_sum", "logged_loss_sum", "steps_since_log",
+//        "num_input_tokens_seen", "total_flos"}
+//       (epoch e is the epoch the next step belongs to; s of its batches are done.)
+//   checkpoint-N/train_log.jsonl         per-step records so far (loss, lr, grad_norm, ...)
+//
+// The directory is first written as `checkpoint-N.tmp-<pid>` and renamed into place, so a crash
+// never leaves a half checkpoint under the final name. latest_checkpoint() follows the Trainer's
+// get_last_checkpoint: the largest N among subdirectories named exactly `checkpoint-<digits>`.
+//
+//   save_checkpoint(out_dir, ckpt);                       // -> out_dir/checkpoint-<ckpt.state.global_step>
+//   auto dir = latest_checkpoint(out_dir);                // std::nullopt if none
+//   Checkpoint c = load_checkpoint(*dir, layout);         // weights, moments, state
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/config.hpp"
+#include "model/weights.hpp"
+#include "train/outputs.hpp"
+
+namespace bert_emotion {
+
+struct TrainingState {
+  int64_t global_step = 0;
+  int64_t optimizer_step = 0;
+  int64_t epoch = 0;          // the epoch the next step belongs to (0-based)
+  int64_t step_in_epoch = 0;  // batches of that epoch already done
+  std::array<uint64_t, 4> shuffle_rng_state{};  // at the start of `epoch`, before its order was drawn
+  uint64_t seed = 42;
+  int64_t num_train_examples = 0;
+  int64_t train_batch_size = 0;
+  int64_t num_train_epochs = 0;
+  int64_t max_steps = 0;
+  int64_t warmup_steps = 0;
+  double learning_rate = 0;
+  double loss_sum = 0;         // sum of every step's loss (for train_loss)
+  double logged_loss_sum = 0;  // sum since the last logging step
+  int64_t steps_since_log = 0;
+  int64_t num_input_tokens_seen = 0;
+  double total_flos = 0;
+};
+
+nlohmann::json training_state_json(const TrainingState& s);
+TrainingState training_state_from_json(const nlohmann::json& j, const std::string& source);
+
+// What goes in and comes out of a checkpoint. The arena pointers follow `layout`.
+struct CheckpointData {
+  const ModelConfig* config = nullptr;
+  const ParamLayout* layout = nullptr;
+  const float* params = nullptr;
+  const float* exp_avg = nullptr;
+  const float* exp_avg_sq = nullptr;
+  std::filesystem::path tokenizer_dir;  // tokenizer files copied from here (may be empty)
+  TrainingState state;
+  TrainerState trainer_state;
+  std::string train_log_jsonl;  // per-step records, one JSON object per line
+};
+
+// Writes `output_dir/checkpoint-<state.global_step>/` atomically (temp dir + rename; an existing
+// directory of that name is replaced). Returns its path.
+std::filesystem::path save_checkpoint(const std::filesystem::path& output_dir, const CheckpointData& c);
+
+struct LoadedCheckpoint {
+  std::filesystem::path dir;
+  std::vector<float> params, exp_avg, exp_avg_sq;  // in `layout` order
+  TrainingState state;
+  TrainerState trainer_state;
+  std::string train_log_jsonl;
+};
+
+// Reads a checkpoint written by save_checkpoint for a model laid out as `layout`. FormatError
+// naming the file and tensor when something is missing or has the wrong shape.
+LoadedCheckpoint load_checkpoint(const std::filesystem::path& dir, const ParamLayout& layout);
+
+// Largest `checkpoint-<N>` under `output_dir` (exact name match), or nullopt.
+std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& output_dir);
+
+// Deletes the oldest checkpoints beyond `limit` (limit <= 0: keep all).
+void rotate_checkpoints(const std::filesystem::path& output_dir, int limit);
+
+}  // namespace bert_emotion

@@ -1,0 +1,56 @@
+// request.hpp — parsing untrusted /predict and /tokenize bodies into typed requests (TEI's rules).
+//
+// /predict `inputs` follows TEI's deserializer (router/src/http/types.rs) exactly:
+//   "text"                     one input, one sequence
+//   ["a", "b"]                 one input, a PAIR (a, b) — TEI's gotcha: not a batch of two
+//   ["a"]                      one input, one sequence
+//   [["a"], ["b", "c"], ...]   a batch: each element is a 1-array (single) or a 2-array (pair)
+// Anything else (3 strings, mixed strings and arrays, non-strings, an inner array of 0 or 3) is a
+// Validation error (422); `[]` is Empty (400); more than `max_client_batch_size` inputs is
+// Validation (422, err="batch_size"). `truncate` is bool or null (null = the server's
+// --auto-truncate), `truncation_direction` "right"/"left" (aliases "Right"/"Left"), `raw_scores`
+// bool. Unknown keys are ignored, as serde does. Bodies nested deeper than 16 levels are rejected
+// before the JSON parser sees them.
+//
+//   PredictRequest r = parse_predict_request(R"({"inputs": [["I love it"], ["so", "sad"]]})", 32);
+//   r.is_batch;           // true
+//   r.inputs[1].second;   // "sad"
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "serve/api_error.hpp"
+#include "serve/truncation.hpp"
+
+namespace bert_emotion::serve {
+
+struct Sequence {
+  std::string first;
+  std::optional<std::string> second;  // set for a pair
+};
+
+struct PredictRequest {
+  std::vector<Sequence> inputs;       // >= 1
+  bool is_batch = false;              // answer [[...], ...] instead of [...]
+  std::optional<bool> truncate;       // nullopt = server default
+  TruncationDirection truncation_direction = TruncationDirection::Right;
+  bool raw_scores = false;
+};
+
+struct TokenizeRequest {
+  std::vector<std::string> inputs;    // >= 1
+  bool add_special_tokens = true;
+};
+
+// Both throw ApiError (Validation / Empty) with a message naming the offending field.
+PredictRequest parse_predict_request(std::string_view body, size_t max_client_batch_size);
+TokenizeRequest parse_tokenize_request(std::string_view body, size_t max_client_batch_size);
+
+// Deepest nesting of [ and { outside strings; stops counting at `limit` + 1.
+size_t json_nesting_depth(std::string_view body, size_t limit);
+
+}  // namespace bert_emotion::serve

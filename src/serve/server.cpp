@@ -1,0 +1,423 @@
+// server.cpp — TEI-compatible routes on cpp-httplib; see server.hpp and docs/SERVING.md.
+#include "serve/server.hpp"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "serve/request.hpp"
+#include "serve/truncation.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion::serve {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using ordered_json = nlohmann::ordered_json;
+
+constexpr size_t kCharsPerToken = 250;  // TEI's pre-tokenization cap: max_input_length x 250 chars
+constexpr const char* kJson = "application/json";
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+std::string millis(double seconds) { return std::to_string(static_cast<long long>(seconds * 1000.0)); }
+
+// Code points of UTF-8 text (continuation bytes not counted); the text was validated by the JSON parser.
+size_t count_chars(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// A float as JSON prints it in TEI (serde f32: shortest round-trip of the float, not of the double).
+double json_f32(float f) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, f);
+  double d = 0.0;
+  std::from_chars(buf, r.ptr, d);
+  return d;
+}
+
+// One concurrency permit; TEI's semaphore try_acquire.
+class Permit {
+ public:
+  Permit(std::atomic<size_t>& in_flight, size_t limit) : in_flight_(in_flight) {
+    size_t cur = in_flight_.load();
+    while (cur < limit)
+      if (in_flight_.compare_exchange_weak(cur, cur + 1)) {
+        held_ = true;
+        return;
+      }
+  }
+  ~Permit() {
+    if (held_) in_flight_.fetch_sub(1);
+  }
+  explicit operator bool() const { return held_; }
+
+ private:
+  std::atomic<size_t>& in_flight_;
+  bool held_ = false;
+};
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const size_t n = std::max(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i)
+    diff |= static_cast<unsigned char>((i < a.size() ? a[i] : 0) ^ (i < b.size() ? b[i] : 0));
+  return diff == 0;
+}
+
+thread_local Clock::time_point t_request_start{};
+
+}  // namespace
+
+std::vector<float> scores_for_response(const std::vector<float>& logits, bool multi_label) {
+  std::vector<float> out(logits.size());
+  if (multi_label || logits.size() == 1) {
+    for (size_t i = 0; i < logits.size(); ++i) out[i] = static_cast<float>(1.0 / (1.0 + std::exp(-double(logits[i]))));
+    return out;
+  }
+  if (logits.empty()) return out;
+  const double max = *std::max_element(logits.begin(), logits.end());
+  double sum = 0.0;
+  for (float l : logits) sum += std::exp(double(l) - max);
+  for (size_t i = 0; i < logits.size(); ++i) out[i] = static_cast<float>(std::exp(double(logits[i]) - max) / sum);
+  return out;
+}
+
+Server::Server(Backend& backend, const TextEncoder& encoder, ModelInfo info, ServerOptions opts)
+    : backend_(backend), encoder_(encoder), info_(std::move(info)), opts_(std::move(opts)) {
+  if (info_.labels.empty()) throw InvalidArgument("the model has no labels (config.json id2label): nothing to serve");
+  if (opts_.max_concurrent_requests == 0) throw InvalidArgument("--max-concurrent-requests must be > 0");
+  if (opts_.max_client_batch_size == 0) throw InvalidArgument("--max-client-batch-size must be > 0");
+  if (opts_.payload_limit == 0) throw InvalidArgument("--payload-limit must be > 0");
+  max_input_length_ = info_.max_input_length;
+  if (opts_.max_input_length > 0) max_input_length_ = std::min(max_input_length_, opts_.max_input_length);
+  if (max_input_length_ < 3)
+    throw InvalidArgument("max input length " + std::to_string(max_input_length_) + " cannot hold a pair's special tokens");
+  if (max_input_length_ > opts_.max_batch_tokens)
+    throw InvalidArgument("--max-batch-tokens (" + std::to_string(opts_.max_batch_tokens) +
+                          ") must be at least the max input length (" + std::to_string(max_input_length_) + ")");
+  http_workers_ = opts_.http_workers > 0 ? opts_.http_workers
+                                         : static_cast<int>(std::clamp<size_t>(opts_.max_concurrent_requests, 4, 128));
+
+  metrics_.add_histogram("te_request_duration", duration_buckets());
+  metrics_.add_histogram("te_request_tokenization_duration", duration_buckets());
+  metrics_.add_histogram("te_request_queue_duration", duration_buckets());
+  metrics_.add_histogram("te_request_inference_duration", duration_buckets());
+  metrics_.add_histogram("te_request_input_length", power_of_two_buckets(static_cast<double>(max_input_length_)));
+
+  BatcherOptions bopts;
+  bopts.max_batch_tokens = opts_.max_batch_tokens;
+  bopts.max_batch_requests = opts_.max_batch_requests;
+  // Every queued row belongs to a request holding a permit, so this bound is never the binding one.
+  bopts.max_queue_rows = opts_.max_concurrent_requests * opts_.max_client_batch_size;
+  batcher_ = std::make_unique<Batcher>(backend_, bopts, &metrics_);
+
+  http_ = std::make_unique<httplib::Server>();
+  setup_routes();
+}
+
+Server::~Server() { stop(); }
+
+void Server::log_line(const std::string& line) const {
+  if (opts_.log) opts_.log(line);
+  else std::fprintf(stderr, "%s\n", line.c_str());  // one call per line: lines from threads do not interleave
+}
+
+void Server::fail(httplib::Response& res, const ApiError& e) {
+  const std::string label = e.metric_label.empty() ? std::string(error_metric_label(e.type)) : e.metric_label;
+  metrics_.increment("te_request_failure", "err=\"" + label + "\"");
+  res.status = http_status(e.type);
+  res.set_content(error_body(e), kJson);
+}
+
+void Server::setup_routes() {
+  httplib::Server& svr = *http_;
+  svr.new_task_queue = [n = http_workers_] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
+  svr.set_payload_max_length(opts_.payload_limit);
+  svr.set_read_timeout(opts_.read_timeout_s, 0);
+  svr.set_write_timeout(opts_.write_timeout_s, 0);
+  svr.set_keep_alive_timeout(opts_.keep_alive_timeout_s);
+  svr.set_keep_alive_max_count(opts_.keep_alive_max_count);
+  svr.set_tcp_nodelay(true);
+
+  svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    t_request_start = Clock::now();
+    if (opts_.api_key.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    const std::string auth = req.get_header_value("Authorization");
+    if (constant_time_equal(auth, "Bearer " + opts_.api_key)) return httplib::Server::HandlerResponse::Unhandled;
+    res.status = 401;
+    res.set_content(error_body(ErrorType::Unauthorized, "missing or invalid API key (expected `Authorization: Bearer <key>`)"),
+                    kJson);
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  // Errors httplib answers by itself (413 payload limit, 404 unknown route, 400 bad request line)
+  // get TEI's JSON shape too; answers our handlers already filled are left alone.
+  svr.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string message;
+    if (res.status == 413) message = "payload too large: the body exceeds --payload-limit " + std::to_string(opts_.payload_limit) + " bytes";
+    else if (res.status == 404) message = "no route for " + req.method + " " + req.path;
+    else message = "HTTP error " + std::to_string(res.status);
+    res.set_content(error_body(ErrorType::Validation, message), kJson);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  svr.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "internal error";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    res.status = 500;
+    res.set_content(error_body(ErrorType::Backend, what), kJson);
+  });
+  if (opts_.access_log) {
+    svr.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      char ms[32] = "-";
+      if (t_request_start != Clock::time_point{}) std::snprintf(ms, sizeof ms, "%.1fms", seconds_since(t_request_start) * 1e3);
+      t_request_start = {};
+      log_line("access " + req.remote_addr + " \"" + req.method + " " + req.path + "\" " + std::to_string(res.status) + " " +
+               std::to_string(res.body.size()) + "B " + ms);
+    });
+  }
+
+  auto predict = [this](const httplib::Request& req, httplib::Response& res) { handle_predict(req, res); };
+  auto health = [this](const httplib::Request&, httplib::Response& res) { handle_health(res); };
+  svr.Post("/predict", predict);
+  svr.Post("/", predict);             // TEI: default route of a classifier
+  svr.Post("/invocations", predict);  // TEI: SageMaker
+  svr.Get("/health", health);
+  svr.Get("/", health);
+  svr.Get("/ping", health);
+  svr.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) { handle_tokenize(req, res); });
+  svr.Get("/info", [this](const httplib::Request&, httplib::Response& res) { handle_info(res); });
+  svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_.render(), "text/plain; version=0.0.4");
+  });
+}
+
+void Server::handle_predict(const httplib::Request& req, httplib::Response& res) {
+  const auto start = Clock::now();
+  metrics_.increment("te_request_count", "method=\"predict\"");
+  try {
+    const PredictRequest pr = parse_predict_request(req.body, opts_.max_client_batch_size);
+    Permit permit(in_flight_, opts_.max_concurrent_requests);
+    if (!permit) throw ApiError(ErrorType::Overloaded, "Model is overloaded");
+    const bool truncate = pr.truncate.value_or(opts_.auto_truncate);
+
+    // Tokenize on this HTTP thread (TEI: tokenization workers), validate, then queue.
+    const size_t n = pr.inputs.size();
+    std::vector<std::vector<int32_t>> rows;
+    rows.reserve(n);
+    size_t chars = 0, tokens = 0, truncated = 0;
+    const size_t max_chars = max_input_length_ * kCharsPerToken;
+    for (size_t i = 0; i < n; ++i) {
+      const Sequence& s = pr.inputs[i];
+      const std::string where = pr.is_batch ? "`inputs`[" + std::to_string(i) + "]" : "`inputs`";
+      const size_t c = count_chars(s.first) + (s.second ? count_chars(*s.second) : 0);
+      if (c > max_chars)
+        throw ApiError(ErrorType::Validation, where + " must have less than " + std::to_string(max_chars) +
+                                                  " characters. Given: " + std::to_string(c));
+      chars += c;
+      Encoding e;
+      try {
+        e = s.second ? encoder_.encode_pair(s.first, *s.second) : encoder_.encode(s.first);
+      } catch (const Error& err) {
+        throw ApiError(ErrorType::Tokenizer, where + ": " + err.what());
+      }
+      if (e.ids.size() > max_input_length_) {
+        if (!truncate)
+          throw ApiError(ErrorType::Validation, where + " must have less than " + std::to_string(max_input_length_) +
+                                                    " tokens. Given: " + std::to_string(e.ids.size()));
+        truncate_encoding(e, max_input_length_, pr.truncation_direction);
+        ++truncated;
+      }
+      metrics_.observe("te_request_input_length", static_cast<double>(e.ids.size()));
+      tokens += e.ids.size();
+      rows.push_back(std::move(e.ids));
+    }
+    const double tokenization = seconds_since(start);
+
+    auto futures = batcher_->submit(std::move(rows));
+    std::vector<RowResult> results;
+    results.reserve(n);
+    for (auto& f : futures) results.push_back(f.get());  // every row finishes before the permit is released
+
+    double queue = 0.0, inference = 0.0;
+    ordered_json body = ordered_json::array();
+    for (size_t i = 0; i < n; ++i) {
+      const RowResult& r = results[i];
+      if (!r.ok()) throw ApiError(ErrorType::Backend, r.error);
+      if (r.logits.size() != info_.labels.size())
+        throw ApiError(ErrorType::Backend, "the backend returned " + std::to_string(r.logits.size()) +
+                                               " scores for a model with " + std::to_string(info_.labels.size()) + " labels");
+      queue += r.queue_seconds;
+      inference += r.inference_seconds;
+      const std::vector<float> scores = pr.raw_scores ? r.logits : scores_for_response(r.logits, info_.multi_label);
+      for (float s : scores)
+        if (std::isnan(s)) throw ApiError(ErrorType::Backend, "score is NaN");
+      std::vector<size_t> order(scores.size());
+      std::iota(order.begin(), order.end(), size_t{0});
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+      ordered_json predictions = ordered_json::array();
+      for (size_t k : order) predictions.push_back({{"score", json_f32(scores[k])}, {"label", info_.labels[k]}});
+      if (!pr.is_batch) body = std::move(predictions);
+      else body.push_back(std::move(predictions));
+    }
+
+    const double total = seconds_since(start);
+    const double rows_n = static_cast<double>(n);
+    // TEI reports a batch's per-stage times as the mean over its inputs.
+    res.set_header("x-compute-type", "cpu");
+    res.set_header("x-compute-time", millis(total));
+    res.set_header("x-compute-characters", std::to_string(chars));
+    res.set_header("x-compute-tokens", std::to_string(tokens));
+    res.set_header("x-total-time", millis(total));
+    res.set_header("x-tokenization-time", millis(tokenization / rows_n));
+    res.set_header("x-queue-time", millis(queue / rows_n));
+    res.set_header("x-inference-time", millis(inference / rows_n));
+    if (truncated > 0) res.set_header("x-truncated", "true");
+    res.set_content(body.dump(-1, ' ', false, ordered_json::error_handler_t::replace), kJson);
+
+    metrics_.increment("te_request_success", "method=\"predict\"");
+    metrics_.observe("te_request_duration", total);
+    metrics_.observe("te_request_tokenization_duration", tokenization / rows_n);
+    metrics_.observe("te_request_queue_duration", queue / rows_n);
+    metrics_.observe("te_request_inference_duration", inference / rows_n);
+  } catch (const ApiError& e) {
+    fail(res, e);
+  } catch (const std::exception& e) {
+    fail(res, ApiError(ErrorType::Backend, e.what()));
+  }
+}
+
+void Server::handle_tokenize(const httplib::Request& req, httplib::Response& res) {
+  try {
+    const TokenizeRequest tr = parse_tokenize_request(req.body, opts_.max_client_batch_size);
+    const size_t max_chars = max_input_length_ * kCharsPerToken;
+    ordered_json body = ordered_json::array();
+    for (size_t i = 0; i < tr.inputs.size(); ++i) {
+      const std::string& text = tr.inputs[i];
+      const size_t c = count_chars(text);
+      if (c > max_chars)
+        throw ApiError(ErrorType::Validation, "`inputs` must have less than " + std::to_string(max_chars) +
+                                                  " characters. Given: " + std::to_string(c));
+      Encoding e;
+      try {
+        e = encoder_.encode(text);
+      } catch (const Error& err) {
+        throw ApiError(ErrorType::Tokenizer, err.what());
+      }
+      // TEI reports start/stop in characters (code points); the tokenizer gives byte offsets.
+      // char_at[b] counts the lead bytes before byte b: the code-point index of the character
+      // starting there (the character count when b == size).
+      std::vector<size_t> char_at(text.size() + 1, 0);
+      for (size_t b = 0, chars = 0; b <= text.size(); ++b) {
+        char_at[b] = chars;
+        if (b < text.size() && (static_cast<unsigned char>(text[b]) & 0xC0) != 0x80) ++chars;
+      }
+      ordered_json tokens = ordered_json::array();
+      for (size_t k = 0; k < e.ids.size(); ++k) {
+        const bool special = k < e.special_tokens_mask.size() && e.special_tokens_mask[k] != 0;
+        if (special && !tr.add_special_tokens) continue;
+        ordered_json t;
+        t["id"] = e.ids[k];
+        if (special || k >= e.offsets.size()) {
+          t["text"] = k < e.tokens.size() ? e.tokens[k] : std::string();
+          t["special"] = special;
+          t["start"] = nullptr;
+          t["stop"] = nullptr;
+        } else {
+          const size_t begin = std::min<size_t>(e.offsets[k].first, text.size());
+          const size_t end = std::clamp<size_t>(e.offsets[k].second, begin, text.size());
+          t["text"] = text.substr(begin, end - begin);
+          t["special"] = false;
+          t["start"] = char_at[begin];
+          t["stop"] = char_at[end];
+        }
+        tokens.push_back(std::move(t));
+      }
+      body.push_back(std::move(tokens));
+    }
+    res.set_content(body.dump(-1, ' ', false, ordered_json::error_handler_t::replace), kJson);
+  } catch (const ApiError& e) {
+    fail(res, e);
+  } catch (const std::exception& e) {
+    fail(res, ApiError(ErrorType::Tokenizer, e.what()));
+  }
+}
+
+void Server::handle_health(httplib::Response& res) {
+  bool healthy = !stopping_.load();
+  if (healthy) {
+    try {
+      healthy = backend_.health();
+    } catch (const std::exception&) {
+      healthy = false;
+    }
+  }
+  if (healthy) {
+    res.status = 200;
+    return;
+  }
+  res.status = 503;
+  res.set_content(error_body(ErrorType::Unhealthy, "unhealthy"), kJson);
+}
+
+void Server::handle_info(httplib::Response& res) const {
+  ordered_json id2label = ordered_json::object(), label2id = ordered_json::object();
+  for (size_t i = 0; i < info_.labels.size(); ++i) {
+    id2label[std::to_string(i)] = info_.labels[i];
+    label2id[info_.labels[i]] = i;
+  }
+  ordered_json j;
+  j["model_id"] = info_.model_id;
+  j["model_sha"] = nullptr;
+  j["model_dtype"] = "float32";
+  j["served_model_name"] = opts_.served_model_name.empty() ? info_.model_id : opts_.served_model_name;
+  j["model_type"] = {{"classifier", {{"id2label", id2label}, {"label2id", label2id}}}};
+  j["max_concurrent_requests"] = opts_.max_concurrent_requests;
+  j["max_input_length"] = max_input_length_;
+  j["max_batch_tokens"] = opts_.max_batch_tokens;
+  j["max_batch_requests"] = opts_.max_batch_requests ? ordered_json(opts_.max_batch_requests) : ordered_json(nullptr);
+  j["max_client_batch_size"] = opts_.max_client_batch_size;
+  j["auto_truncate"] = opts_.auto_truncate;
+  j["tokenization_workers"] = http_workers_;
+  j["version"] = BERT_EMOTION_VERSION;
+  j["sha"] = nullptr;
+  j["docker_label"] = nullptr;
+  res.set_content(j.dump(-1, ' ', false, ordered_json::error_handler_t::replace), kJson);
+}
+
+int Server::start() {
+  if (listener_.joinable()) throw InvalidArgument("server already started");
+  const int port = opts_.port == 0 ? http_->bind_to_any_port(opts_.host)
+                                   : (http_->bind_to_port(opts_.host, opts_.port) ? opts_.port : -1);
+  if (port < 0)
+    throw IoError("cannot listen on " + opts_.host + ":" + std::to_string(opts_.port) +
+                  " (address in use, not a local address, or no permission)");
+  port_ = port;
+  listener_ = std::thread([this] { http_->listen_after_bind(); });
+  // stop() is a no-op until the accept loop runs, so do not return before it does.
+  for (int i = 0; i < 5000 && !http_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return port_;
+}
+
+void Server::stop() {
+  if (stopped_.exchange(true)) return;
+  stopping_ = true;  // /health answers 503 from now on
+  if (http_) http_->stop();
+  if (listener_.joinable()) listener_.join();  // httplib's pool finishes every in-flight request first
+  if (batcher_) batcher_->stop();
+}
+
+}  // namespace bert_emotion::serve

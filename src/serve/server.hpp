@@ -1,0 +1,119 @@
+// server.hpp — the HTTP inference server, compatible with text-embeddings-inference (TEI).
+//
+// Routes, with TEI's shapes (docs/SERVING.md has the details and every deviation):
+//   POST /predict   {"inputs": "text" | ["a","b"] (a pair!) | [["a"],["b","c"]], "truncate": bool|null,
+//                    "truncation_direction": "right"|"left", "raw_scores": bool}
+//                   -> [{"score": f, "label": s}, ...] (all labels, score descending) or [[...], ...]
+//   POST /tokenize  {"inputs": "text" | ["a", "b"], "add_special_tokens": bool} -> [[{id,text,special,start,stop}]]
+//   GET  /health    200 empty | 503 {"error":"unhealthy","error_type":"Unhealthy"}
+//   GET  /info      model and limits;  GET /metrics  Prometheus text (te_* names)
+//   aliases as TEI: POST / and /invocations = /predict, GET / and /ping = /health
+// Pipeline: an HTTP worker parses, takes a concurrency permit (none left: 429 at once), tokenizes,
+// validates lengths, submits rows to the Batcher and waits; one inference thread runs padded batches
+// on the Backend. stop() stops accepting, lets in-flight requests finish, then stops the batcher.
+//
+//   FunctionBackend backend([&](const auto& rows) { return clf->logits(rows); });
+//   TokenizerEncoder encoder(clf->tokenizer());
+//   Server server(backend, encoder, model_info_from_config(clf->config(), ...), {.port = 0});
+//   int port = server.start();          // bound; serving on a background thread
+//   ...
+//   server.stop();                      // drains
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "serve/api_error.hpp"
+#include "serve/backend.hpp"
+#include "serve/batcher.hpp"
+#include "serve/prometheus.hpp"
+#include "serve/text_encoder.hpp"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}
+
+namespace bert_emotion::serve {
+
+// What the server reports about the model and uses to label scores.
+struct ModelInfo {
+  std::string model_id;                 // /info model_id (the directory or hub id served)
+  std::vector<std::string> labels;      // id order; every /predict answer lists all of them
+  bool multi_label = false;             // sigmoid instead of softmax
+  size_t max_input_length = 512;        // tokens, specials included: the model's limit
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;                      // 0 = an ephemeral port (start() returns it)
+  size_t max_concurrent_requests = 512;
+  size_t max_batch_tokens = 16384;
+  size_t max_batch_requests = 0;        // 0 = no limit besides tokens
+  size_t max_client_batch_size = 32;
+  size_t max_input_length = 0;          // 0 = the model's; else min(this, model's)
+  bool auto_truncate = false;           // what "truncate": null / absent means
+  size_t payload_limit = 2'000'000;     // bytes; larger bodies get 413
+  std::string api_key;                  // non-empty: require "Authorization: Bearer <key>"
+  std::string served_model_name;        // empty = model_id
+  int http_workers = 0;                 // HTTP/tokenization threads; 0 = clamp(max_concurrent_requests, 4, 128)
+  int read_timeout_s = 10;
+  int write_timeout_s = 10;
+  int keep_alive_timeout_s = 5;
+  size_t keep_alive_max_count = 1000;
+  bool access_log = true;
+  std::function<void(const std::string&)> log;  // a line without '\n'; empty = stderr
+};
+
+class Server {
+ public:
+  // Throws InvalidArgument for inconsistent limits (e.g. max_input_length > max_batch_tokens).
+  Server(Backend& backend, const TextEncoder& encoder, ModelInfo info, ServerOptions opts);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and serves on a background thread. Returns the bound port. Throws IoError if it cannot bind.
+  int start();
+  // Stops accepting, waits for in-flight requests, then stops the inference thread. Idempotent.
+  void stop();
+
+  int port() const { return port_; }
+  size_t max_input_length() const { return max_input_length_; }
+  const MetricsRegistry& metrics() const { return metrics_; }
+
+ private:
+  void setup_routes();
+  void handle_predict(const httplib::Request& req, httplib::Response& res);
+  void handle_tokenize(const httplib::Request& req, httplib::Response& res);
+  void handle_health(httplib::Response& res);
+  void handle_info(httplib::Response& res) const;
+  void fail(httplib::Response& res, const ApiError& e);
+  void log_line(const std::string& line) const;
+
+  Backend& backend_;
+  const TextEncoder& encoder_;
+  ModelInfo info_;
+  ServerOptions opts_;
+  size_t max_input_length_ = 0;
+  int http_workers_ = 0;
+  MetricsRegistry metrics_;
+  std::unique_ptr<Batcher> batcher_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread listener_;
+  std::atomic<size_t> in_flight_{0};
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> stopped_{false};
+  int port_ = 0;
+};
+
+// Softmax (max subtracted) or sigmoid, TEI's choice: sigmoid for multi-label heads or one class.
+std::vector<float> scores_for_response(const std::vector<float>& logits, bool multi_label);
+
+}  // namespace bert_emotion::serve

@@ -112,13 +112,29 @@ void replace_symlink(const fs::path& target, const fs::path& link) {
   }
 }
 
+// "scheme://host:port" of a URL.
+std::string url_origin(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t path_start = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  return path_start == std::string::npos ? url : url.substr(0, path_start);
+}
+
+std::string absolute_location(const std::string& base, const std::string& location) {
+  if (location.find("://") != std::string::npos) return location;
+  if (location.rfind("//", 0) == 0) return base.substr(0, base.find("://") + 1) + location;
+  if (!location.empty() && location.front() == '/') return url_origin(base) + location;
+  return base.substr(0, base.rfind('/') + 1) + location;
+}
+
 // Everything resolved once per call: endpoint, cache, auth header.
 struct HubContext {
   HubOptions opts;
   HttpRequest request(const std::string& url) const {
     HttpRequest r;
     r.url = url;
-    if (!opts.token.empty()) r.headers.push_back("Authorization: Bearer " + opts.token);
+    // The token goes to the hub only, never to the CDN a file is redirected to.
+    if (!opts.token.empty() && url_origin(url) == url_origin(opts.endpoint + "/"))
+      r.headers.push_back("Authorization: Bearer " + opts.token);
     r.headers.push_back("Accept-Encoding: identity");
     r.connect_timeout_s = opts.connect_timeout_s;
     r.stall_timeout_s = opts.stall_timeout_s;
@@ -158,7 +174,7 @@ struct FileMetadata {
   std::string commit;
   std::string etag;
   int64_t size = -1;       // -1: unknown
-  std::string url;         // where to GET (the resolve URL after relative redirects)
+  std::string url;         // where to GET: the resolve URL, or where it redirects (LFS: the CDN)
 };
 
 // HEAD, following relative redirects only (repo renames), never the CDN redirect.
@@ -169,17 +185,19 @@ FileMetadata fetch_metadata(const HubContext& ctx, const std::string& repo_id, c
     HttpResponse r = http_head(ctx.request(url));
     bool redirect = r.status >= 300 && r.status < 400;
     std::string location = r.header("location");
-    if (redirect && !location.empty() && location.front() == '/' &&
+    // A relative redirect without file metadata is a renamed repo: follow it on the same host. One
+    // that carries X-Linked-Etag / X-Repo-Commit is the LFS redirect to the CDN, fetched by the GET.
+    bool has_metadata = !r.header("x-linked-etag").empty() || !r.header("x-repo-commit").empty();
+    if (redirect && !has_metadata && !location.empty() && location.front() == '/' &&
         (location.size() < 2 || location[1] != '/')) {
-      // Relative: same host, new path (a renamed repo). Keep scheme://host of `url`.
-      size_t scheme = url.find("://");
-      size_t path_start = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-      url = url.substr(0, path_start) + location;
+      url = url_origin(url) + location;
       continue;
     }
     if (r.status >= 400 || r.status < 200) throw_hub_error(r, url, repo_id, file, revision);
     FileMetadata m;
     m.url = url;
+    // As huggingface_hub: the body is fetched from where the hub redirects (the CDN for LFS files).
+    if (redirect && !location.empty()) m.url = absolute_location(url, location);
     m.commit = r.header("x-repo-commit");
     std::string linked = r.header("x-linked-etag");
     m.etag = normalize_etag(linked.empty() ? r.header("etag") : linked);

@@ -1,0 +1,67 @@
+// cmd_download.cpp — `bert-emotion download MODEL_ID [--revision main] [--cache-dir DIR]`.
+//
+// Fetches config.json, the tokenizer files and model.safetensors of a hub model into the Hugging
+// Face cache (shared with Python) and prints the snapshot directory on stdout, so that
+//   MODEL=$(bert-emotion download distilbert-base-cased)
+// works in scripts. `--data tweet_eval/emotion` resolves (downloading if needed) a TweetEval task
+// and prints its folder.
+#include <iostream>
+#include <memory>
+
+#include "cli/command.hpp"
+#include "hub/hub.hpp"
+
+namespace bert_emotion::cli {
+namespace {
+
+struct DownloadOptions {
+  std::vector<std::string> models;
+  std::vector<std::string> data;
+  std::string revision;
+  std::string cache_dir;
+  std::string endpoint;
+  std::string token;
+  std::vector<std::string> files;
+  bool quiet = false;
+};
+
+int run_download(const DownloadOptions& o) {
+  if (o.models.empty() && o.data.empty())
+    throw InvalidArgument("download: give a MODEL_ID (e.g. distilbert-base-cased) and/or --data tweet_eval/emotion");
+  HubOptions opts;
+  opts.revision = o.revision;
+  opts.cache_dir = o.cache_dir;
+  opts.endpoint = o.endpoint;
+  opts.token = o.token;
+  opts.progress = !o.quiet;
+  opts.log = o.quiet ? nullptr : &std::cerr;
+  std::vector<HubFile> files;
+  for (const auto& f : o.files) files.push_back({f, true});
+  for (const auto& model : o.models) {
+    auto snapshot = snapshot_download(model, opts, files);
+    std::cout << snapshot.string() << std::endl;
+  }
+  for (const auto& spec : o.data) {
+    if (!tweeteval_task(spec))
+      throw InvalidArgument("download --data: '" + spec + "' is not a TweetEval task (e.g. tweet_eval/emotion)");
+    std::cout << resolve_dataset_path(spec, opts).string() << std::endl;
+  }
+  return kExitOk;
+}
+
+Registrar reg("download", [](CLI::App& app) {
+  auto* sub = app.add_subcommand("download", "Download a model from the Hugging Face hub into the shared cache");
+  auto o = std::make_shared<DownloadOptions>();
+  sub->add_option("model", o->models, "Hub model id: name, org/name or org/name@revision");
+  sub->add_option("--data", o->data, "TweetEval task to fetch too, e.g. tweet_eval/emotion")->expected(1);
+  sub->add_option("--revision", o->revision, "Branch, tag or commit (default: main, or @rev in the id)");
+  sub->add_option("--cache-dir", o->cache_dir, "Cache root (default: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)");
+  sub->add_option("--endpoint", o->endpoint, "Hub URL (default: $HF_ENDPOINT or https://huggingface.co)");
+  sub->add_option("--token", o->token, "Access token (default: $HF_TOKEN)");
+  sub->add_option("--file", o->files, "Fetch only these files (repeatable; default: config, tokenizer, weights)")->expected(1);
+  sub->add_flag("-q,--quiet", o->quiet, "No progress bar or notes on stderr");
+  return std::function<int()>([o] { return run_download(*o); });
+});
+
+}  // namespace
+}  // namespace bert_emotion::cli

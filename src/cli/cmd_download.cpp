@@ -53,12 +53,12 @@ Registrar reg("download", [](CLI::App& app) {
   auto* sub = app.add_subcommand("download", "Download a model from the Hugging Face hub into the shared cache");
   auto o = std::make_shared<DownloadOptions>();
   sub->add_option("model", o->models, "Hub model id: name, org/name or org/name@revision");
-  sub->add_option("--data", o->data, "TweetEval task to fetch too, e.g. tweet_eval/emotion")->expected(1);
+  sub->add_option("--data", o->data, "TweetEval task to fetch too, e.g. tweet_eval/emotion")->allow_extra_args(false);
   sub->add_option("--revision", o->revision, "Branch, tag or commit (default: main, or @rev in the id)");
   sub->add_option("--cache-dir", o->cache_dir, "Cache root (default: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)");
   sub->add_option("--endpoint", o->endpoint, "Hub URL (default: $HF_ENDPOINT or https://huggingface.co)");
   sub->add_option("--token", o->token, "Access token (default: $HF_TOKEN)");
-  sub->add_option("--file", o->files, "Fetch only these files (repeatable; default: config, tokenizer, weights)")->expected(1);
+  sub->add_option("--file", o->files, "Fetch only these files (repeatable; default: config, tokenizer, weights)")->allow_extra_args(false);
   sub->add_flag("-q,--quiet", o->quiet, "No progress bar or notes on stderr");
   return std::function<int()>([o] { return run_download(*o); });
 });

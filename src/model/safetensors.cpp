@@ -244,6 +244,9 @@ void SafetensorsFile::parse() {
       duplicate = parsed.get<std::string>();
     return true;
   };
+  // JSON never holds a raw NUL (in strings it must be escaped); nlohmann would stop reading there.
+  if (size_t nul = text.find('\0'); nul != std::string_view::npos)
+    fail(SR::InvalidHeaderDeserialization, src, "header is not valid JSON: NUL byte at offset " + std::to_string(8 + nul));
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(text.begin(), text.end(), on_event);

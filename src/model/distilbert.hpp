@@ -18,6 +18,7 @@
 // the weights (a second arena from the same ParamLayout).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -49,6 +50,11 @@ struct Activations {
   int B_max = 0, T_max = 0;
   bool training = false;
   std::vector<float> buf;  // one slab; the implementation carves named views out of it
+  // Set by distilbert_forward: the shape of the batch whose activations `buf` now holds and whether
+  // they were kept for backward (training-mode buffers; distilbert_backward checks both).
+  int B = 0, T = 0;
+  bool has_backward_state = false;
+  bool dropout_applied = false;  // the forward ran with a DropoutSpec (backward reuses its masks)
 };
 void activations_reserve(Activations& acts, const ModelConfig& cfg, int B, int T, bool training);
 
@@ -57,8 +63,16 @@ void distilbert_forward(const ModelConfig& cfg, const Weights& w, const TokenBat
                         float* logits, const DropoutSpec* dropout);
 
 // Mean cross-entropy over the batch (single-label); writes dlogits [B, K] = d(mean loss)/d logits.
-// For multi-label models, mean binary cross-entropy with logits over B x K, labels as 0/1 floats.
+// A label of -100 is ignored (torch's ignore_index); any other label outside [0, K) throws.
+// For multi-label models use bce_with_logits_forward_backward below.
 float cross_entropy_forward_backward(const float* logits, const int32_t* labels, int B, int K, float* dlogits);
+
+// Multi-label (problem_type multi_label_classification): mean binary cross-entropy with logits over
+// B x K, targets [B, K] as 0/1 floats; writes dlogits [B, K].
+float bce_with_logits_forward_backward(const float* logits, const float* targets, int B, int K, float* dlogits);
+
+// Bytes the activation slab needs for a batch of B x T (what activations_reserve allocates).
+size_t activations_bytes(const ModelConfig& cfg, int B, int T, bool training);
 
 // Accumulates d(loss)/d(weights) into `grads` (views of a gradient arena) given dlogits [B, K],
 // using the activations kept by the last training-mode distilbert_forward on the same batch.

@@ -1,0 +1,97 @@
+// distilbert_backward.cpp — the backward pass of distilbert.hpp, in the exact reverse order of the
+// forward, reading the caches the training-mode forward left in the activation slab.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "kernels/attention.hpp"
+#include "kernels/layers.hpp"
+#include "kernels/pointwise.hpp"
+#include "model/distilbert.hpp"
+#include "model/distilbert_buffers.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion {
+
+namespace {
+
+// dout [B,T,C] (gradient of the block output) -> dx [B,T,C] (gradient of the block input);
+// parameter gradients accumulate into g. Clobbers v's d_* scratch except dout/dx.
+void block_backward(const ModelConfig& cfg, const LayerWeights& w, const LayerWeights& g, const LayerBuffers& L,
+                    BufferViews& v, const float* dout, float* dx, const int32_t* lengths, int B, int T,
+                    Activation act, bool dropout_applied) {
+  const int64_t C = cfg.dim, F = cfg.hidden_dim, H = cfg.n_heads, D = cfg.head_dim();
+  const int64_t N = int64_t(B) * T;
+  const size_t NC = size_t(N * C);
+  // out = LN2(res2): d res2 -> d_tmp
+  layernorm_backward(v.d_tmp, g.ln2_w, g.ln2_b, dout, L.res2, w.ln2_w, L.mean2, L.rstd2, N, C, false);
+  // res2 = dropout(lin2(ff_act)) + h
+  std::copy(v.d_tmp, v.d_tmp + NC, v.d_h);
+  if (dropout_applied && cfg.dropout > 0.f) dropout_backward(v.d_tmp, v.d_tmp, L.ffn_keep, NC, cfg.dropout);
+  linear_backward(v.d_ff, g.ff2_w, g.ff2_b, v.d_tmp, L.ff_act, w.ff2_w, N, F, C, false);
+  activation_backward(act, v.d_ff, v.d_ff, L.ff_pre, size_t(N * F));
+  linear_backward(v.d_h, g.ff1_w, g.ff1_b, v.d_ff, L.h, w.ff1_w, N, C, F, /*accumulate_dx=*/true);
+  // h = LN1(res1), res1 = out_lin(ctx) + x_in: d res1 -> d_tmp, which is also dx's residual part
+  layernorm_backward(v.d_tmp, g.ln1_w, g.ln1_b, v.d_h, L.res1, w.ln1_w, L.mean1, L.rstd1, N, C, false);
+  std::copy(v.d_tmp, v.d_tmp + NC, dx);
+  linear_backward(v.d_ctx, g.o_w, g.o_b, v.d_tmp, L.ctx, w.o_w, N, C, C, false);
+  const float p_attn = dropout_applied ? cfg.attention_dropout : 0.f;
+  attention_backward(v.d_q, v.d_k, v.d_v, v.d_probs, v.d_ctx, L.q, L.k, L.v, L.probs, L.probs_dropped, L.attn_keep,
+                     lengths, B, T, T, int(H), int(D), p_attn);
+  // q was divided by sqrt(D) after q_lin, so its gradient is divided too.
+  const float sqrt_d = static_cast<float>(std::sqrt(double(D)));
+  for (size_t i = 0; i < NC; ++i) v.d_q[i] /= sqrt_d;
+  linear_backward(dx, g.q_w, g.q_b, v.d_q, L.x_in, w.q_w, N, C, C, true);
+  linear_backward(dx, g.k_w, g.k_b, v.d_k, L.x_in, w.k_w, N, C, C, true);
+  linear_backward(dx, g.v_w, g.v_b, v.d_v, L.x_in, w.v_w, N, C, C, true);
+}
+
+}  // namespace
+
+void distilbert_backward(const ModelConfig& cfg, const Weights& w, const Weights& grads, const TokenBatch& batch,
+                         Activations& acts, const float* dlogits) {
+  if (!acts.training || !acts.has_backward_state)
+    throw InvalidArgument("distilbert_backward: needs a preceding training-mode distilbert_forward "
+                          "(activations_reserve(..., training=true))");
+  if (acts.B != batch.B || acts.T != batch.T)
+    throw InvalidArgument("distilbert_backward: batch is " + std::to_string(batch.B) + " x " +
+                          std::to_string(batch.T) + " but the cached forward was " + std::to_string(acts.B) + " x " +
+                          std::to_string(acts.T));
+  if (grads.layers.size() != size_t(cfg.n_layers))
+    throw InvalidArgument("distilbert_backward: gradient views have " + std::to_string(grads.layers.size()) +
+                          " layers, config says " + std::to_string(cfg.n_layers));
+  const int B = batch.B, T = batch.T;
+  const int64_t C = cfg.dim, K = cfg.num_labels();
+  const int64_t BT = int64_t(B) * T;
+  const Activation act = parse_activation(cfg.activation);
+  const bool drop = acts.dropout_applied;
+  BufferViews v = carve_buffers(cfg, B, T, true, acts.buf.data());
+
+  // Head: logits = pooled Wc^T + bc; pooled = dropout(relu(pre)); pre = cls Wp^T + bp.
+  linear_backward(v.d_pooled, grads.cls_w, grads.cls_b, dlogits, v.pooled, w.cls_w, B, C, K, false);
+  if (drop && cfg.seq_classif_dropout > 0.f)
+    dropout_backward(v.d_pooled, v.d_pooled, v.head_keep, size_t(B * C), cfg.seq_classif_dropout);
+  relu_backward(v.d_pre, v.d_pooled, v.pre, size_t(B * C));
+  linear_backward(v.d_cls, grads.pre_w, grads.pre_b, v.d_pre, v.cls, w.pre_w, B, C, C, false);
+
+  // The last hidden state only receives gradient at t = 0.
+  float* d_out = v.d_a;
+  float* d_in = v.d_b;
+  std::fill(d_out, d_out + BT * C, 0.f);
+  for (int b = 0; b < B; ++b) std::copy_n(v.d_cls + b * C, C, d_out + int64_t(b) * T * C);
+
+  for (int l = cfg.n_layers - 1; l >= 0; --l) {
+    block_backward(cfg, w.layers[size_t(l)], grads.layers[size_t(l)], v.layers[size_t(l)], v, d_out, d_in,
+                   batch.lengths.data(), B, T, act, drop);
+    std::swap(d_out, d_in);
+  }
+
+  // Embeddings: dropout -> LayerNorm -> word + position scatter.
+  if (drop && cfg.dropout > 0.f) dropout_backward(d_out, d_out, v.emb_keep, size_t(BT * C), cfg.dropout);
+  layernorm_backward(d_in, grads.emb_ln_w, grads.emb_ln_b, d_out, v.emb_sum, w.emb_ln_w, v.emb_mean, v.emb_rstd, BT,
+                     C, false);
+  embedding_backward(grads.word_emb, cfg.sinusoidal_pos_embds ? nullptr : grads.pos_emb, d_in, batch.ids.data(), B,
+                     T, int(C), cfg.pad_token_id);
+}
+
+}  // namespace bert_emotion

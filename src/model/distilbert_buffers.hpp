@@ -1,0 +1,67 @@
+// distilbert_buffers.hpp — internal: the named views carved out of Activations::buf.
+//
+// One function, carve_buffers(), lays every activation and scratch tensor of a B x T batch out in
+// the slab (64-byte aligned, in a fixed order) and returns pointers; called with a null base it
+// only measures. Training mode gives every layer its own cache (backward reads them in reverse)
+// plus the gradient scratch; inference mode shares one layer's buffers across layers and
+// ping-pongs the hidden state between two [B, T, C] tensors. Only distilbert_forward.cpp and
+// distilbert_backward.cpp include this.
+//
+//   BufferViews v = carve_buffers(cfg, B, T, /*training=*/true, acts.buf.data());
+//   float* probs = v.layers[l].probs;          // [B, H, T, T] softmax of layer l
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "model/config.hpp"
+
+namespace bert_emotion {
+
+struct LayerBuffers {
+  float* x_in = nullptr;                 // [B,T,C] layer input (a view of the previous output)
+  float *q = nullptr, *k = nullptr, *v = nullptr;  // [B,T,C]; q already scaled by 1/sqrt(D)
+  float* probs = nullptr;                // [B,H,T,T] softmax
+  float* probs_dropped = nullptr;        // [B,H,T,T] after dropout (== probs without dropout)
+  uint8_t* attn_keep = nullptr;          // [B,H,T,T]
+  float* ctx = nullptr;                  // [B,T,C] attention output before out_lin
+  float* res1 = nullptr;                 // [B,T,C] out_lin(ctx) + x_in: sa_layer_norm input
+  float *mean1 = nullptr, *rstd1 = nullptr;  // [B,T]
+  float* h = nullptr;                    // [B,T,C] sa_layer_norm output
+  float* ff_pre = nullptr;               // [B,T,F] lin1 output (activation input)
+  float* ff_act = nullptr;               // [B,T,F] activation output
+  float* res2 = nullptr;                 // [B,T,C] dropout(lin2) + h: output_layer_norm input
+  uint8_t* ffn_keep = nullptr;           // [B,T,C]
+  float *mean2 = nullptr, *rstd2 = nullptr;  // [B,T]
+  float* out = nullptr;                  // [B,T,C] block output
+};
+
+struct BufferViews {
+  size_t floats = 0;                     // slab size used
+  // embeddings
+  float* emb_sum = nullptr;              // [B,T,C] word + position: LayerNorm input
+  float *emb_mean = nullptr, *emb_rstd = nullptr;  // [B,T]
+  float* emb_ln = nullptr;               // [B,T,C]
+  uint8_t* emb_keep = nullptr;           // [B,T,C]
+  float* emb_out = nullptr;              // [B,T,C] after dropout: layer 0 input
+  std::vector<LayerBuffers> layers;      // n_layers (inference: identical except x_in / out)
+  // inference: the last layer's [CLS]-only queries
+  float* cls_in = nullptr;               // [B,C]
+  // head
+  float* cls = nullptr;                  // [B,C] last hidden state at t = 0
+  float* pre = nullptr;                  // [B,C] pre_classifier output (ReLU input)
+  float* pre_act = nullptr;              // [B,C] ReLU output
+  uint8_t* head_keep = nullptr;          // [B,C]
+  float* pooled = nullptr;               // [B,C] after dropout: classifier input
+  // backward scratch (training only)
+  float *d_a = nullptr, *d_b = nullptr, *d_tmp = nullptr, *d_h = nullptr, *d_ctx = nullptr;  // [B,T,C]
+  float *d_q = nullptr, *d_k = nullptr, *d_v = nullptr;                                     // [B,T,C]
+  float* d_ff = nullptr;                 // [B,T,F]
+  float* d_probs = nullptr;              // [B,H,T,T]
+  float *d_cls = nullptr, *d_pre = nullptr, *d_pooled = nullptr;  // [B,C]
+};
+
+BufferViews carve_buffers(const ModelConfig& cfg, int B, int T, bool training, float* base);
+
+}  // namespace bert_emotion

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# main-job.sh — reproduce BERT-Emotion end to end with one command:
+#   dependencies -> Release build -> distilbert-base-cased from the hub -> TweetEval emotion ->
+#   fine-tune (lr 5e-5, batch 4, 3 epochs, seed 42, AdamW, linear schedule) -> test evaluation ->
+#   a few sample predictions.
+#
+#   scripts/main-job.sh                          # the full recipe
+#   MAX_STEPS=20 OUT=runs/smoke scripts/main-job.sh   # a quick smoke run
+#
+# Without network access or pretrained weights it says so in a banner on stderr and runs the same
+# pipeline from a RANDOM initialisation of the same architecture (never silently).
+#
+# Environment (all optional):
+#   OUT          output directory of the fine-tuned model      (runs/bert-emotion)
+#   MODEL_ID     hub id of the base model                      (distilbert-base-cased)
+#   MODEL_DIR    use this local base-model directory instead of downloading
+#   DATA         dataset spec                                  (tweet_eval/emotion)
+#   EPOCHS, MAX_STEPS, LR, BATCH_SIZE, SEED                   (3, unset, 5e-5, 4, 42)
+#   BUILD_DIR    (build-release)   JOBS (nproc)   THREADS (OpenMP threads for training; unset = all)
+#   SKIP_DEPS=1  do not run scripts/install-deps.sh     SKIP_BUILD=1  use an existing build
+#   ALLOW_RANDOM_INIT=0  fail instead of falling back to a random initialisation
+#   HF_ENDPOINT, HF_HOME, HF_HUB_CACHE, HF_TOKEN, HF_HUB_OFFLINE  as for huggingface_hub
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+OUT=${OUT:-runs/bert-emotion}
+MODEL_ID=${MODEL_ID:-distilbert-base-cased}
+MODEL_DIR=${MODEL_DIR:-}
+DATA=${DATA:-tweet_eval/emotion}
+EPOCHS=${EPOCHS:-3}
+MAX_STEPS=${MAX_STEPS:-}
+LR=${LR:-5e-5}
+BATCH_SIZE=${BATCH_SIZE:-4}
+SEED=${SEED:-42}
+BUILD_DIR=${BUILD_DIR:-build-release}
+JOBS=${JOBS:-$(nproc)}
+THREADS=${THREADS:-}
+ALLOW_RANDOM_INIT=${ALLOW_RANDOM_INIT:-1}
+SHARED_MODEL="$ROOT/../shared/models/distilbert-base-cased"
+BIN="$ROOT/$BUILD_DIR/bert-emotion"
+
+JOB_START=$(date +%s)
+STEP_START=$JOB_START
+STEP_NAME=""
+declare -a TIMINGS=()
+
+end_step() {
+  if [ -n "$STEP_NAME" ]; then
+    local now; now=$(date +%s)
+    TIMINGS+=("$(printf '%-28s %6ds' "$STEP_NAME" $((now - STEP_START)))")
+    echo "==> done: $STEP_NAME ($((now - STEP_START)) s)" >&2
+  fi
+}
+step() {
+  end_step
+  STEP_NAME="$1"
+  STEP_START=$(date +%s)
+  echo >&2
+  echo "==> [$(date -u +%H:%M:%S)] $1" >&2
+}
+on_error() {
+  local rc=$?
+  echo >&2
+  echo "main-job: FAILED during step '${STEP_NAME:-setup}' (exit $rc)" >&2
+  exit "$rc"
+}
+trap on_error ERR
+
+banner() {
+  local line="################################################################################"
+  {
+    echo
+    echo "$line"
+    for msg in "$@"; do printf '#  %-76s#\n' "$msg"; done
+    echo "$line"
+    echo
+  } >&2
+}
+
+# ---- 1. dependencies -------------------------------------------------------------------------
+if [ "${SKIP_DEPS:-0}" != 1 ]; then
+  step "install dependencies"
+  scripts/install-deps.sh
+fi
+
+# ---- 2. build --------------------------------------------------------------------------------
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  step "build (Release) in $BUILD_DIR"
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DBERT_EMOTION_TESTS=OFF -DBERT_EMOTION_BENCH=OFF >&2
+  cmake --build "$BUILD_DIR" -j "$JOBS" --target bert-emotion >&2
+fi
+[ -x "$BIN" ] || { echo "main-job: $BIN not found (build it, or unset SKIP_BUILD)" >&2; exit 1; }
+
+# ---- 3. base model ---------------------------------------------------------------------------
+RANDOM_INIT=0
+if [ -n "$MODEL_DIR" ]; then
+  step "base model: local directory $MODEL_DIR"
+  MODEL="$MODEL_DIR"
+else
+  step "base model: download $MODEL_ID"
+  if MODEL_SNAPSHOT=$("$BIN" download "$MODEL_ID"); then
+    MODEL="$MODEL_ID"   # train resolves the id through the cache; the model card keeps the name
+    echo "base model $MODEL_ID in $MODEL_SNAPSHOT" >&2
+  else
+    if [ "$ALLOW_RANDOM_INIT" != 1 ]; then
+      echo "main-job: cannot obtain $MODEL_ID and ALLOW_RANDOM_INIT=0" >&2
+      exit 1
+    fi
+    RANDOM_INIT=1
+    banner "NO PRETRAINED WEIGHTS: $MODEL_ID could not be downloaded" \
+      "(offline, HF_HUB_OFFLINE=1, or the hub is unreachable; see the error above)." \
+      "" \
+      "Continuing from a RANDOM INITIALISATION of the same architecture." \
+      "The pipeline is the real one, but the scores will be far below" \
+      "BERT-Emotion's: this run does NOT reproduce the published model."
+    step "base model: random initialisation of $MODEL_ID's architecture"
+    MODEL="$(dirname "$OUT")/random-init-$(basename "$MODEL_ID")"
+    if [ -f "$SHARED_MODEL/config.json" ]; then
+      # The genuine config.json and tokenizer of distilbert-base-cased, random weights.
+      "$BIN" init --config "$SHARED_MODEL/config.json" --tokenizer "$SHARED_MODEL" \
+        --seed "$SEED" --out "$MODEL" >&2
+    else
+      banner "../shared/models/distilbert-base-cased is missing too: using the built-in" \
+        "'base' shapes, which need a tokenizer: pass MODEL_DIR=<a model directory>."
+      exit 1
+    fi
+  fi
+fi
+
+# ---- 4. data ---------------------------------------------------------------------------------
+step "dataset: $DATA"
+DATA_DIR=$("$BIN" download --data "$DATA")
+echo "dataset $DATA in $DATA_DIR" >&2
+for split in train val test; do
+  if [ -f "$DATA_DIR/${split}_text.txt" ]; then
+    printf '  %-5s %6d examples\n' "$split" "$(wc -l < "$DATA_DIR/${split}_text.txt")" >&2
+  fi
+done
+
+# ---- 5. fine-tune ----------------------------------------------------------------------------
+step "fine-tune -> $OUT"
+train_args=(train --model "$MODEL" --data "$DATA" --output-dir "$OUT"
+  --learning-rate "$LR" --per-device-train-batch-size "$BATCH_SIZE" --num-train-epochs "$EPOCHS"
+  --seed "$SEED")
+if [ -n "$MAX_STEPS" ]; then train_args+=(--max-steps "$MAX_STEPS"); fi
+if [ -n "$THREADS" ]; then train_args+=(--threads "$THREADS"); fi
+echo "+ bert-emotion ${train_args[*]}" >&2
+"$BIN" "${train_args[@]}"
+
+# ---- 6. evaluate on test ---------------------------------------------------------------------
+step "evaluate on the test split"
+"$BIN" eval --model "$OUT" --data "$DATA" --split test --output "$OUT/test_eval.json"
+
+# ---- 7. sample predictions -------------------------------------------------------------------
+step "classify sample tweets"
+"$BIN" predict --model "$OUT" --format table \
+  "I can't believe they cancelled my flight again, this is ridiculous" \
+  "Just got the job offer!! Best day ever 🎉" \
+  "Tomorrow is a new day, things will get better" \
+  "Missing my grandma so much today" \
+  "Why does everyone keep ignoring my messages #annoyed"
+
+end_step
+STEP_NAME=""
+echo >&2
+echo "==> summary" >&2
+for t in "${TIMINGS[@]}"; do echo "  $t" >&2; done
+echo "  total                        $(( $(date +%s) - JOB_START ))s" >&2
+echo "  model: $OUT" >&2
+if [ "$RANDOM_INIT" = 1 ]; then
+  banner "REMINDER: this run started from RANDOM weights (no pretrained $MODEL_ID)." \
+    "Its scores are not BERT-Emotion's. Re-run with network access to reproduce."
+fi

@@ -185,10 +185,10 @@ FileMetadata fetch_metadata(const HubContext& ctx, const std::string& repo_id, c
     HttpResponse r = http_head(ctx.request(url));
     bool redirect = r.status >= 300 && r.status < 400;
     std::string location = r.header("location");
-    // A relative redirect without file metadata is a renamed repo: follow it on the same host. One
-    // that carries X-Linked-Etag / X-Repo-Commit is the LFS redirect to the CDN, fetched by the GET.
-    bool has_metadata = !r.header("x-linked-etag").empty() || !r.header("x-repo-commit").empty();
-    if (redirect && !has_metadata && !location.empty() && location.front() == '/' &&
+    // A relative redirect is a renamed repo: follow it on the same host. One that carries
+    // X-Linked-Etag is the LFS redirect to the CDN (relative on some mirrors): the GET follows that.
+    bool lfs_redirect = !r.header("x-linked-etag").empty();
+    if (redirect && !lfs_redirect && !location.empty() && location.front() == '/' &&
         (location.size() < 2 || location[1] != '/')) {
       url = url_origin(url) + location;
       continue;

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <algorithm>
 #include <fstream>
+#include <iostream>
 
 #include "hub/http_client.hpp"
 #include "hub/sha256.hpp"
@@ -389,6 +390,13 @@ HubOptions hub_options_from_env(HubOptions o) {
   if (o.tweeteval_url.empty()) o.tweeteval_url = env("BERT_EMOTION_TWEETEVAL_URL");
   if (o.tweeteval_url.empty()) o.tweeteval_url = "https://raw.githubusercontent.com/cardiffnlp/tweeteval/main/datasets";
   while (!o.tweeteval_url.empty() && o.tweeteval_url.back() == '/') o.tweeteval_url.pop_back();
+  return o;
+}
+
+HubOptions cli_hub_options() {
+  HubOptions o = hub_options_from_env();
+  o.progress = true;
+  o.log = &std::cerr;
   return o;
 }
 

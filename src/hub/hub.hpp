@@ -54,6 +54,10 @@ struct HubOptions {
 // The options with every unset field filled from the environment / defaults.
 HubOptions hub_options_from_env(HubOptions opts = {});
 
+// For CLI commands: hub_options_from_env() plus a progress bar and one-line notes (downloads,
+// resumes, cache fallbacks) on stderr.
+HubOptions cli_hub_options();
+
 // An HTTP error from the hub (401/403/404/5xx), with the status and the hub's X-Error-Code
 // ("RepoNotFound", "EntryNotFound", "GatedRepo", "RevisionNotFound") when it sent one.
 class HubError : public NetworkError {

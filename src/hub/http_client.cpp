@@ -52,6 +52,7 @@ struct Transfer {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_draw{};
   bool drew = false;
+  bool drew_done = false;  // the 100% line is drawn once
 };
 
 size_t on_header(char* data, size_t size, size_t nitems, void* user) {
@@ -129,7 +130,8 @@ int on_progress(void* user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t, cu
   if (!t->progress) return 0;
   auto now = std::chrono::steady_clock::now();
   bool done = dltotal > 0 && dlnow >= dltotal;
-  if (!done && now - t->last_draw < std::chrono::milliseconds(200)) return 0;
+  if (done ? t->drew_done : now - t->last_draw < std::chrono::milliseconds(200)) return 0;
+  t->drew_done = done;
   t->last_draw = now;
   double have = double(t->resume_from) + double(dlnow);
   double total = dltotal > 0 ? double(t->resume_from) + double(dltotal) : 0.0;

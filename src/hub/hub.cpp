@@ -380,6 +380,7 @@ HubOptions hub_options_from_env(HubOptions o) {
   }
   if (o.token.empty()) o.token = env("HF_TOKEN");
   if (!o.offline.has_value()) o.offline = env_truthy(env("HF_HUB_OFFLINE"));
+  if (env_truthy(env("HF_HUB_DISABLE_PROGRESS_BARS"))) o.progress = false;
   if (o.data_cache_dir.empty()) {
     std::string own = env("BERT_EMOTION_CACHE");
     std::string xdg = env("XDG_CACHE_HOME");
@@ -394,10 +395,10 @@ HubOptions hub_options_from_env(HubOptions o) {
 }
 
 HubOptions cli_hub_options() {
-  HubOptions o = hub_options_from_env();
+  HubOptions o;
   o.progress = true;
   o.log = &std::cerr;
-  return o;
+  return hub_options_from_env(o);
 }
 
 bool is_valid_repo_ref(const std::string& id) {

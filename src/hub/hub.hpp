@@ -35,7 +35,8 @@ struct HubOptions {
   std::string token;                    // $HF_TOKEN; sent as "Authorization: Bearer <token>"
   std::string revision;                 // overrides "@rev" in the id; else "main"
   std::optional<bool> offline;          // $HF_HUB_OFFLINE (1/true/yes/on): never touch the network
-  bool progress = false;                // progress bar on stderr (only when stderr is a terminal)
+  bool progress = false;                // progress bar on stderr (only when stderr is a terminal;
+                                        // HF_HUB_DISABLE_PROGRESS_BARS=1 turns it off)
   std::ostream* log = nullptr;          // one-line notes (cache fallbacks, downloads); null = silent
   int max_retries = 3;                  // extra attempts (resumed with Range) after a dropped transfer
   long connect_timeout_s = 15;

@@ -72,6 +72,7 @@ class FakeHub {
 
   // Switches and counters (touched by the server thread).
   std::atomic<bool> drop_next_cdn_get{false};
+  std::atomic<bool> external_cdn{false};   // redirect LFS files to a second server (another origin)
   std::atomic<bool> corrupt_cdn{false};
   std::mutex mu;
   std::vector<std::string> log;            // "METHOD path [range]"
@@ -95,15 +96,22 @@ class FakeHub {
       resolve(req, res, req.matches[1], req.matches[2], req.matches[3]);
     });
     svr_.Get(R"(/cdn/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) { cdn(req, res); });
+    cdn_svr_.Get(R"(/cdn/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) { cdn(req, res); });
     port_ = svr_.bind_to_any_port("127.0.0.1");
+    cdn_port_ = cdn_svr_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { svr_.listen_after_bind(); });
-    while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    cdn_thread_ = std::thread([this] { cdn_svr_.listen_after_bind(); });
+    while (!svr_.is_running() || !cdn_svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ~FakeHub() { stop(); }
   void stop() {
     if (thread_.joinable()) {
       svr_.stop();
       thread_.join();
+    }
+    if (cdn_thread_.joinable()) {
+      cdn_svr_.stop();
+      cdn_thread_.join();
     }
   }
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
@@ -157,7 +165,8 @@ class FakeHub {
       res.set_header("X-Linked-Etag", "\"" + etag_of(f) + "\"");
       res.set_header("X-Linked-Size", std::to_string(f.body.size()));
       res.set_header("ETag", "\"not-the-sha\"");
-      res.set_header("Location", "/cdn/" + etag_of(f));
+      std::string cdn_base = external_cdn ? "http://127.0.0.1:" + std::to_string(cdn_port_) : "";
+      res.set_header("Location", cdn_base + "/cdn/" + etag_of(f));
       res.set_content("Found. Redirecting", "text/plain");
       return;
     }
@@ -202,9 +211,9 @@ class FakeHub {
     res.set_content(out, "application/octet-stream");
   }
 
-  httplib::Server svr_;
-  int port_ = 0;
-  std::thread thread_;
+  httplib::Server svr_, cdn_svr_;
+  int port_ = 0, cdn_port_ = 0;
+  std::thread thread_, cdn_thread_;
 };
 
 class HubTest : public ::testing::Test {
@@ -432,6 +441,21 @@ TEST_F(HubTest, SendsTheTokenAsBearerAndExplainsAuthFailures) {
   ::unsetenv("HF_TOKEN");
   EXPECT_EQ(slurp(snap / "model.safetensors"), hub_.files["model.safetensors"].body);
   EXPECT_EQ(hub_.authorizations.back(), "Bearer " + hub_.token);
+}
+
+TEST_F(HubTest, TheTokenIsNotSentToACdnOnAnotherOrigin) {
+  hub_.external_cdn = true;
+  opts_.token = hub_.token;
+  fs::path snap = snapshot_download("org/private", opts_);
+  EXPECT_EQ(slurp(snap / "model.safetensors"), hub_.files["model.safetensors"].body);
+  ASSERT_EQ(hub_.log.size(), hub_.authorizations.size());
+  int cdn_requests = 0;
+  for (size_t i = 0; i < hub_.log.size(); ++i) {
+    bool to_cdn = hub_.log[i].find(" /cdn/") != std::string::npos;
+    cdn_requests += to_cdn;
+    EXPECT_EQ(hub_.authorizations[i], to_cdn ? "" : "Bearer " + hub_.token) << hub_.log[i];
+  }
+  EXPECT_EQ(cdn_requests, 1);
 }
 
 TEST_F(HubTest, MissingRepoFileAndRevisionAre404s) {

@@ -75,6 +75,18 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 thread_local Clock::time_point t_request_start{};
 
+// httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into Debian's library):
+// 64 clients connecting at once would see dropped SYNs and 1 s retransmits. Linux lets listen() be
+// called again on a listening socket to raise the backlog; the socket is a protected member.
+class HttpServer : public httplib::Server {
+ public:
+  void raise_backlog(int backlog) {
+    const socket_t fd = svr_sock_;
+    if (fd != INVALID_SOCKET) ::listen(fd, backlog);
+  }
+};
+constexpr int kListenBacklog = 1024;
+
 }  // namespace
 
 std::vector<float> scores_for_response(const std::vector<float>& logits, bool multi_label) {
@@ -120,7 +132,7 @@ Server::Server(Backend& backend, const TextEncoder& encoder, ModelInfo info, Ser
   bopts.max_queue_rows = opts_.max_concurrent_requests * opts_.max_client_batch_size;
   batcher_ = std::make_unique<Batcher>(backend_, bopts, &metrics_);
 
-  http_ = std::make_unique<httplib::Server>();
+  http_ = std::make_unique<HttpServer>();
   setup_routes();
 }
 
@@ -147,6 +159,12 @@ void Server::setup_routes() {
   svr.set_keep_alive_timeout(opts_.keep_alive_timeout_s);
   svr.set_keep_alive_max_count(opts_.keep_alive_max_count);
   svr.set_tcp_nodelay(true);
+  // httplib's default also sets SO_REUSEPORT, which lets a second server bind the same port and
+  // silently share its traffic; keep SO_REUSEADDR only, so a busy port is an error.
+  svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
+  });
 
   svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request_start = Clock::now();
@@ -406,6 +424,7 @@ int Server::start() {
     throw IoError("cannot listen on " + opts_.host + ":" + std::to_string(opts_.port) +
                   " (address in use, not a local address, or no permission)");
   port_ = port;
+  static_cast<HttpServer&>(*http_).raise_backlog(kListenBacklog);
   listener_ = std::thread([this] { http_->listen_after_bind(); });
   // stop() is a no-op until the accept loop runs, so do not return before it does.
   for (int i = 0; i < 5000 && !http_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));

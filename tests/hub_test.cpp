@@ -21,6 +21,8 @@
 
 #include "hub/hub.hpp"
 #include "hub/sha256.hpp"
+#include "model/config.hpp"
+#include "model/init.hpp"
 
 namespace fs = std::filesystem;
 using namespace bert_emotion;
@@ -500,6 +502,48 @@ TEST_F(HubTest, CommandLineDownload) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 5);
   EXPECT_NE(slurp(root_ / "err.txt").find("no such model"), std::string::npos) << slurp(root_ / "err.txt");
+}
+
+// Runs a shell command; returns its exit code and stdout.
+std::pair<int, std::string> run_command(const std::string& cmd) {
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return {-1, ""};
+  char buf[4096];
+  std::string out;
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// End to end: a real (random, tiny) model served by the stand-in hub; `predict --model org/tiny`
+// must give exactly what the same files give as a local directory.
+TEST_F(HubTest, PredictTakesAHubId) {
+  fs::path tokenizer = fs::path(SHARED_DIR) / "models" / "distilbert-base-cased";
+  if (!fs::exists(tokenizer / "tokenizer.json")) GTEST_SKIP() << "no " << tokenizer;
+  fs::path local = root_ / "local-model";
+  ModelConfig cfg = preset_config("tiny");
+  cfg.vocab_size = 28996;  // distilbert-base-cased's vocabulary
+  create_random_model_dir(local, cfg, 7, tokenizer);
+  hub_.files.clear();
+  for (const auto& e : fs::directory_iterator(local)) {
+    std::string name = e.path().filename().string();
+    hub_.files[name] = {slurp(e.path()), name == "model.safetensors"};
+  }
+  ASSERT_TRUE(hub_.files.count("config.json") && hub_.files.count("model.safetensors"));
+  std::string texts = " 'what a wonderful day' 'I am so angry right now'";
+  auto [local_rc, local_out] = run_command("'" BERT_EMOTION_BIN "' predict --model '" + local.string() + "'" + texts);
+  ASSERT_EQ(local_rc, 0) << local_out;
+  std::string env = "HF_ENDPOINT=" + hub_.endpoint() + " HF_HUB_CACHE='" + opts_.cache_dir.string() + "' ";
+  auto [hub_rc, hub_out] = run_command(env + "'" BERT_EMOTION_BIN "' predict --model org/tiny" + texts);
+  ASSERT_EQ(hub_rc, 0) << hub_out;
+  EXPECT_EQ(hub_out, local_out);
+  EXPECT_FALSE(hub_out.empty());
+  EXPECT_TRUE(fs::is_symlink(repo_dir() / "snapshots" / hub_.commit / "model.safetensors"));
+  // And offline, from the cache alone.
+  hub_.stop();
+  auto [off_rc, off_out] = run_command("HF_HUB_OFFLINE=1 " + env + "'" BERT_EMOTION_BIN "' predict --model org/tiny" + texts);
+  ASSERT_EQ(off_rc, 0) << off_out;
+  EXPECT_EQ(off_out, local_out);
 }
 
 // ---- datasets ----

@@ -48,7 +48,7 @@ void attention_forward(float* ctx, float* probs, float* probs_dropped, uint8_t* 
   const float lowest = std::numeric_limits<float>::lowest();
   const bool drop = dropout_p > 0.f;
   const float scale = dropout_p >= 1.f ? 0.f : 1.f / (1.f - dropout_p);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (int64_t(B) * H * TT * D > 32768)
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < H; ++h) {
       const int64_t bh = int64_t(b) * H + h;
@@ -88,7 +88,7 @@ void attention_backward(float* dq, float* dk, float* dv, float* scratch, const f
   const int64_t TT = int64_t(Tq) * Tk;
   const bool drop = dropout_p > 0.f;
   const float scale = dropout_p >= 1.f ? 0.f : 1.f / (1.f - dropout_p);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (int64_t(B) * H * TT * D > 32768)
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < H; ++h) {
       const int64_t bh = int64_t(b) * H + h;

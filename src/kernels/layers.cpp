@@ -12,7 +12,7 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
   // y[N,out] = x[N,in] W[out,in]^T
   gemm(false, true, N, out, in, 1.f, x, in, W, in, 0.f, y, out);
   if (b == nullptr) return;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * out > 16384)
   for (int64_t n = 0; n < N; ++n) {
     float* yn = y + n * out;
     for (int64_t o = 0; o < out; ++o) yn[o] += b[o];
@@ -26,7 +26,7 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
   // dW[out,in] += dy^T x
   if (dW != nullptr) gemm(true, false, out, in, N, 1.f, dy, out, x, in, 1.f, dW, in);
   if (db != nullptr) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * out > 16384)
     for (int64_t o = 0; o < out; ++o) {
       float s = 0.f;
       for (int64_t n = 0; n < N; ++n) s += dy[n * out + o];
@@ -45,7 +45,7 @@ void embedding_forward(float* out, const int32_t* ids, const float* word, const 
                               ", position " + std::to_string(t) + " is outside the vocabulary [0, " +
                               std::to_string(V) + ")");
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (int64_t(B) * T * C > 16384)
   for (int64_t bt = 0; bt < int64_t(B) * T; ++bt) {
     const int t = static_cast<int>(bt % T);
     const float* wr = word + int64_t(ids[bt]) * C;
@@ -59,7 +59,7 @@ void embedding_backward(float* dword, float* dpos, const float* dout, const int3
                         int pad_id) {
   // Rows may repeat a token id, so the word scatter is split over channels, not tokens: each
   // thread owns a slice of columns and walks every token in order (deterministic sums).
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (int64_t(B) * T * C > 16384)
   for (int c = 0; c < C; ++c) {
     for (int b = 0; b < B; ++b)
       for (int t = 0; t < T; ++t) {
@@ -73,7 +73,7 @@ void embedding_backward(float* dword, float* dpos, const float* dout, const int3
 
 void layernorm_forward(float* y, float* mean, float* rstd, const float* x, const float* w, const float* b, int64_t N,
                        int64_t C, float eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C > 16384)
   for (int64_t n = 0; n < N; ++n) {
     const float* xn = x + n * C;
     // Two passes in double: the moments are then exact to float rounding, as torch's are.
@@ -100,7 +100,7 @@ void layernorm_forward(float* y, float* mean, float* rstd, const float* x, const
 void layernorm_backward(float* dx, float* dw, float* db, const float* dy, const float* x, const float* w,
                         const float* mean, const float* rstd, int64_t N, int64_t C, bool accumulate_dx) {
   if (dx != nullptr) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C > 16384)
     for (int64_t n = 0; n < N; ++n) {
       const float* xn = x + n * C;
       const float* dyn = dy + n * C;
@@ -122,7 +122,7 @@ void layernorm_backward(float* dx, float* dw, float* db, const float* dy, const 
     }
   }
   if (dw != nullptr || db != nullptr) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C > 16384)
     for (int64_t c = 0; c < C; ++c) {
       float sw = 0.f, sb = 0.f;
       for (int64_t n = 0; n < N; ++n) {

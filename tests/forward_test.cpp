@@ -1,0 +1,161 @@
+// Forward-pass tests against the PyTorch reference: logits of random models (F32, F16, BF16,
+// head_dim 10 with a sinusoidal table, gelu_new) on padded batches, made by
+// tools/make_forward_fixtures.sh with ../shared/reference/forward.py. Also: batched == one row at a
+// time, inference (CLS-only last layer) == training-mode buffers, dropout determinism and the
+// errors for impossible batches.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "model/distilbert.hpp"
+#include "model/model_dir.hpp"
+#include "util/error.hpp"
+
+using namespace bert_emotion;
+
+namespace {
+
+const std::string kForward = std::string(FIXTURES_DIR) + "/forward/";
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw std::runtime_error("missing fixture " + path + " (tools/make_forward_fixtures.sh)");
+  return nlohmann::json::parse(f);
+}
+
+struct Case {
+  LoadedModel model;
+  TokenBatch batch;
+  std::vector<int32_t> labels;
+  nlohmann::json expected;
+};
+
+Case load_case(const std::string& name) {
+  Case c;
+  c.model = load_model_dir(kForward + name);
+  const auto batch = read_json(kForward + name + "/batch.json");
+  c.batch = make_batch(batch["input_ids"].get<std::vector<std::vector<int32_t>>>(), c.model.config.pad_token_id);
+  c.labels = batch["labels"].get<std::vector<int32_t>>();
+  c.expected = read_json(kForward + name + "/expected.json");
+  return c;
+}
+
+std::vector<float> run(const Case& c, const TokenBatch& batch, bool training_buffers,
+                       const DropoutSpec* dropout = nullptr) {
+  Activations acts;
+  activations_reserve(acts, c.model.config, batch.B, batch.T, training_buffers);
+  std::vector<float> logits(size_t(batch.B) * c.model.config.num_labels());
+  distilbert_forward(c.model.config, c.model.weights, batch, acts, logits.data(), dropout);
+  return logits;
+}
+
+TokenBatch single_row(const TokenBatch& batch, int b) {
+  std::vector<int32_t> row(batch.ids.begin() + std::ptrdiff_t(b) * batch.T,
+                           batch.ids.begin() + std::ptrdiff_t(b) * batch.T + batch.lengths[b]);
+  return make_batch({row}, 0);
+}
+
+class ForwardFixture : public ::testing::TestWithParam<std::string> {};
+
+}  // namespace
+
+TEST_P(ForwardFixture, LogitsMatchPyTorch) {
+  const Case c = load_case(GetParam());
+  const int K = c.model.config.num_labels();
+  ASSERT_EQ(c.expected["padded_length"].get<int>(), c.batch.T);
+  for (bool training_buffers : {false, true}) {
+    const auto logits = run(c, c.batch, training_buffers);
+    double max_err = 0;
+    for (int b = 0; b < c.batch.B; ++b)
+      for (int k = 0; k < K; ++k)
+        max_err = std::max(max_err, std::fabs(logits[size_t(b) * K + k] - c.expected["logits"][b][k].get<double>()));
+    EXPECT_LT(max_err, 1e-5) << GetParam() << ": logits max abs error " << max_err
+                             << (training_buffers ? " (training buffers)" : " (inference buffers)");
+    const double want = c.expected["loss"].get<double>();
+    std::vector<float> dlogits(logits.size());
+    const float loss = cross_entropy_forward_backward(logits.data(), c.labels.data(), c.batch.B, K, dlogits.data());
+    EXPECT_NEAR(loss, want, 1e-5 * std::fabs(want)) << GetParam() << ": loss";
+  }
+}
+
+TEST_P(ForwardFixture, BatchedEqualsOneRowAtATime) {
+  const Case c = load_case(GetParam());
+  const int K = c.model.config.num_labels();
+  const auto batched = run(c, c.batch, false);
+  for (int b = 0; b < c.batch.B; ++b) {
+    const auto alone = run(c, single_row(c.batch, b), false);
+    for (int k = 0; k < K; ++k)
+      EXPECT_NEAR(alone[k], batched[size_t(b) * K + k], 1e-6)
+          << GetParam() << ": row " << b << " (length " << c.batch.lengths[b] << ") label " << k;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, ForwardFixture, ::testing::Values("f32", "headdim10", "f16", "bf16", "gelu_new"));
+
+TEST(Forward, FixturesCoverTheirClaims) {
+  // Guards against a regenerated fixture silently losing what these tests rely on.
+  EXPECT_EQ(load_case("f16").model.weights_dtype, "F16");
+  EXPECT_EQ(load_case("bf16").model.weights_dtype, "BF16");
+  const Case odd = load_case("headdim10");
+  EXPECT_EQ(odd.model.config.head_dim(), 10);
+  EXPECT_TRUE(odd.model.config.sinusoidal_pos_embds);
+  const Case f32 = load_case("f32");
+  int shortest = 1 << 30, longest = 0;
+  for (int len : f32.batch.lengths) shortest = std::min(shortest, len), longest = std::max(longest, len);
+  EXPECT_EQ(shortest, 2);
+  EXPECT_EQ(longest, f32.model.config.max_position_embeddings);
+}
+
+TEST(Forward, DropoutIsReproducibleByStepAndScalesLikeTorch) {
+  Case c = load_case("f32");  // config: dropout 0.1, attention_dropout 0.1, seq_classif_dropout 0.2
+  ASSERT_GT(c.model.config.dropout, 0.f);
+  const auto eval = run(c, c.batch, true);
+  DropoutSpec s1{42, 7}, s1b{42, 7}, s2{42, 8};
+  const auto a = run(c, c.batch, true, &s1);
+  const auto b = run(c, c.batch, true, &s1b);
+  const auto d = run(c, c.batch, true, &s2);
+  EXPECT_EQ(a, b) << "same (seed, step) must give identical logits";
+  EXPECT_NE(a, d) << "a different step must give different masks";
+  EXPECT_NE(a, eval) << "dropout must change the logits";
+  // With every probability set to 0 the training path equals eval exactly.
+  c.model.config.dropout = c.model.config.attention_dropout = c.model.config.seq_classif_dropout = 0.f;
+  EXPECT_EQ(run(c, c.batch, true, &s1), eval);
+}
+
+TEST(Forward, RejectsImpossibleBatches) {
+  const Case c = load_case("f32");
+  Activations acts;
+  activations_reserve(acts, c.model.config, 2, 8, false);
+  std::vector<float> logits(64);
+  // Longer than reserved.
+  EXPECT_THROW(distilbert_forward(c.model.config, c.model.weights, make_batch({std::vector<int32_t>(9, 5)}, 0), acts,
+                                  logits.data(), nullptr),
+               InvalidArgument);
+  // A token id outside the vocabulary.
+  EXPECT_THROW(distilbert_forward(c.model.config, c.model.weights, make_batch({{101, 1000, 102}}, 0), acts,
+                                  logits.data(), nullptr),
+               InvalidArgument);
+  // Longer than max_position_embeddings.
+  const int P = c.model.config.max_position_embeddings;
+  Activations big;
+  activations_reserve(big, c.model.config, 1, P + 1, false);
+  EXPECT_THROW(distilbert_forward(c.model.config, c.model.weights, make_batch({std::vector<int32_t>(P + 1, 5)}, 0),
+                                  big, logits.data(), nullptr),
+               InvalidArgument);
+  // Dropout needs training buffers; backward needs a training forward.
+  DropoutSpec s;
+  EXPECT_THROW(distilbert_forward(c.model.config, c.model.weights, make_batch({{101, 102}}, 0), acts, logits.data(), &s),
+               InvalidArgument);
+}
+
+TEST(Forward, MakeBatchPadsRight) {
+  const TokenBatch b = make_batch({{101, 7, 102}, {101, 102}}, 0);
+  EXPECT_EQ(b.B, 2);
+  EXPECT_EQ(b.T, 3);
+  EXPECT_EQ(b.ids, (std::vector<int32_t>{101, 7, 102, 101, 102, 0}));
+  EXPECT_EQ(b.lengths, (std::vector<int32_t>{3, 2}));
+}

@@ -1,0 +1,235 @@
+// Gradient tests: every parameter gradient against PyTorch (forward.py --dump-grads on random
+// models with dropout 0 in their config, tools/make_forward_fixtures.sh), and the whole model
+// against central finite differences on a tiny config with dropout *on* (the masks are a pure
+// function of (seed, step), so the loss is a deterministic function of the weights).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "model/distilbert.hpp"
+#include "model/init.hpp"
+#include "model/model_dir.hpp"
+#include "model/safetensors.hpp"
+#include "util/error.hpp"
+
+using namespace bert_emotion;
+
+namespace {
+
+const std::string kGrads = std::string(FIXTURES_DIR) + "/grads/";
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw std::runtime_error("missing fixture " + path + " (tools/make_forward_fixtures.sh)");
+  return nlohmann::json::parse(f);
+}
+
+struct Step {
+  float loss = 0.f;
+  std::vector<float> grads;  // arena laid out by the model's ParamLayout
+};
+
+// One training-mode forward + CE + backward, gradients accumulated into a zeroed arena.
+Step train_step(const ModelConfig& cfg, const ParamLayout& layout, const Weights& w, const TokenBatch& batch,
+                const std::vector<int32_t>& labels, const DropoutSpec* dropout, int repeats = 1) {
+  Step s;
+  s.grads.assign(layout.size(), 0.f);
+  const Weights g = layout.bind(s.grads.data());
+  Activations acts;
+  activations_reserve(acts, cfg, batch.B, batch.T, true);
+  const int K = cfg.num_labels();
+  std::vector<float> logits(size_t(batch.B) * K), dlogits(logits.size());
+  for (int r = 0; r < repeats; ++r) {
+    distilbert_forward(cfg, w, batch, acts, logits.data(), dropout);
+    s.loss = cross_entropy_forward_backward(logits.data(), labels.data(), batch.B, K, dlogits.data());
+    distilbert_backward(cfg, w, g, batch, acts, dlogits.data());
+  }
+  return s;
+}
+
+class GradFixture : public ::testing::TestWithParam<std::string> {};
+
+}  // namespace
+
+TEST_P(GradFixture, EveryGradientMatchesPyTorch) {
+  const std::string dir = kGrads + GetParam();
+  LoadedModel m = load_model_dir(dir, {.owned_arena = true});
+  const ModelConfig& cfg = m.config;
+  ASSERT_EQ(cfg.dropout, 0.f);
+  ASSERT_EQ(cfg.attention_dropout, 0.f);
+  ASSERT_EQ(cfg.seq_classif_dropout, 0.f);
+  const auto batch_json = read_json(dir + "/batch.json");
+  const TokenBatch batch = make_batch(batch_json["input_ids"].get<std::vector<std::vector<int32_t>>>(), cfg.pad_token_id);
+  const auto labels = batch_json["labels"].get<std::vector<int32_t>>();
+  const auto expected = read_json(dir + "/expected.json");
+
+  DropoutSpec spec{42, 0};  // the training path, with every probability 0 in the config
+  const Step s = train_step(cfg, m.layout, m.weights, batch, labels, &spec);
+  const double want_loss = expected["loss"].get<double>();
+  EXPECT_NEAR(s.loss, want_loss, 1e-6 * std::fabs(want_loss)) << "loss";
+
+  auto ref = SafetensorsFile::open(dir + "/grads.safetensors");
+  int compared = 0;
+  double worst_rel = 0;
+  const double total_norm = expected["total_grad_norm"].get<double>();
+  for (const ParamInfo& p : m.layout.params()) {
+    const float* got = s.grads.data() + p.offset;
+    const TensorEntry* t = ref->find(p.name);
+    if (t == nullptr) {
+      // torch reports no gradient for a frozen tensor (the sinusoidal table): ours must stay 0.
+      ASSERT_FALSE(p.trainable) << p.name << " missing from the reference gradients";
+      for (size_t i = 0; i < p.numel; ++i) ASSERT_EQ(got[i], 0.f) << p.name << "[" << i << "] of a frozen tensor";
+      continue;
+    }
+    ASSERT_EQ(t->numel, p.numel) << p.name;
+    std::vector<float> want(p.numel);
+    ref->to_float32(*t, want.data());
+    double diff2 = 0, ref2 = 0, max_abs = 0;
+    for (size_t i = 0; i < p.numel; ++i) {
+      const double d = double(got[i]) - want[i];
+      diff2 += d * d;
+      ref2 += double(want[i]) * want[i];
+      max_abs = std::max(max_abs, std::fabs(d));
+    }
+    const double rel = std::sqrt(diff2) / std::max(std::sqrt(ref2), 1e-30);
+    if (p.name.find("attention.k_lin.bias") != std::string::npos) {
+      // Its exact gradient is 0: k's bias adds q.b_k to every score of a query row and softmax is
+      // shift-invariant. Both sides are float rounding noise, so check that they are noise.
+      EXPECT_LT(std::sqrt(ref2), 1e-6 * total_norm) << p.name << " reference should be ~0";
+      EXPECT_LT(std::sqrt(diff2), 1e-6 * total_norm) << p.name << " should be ~0";
+    } else {
+      EXPECT_LT(rel, 1e-4) << "gradient of " << p.name << ": relative L2 error " << rel << ", max abs error "
+                           << max_abs << ", reference norm " << std::sqrt(ref2);
+    }
+    worst_rel = std::max(worst_rel, p.name.find("k_lin.bias") != std::string::npos ? 0.0 : rel);
+    ++compared;
+  }
+  EXPECT_GE(compared, int(m.layout.params().size()) - 1);
+  RecordProperty("worst_relative_l2_error", std::to_string(worst_rel));
+  std::printf("[ %s ] worst per-tensor relative L2 error %.3g, loss %.9g vs %.9g\n", GetParam().c_str(), worst_rel,
+              double(s.loss), want_loss);
+  // The [PAD] row of the word embedding gets no gradient, although the batch has id 0 inside text.
+  const ParamInfo& we = m.layout.find("distilbert.embeddings.word_embeddings.weight");
+  bool pad_in_text = false;
+  for (int b = 0; b < batch.B; ++b)
+    for (int t = 0; t < batch.lengths[b]; ++t) pad_in_text |= batch.ids[size_t(b) * batch.T + t] == cfg.pad_token_id;
+  EXPECT_TRUE(pad_in_text) << "fixture should contain a literal [PAD] token";
+  for (int c = 0; c < cfg.dim; ++c)
+    EXPECT_EQ(s.grads[we.offset + size_t(cfg.pad_token_id) * cfg.dim + c], 0.f) << "pad row, channel " << c;
+}
+
+TEST_P(GradFixture, BackwardAccumulates) {
+  const std::string dir = kGrads + GetParam();
+  LoadedModel m = load_model_dir(dir, {.owned_arena = true});
+  const auto batch_json = read_json(dir + "/batch.json");
+  const TokenBatch batch =
+      make_batch(batch_json["input_ids"].get<std::vector<std::vector<int32_t>>>(), m.config.pad_token_id);
+  const auto labels = batch_json["labels"].get<std::vector<int32_t>>();
+  const Step once = train_step(m.config, m.layout, m.weights, batch, labels, nullptr, 1);
+  const Step twice = train_step(m.config, m.layout, m.weights, batch, labels, nullptr, 2);
+  double max_err = 0, max_g = 0;
+  for (size_t i = 0; i < once.grads.size(); ++i) {
+    max_err = std::max(max_err, std::fabs(double(twice.grads[i]) - 2.0 * once.grads[i]));
+    max_g = std::max(max_g, std::fabs(double(once.grads[i])));
+  }
+  EXPECT_LT(max_err, 1e-6 * max_g + 1e-12);
+  EXPECT_GT(max_g, 0.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, GradFixture, ::testing::Values("tiny", "headdim10"));
+
+TEST(Gradient, WholeModelMatchesFiniteDifferencesWithDropoutOn) {
+  // A tiny random model (real architecture), dropout on everywhere, a padded batch.
+  ModelConfig cfg = preset_config("tiny");
+  cfg.vocab_size = 50;
+  cfg.max_position_embeddings = 16;
+  cfg.dim = 12;
+  cfg.n_heads = 3;
+  cfg.hidden_dim = 20;
+  cfg.n_layers = 2;
+  cfg.initializer_range = 0.3f;
+  cfg.dropout = 0.1f;
+  cfg.attention_dropout = 0.1f;
+  cfg.seq_classif_dropout = 0.2f;
+  set_labels(cfg, {"anger", "joy", "optimism", "sadness"});
+  const ParamLayout layout(cfg);
+  std::vector<float> arena(layout.size());
+  init_weights(cfg, layout, arena.data(), 3);
+  // Perturb the LayerNorm affine parameters and biases so that no gradient is trivially symmetric.
+  std::mt19937 gen(9);
+  std::normal_distribution<float> nd(0.f, 0.1f);
+  for (const ParamInfo& p : layout.params())
+    if (p.no_decay)
+      for (size_t i = 0; i < p.numel; ++i) arena[p.offset + i] += nd(gen);
+  const Weights w = layout.bind(arena.data());
+  const TokenBatch batch = make_batch({{1, 7, 9, 0, 4, 2}, {1, 3, 2}, {1, 49, 11, 2}}, cfg.pad_token_id);
+  const std::vector<int32_t> labels = {0, 3, 1};
+  const DropoutSpec spec{123, 4};
+
+  const Step s = train_step(cfg, layout, w, batch, labels, &spec);
+  Activations acts;
+  activations_reserve(acts, cfg, batch.B, batch.T, true);
+  std::vector<float> logits(size_t(batch.B) * cfg.num_labels());
+  auto loss = [&]() -> double {
+    distilbert_forward(cfg, w, batch, acts, logits.data(), &spec);
+    return cross_entropy_forward_backward(logits.data(), labels.data(), batch.B, cfg.num_labels(), nullptr);
+  };
+  EXPECT_EQ(float(loss()), s.loss);  // same (seed, step): the very same loss
+  // A few coordinates per tensor: the largest-gradient one and some spread ones.
+  const float eps = 1e-2f;
+  for (const ParamInfo& p : layout.params()) {
+    std::vector<size_t> coords = {0, p.numel / 3, p.numel / 2, p.numel - 1};
+    size_t arg = 0;
+    for (size_t i = 0; i < p.numel; ++i)
+      if (std::fabs(s.grads[p.offset + i]) > std::fabs(s.grads[p.offset + arg])) arg = i;
+    coords.push_back(arg);
+    double max_g = 0;
+    for (size_t i = 0; i < p.numel; ++i) max_g = std::max(max_g, double(std::fabs(s.grads[p.offset + i])));
+    for (size_t i : coords) {
+      // The [PAD] row's zero gradient is torch's convention, not the derivative: checked below.
+      if (&p == &layout.find("distilbert.embeddings.word_embeddings.weight") && i < size_t(cfg.dim)) continue;
+      float& x = arena[p.offset + i];
+      const float x0 = x;
+      x = x0 + eps;
+      const double lp = loss();
+      x = x0 - eps;
+      const double lm = loss();
+      x = x0;
+      const double fd = (lp - lm) / (2.0 * eps);
+      const double an = s.grads[p.offset + i];
+      EXPECT_NEAR(an, fd, 2e-3 + 3e-2 * std::fabs(fd)) << "gradient of " << p.name << "[" << i << "] (tensor max |g| "
+                                                         << max_g << ")";
+    }
+  }
+  // The [PAD] row (id 0 appears in row 0) gets no gradient.
+  const ParamInfo& we = layout.find("distilbert.embeddings.word_embeddings.weight");
+  for (int c = 0; c < cfg.dim; ++c) EXPECT_EQ(s.grads[we.offset + c], 0.f);
+}
+
+TEST(Gradient, BackwardNeedsATrainingForwardOfTheSameBatch) {
+  ModelConfig cfg = preset_config("tiny");
+  cfg.vocab_size = 50;
+  const ParamLayout layout(cfg);
+  std::vector<float> arena(layout.size()), grads(layout.size());
+  init_weights(cfg, layout, arena.data(), 1);
+  const Weights w = layout.bind(arena.data()), g = layout.bind(grads.data());
+  const TokenBatch batch = make_batch({{1, 5, 2}}, 0);
+  std::vector<float> logits(cfg.num_labels()), dlogits(cfg.num_labels(), 0.1f);
+  Activations inference;
+  activations_reserve(inference, cfg, 1, 8, false);
+  distilbert_forward(cfg, w, batch, inference, logits.data(), nullptr);
+  EXPECT_THROW(distilbert_backward(cfg, w, g, batch, inference, dlogits.data()), InvalidArgument);
+  Activations training;
+  activations_reserve(training, cfg, 2, 8, true);
+  EXPECT_THROW(distilbert_backward(cfg, w, g, batch, training, dlogits.data()), InvalidArgument);
+  distilbert_forward(cfg, w, batch, training, logits.data(), nullptr);
+  EXPECT_THROW(distilbert_backward(cfg, w, g, make_batch({{1, 5, 2, 2}}, 0), training, dlogits.data()),
+               InvalidArgument);
+  EXPECT_NO_THROW(distilbert_backward(cfg, w, g, batch, training, dlogits.data()));
+}

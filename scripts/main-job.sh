@@ -19,6 +19,7 @@
 #   BUILD_DIR    (build-release)   JOBS (nproc)   THREADS (OpenMP threads for training; unset = all)
 #   SKIP_DEPS=1  do not run scripts/install-deps.sh     SKIP_BUILD=1  use an existing build
 #   ALLOW_RANDOM_INIT=0  fail instead of falling back to a random initialisation
+#   EXTRA_TRAIN_ARGS     more `bert-emotion train` flags, e.g. "--ignore-mismatched-sizes --logging-steps 50"
 #   HF_ENDPOINT, HF_HOME, HF_HUB_CACHE, HF_TOKEN, HF_HUB_OFFLINE  as for huggingface_hub
 set -euo pipefail
 
@@ -49,7 +50,7 @@ declare -a TIMINGS=()
 end_step() {
   if [ -n "$STEP_NAME" ]; then
     local now; now=$(date +%s)
-    TIMINGS+=("$(printf '%-28s %6ds' "$STEP_NAME" $((now - STEP_START)))")
+    TIMINGS+=("$(printf '%7ds  %s' $((now - STEP_START)) "$STEP_NAME")")
     echo "==> done: $STEP_NAME ($((now - STEP_START)) s)" >&2
   fi
 }
@@ -147,6 +148,11 @@ train_args=(train --model "$MODEL" --data "$DATA" --output-dir "$OUT"
   --seed "$SEED")
 if [ -n "$MAX_STEPS" ]; then train_args+=(--max-steps "$MAX_STEPS"); fi
 if [ -n "$THREADS" ]; then train_args+=(--threads "$THREADS"); fi
+# A random initialisation carries init's default 2-label head: replaced by a fresh 4-label one, as
+# from_pretrained(..., ignore_mismatched_sizes=True) does.
+if [ "$RANDOM_INIT" = 1 ]; then train_args+=(--ignore-mismatched-sizes); fi
+# shellcheck disable=SC2206  # word splitting of EXTRA_TRAIN_ARGS is intended
+if [ -n "${EXTRA_TRAIN_ARGS:-}" ]; then train_args+=($EXTRA_TRAIN_ARGS); fi
 echo "+ bert-emotion ${train_args[*]}" >&2
 "$BIN" "${train_args[@]}"
 
@@ -168,7 +174,7 @@ STEP_NAME=""
 echo >&2
 echo "==> summary" >&2
 for t in "${TIMINGS[@]}"; do echo "  $t" >&2; done
-echo "  total                        $(( $(date +%s) - JOB_START ))s" >&2
+printf '  %7ds  %s\n' $(( $(date +%s) - JOB_START )) "total" >&2
 echo "  model: $OUT" >&2
 if [ "$RANDOM_INIT" = 1 ]; then
   banner "REMINDER: this run started from RANDOM weights (no pretrained $MODEL_ID)." \

@@ -15,8 +15,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "hub/http_client.hpp"
 #include "hub/sha256.hpp"
@@ -249,7 +251,10 @@ void download_blob(const HubContext& ctx, const FileMetadata& m, const std::stri
         ::close(fd);
         last_error = e.what();
         note(ctx.opts, std::string("download interrupted: ") + e.what());
-        continue;  // resume from what arrived
+        // Resume from what arrived; back off first when nothing did (refused, timed out).
+        if (file_size_or_zero(incomplete) == have && attempt < ctx.opts.max_retries)
+          std::this_thread::sleep_for(std::chrono::seconds(std::min(1 << attempt, 8)));
+        continue;
       }
       bool synced = ::fsync(fd) == 0;
       ::close(fd);

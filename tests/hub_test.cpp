@@ -477,6 +477,12 @@ TEST_F(HubTest, MissingRepoFileAndRevisionAre404s) {
     EXPECT_NE(std::string(e.what()).find("pytorch_model.bin"), std::string::npos) << e.what();
   }
   EXPECT_THROW(resolve_model_path("org/tiny@v9", opts_), HubError);
+  // Names that would escape the cache are refused before any request.
+  size_t before = hub_.log.size();
+  EXPECT_THROW(resolve_model_path("org/tiny@../../x", opts_), InvalidArgument);
+  EXPECT_THROW(hub_download_file("org/tiny", "../config.json", opts_), InvalidArgument);
+  EXPECT_THROW(hub_download_file("org/tiny", "/etc/passwd", opts_), InvalidArgument);
+  EXPECT_EQ(hub_.log.size(), before);
   // A required file that is missing fails the snapshot.
   EXPECT_THROW(snapshot_download("org/tiny", opts_, {{"config.json", true}, {"weights.bin", true}}), HubError);
 }

@@ -52,6 +52,13 @@ bool is_commit_hash(const std::string& s) {
   return true;
 }
 
+// Revisions and file names become paths inside the cache: relative, without "." / ".." parts.
+void check_cache_relative(const std::string& what, const std::string& s) {
+  bool bad = s.empty() || s.front() == '/' || s.find('\\') != std::string::npos || s.find('\0') != std::string::npos;
+  for (const auto& part : fs::path(s)) bad = bad || part == "." || part == ".." || part.empty();
+  if (bad) throw InvalidArgument("invalid " + what + " '" + s + "' (a relative name without '.' or '..' parts)");
+}
+
 // "W/\"abc\"" -> "abc", as huggingface_hub's _normalize_etag.
 std::string normalize_etag(std::string etag) {
   if (etag.rfind("W/", 0) == 0) etag = etag.substr(2);
@@ -210,6 +217,8 @@ FileMetadata fetch_metadata(const HubContext& ctx, const std::string& repo_id, c
     if (m.commit.empty())
       throw NetworkError("HEAD " + url + " returned no X-Repo-Commit header: is HF_ENDPOINT (" + ctx.opts.endpoint +
                          ") a Hugging Face hub?");
+    if (!is_commit_hash(m.commit))  // it becomes a directory name: never trust it further than that
+      throw NetworkError("HEAD " + url + " returned X-Repo-Commit '" + m.commit + "', not a 40-hex commit hash");
     if (m.etag.empty() || m.etag.find('/') != std::string::npos || m.etag == "." || m.etag == "..")
       throw NetworkError("HEAD " + url + " returned no usable ETag / X-Linked-Etag for " + file);
     return m;
@@ -224,7 +233,8 @@ uint64_t file_size_or_zero(const fs::path& p) {
 }
 
 // Fills blobs/{etag} from m.url: resume, retry, verify, rename.
-void download_blob(const HubContext& ctx, const FileMetadata& m, const std::string& file, const fs::path& blob) {
+void download_blob(const HubContext& ctx, const FileMetadata& m, const std::string& repo_id, const std::string& file,
+                   const fs::path& blob) {
   fs::path incomplete = blob;
   incomplete += ".incomplete";
   bool lfs = is_sha256_hex(m.etag);
@@ -259,7 +269,7 @@ void download_blob(const HubContext& ctx, const FileMetadata& m, const std::stri
       bool synced = ::fsync(fd) == 0;
       ::close(fd);
       if (!synced) throw IoError("cannot fsync " + incomplete.string() + ": " + std::strerror(errno));
-      if (r.status >= 400 || r.status < 200) throw_hub_error(r, m.url, "", file, "");
+      if (r.status >= 400 || r.status < 200) throw_hub_error(r, m.url, repo_id, file, "");
       if (r.status != 200 && r.status != 206)
         throw NetworkError("GET " + m.url + " answered HTTP " + std::to_string(r.status) + " for " + file);
     }
@@ -312,6 +322,7 @@ std::string commit_for_revision(const fs::path& repo_dir, const std::string& rev
 // sets `commit`.
 fs::path download_one(const HubContext& ctx, const std::string& repo_id, const std::string& revision,
                       const std::string& file, std::string* commit_out) {
+  check_cache_relative("file name", file);
   fs::path repo_dir = repo_cache_folder(ctx.opts.cache_dir, repo_id);
   FileMetadata m = fetch_metadata(ctx, repo_id, revision, file);
   if (commit_out) *commit_out = m.commit;
@@ -334,7 +345,7 @@ fs::path download_one(const HubContext& ctx, const std::string& repo_id, const s
   FileLock lock(ctx.opts.cache_dir / ".locks" / repo_dir.filename() / (m.etag + ".lock"));
   if (!fs::exists(blob, ec)) {  // another process may have finished it while we waited
     note(ctx.opts, "downloading " + repo_id + "/" + file + (m.size >= 0 ? " (" + std::to_string(m.size) + " bytes)" : ""));
-    download_blob(ctx, m, file, blob);
+    download_blob(ctx, m, repo_id, file, blob);
   }
   replace_symlink(link_target, pointer);
   return pointer;
@@ -354,10 +365,11 @@ void mark_missing(const HubContext& ctx, const std::string& repo_id, const std::
 
 HubContext make_context(const HubOptions& opts) { return HubContext{hub_options_from_env(opts)}; }
 
+
 std::string effective_revision(const HubRepoRef& ref, const HubOptions& opts) {
-  if (!opts.revision.empty()) return opts.revision;
-  if (!ref.revision.empty()) return ref.revision;
-  return "main";
+  std::string rev = !opts.revision.empty() ? opts.revision : !ref.revision.empty() ? ref.revision : "main";
+  check_cache_relative("revision", rev);
+  return rev;
 }
 
 bool looks_like_path(const std::string& s) {
@@ -456,6 +468,7 @@ fs::path hub_download_file(const std::string& repo_id, const std::string& filena
   HubRepoRef ref = parse_repo_ref(repo_id);
   std::string revision = effective_revision(ref, ctx.opts);
   fs::path repo_dir = repo_cache_folder(ctx.opts.cache_dir, ref.repo_id);
+  check_cache_relative("file name", filename);
   if (*ctx.opts.offline) {
     std::string commit = commit_for_revision(repo_dir, revision);
     fs::path p = commit.empty() ? fs::path() : cached_file(repo_dir, commit, filename);

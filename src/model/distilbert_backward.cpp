@@ -15,35 +15,43 @@ namespace bert_emotion {
 
 namespace {
 
-// dout [B,T,C] (gradient of the block output) -> dx [B,T,C] (gradient of the block input);
-// parameter gradients accumulate into g. Clobbers v's d_* scratch except dout/dx.
+// Gradient of one post-LN block. Queries and the residual stream came from x_q [B, Tq, C], keys and
+// values from L.x_in [B, T, C] (Tq == T, x_q == L.x_in, except the last layer's [CLS]-only run with
+// Tq = 1). dout [B, Tq, C] -> dx_kv [B, T, C] (overwritten) = the block input's gradient; when
+// Tq == 1, dx_q [B, C] is scratch for the [CLS] rows' part, added into dx_kv at t = 0. Parameter
+// gradients accumulate into g.
 void block_backward(const ModelConfig& cfg, const LayerWeights& w, const LayerWeights& g, const LayerBuffers& L,
-                    BufferViews& v, const float* dout, float* dx, const int32_t* lengths, int B, int T,
-                    Activation act, bool dropout_applied) {
+                    BufferViews& v, const float* x_q, int Tq, const float* dout, float* dx_q, float* dx_kv,
+                    const int32_t* lengths, int B, int T, Activation act, bool dropout_applied) {
   const int64_t C = cfg.dim, F = cfg.hidden_dim, H = cfg.n_heads, D = cfg.head_dim();
-  const int64_t N = int64_t(B) * T;
-  const size_t NC = size_t(N * C);
+  const int64_t Nq = int64_t(B) * Tq, Nkv = int64_t(B) * T;
+  const size_t NqC = size_t(Nq * C);
+  const bool all_rows = Tq == T && x_q == L.x_in;
   // out = LN2(res2): d res2 -> d_tmp
-  layernorm_backward(v.d_tmp, g.ln2_w, g.ln2_b, dout, L.res2, w.ln2_w, L.mean2, L.rstd2, N, C, false);
+  layernorm_backward(v.d_tmp, g.ln2_w, g.ln2_b, dout, L.res2, w.ln2_w, L.mean2, L.rstd2, Nq, C, false);
   // res2 = dropout(lin2(ff_act)) + h
-  std::copy(v.d_tmp, v.d_tmp + NC, v.d_h);
-  if (dropout_applied && cfg.dropout > 0.f) dropout_backward(v.d_tmp, v.d_tmp, L.ffn_keep, NC, cfg.dropout);
-  linear_backward(v.d_ff, g.ff2_w, g.ff2_b, v.d_tmp, L.ff_act, w.ff2_w, N, F, C, false);
-  activation_backward(act, v.d_ff, v.d_ff, L.ff_pre, size_t(N * F));
-  linear_backward(v.d_h, g.ff1_w, g.ff1_b, v.d_ff, L.h, w.ff1_w, N, C, F, /*accumulate_dx=*/true);
-  // h = LN1(res1), res1 = out_lin(ctx) + x_in: d res1 -> d_tmp, which is also dx's residual part
-  layernorm_backward(v.d_tmp, g.ln1_w, g.ln1_b, v.d_h, L.res1, w.ln1_w, L.mean1, L.rstd1, N, C, false);
-  std::copy(v.d_tmp, v.d_tmp + NC, dx);
-  linear_backward(v.d_ctx, g.o_w, g.o_b, v.d_tmp, L.ctx, w.o_w, N, C, C, false);
+  std::copy(v.d_tmp, v.d_tmp + NqC, v.d_h);
+  if (dropout_applied && cfg.dropout > 0.f) dropout_backward(v.d_tmp, v.d_tmp, L.ffn_keep, NqC, cfg.dropout);
+  linear_backward(v.d_ff, g.ff2_w, g.ff2_b, v.d_tmp, L.ff_act, w.ff2_w, Nq, F, C, false);
+  activation_backward(act, v.d_ff, v.d_ff, L.ff_pre, size_t(Nq * F));
+  linear_backward(v.d_h, g.ff1_w, g.ff1_b, v.d_ff, L.h, w.ff1_w, Nq, C, F, /*accumulate_dx=*/true);
+  // h = LN1(res1), res1 = out_lin(ctx) + x_q: d res1 -> d_tmp, which is also x_q's residual gradient
+  layernorm_backward(v.d_tmp, g.ln1_w, g.ln1_b, v.d_h, L.res1, w.ln1_w, L.mean1, L.rstd1, Nq, C, false);
+  float* dxq = all_rows ? dx_kv : dx_q;
+  std::copy(v.d_tmp, v.d_tmp + NqC, dxq);
+  linear_backward(v.d_ctx, g.o_w, g.o_b, v.d_tmp, L.ctx, w.o_w, Nq, C, C, false);
   const float p_attn = dropout_applied ? cfg.attention_dropout : 0.f;
   attention_backward(v.d_q, v.d_k, v.d_v, v.d_probs, v.d_ctx, L.q, L.k, L.v, L.probs, L.probs_dropped, L.attn_keep,
-                     lengths, B, T, T, int(H), int(D), p_attn);
+                     lengths, B, Tq, T, int(H), int(D), p_attn);
   // q was divided by sqrt(D) after q_lin, so its gradient is divided too.
   const float sqrt_d = static_cast<float>(std::sqrt(double(D)));
-  for (size_t i = 0; i < NC; ++i) v.d_q[i] /= sqrt_d;
-  linear_backward(dx, g.q_w, g.q_b, v.d_q, L.x_in, w.q_w, N, C, C, true);
-  linear_backward(dx, g.k_w, g.k_b, v.d_k, L.x_in, w.k_w, N, C, C, true);
-  linear_backward(dx, g.v_w, g.v_b, v.d_v, L.x_in, w.v_w, N, C, C, true);
+  for (size_t i = 0; i < NqC; ++i) v.d_q[i] /= sqrt_d;
+  linear_backward(dxq, g.q_w, g.q_b, v.d_q, x_q, w.q_w, Nq, C, C, true);
+  linear_backward(dx_kv, g.k_w, g.k_b, v.d_k, L.x_in, w.k_w, Nkv, C, C, /*accumulate_dx=*/all_rows);
+  linear_backward(dx_kv, g.v_w, g.v_b, v.d_v, L.x_in, w.v_w, Nkv, C, C, true);
+  if (!all_rows)
+    for (int b = 0; b < B; ++b)
+      for (int64_t c = 0; c < C; ++c) dx_kv[int64_t(b) * T * C + c] += dx_q[b * C + c];
 }
 
 }  // namespace
@@ -74,15 +82,22 @@ void distilbert_backward(const ModelConfig& cfg, const Weights& w, const Weights
   relu_backward(v.d_pre, v.d_pooled, v.pre, size_t(B * C));
   linear_backward(v.d_cls, grads.pre_w, grads.pre_b, v.d_pre, v.cls, w.pre_w, B, C, C, false);
 
-  // The last hidden state only receives gradient at t = 0.
+  // The last layer ran on the [CLS] rows only: its output gradient is d_cls [B, C].
   float* d_out = v.d_a;
   float* d_in = v.d_b;
-  std::fill(d_out, d_out + BT * C, 0.f);
-  for (int b = 0; b < B; ++b) std::copy_n(v.d_cls + b * C, C, d_out + int64_t(b) * T * C);
-
-  for (int l = cfg.n_layers - 1; l >= 0; --l) {
-    block_backward(cfg, w.layers[size_t(l)], grads.layers[size_t(l)], v.layers[size_t(l)], v, d_out, d_in,
-                   batch.lengths.data(), B, T, act, drop);
+  const int L = cfg.n_layers;
+  if (L == 0) {
+    std::fill(d_out, d_out + BT * C, 0.f);
+    for (int b = 0; b < B; ++b) std::copy_n(v.d_cls + b * C, C, d_out + int64_t(b) * T * C);
+  }
+  for (int l = L - 1; l >= 0; --l) {
+    const LayerBuffers& lb = v.layers[size_t(l)];
+    if (l == L - 1)
+      block_backward(cfg, w.layers[size_t(l)], grads.layers[size_t(l)], lb, v, v.cls_in, 1, v.d_cls, v.d_xq, d_in,
+                     batch.lengths.data(), B, T, act, drop);
+    else
+      block_backward(cfg, w.layers[size_t(l)], grads.layers[size_t(l)], lb, v, lb.x_in, T, d_out, nullptr, d_in,
+                     batch.lengths.data(), B, T, act, drop);
     std::swap(d_out, d_in);
   }
 

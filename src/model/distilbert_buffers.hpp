@@ -34,8 +34,10 @@ struct LayerBuffers {
   float* res2 = nullptr;                 // [B,T,C] dropout(lin2) + h: output_layer_norm input
   uint8_t* ffn_keep = nullptr;           // [B,T,C]
   float *mean2 = nullptr, *rstd2 = nullptr;  // [B,T]
-  float* out = nullptr;                  // [B,T,C] block output
+  float* out = nullptr;                  // [B,T,C] block output ([B,C] for the last layer)
 };
+// The last layer runs its queries, residual stream and FFN on the [CLS] rows only (Tq = 1): its
+// q, ctx, res1, h, ff_*, res2 and probs then hold B rows, packed at the start of their buffers.
 
 struct BufferViews {
   size_t floats = 0;                     // slab size used
@@ -46,8 +48,8 @@ struct BufferViews {
   uint8_t* emb_keep = nullptr;           // [B,T,C]
   float* emb_out = nullptr;              // [B,T,C] after dropout: layer 0 input
   std::vector<LayerBuffers> layers;      // n_layers (inference: identical except x_in / out)
-  // inference: the last layer's [CLS]-only queries
-  float* cls_in = nullptr;               // [B,C]
+  // the last layer's [CLS]-only queries
+  float* cls_in = nullptr;               // [B,C] last layer input at t = 0
   // head
   float* cls = nullptr;                  // [B,C] last hidden state at t = 0
   float* pre = nullptr;                  // [B,C] pre_classifier output (ReLU input)
@@ -60,6 +62,7 @@ struct BufferViews {
   float* d_ff = nullptr;                 // [B,T,F]
   float* d_probs = nullptr;              // [B,H,T,T]
   float *d_cls = nullptr, *d_pre = nullptr, *d_pooled = nullptr;  // [B,C]
+  float* d_xq = nullptr;                 // [B,C] last layer: gradient of its [CLS] input rows
 };
 
 BufferViews carve_buffers(const ModelConfig& cfg, int B, int T, bool training, float* base);

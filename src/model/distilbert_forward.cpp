@@ -113,7 +113,7 @@ BufferViews carve_buffers(const ModelConfig& cfg, int B, int T, bool training, f
       L.ffn_keep = c.take_bytes(BTC);
       L.mean2 = c.take(BT);
       L.rstd2 = c.take(BT);
-      L.out = c.take(BTC);
+      if (&L != &v.layers.back()) L.out = c.take(BTC);
       x = L.out;
     }
     v.d_a = c.take(BTC);
@@ -127,6 +127,7 @@ BufferViews carve_buffers(const ModelConfig& cfg, int B, int T, bool training, f
     v.d_ff = c.take(BTF);
     v.d_probs = c.take(BHTT);
     v.d_cls = c.take(BC);
+    v.d_xq = c.take(BC);
     v.d_pre = c.take(BC);
     v.d_pooled = c.take(BC);
   } else {
@@ -153,9 +154,10 @@ BufferViews carve_buffers(const ModelConfig& cfg, int B, int T, bool training, f
       v.layers[l].x_in = (l % 2 == 0) ? x0 : x1;
       v.layers[l].out = (l % 2 == 0) ? x1 : x0;
     }
-    v.cls_in = c.take(BC);
   }
+  v.cls_in = c.take(BC);
   v.cls = c.take(BC);
+  if (!v.layers.empty()) v.layers.back().out = v.cls;  // the last layer runs on [CLS] rows only
   v.pre = c.take(BC);
   v.pre_act = c.take(BC);
   v.head_keep = c.take_bytes(BC);
@@ -244,20 +246,17 @@ void distilbert_forward(const ModelConfig& cfg, const Weights& w, const TokenBat
   const int n_layers = cfg.n_layers;
   for (int l = 0; l < n_layers; ++l) {
     LayerBuffers& L = v.layers[size_t(l)];
-    if (!acts.training && l == n_layers - 1) {
-      // Inference shortcut: the head reads only t = 0 of the last layer, so only those queries run.
+    if (l == n_layers - 1) {
+      // The head reads only t = 0 of the last layer, so only those queries (and their FFN) run;
+      // keys and values still cover every position. Exact: no other output of this layer is read.
       for (int b = 0; b < B; ++b) std::copy_n(L.x_in + int64_t(b) * T * C, C, v.cls_in + b * C);
-      LayerBuffers S = L;
-      S.out = v.cls;
-      block_forward(cfg, w.layers[size_t(l)], S, L.x_in, v.cls_in, batch.lengths.data(), B, T, 1, act, nullptr, l);
+      block_forward(cfg, w.layers[size_t(l)], L, L.x_in, v.cls_in, batch.lengths.data(), B, T, 1, act, dropout, l);
     } else {
       block_forward(cfg, w.layers[size_t(l)], L, L.x_in, L.x_in, batch.lengths.data(), B, T, T, act, dropout, l);
     }
   }
-  if (acts.training || n_layers == 0) {
-    const float* last = n_layers > 0 ? v.layers.back().out : v.emb_out;
-    for (int b = 0; b < B; ++b) std::copy_n(last + int64_t(b) * T * C, C, v.cls + b * C);
-  }
+  if (n_layers == 0)
+    for (int b = 0; b < B; ++b) std::copy_n(v.emb_out + int64_t(b) * T * C, C, v.cls + b * C);
 
   // Head: pre_classifier -> ReLU -> dropout -> classifier.
   linear_forward(v.pre, v.cls, w.pre_w, w.pre_b, B, C, C);

@@ -140,6 +140,7 @@ TEST(ModelCard, HasTheTrainerCardSections) {
   ModelCard c;
   c.model_name = "bert-emotion";
   c.base_model = "distilbert-base-cased";
+  c.base_model_url = "https://huggingface.co/distilbert-base-cased";
   c.eval_results = ResultsRow{std::nullopt, 3.0, 2445, 1.1164, 0.7231, 0.7197, 0.7205};
   c.hyperparameters = {{"learning_rate", "5e-05"}, {"train_batch_size", "4"}, {"eval_batch_size", "4"},
                        {"seed", "42"}, {"optimizer", "Adam with betas=(0.9,0.999) and epsilon=1e-08"},

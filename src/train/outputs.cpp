@@ -161,8 +161,8 @@ std::string render_model_card(const ModelCard& c) {
   o << "<!-- This model card has been generated automatically according to the information the Trainer had "
        "access to. You should probably proofread and complete it, then remove this comment. -->\n\n";
   o << "# " << c.model_name << "\n\n";
-  o << "This model is a fine-tuned version of [" << c.base_model << "](https://huggingface.co/" << c.base_model
-    << ") on the " << c.dataset_name << (c.dataset_config.empty() ? "" : " " + c.dataset_config) << " dataset.\n";
+  o << "This model is a fine-tuned version of "
+    << (c.base_model_url.empty() ? c.base_model : "[" + c.base_model + "](" + c.base_model_url + ")") << " on the " << c.dataset_name << (c.dataset_config.empty() ? "" : " " + c.dataset_config) << " dataset.\n";
   if (c.eval_results) {
     o << "It achieves the following results on the evaluation set:\n";
     o << "- Loss: " << fmt4(c.eval_results->validation_loss) << "\n";

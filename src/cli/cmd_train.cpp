@@ -1,0 +1,114 @@
+// cmd_train.cpp — `bert-emotion train --model DIR|HUB_ID --data SPEC --output-dir DIR [...]`.
+//
+// Fine-tunes a DistilBERT classifier with the Hugging Face Trainer's recipe (see
+// src/train/trainer.hpp). Defaults are the BERT-Emotion model card's: learning rate 5e-5, batch 4
+// (train and eval), 3 epochs, seed 42, AdamW betas (0.9, 0.999) eps 1e-8, weight decay 0, linear
+// schedule without warmup, gradient clipping at 1.0, logging every 500 steps and at epoch ends.
+// Every flag also answers to the Trainer's snake_case name (--learning_rate, --num_train_epochs,
+// --per_device_train_batch_size, --output_dir, --model_name_or_path, ...).
+//
+//   bert-emotion train --model distilbert-base-cased --data tweet_eval/emotion --output-dir runs/emotion
+//   bert-emotion train --model runs/emotion --data reviews.csv --output-dir runs/r --num_train_epochs 1
+//   bert-emotion train ... --resume-from-checkpoint latest
+#include <cmath>
+#include <memory>
+
+#include "cli/command.hpp"
+#include "train/trainer.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion::cli {
+namespace {
+
+struct TrainCli {
+  TrainOptions o;
+  double epochs = 3;
+  std::string dropout = "on";
+  std::string save_strategy = "epoch";
+  bool no_shuffle = false;
+  bool no_plots = false;
+  std::string order;
+  std::string output_dir;
+};
+
+int run_train_cli(TrainCli& c) {
+  if (!(c.epochs >= 1 && c.epochs == std::floor(c.epochs) && c.epochs < 1e6) && c.o.max_steps <= 0)
+    throw InvalidArgument("--num-train-epochs must be a whole number >= 1 (got " + std::to_string(c.epochs) + ")");
+  c.o.num_train_epochs = c.epochs >= 1 ? static_cast<int>(c.epochs) : 1;
+  c.o.output_dir = c.output_dir;
+  c.o.dropout = c.dropout == "on";
+  c.o.save_checkpoints = c.save_strategy == "epoch";
+  c.o.shuffle = !c.no_shuffle;
+  c.o.plots = !c.no_plots;
+  c.o.order_file = c.order;
+  const TrainOutcome r = run_training(c.o);
+  return r.global_step > 0 ? kExitOk : kExitFailure;
+}
+
+Registrar reg("train", [](CLI::App& app) {
+  auto* sub = app.add_subcommand("train", "Fine-tune a DistilBERT text classifier (Hugging Face Trainer recipe)");
+  auto c = std::make_shared<TrainCli>();
+  TrainOptions& o = c->o;
+  sub->add_option("--model,--model_name_or_path", o.model,
+                  "Model directory or hub id: a sequence-classification model or a masked-LM checkpoint "
+                  "(e.g. distilbert-base-cased; its head is created fresh)")
+      ->required();
+  sub->add_option("--data,--dataset", o.data,
+                  "Dataset: a TweetEval task folder or name (tweet_eval/emotion), a folder of "
+                  "{train,val,test}.{csv,tsv,jsonl}, or one such file")
+      ->required();
+  sub->add_option("--output-dir,--output_dir", c->output_dir, "Where the model, checkpoints and reports go")->required();
+  sub->add_option("--train-split,--train_split_name", o.train_split, "Training split")->capture_default_str();
+  sub->add_option("--eval-split,--validation_split_name", o.eval_split, "Evaluation split, or 'none'")->capture_default_str();
+  sub->add_option("--test-split,--test_split_name", o.test_split, "Test split evaluated at the end, or 'none'")->capture_default_str();
+  sub->add_option("--text-column,--text_column_name", o.text_column, "CSV/TSV/JSONL text column")->capture_default_str();
+  sub->add_option("--label-column,--label_column_name", o.label_column, "CSV/TSV/JSONL label column")->capture_default_str();
+  sub->add_option("--learning-rate,--learning_rate,--lr", o.learning_rate, "Peak learning rate")->capture_default_str();
+  sub->add_option("--per-device-train-batch-size,--per_device_train_batch_size,--train-batch-size,--batch-size",
+                  o.train_batch_size, "Training batch size")
+      ->capture_default_str();
+  sub->add_option("--per-device-eval-batch-size,--per_device_eval_batch_size,--eval-batch-size", o.eval_batch_size,
+                  "Evaluation batch size")
+      ->capture_default_str();
+  sub->add_option("--num-train-epochs,--num_train_epochs,--epochs", c->epochs, "Number of epochs")->capture_default_str();
+  sub->add_option("--max-steps,--max_steps", o.max_steps, "Total optimizer steps (overrides the epoch count; -1 = off)")
+      ->capture_default_str();
+  sub->add_option("--seed", o.seed, "Seed for shuffling, dropout and head initialisation")->capture_default_str();
+  sub->add_option("--adam-beta1,--adam_beta1", o.adam_beta1, "AdamW beta1")->capture_default_str();
+  sub->add_option("--adam-beta2,--adam_beta2", o.adam_beta2, "AdamW beta2")->capture_default_str();
+  sub->add_option("--adam-epsilon,--adam_epsilon", o.adam_epsilon, "AdamW epsilon")->capture_default_str();
+  sub->add_option("--weight-decay,--weight_decay", o.weight_decay,
+                  "Decoupled weight decay (never on biases and LayerNorm weights)")
+      ->capture_default_str();
+  sub->add_option("--max-grad-norm,--max_grad_norm", o.max_grad_norm, "Global gradient-norm clip (0 = off)")
+      ->capture_default_str();
+  sub->add_option("--warmup-steps,--warmup_steps", o.warmup_steps, "Linear warmup steps")->capture_default_str();
+  sub->add_option("--warmup-ratio,--warmup_ratio", o.warmup_ratio, "Warmup as a fraction of all steps")
+      ->capture_default_str();
+  sub->add_option("--max-seq-length,--max_seq_length", o.max_seq_length,
+                  "Truncate inputs to this many tokens (0 = the model maximum)")
+      ->capture_default_str();
+  sub->add_option("--logging-steps,--logging_steps", o.logging_steps, "Log the mean training loss every N steps")
+      ->capture_default_str();
+  sub->add_flag("--no-shuffle", c->no_shuffle, "Keep the dataset order every epoch");
+  sub->add_option("--order", c->order, "Replay an example order: one line per epoch of 0-based indices");
+  sub->add_option("--dropout", c->dropout, "Dropout as configured in config.json (on) or disabled (off)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  sub->add_option("--save-strategy,--save_strategy", c->save_strategy, "epoch: checkpoint-N/ at every epoch end; no")
+      ->check(CLI::IsMember({"epoch", "no"}))
+      ->capture_default_str();
+  sub->add_option("--save-total-limit,--save_total_limit", o.save_total_limit, "Keep only the newest N checkpoints")
+      ->capture_default_str();
+  sub->add_option("--resume-from-checkpoint,--resume_from_checkpoint", o.resume_from_checkpoint,
+                  "Continue from a checkpoint directory, or 'latest' in --output-dir");
+  sub->add_flag("--ignore-mismatched-sizes,--ignore_mismatched_sizes", o.ignore_mismatched_sizes,
+                "Replace a classification head whose label count differs from the data's");
+  sub->add_option("--threads", o.threads, "CPU threads (0 = OpenMP default)")->capture_default_str();
+  sub->add_flag("--no-plots", c->no_plots, "Do not write the SVG plots");
+  sub->add_flag("--quiet,-q", o.quiet, "No progress output");
+  return std::function<int()>([c] { return run_train_cli(*c); });
+});
+
+}  // namespace
+}  // namespace bert_emotion::cli

@@ -1,0 +1,630 @@
+// trainer.cpp — the fine-tuning loop and the `train` command; see trainer.hpp.
+#include "train/trainer.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <numeric>
+#include <sstream>
+
+#include "data/dataset.hpp"
+#include "data/evaluate.hpp"
+#include "data/metrics.hpp"
+#include "hub/hub.hpp"
+#include "model/distilbert.hpp"
+#include "model/init.hpp"
+#include "model/model_dir.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "train/checkpoint.hpp"
+#include "train/optimizer.hpp"
+#include "train/plots.hpp"
+#include "train/progress.hpp"
+#include "train/schedule.hpp"
+#include "util/atomic_file.hpp"
+#include "util/error.hpp"
+#include "util/rng.hpp"
+
+namespace bert_emotion {
+
+namespace fs = std::filesystem;
+
+void validate_train_options(const TrainOptions& o) {
+  auto bad = [](const std::string& msg) { throw InvalidArgument(msg); };
+  if (o.train_batch_size < 1) bad("--per-device-train-batch-size must be >= 1 (got " + std::to_string(o.train_batch_size) + ")");
+  if (o.eval_batch_size < 1) bad("--per-device-eval-batch-size must be >= 1 (got " + std::to_string(o.eval_batch_size) + ")");
+  if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) bad("--learning-rate must be > 0");
+  if (o.num_train_epochs < 1 && o.max_steps <= 0) bad("--num-train-epochs must be >= 1 (or give --max-steps)");
+  if (o.max_steps == 0) bad("--max-steps must be > 0 (or -1 for the epoch count)");
+  if (!(o.adam_beta1 >= 0 && o.adam_beta1 < 1)) bad("--adam-beta1 must be in [0, 1)");
+  if (!(o.adam_beta2 >= 0 && o.adam_beta2 < 1)) bad("--adam-beta2 must be in [0, 1)");
+  if (!(o.adam_epsilon >= 0)) bad("--adam-epsilon must be >= 0");
+  if (!(o.weight_decay >= 0)) bad("--weight-decay must be >= 0");
+  if (!std::isfinite(o.max_grad_norm)) bad("--max-grad-norm must be finite");
+  if (o.warmup_steps < 0) bad("--warmup-steps must be >= 0");
+  if (!(o.warmup_ratio >= 0 && o.warmup_ratio <= 1)) bad("--warmup-ratio must be in [0, 1]");
+  if (o.logging_steps < 0) bad("--logging-steps must be >= 0");
+  if (o.save_total_limit < 0) bad("--save-total-limit must be >= 0");
+  if (o.threads < 0) bad("--threads must be >= 0");
+  if (o.output_dir.empty()) bad("--output-dir is required");
+  if (!o.order_file.empty() && !o.shuffle) bad("--order and --no-shuffle exclude each other");
+}
+
+std::vector<std::vector<int64_t>> read_order_file(const fs::path& path, size_t n, int64_t epochs) {
+  const std::vector<std::string> lines = split_lines(read_file(path), path.string());
+  std::vector<std::vector<int64_t>> orders;
+  for (size_t li = 0; li < lines.size(); ++li) {
+    std::istringstream in(lines[li]);
+    std::vector<int64_t> order;
+    std::string tok;
+    while (in >> tok) {
+      char* end = nullptr;
+      const long long v = std::strtoll(tok.c_str(), &end, 10);
+      if (*end != '\0') throw FormatError(path.string() + ":" + std::to_string(li + 1) + ": not an index: '" + tok + "'");
+      order.push_back(v);
+    }
+    if (order.empty()) continue;  // blank lines are skipped, as train.py does
+    std::vector<int64_t> sorted = order;
+    std::sort(sorted.begin(), sorted.end());
+    bool perm = sorted.size() == n;
+    for (size_t i = 0; perm && i < n; ++i) perm = sorted[i] == static_cast<int64_t>(i);
+    if (!perm)
+      throw FormatError(path.string() + ":" + std::to_string(li + 1) + ": each line must be a permutation of 0.." +
+                        std::to_string(n == 0 ? 0 : n - 1) + " (" + std::to_string(order.size()) + " indices)");
+    orders.push_back(std::move(order));
+  }
+  if (static_cast<int64_t>(orders.size()) < epochs)
+    throw FormatError(path.string() + ": has " + std::to_string(orders.size()) + " epoch lines, need " +
+                      std::to_string(epochs));
+  return orders;
+}
+
+namespace {
+
+double round_to(double v, int digits) {
+  const double s = std::pow(10.0, digits);
+  return std::round(v * s) / s;
+}
+
+std::string step_record_json(const StepRecord& r) {
+  nlohmann::json j = {{"step", r.step},       {"epoch", r.epoch},           {"loss", r.loss},
+                      {"lr", r.lr},           {"grad_norm", r.grad_norm},   {"batch_size", r.batch_size},
+                      {"seq_len", r.seq_len}};
+  return j.dump();
+}
+
+std::vector<StepRecord> parse_step_log(const std::string& text, const std::string& source) {
+  std::vector<StepRecord> out;
+  std::istringstream in(text);
+  std::string line;
+  size_t ln = 0;
+  while (std::getline(in, line)) {
+    ++ln;
+    if (line.empty()) continue;
+    try {
+      const auto j = nlohmann::json::parse(line);
+      StepRecord r;
+      r.step = j.at("step").get<int64_t>();
+      r.epoch = j.at("epoch").get<double>();
+      r.loss = j.at("loss").get<double>();
+      r.lr = j.at("lr").get<double>();
+      r.grad_norm = j.at("grad_norm").get<double>();
+      r.batch_size = j.at("batch_size").get<int>();
+      r.seq_len = j.at("seq_len").get<int>();
+      out.push_back(r);
+    } catch (const nlohmann::json::exception& e) {
+      throw FormatError(source + ":" + std::to_string(ln) + ": " + e.what());
+    }
+  }
+  return out;
+}
+
+// HF Trainer.floating_point_ops: 6 x (padded) tokens x parameters without the embeddings.
+double non_embedding_params(const ParamLayout& layout) {
+  size_t n = 0;
+  for (const auto& p : layout.params())
+    if (p.name.find("embeddings.word_embeddings") == std::string::npos &&
+        p.name.find("embeddings.position_embeddings") == std::string::npos)
+      n += p.numel;
+  return static_cast<double>(n);
+}
+
+void print_results_header(std::ostream& os) {
+  os << "| Training Loss | Epoch | Step | Validation Loss | Precision | Recall | F1     |\n"
+     << "|:-------------:|:-----:|:----:|:---------------:|:---------:|:------:|:------:|\n";
+}
+
+void print_results_row(std::ostream& os, const ResultsRow& r) {
+  char line[256];
+  char loss[32];
+  if (r.training_loss)
+    std::snprintf(loss, sizeof loss, "%.4f", *r.training_loss);
+  else
+    std::snprintf(loss, sizeof loss, "No log");
+  std::snprintf(line, sizeof line, "| %-13s | %-5.1f | %-4lld | %-15.4f | %-9.4f | %-6.4f | %-6.4f |\n", loss, r.epoch,
+                static_cast<long long>(r.step), r.validation_loss, r.precision, r.recall, r.f1);
+  os << line << std::flush;
+}
+
+}  // namespace
+
+TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const TokenizedSplit* eval,
+                        const std::vector<std::string>& label_names, const TrainOptions& opts) {
+  validate_train_options(opts);
+  const ModelConfig& cfg = model.config;
+  const ParamLayout& layout = model.layout;
+  const int K = cfg.num_labels();
+  const size_t n = train.ids.size();
+  if (n == 0) throw InvalidArgument("the training split is empty");
+  if (train.labels.size() != n) throw InvalidArgument("train ids and labels differ in length");
+  if (model.params.size() != layout.size()) throw InvalidArgument("train_loop: params do not match the layout");
+  if (static_cast<int>(label_names.size()) != K)
+    throw InvalidArgument("the model has " + std::to_string(K) + " labels but " + std::to_string(label_names.size()) +
+                          " label names were given");
+  int T_max = 1;
+  for (size_t i = 0; i < n; ++i) {
+    const int len = static_cast<int>(train.ids[i].size());
+    if (len == 0) throw InvalidArgument("training example " + std::to_string(i) + " has no tokens");
+    if (len > cfg.max_position_embeddings)
+      throw InvalidArgument("training example " + std::to_string(i) + " has " + std::to_string(len) +
+                            " tokens > max_position_embeddings " + std::to_string(cfg.max_position_embeddings) +
+                            " (use --max-seq-length)");
+    if (train.labels[i] < 0 || train.labels[i] >= K)
+      throw InvalidArgument("training example " + std::to_string(i) + " has label " + std::to_string(train.labels[i]) +
+                            ", outside [0, " + std::to_string(K) + ")");
+    T_max = std::max(T_max, len);
+  }
+  if (opts.threads > 0) omp_set_num_threads(opts.threads);
+
+  // ---- run geometry (Trainer semantics) ----
+  const int B = opts.train_batch_size;
+  const int64_t steps_per_epoch = static_cast<int64_t>((n + static_cast<size_t>(B) - 1) / static_cast<size_t>(B));
+  const int64_t total_steps = opts.max_steps > 0 ? opts.max_steps : steps_per_epoch * opts.num_train_epochs;
+  const int64_t num_epochs = opts.max_steps > 0 ? (opts.max_steps + steps_per_epoch - 1) / steps_per_epoch
+                                                : static_cast<int64_t>(opts.num_train_epochs);
+  const int64_t warmup = resolve_warmup_steps(opts.warmup_steps, opts.warmup_ratio, total_steps);
+  const LinearSchedule schedule{opts.learning_rate, warmup, total_steps};
+  std::vector<std::vector<int64_t>> file_orders;
+  if (!opts.order_file.empty()) file_orders = read_order_file(opts.order_file, n, num_epochs);
+
+  AdamW optimizer(layout.params(), layout.size(),
+                  {opts.adam_beta1, opts.adam_beta2, opts.adam_epsilon, opts.weight_decay});
+  Rng shuffle_rng(opts.seed);
+
+  TrainOutcome out;
+  TrainingState ts;
+  ts.seed = opts.seed;
+  ts.num_train_examples = static_cast<int64_t>(n);
+  ts.train_batch_size = B;
+  ts.num_train_epochs = num_epochs;
+  ts.max_steps = total_steps;
+  ts.warmup_steps = warmup;
+  ts.learning_rate = opts.learning_rate;
+  ts.shuffle_rng_state = shuffle_rng.state();
+  TrainerState& st = out.state;
+  st.max_steps = total_steps;
+  st.logging_steps = opts.logging_steps;
+  st.eval_steps = opts.logging_steps;
+  st.save_steps = opts.logging_steps;
+  st.train_batch_size = B;
+  st.num_train_epochs = num_epochs;
+
+  // ---- resume ----
+  if (!opts.resume_from_checkpoint.empty()) {
+    fs::path dir = opts.resume_from_checkpoint;
+    if (opts.resume_from_checkpoint == "latest") {
+      auto latest = latest_checkpoint(opts.output_dir);
+      if (!latest)
+        throw InvalidArgument("--resume-from-checkpoint latest: no checkpoint-<N> directory in " +
+                              opts.output_dir.string());
+      dir = *latest;
+    }
+    LoadedCheckpoint ck = load_checkpoint(dir, layout);
+    auto mismatch = [&](const char* what, const std::string& have, const std::string& want) {
+      throw InvalidArgument("--resume-from-checkpoint " + dir.string() + ": the checkpoint's " + what + " is " + have +
+                            " but this run's is " + want + "; resume with the original options");
+    };
+    if (ck.state.num_train_examples != ts.num_train_examples)
+      mismatch("number of training examples", std::to_string(ck.state.num_train_examples), std::to_string(n));
+    if (ck.state.train_batch_size != B)
+      mismatch("train batch size", std::to_string(ck.state.train_batch_size), std::to_string(B));
+    if (ck.state.max_steps != total_steps)
+      mismatch("total step count", std::to_string(ck.state.max_steps), std::to_string(total_steps));
+    if (ck.state.seed != opts.seed) mismatch("seed", std::to_string(ck.state.seed), std::to_string(opts.seed));
+    model.params = std::move(ck.params);
+    optimizer.exp_avg() = std::move(ck.exp_avg);
+    optimizer.exp_avg_sq() = std::move(ck.exp_avg_sq);
+    optimizer.set_step_count(ck.state.optimizer_step);
+    ts = ck.state;
+    ts.warmup_steps = warmup;
+    st = ck.trainer_state;
+    st.max_steps = total_steps;
+    out.steps = parse_step_log(ck.train_log_jsonl, (dir / "train_log.jsonl").string());
+    out.resumed = true;
+    out.resumed_from = dir;
+    // Rebuild the results rows from the evaluations logged so far.
+    std::optional<double> last_loss;
+    for (const auto& e : st.log_history) {
+      if (e.contains("loss")) last_loss = e["loss"].get<double>();
+      if (e.contains("eval_loss")) {
+        out.results.push_back({last_loss, e.value("epoch", 0.0), e.value("step", int64_t{0}),
+                               e["eval_loss"].get<double>(), e.value("eval_precision", 0.0),
+                               e.value("eval_recall", 0.0), e.value("eval_f1", 0.0)});
+        out.evals.push_back({e.value("epoch", 0.0), e.value("step", int64_t{0}), e, ""});
+      }
+    }
+  }
+
+  // ---- buffers, sized once for the largest batch: no allocation inside the step loop ----
+  Weights w = layout.bind(model.params.data());
+  std::vector<float> grads(layout.size(), 0.0f);
+  Weights gw = layout.bind(grads.data());
+  Activations acts;
+  activations_reserve(acts, cfg, B, T_max, /*training=*/true);
+  TokenBatch batch;
+  batch.ids.reserve(static_cast<size_t>(B) * T_max);
+  batch.lengths.reserve(static_cast<size_t>(B));
+  std::vector<float> logits(static_cast<size_t>(B) * K), dlogits(static_cast<size_t>(B) * K);
+  std::vector<int32_t> labels(static_cast<size_t>(B));
+  std::vector<int64_t> order(n);
+  std::string log_text;
+  for (const auto& r : out.steps) log_text += step_record_json(r) + "\n";
+  const double flops_per_token = 6.0 * non_embedding_params(layout);
+
+  ProgressReporter progress(total_steps, ts.global_step,
+                            opts.quiet ? ProgressReporter::Mode::Quiet : ProgressReporter::Mode::Auto,
+                            std::max<int64_t>(1, opts.logging_steps > 0 ? opts.logging_steps / 5 : 50));
+  bool printed_header = false;
+  auto print_row = [&](const ResultsRow& r) {
+    if (opts.quiet) return;
+    progress.message("");
+    if (!printed_header) print_results_header(std::cout);
+    printed_header = true;
+    print_results_row(std::cout, r);
+  };
+
+  auto log_training_loss = [&](double epoch_now) {
+    if (ts.steps_since_log == 0) return;
+    const double avg = round_to(ts.logged_loss_sum / static_cast<double>(ts.steps_since_log), 4);
+    st.log_history.push_back({{"loss", avg},
+                              {"grad_norm", out.steps.empty() ? 0.0 : out.steps.back().grad_norm},
+                              {"learning_rate", schedule.lr(ts.global_step)},  // the next update's, as HF logs it
+                              {"epoch", epoch_now},
+                              {"step", ts.global_step}});
+    ts.logged_loss_sum = 0;
+    ts.steps_since_log = 0;
+  };
+
+  const auto t_start = std::chrono::steady_clock::now();
+  const int64_t first_epoch = ts.epoch;
+  for (int64_t e = first_epoch; e < num_epochs && ts.global_step < total_steps; ++e) {
+    // The epoch's order. A resumed run restores the RNG as it was at this epoch's start.
+    if (e == first_epoch && out.resumed) shuffle_rng.set_state(ts.shuffle_rng_state);
+    ts.shuffle_rng_state = shuffle_rng.state();
+    if (!file_orders.empty()) {
+      order = file_orders[static_cast<size_t>(e)];
+    } else {
+      std::iota(order.begin(), order.end(), int64_t{0});
+      if (opts.shuffle) shuffle_rng.shuffle(order);
+    }
+    const int64_t first_b = (e == first_epoch) ? ts.step_in_epoch : 0;
+    for (int64_t b = first_b; b < steps_per_epoch && ts.global_step < total_steps; ++b) {
+      // Batch: right-padded to its longest row.
+      const size_t begin = static_cast<size_t>(b) * static_cast<size_t>(B);
+      const int bs = static_cast<int>(std::min(n, begin + static_cast<size_t>(B)) - begin);
+      int T = 1;
+      for (int i = 0; i < bs; ++i)
+        T = std::max(T, static_cast<int>(train.ids[static_cast<size_t>(order[begin + static_cast<size_t>(i)])].size()));
+      batch.B = bs;
+      batch.T = T;
+      batch.ids.assign(static_cast<size_t>(bs) * T, cfg.pad_token_id);
+      batch.lengths.resize(static_cast<size_t>(bs));
+      for (int i = 0; i < bs; ++i) {
+        const size_t ex = static_cast<size_t>(order[begin + static_cast<size_t>(i)]);
+        const auto& ids = train.ids[ex];
+        std::copy(ids.begin(), ids.end(), batch.ids.begin() + static_cast<ptrdiff_t>(i) * T);
+        batch.lengths[static_cast<size_t>(i)] = static_cast<int32_t>(ids.size());
+        labels[static_cast<size_t>(i)] = train.labels[ex];
+      }
+      // Step: forward, loss, backward, clip, AdamW with the scheduled rate.
+      const DropoutSpec spec{opts.seed, static_cast<uint64_t>(ts.global_step)};
+      distilbert_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
+      const float loss = cross_entropy_forward_backward(logits.data(), labels.data(), bs, K, dlogits.data());
+      std::fill(grads.begin(), grads.end(), 0.0f);
+      distilbert_backward(cfg, w, gw, batch, acts, dlogits.data());
+      const float norm = clip_grad_norm(layout.params(), grads.data(), opts.max_grad_norm);
+      const double lr = schedule.lr(ts.global_step);
+      optimizer.step(model.params.data(), grads.data(), lr);
+
+      ++ts.global_step;
+      ts.optimizer_step = optimizer.step_count();
+      ts.step_in_epoch = b + 1;
+      ts.loss_sum += loss;
+      ts.logged_loss_sum += loss;
+      ++ts.steps_since_log;
+      ts.num_input_tokens_seen += static_cast<int64_t>(bs) * T;
+      ts.total_flos += flops_per_token * static_cast<double>(bs) * T;
+      ++out.steps_this_run;
+      const double epoch_now = static_cast<double>(e) + static_cast<double>(b + 1) / static_cast<double>(steps_per_epoch);
+      StepRecord rec{ts.global_step, epoch_now, loss, lr, norm, bs, T};
+      out.steps.push_back(rec);
+      log_text += step_record_json(rec) + "\n";
+      if (!std::isfinite(loss))
+        throw Error("training diverged: loss is " + std::to_string(loss) + " at step " + std::to_string(ts.global_step) +
+                    " (lower --learning-rate?)");
+      if (opts.logging_steps > 0 && ts.global_step % opts.logging_steps == 0) log_training_loss(epoch_now);
+      progress.update(ts.global_step, loss, lr);
+    }
+    // Epoch end (or the --max-steps stop): log, evaluate, checkpoint.
+    const double epoch_now = static_cast<double>(e) + static_cast<double>(ts.step_in_epoch) / static_cast<double>(steps_per_epoch);
+    log_training_loss(epoch_now);
+    if (eval != nullptr && !eval->ids.empty()) {
+      EvalOutput eo = evaluate_tokenized(cfg, w, eval->ids, eval->labels, opts.eval_batch_size);
+      nlohmann::json m = eval_results_json(eo, label_names, opts.eval_batch_size, "eval_");
+      m["epoch"] = epoch_now;
+      m["step"] = ts.global_step;
+      st.log_history.push_back(m);
+      std::optional<double> last_loss;
+      for (const auto& h : st.log_history)
+        if (h.contains("loss")) last_loss = h["loss"].get<double>();
+      ResultsRow row{last_loss, epoch_now, ts.global_step, eo.loss, eo.metrics.macro_precision,
+                     eo.metrics.macro_recall, eo.metrics.macro_f1};
+      out.results.push_back(row);
+      out.evals.push_back({epoch_now, ts.global_step, m, classification_report(eo.metrics, label_names, 4)});
+      print_row(row);
+    }
+    if (ts.step_in_epoch >= steps_per_epoch) {  // the next step starts a new epoch
+      ts.epoch = e + 1;
+      ts.step_in_epoch = 0;
+      ts.shuffle_rng_state = shuffle_rng.state();
+    } else {
+      ts.epoch = e;
+    }
+    st.epoch = epoch_now;
+    st.global_step = ts.global_step;
+    st.num_input_tokens_seen = ts.num_input_tokens_seen;
+    st.total_flos = ts.total_flos;
+    if (opts.save_checkpoints) {
+      CheckpointData c;
+      c.config = &cfg;
+      c.layout = &layout;
+      c.params = model.params.data();
+      c.exp_avg = optimizer.exp_avg().data();
+      c.exp_avg_sq = optimizer.exp_avg_sq().data();
+      c.tokenizer_dir = model.tokenizer_dir;
+      c.state = ts;
+      c.trainer_state = st;
+      c.train_log_jsonl = log_text;
+      fs::create_directories(opts.output_dir);
+      const fs::path saved = save_checkpoint(opts.output_dir, c);
+      rotate_checkpoints(opts.output_dir, opts.save_total_limit);
+      progress.message("saved " + saved.string());
+    }
+  }
+  progress.finish();
+
+  out.train_runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  out.global_step = ts.global_step;
+  out.epoch = st.epoch;
+  out.train_loss = ts.global_step > 0 ? ts.loss_sum / static_cast<double>(ts.global_step) : 0.0;
+  const double samples = static_cast<double>(opts.max_steps > 0 ? total_steps * B : static_cast<int64_t>(n) * num_epochs);
+  st.global_step = ts.global_step;
+  st.log_history.push_back(
+      {{"epoch", st.epoch},
+       {"step", ts.global_step},
+       {"total_flos", ts.total_flos},
+       {"train_loss", out.train_loss},
+       {"train_runtime", round_to(out.train_runtime, 4)},
+       {"train_samples_per_second", out.train_runtime > 0 ? round_to(samples / out.train_runtime, 3) : 0.0},
+       {"train_steps_per_second",
+        out.train_runtime > 0 ? round_to(static_cast<double>(total_steps) / out.train_runtime, 3) : 0.0}});
+  if (!opts.output_dir.empty()) {
+    fs::create_directories(opts.output_dir);
+    write_file_atomic(opts.output_dir / "train_log.jsonl", log_text);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command.
+
+namespace {
+
+bool split_enabled(const std::string& s) { return !s.empty() && s != "none"; }
+
+TokenizedSplit tokenize_split(const Tokenizer& tok, const Dataset& d, size_t max_length) {
+  TokenizedSplit s;
+  s.ids.reserve(d.rows.size());
+  s.labels.reserve(d.rows.size());
+  for (const auto& row : d.rows) {
+    s.ids.push_back(row.text_pair.empty() ? tok.encode_ids(row.text, max_length)
+                                          : tok.encode_pair(row.text, row.text_pair, max_length).ids);
+    s.labels.push_back(row.label);
+  }
+  return s;
+}
+
+std::string describe_dataset(const std::string& spec) {
+  if (auto task = tweeteval_task(spec)) return *task;
+  return fs::path(spec).filename().string();
+}
+
+}  // namespace
+
+TrainOutcome run_training(const TrainOptions& opts) {
+  validate_train_options(opts);
+  if (opts.model.empty()) throw InvalidArgument("--model is required");
+  if (opts.data.empty()) throw InvalidArgument("--data is required");
+  if (opts.threads > 0) omp_set_num_threads(opts.threads);
+  auto say = [&](const std::string& s) {
+    if (!opts.quiet) std::cerr << s << "\n";
+  };
+
+  // Model and tokenizer.
+  const fs::path model_path = resolve_model_path(opts.model);
+  LoadOptions lo;
+  lo.allow_missing_head = true;
+  lo.owned_arena = true;
+  LoadedModel loaded = load_model_dir(model_path, lo);
+  const Tokenizer tok = Tokenizer::from_model_dir(model_path);
+
+  // Data: the label space comes from the training split.
+  const fs::path data_path = resolve_dataset_path(opts.data);
+  DatasetOptions dopts;
+  dopts.text_column = opts.text_column;
+  dopts.label_column = opts.label_column;
+  const Dataset train_ds = load_dataset(data_path, opts.train_split, dopts);
+  const std::vector<std::string> names = train_ds.label_names;
+  const int K = static_cast<int>(names.size());
+  if (K < 2) throw FormatError(train_ds.source + ": the training data has " + std::to_string(K) + " label(s); need at least 2");
+  dopts.label_names = names;
+  std::optional<Dataset> eval_ds, test_ds;
+  if (split_enabled(opts.eval_split)) eval_ds = load_dataset(data_path, opts.eval_split, dopts);
+  if (split_enabled(opts.test_split)) test_ds = load_dataset(data_path, opts.test_split, dopts);
+
+  // The head: kept when it fits the data's labels; created fresh for a masked-LM checkpoint or,
+  // with --ignore-mismatched-sizes, when its label count differs.
+  TrainModel tm;
+  tm.tokenizer_dir = model_path;
+  const int model_K = loaded.config.num_labels();
+  bool fresh_head = !loaded.has_head;
+  if (loaded.has_head && model_K != K) {
+    if (!opts.ignore_mismatched_sizes)
+      throw InvalidArgument("the model in " + model_path.string() + " has a classification head for " +
+                            std::to_string(model_K) + " labels but the data has " + std::to_string(K) +
+                            "; pass --ignore-mismatched-sizes to replace the head");
+    fresh_head = true;
+  }
+  tm.config = loaded.config;
+  set_labels(tm.config, names);
+  tm.config.architectures = {"DistilBertForSequenceClassification"};
+  tm.config.problem_type = "single_label_classification";
+  tm.layout = ParamLayout(tm.config);
+  tm.params.assign(tm.layout.size(), 0.0f);
+  for (const auto& p : tm.layout.params()) {
+    const ParamInfo* src = loaded.layout.try_find(p.name);
+    if (p.head && fresh_head) continue;
+    if (!src || src->numel != p.numel) throw FormatError(model_path.string() + ": tensor " + p.name + " does not fit");
+    std::copy_n(loaded.arena.data() + src->offset, p.numel, tm.params.data() + p.offset);
+  }
+  if (fresh_head) {
+    init_weights(tm.config, tm.layout, tm.params.data(), opts.seed, /*head_only=*/true);
+    say("created a new classification head for " + std::to_string(K) + " labels (seed " + std::to_string(opts.seed) + ")");
+  }
+  loaded = LoadedModel{};  // release the source arena
+
+  const size_t max_len = opts.max_seq_length;
+  if (max_len > 0 && max_len < 2) throw InvalidArgument("--max-seq-length must be >= 2");
+  TokenizedSplit train = tokenize_split(tok, train_ds, max_len);
+  std::optional<TokenizedSplit> eval;
+  if (eval_ds) eval = tokenize_split(tok, *eval_ds, max_len);
+  say("training on " + std::to_string(train.ids.size()) + " examples (" + train_ds.source + "), " +
+      std::to_string(K) + " labels, evaluating on " + std::to_string(eval ? eval->ids.size() : 0));
+
+  fs::create_directories(opts.output_dir);
+  TrainOutcome r = train_loop(tm, train, eval ? &*eval : nullptr, names, opts);
+
+  // Final model, Trainer files.
+  save_model_dir(opts.output_dir, tm.config, tm.layout, tm.params.data(), tm.tokenizer_dir);
+  write_json_file(opts.output_dir / "trainer_state.json", trainer_state_json(r.state), 2);
+  const auto& last = r.state.log_history.back();
+  nlohmann::json train_metrics = {{"epoch", r.epoch},
+                                  {"total_flos", last["total_flos"]},
+                                  {"train_loss", r.train_loss},
+                                  {"train_runtime", last["train_runtime"]},
+                                  {"train_samples", train.ids.size()},
+                                  {"train_samples_per_second", last["train_samples_per_second"]},
+                                  {"train_steps_per_second", last["train_steps_per_second"]}};
+  save_metrics(opts.output_dir, "train", train_metrics);
+
+  const Weights w = tm.layout.bind(tm.params.data());
+  std::optional<ResultsRow> final_eval;
+  if (eval) {
+    // trainer.evaluate() after training; the last epoch's evaluation already saw these weights.
+    nlohmann::json m;
+    if (!r.evals.empty() && r.evals.back().step == r.global_step) {
+      m = r.evals.back().metrics;
+      m.erase("step");
+    } else {
+      EvalOutput eo = evaluate_tokenized(tm.config, w, eval->ids, eval->labels, opts.eval_batch_size);
+      m = eval_results_json(eo, names, opts.eval_batch_size, "eval_");
+      m["epoch"] = r.epoch;
+    }
+    save_metrics(opts.output_dir, "eval", m);
+    final_eval = ResultsRow{std::nullopt, r.epoch, r.global_step, m["eval_loss"].get<double>(),
+                            m.value("eval_precision", 0.0), m.value("eval_recall", 0.0), m.value("eval_f1", 0.0)};
+  }
+  if (test_ds) {
+    TokenizedSplit test = tokenize_split(tok, *test_ds, max_len);
+    EvalOutput eo = evaluate_tokenized(tm.config, w, test.ids, test.labels, opts.eval_batch_size);
+    nlohmann::json m = eval_results_json(eo, names, opts.eval_batch_size, "test_");
+    m["epoch"] = r.epoch;
+    save_metrics(opts.output_dir, "test", m);
+    if (!opts.quiet) {
+      std::cout << "\nTest set (" << test_ds->source << "): loss " << eo.loss << "\n"
+                << classification_report(eo.metrics, names, 4) << std::flush;
+    }
+  }
+
+  // Model card and plots.
+  ModelCard card;
+  card.model_name = fs::absolute(opts.output_dir).lexically_normal().filename().string();
+  if (card.model_name.empty()) card.model_name = fs::absolute(opts.output_dir).parent_path().filename().string();
+  if (fs::exists(opts.model)) {  // a local directory: its name, unlinked
+    card.base_model = fs::absolute(opts.model).lexically_normal().filename().string();
+    if (card.base_model.empty()) card.base_model = fs::absolute(opts.model).lexically_normal().parent_path().filename().string();
+  } else {
+    card.base_model = opts.model;
+    card.base_model_url = "https://huggingface.co/" + opts.model;
+  }
+  const std::string ds_name = describe_dataset(opts.data);
+  if (tweeteval_task(opts.data) || ds_name == "emotion" || data_path.string().find("tweeteval") != std::string::npos) {
+    card.dataset_name = "tweet_eval";
+    card.dataset_config = tweeteval_task(opts.data).value_or(data_path.filename().string());
+  } else {
+    card.dataset_name = ds_name;
+    card.dataset_config = "";
+  }
+  card.eval_results = final_eval;
+  card.hyperparameters = {{"learning_rate", python_float_repr(opts.learning_rate)},
+                          {"train_batch_size", std::to_string(opts.train_batch_size)},
+                          {"eval_batch_size", std::to_string(opts.eval_batch_size)},
+                          {"seed", std::to_string(opts.seed)},
+                          {"optimizer", "Adam with betas=(" + python_float_repr(opts.adam_beta1) + "," +
+                                            python_float_repr(opts.adam_beta2) +
+                                            ") and epsilon=" + python_float_repr(opts.adam_epsilon)},
+                          {"lr_scheduler_type", "linear"}};
+  if (r.state.max_steps > 0 && opts.max_steps > 0) card.hyperparameters.push_back({"training_steps", std::to_string(opts.max_steps)});
+  else card.hyperparameters.push_back({"num_epochs", std::to_string(opts.num_train_epochs)});
+  if (opts.warmup_steps > 0) card.hyperparameters.push_back({"lr_scheduler_warmup_steps", std::to_string(opts.warmup_steps)});
+  else if (opts.warmup_ratio > 0) card.hyperparameters.push_back({"lr_scheduler_warmup_ratio", python_float_repr(opts.warmup_ratio)});
+  if (opts.weight_decay > 0) card.hyperparameters.push_back({"weight_decay", python_float_repr(opts.weight_decay)});
+  card.results = r.results;
+  card.framework_versions = framework_versions();
+  write_file_atomic(opts.output_dir / "README.md", render_model_card(card));
+
+  if (opts.plots) {
+    PlotSeries train_loss{"training loss", "#1f77b4", {}}, val_loss{"validation loss", "#d62728", {}};
+    for (const auto& h : r.state.log_history) {
+      if (h.contains("loss")) train_loss.points.emplace_back(h["step"].get<double>(), h["loss"].get<double>());
+      if (h.contains("eval_loss")) val_loss.points.emplace_back(h["step"].get<double>(), h["eval_loss"].get<double>());
+    }
+    write_file_atomic(opts.output_dir / "loss_curve.svg",
+                      render_line_chart("Loss", "step", "cross-entropy", {train_loss, val_loss}));
+    PlotSeries p{"precision (macro)", "#1f77b4", {}}, rc{"recall (macro)", "#2ca02c", {}}, f{"F1 (macro)", "#d62728", {}};
+    for (const auto& row : r.results) {
+      p.points.emplace_back(row.epoch, row.precision);
+      rc.points.emplace_back(row.epoch, row.recall);
+      f.points.emplace_back(row.epoch, row.f1);
+    }
+    write_file_atomic(opts.output_dir / "eval_metrics.svg",
+                      render_line_chart("Validation metrics", "epoch", "score", {p, rc, f}));
+  }
+  say("saved the model and training outputs to " + opts.output_dir.string());
+  return r;
+}
+
+}  // namespace bert_emotion

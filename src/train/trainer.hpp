@@ -1,0 +1,127 @@
+// trainer.hpp — fine-tuning with the Hugging Face Trainer's semantics (`bert-emotion train`).
+//
+// run_training() is the whole command: resolve and load the model (a sequence-classification
+// directory, or a masked-LM checkpoint whose head is created fresh), load and tokenize the
+// dataset once, train, evaluate on the validation split at every epoch end, save checkpoints,
+// write the final model + Trainer-compatible outputs (trainer_state.json, *_results.json,
+// README.md model card, SVG plots, train_log.jsonl) and evaluate on the test split.
+// train_loop() is the loop alone, on token ids already computed (used by run_training and by the
+// equivalence tests that replay ../shared/reference/train.py).
+//
+// Per optimizer step k (0-based), exactly as train.py / the Trainer do:
+//   batch = next train_batch_size examples of the epoch order, right-padded to its longest row
+//   loss  = mean cross-entropy (train mode; dropout masks keyed by (seed, k)); grads = d loss
+//   norm  = clip_grad_norm(grads, max_grad_norm);  AdamW step with lr * linear_schedule_factor(k)
+// Epoch orders: a seeded Fisher-Yates shuffle per epoch (one Rng, saved in checkpoints), dataset
+// order with shuffle = false, or replayed from an order file (one line per epoch, 0-based indices).
+//
+//   TrainOptions o;  o.model = "distilbert-base-cased";  o.data = "tweet_eval/emotion";  o.output_dir = "runs/e";
+//   TrainOutcome r = run_training(o);      // r.train_loss, r.global_step, r.evals.back().metrics
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "model/config.hpp"
+#include "model/weights.hpp"
+#include "train/outputs.hpp"
+
+namespace bert_emotion {
+
+struct TrainOptions {
+  std::string model;                    // directory or hub id (--model, --model_name_or_path)
+  std::string data;                     // dataset spec (--data): TweetEval folder/task, folder of splits, file
+  std::filesystem::path output_dir;     // --output-dir
+  std::string train_split = "train";
+  std::string eval_split = "val";       // "" or "none": no evaluation
+  std::string test_split = "test";      // "" or "none": no final test evaluation
+  std::string text_column = "text", label_column = "label";
+  double learning_rate = 5e-5;
+  int train_batch_size = 4;
+  int eval_batch_size = 4;
+  int num_train_epochs = 3;
+  int64_t max_steps = -1;               // > 0 overrides the epoch count (HF semantics)
+  uint64_t seed = 42;
+  double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
+  double weight_decay = 0.0;
+  double max_grad_norm = 1.0;           // <= 0 disables clipping
+  int64_t warmup_steps = 0;
+  double warmup_ratio = 0.0;
+  size_t max_seq_length = 0;            // 0 = the tokenizer's model maximum
+  int64_t logging_steps = 500;          // also logged at every epoch end
+  bool shuffle = true;                  // false: dataset order every epoch
+  std::filesystem::path order_file;     // replay an exact example order (train.py's order.txt)
+  bool dropout = true;                  // false: dropout off (equivalence runs)
+  bool save_checkpoints = true;         // checkpoint-N/ at every epoch end
+  int save_total_limit = 0;             // keep only the newest N checkpoints (0 = all)
+  std::string resume_from_checkpoint;   // a checkpoint directory, or "latest"
+  bool ignore_mismatched_sizes = false; // re-create a head whose label count differs from the data's
+  int threads = 0;                      // OpenMP threads (0 = leave as is)
+  bool quiet = false;                   // no progress output
+  bool plots = true;                    // loss_curve.svg / eval_metrics.svg
+};
+
+// Throws InvalidArgument naming the flag (e.g. "--per-device-train-batch-size must be >= 1").
+void validate_train_options(const TrainOptions& o);
+
+struct TokenizedSplit {
+  std::vector<std::vector<int32_t>> ids;  // [CLS] ... [SEP] per example
+  std::vector<int> labels;                // in [0, K)
+};
+
+// The model being trained: parameters owned in `layout` order.
+struct TrainModel {
+  ModelConfig config;
+  ParamLayout layout{ModelConfig{}};
+  std::vector<float> params;
+  std::filesystem::path tokenizer_dir;  // copied into checkpoints (may be empty)
+};
+
+struct StepRecord {
+  int64_t step = 0;     // 1-based, after the update
+  double epoch = 0;     // fractional epoch, as the Trainer logs it
+  double loss = 0;
+  double lr = 0;        // the learning rate this update used
+  double grad_norm = 0; // pre-clip global norm
+  int batch_size = 0;
+  int seq_len = 0;
+};
+
+struct EpochEval {
+  double epoch = 0;
+  int64_t step = 0;
+  nlohmann::json metrics;  // eval_loss, eval_precision, eval_recall, eval_f1, ... (Trainer keys)
+  std::string report;      // sklearn classification_report text
+};
+
+struct TrainOutcome {
+  std::vector<StepRecord> steps;  // every step of the run, including those before a resume
+  std::vector<EpochEval> evals;
+  std::vector<ResultsRow> results;  // the model card's "Training results" rows
+  TrainerState state;
+  int64_t global_step = 0;
+  double epoch = 0;
+  double train_loss = 0;     // mean of every step's loss
+  double train_runtime = 0;  // seconds, this process
+  int64_t steps_this_run = 0;
+  bool resumed = false;
+  std::filesystem::path resumed_from;
+};
+
+// The loop. `label_names` names the K classes (for metrics). Writes checkpoints into
+// opts.output_dir when opts.save_checkpoints. `eval` may be null.
+TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const TokenizedSplit* eval,
+                        const std::vector<std::string>& label_names, const TrainOptions& opts);
+
+// The whole `bert-emotion train` command (see the overview). Prints the results table and the
+// test classification report to stdout unless opts.quiet.
+TrainOutcome run_training(const TrainOptions& opts);
+
+// Reads an order file: one line per epoch, each a permutation of 0..n-1. FormatError naming the
+// file and line; at least `epochs` lines are required.
+std::vector<std::vector<int64_t>> read_order_file(const std::filesystem::path& path, size_t n, int64_t epochs);
+
+}  // namespace bert_emotion

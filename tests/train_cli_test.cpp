@@ -1,0 +1,233 @@
+// `bert-emotion train` end to end on a tiny random model and a small CSV dataset: the output
+// directory's files (model, config labels, trainer_state.json, *_results.json, model card, SVGs,
+// checkpoints), resuming through the CLI, starting from a checkpoint without a head, head/label
+// mismatches, and option errors that name the flag.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "model/config.hpp"
+#include "model/init.hpp"
+#include "model/safetensors.hpp"
+#include "util/atomic_file.hpp"
+
+using namespace bert_emotion;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string output;  // stdout + stderr
+};
+
+RunResult run(const std::string& args) {
+  static int n = 0;
+  const fs::path log = fs::temp_directory_path() / ("train_cli_" + std::to_string(::getpid()) + "_" + std::to_string(n++) + ".log");
+  const std::string cmd = std::string(BERT_EMOTION_BIN) + " train " + args + " > " + log.string() + " 2>&1";
+  const int status = std::system(cmd.c_str());
+  RunResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.output = read_file(log);
+  fs::remove(log);
+  return r;
+}
+
+nlohmann::json read_json(const fs::path& p) { return nlohmann::json::parse(read_file(p)); }
+
+class TrainCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = fs::temp_directory_path() / ("train_cli_" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "data");
+    ModelConfig cfg = preset_config("tiny");
+    cfg.max_position_embeddings = 64;
+    set_labels(cfg, {"LABEL_0", "LABEL_1"});
+    create_random_model_dir(root_ / "tiny", cfg, 5, fs::path(SHARED_DIR) / "models" / "distilbert-base-cased");
+    // 10 training rows (batch 3 -> 4 steps per epoch, the last one a single example), 3 labels by name.
+    write_file_atomic(root_ / "data" / "train.csv",
+                      "text,label\n"
+                      "I love this so much,joy\n"
+                      "This is terrible and I hate it,anger\n"
+                      "\"Tomorrow will be better, I hope\",optimism\n"
+                      "what a wonderful day,joy\n"
+                      "so angry right now,anger\n"
+                      "things will work out,optimism\n"
+                      "best news ever!,joy\n"
+                      "furious about the delay,anger\n"
+                      "keep going you can do it,optimism\n"
+                      "happy happy happy,joy\n");
+    write_file_atomic(root_ / "data" / "val.csv",
+                      "text,label\nI am so happy,joy\nthis makes me mad,anger\nwe will get there,optimism\n");
+    write_file_atomic(root_ / "data" / "test.csv",
+                      "text,label\nlovely,joy\nannoying,anger\nhopeful,optimism\ngreat,joy\n");
+    common_ = "--model " + (root_ / "tiny").string() + " --data " + (root_ / "data").string() +
+              " --num_train_epochs 2 --per_device_train_batch_size 3 --logging_steps 3 --learning_rate 1e-3 --threads 1 --ignore_mismatched_sizes";
+    first_ = run(common_ + " --output_dir " + (root_ / "out").string());
+  }
+  static void TearDownTestSuite() { fs::remove_all(root_); }
+
+  static fs::path root_;
+  static std::string common_;
+  static RunResult first_;
+};
+fs::path TrainCli::root_;
+std::string TrainCli::common_;
+RunResult TrainCli::first_;
+
+}  // namespace
+
+TEST_F(TrainCli, WritesTrainerCompatibleOutputs) {
+  ASSERT_EQ(first_.exit_code, 0) << first_.output;
+  const fs::path out = root_ / "out";
+  for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer.json", "trainer_state.json",
+                        "train_results.json", "eval_results.json", "test_results.json", "all_results.json",
+                        "README.md", "loss_curve.svg", "eval_metrics.svg", "train_log.jsonl"})
+    EXPECT_TRUE(fs::is_regular_file(out / f)) << f;
+
+  // config.json: the data's labels (sorted names of a CSV), the sequence-classification architecture.
+  const auto cfg = read_json(out / "config.json");
+  EXPECT_EQ(cfg["architectures"], nlohmann::json::array({"DistilBertForSequenceClassification"}));
+  EXPECT_EQ(cfg["id2label"], (nlohmann::json{{"0", "anger"}, {"1", "joy"}, {"2", "optimism"}}));
+  EXPECT_EQ(cfg["label2id"], (nlohmann::json{{"anger", 0}, {"joy", 1}, {"optimism", 2}}));
+  EXPECT_EQ(cfg["problem_type"], "single_label_classification");
+  auto weights = SafetensorsFile::open(out / "model.safetensors");
+  EXPECT_EQ(weights->at("classifier.weight").shape, (std::vector<int64_t>{3, 32}));
+
+  // trainer_state.json: 2 epochs x 4 steps; logging at steps 3, 4 (epoch end), 6, 8 + two evaluations
+  // + the final train summary.
+  const auto st = read_json(out / "trainer_state.json");
+  EXPECT_EQ(st["global_step"], 8);
+  EXPECT_EQ(st["max_steps"], 8);
+  EXPECT_EQ(st["num_train_epochs"], 2);
+  EXPECT_EQ(st["train_batch_size"], 3);
+  EXPECT_EQ(st["logging_steps"], 3);
+  EXPECT_DOUBLE_EQ(st["epoch"].get<double>(), 2.0);
+  std::vector<int64_t> loss_steps, eval_steps;
+  for (const auto& h : st["log_history"]) {
+    if (h.contains("loss")) {
+      loss_steps.push_back(h["step"].get<int64_t>());
+      for (const char* k : {"grad_norm", "learning_rate", "epoch"}) EXPECT_TRUE(h.contains(k)) << k;
+    }
+    if (h.contains("eval_loss")) {
+      eval_steps.push_back(h["step"].get<int64_t>());
+      for (const char* k : {"eval_precision", "eval_recall", "eval_f1", "eval_accuracy", "eval_runtime", "epoch"})
+        EXPECT_TRUE(h.contains(k)) << k;
+    }
+  }
+  EXPECT_EQ(loss_steps, (std::vector<int64_t>{3, 4, 6, 8}));
+  EXPECT_EQ(eval_steps, (std::vector<int64_t>{4, 8}));
+  EXPECT_TRUE(st["log_history"].back().contains("train_loss"));
+  EXPECT_TRUE(st["log_history"].back().contains("train_runtime"));
+
+  const auto all = read_json(out / "all_results.json");
+  for (const char* k : {"epoch", "train_loss", "train_runtime", "train_samples", "train_samples_per_second",
+                        "train_steps_per_second", "total_flos", "eval_loss", "eval_f1", "eval_precision",
+                        "eval_recall", "eval_samples", "test_loss", "test_f1"})
+    EXPECT_TRUE(all.contains(k)) << k;
+  EXPECT_EQ(all["train_samples"], 10);
+  EXPECT_EQ(all["eval_samples"], 3);
+  const auto train_res = read_json(out / "train_results.json");
+  EXPECT_FALSE(train_res.contains("eval_loss"));
+
+  const std::string card = read_file(out / "README.md");
+  for (const char* s : {"# out\n", "This model is a fine-tuned version of tiny on the data dataset.",
+                        "- Loss: ", "- F1: ", "## Training procedure", "- learning_rate: 0.001\n",
+                        "- train_batch_size: 3\n", "- num_epochs: 2\n", "### Training results", "| 1.0   | 4    |",
+                        "| 2.0   | 8    |", "### Framework versions"})
+    EXPECT_NE(card.find(s), std::string::npos) << s << "\n" << card;
+
+  const std::string svg = read_file(out / "loss_curve.svg");
+  EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
+  EXPECT_NE(svg.find("</svg>"), std::string::npos);
+  EXPECT_NE(svg.find("validation loss"), std::string::npos);
+
+  // Checkpoints at each epoch end, each loadable as a model plus optimizer state.
+  for (const char* ck : {"checkpoint-4", "checkpoint-8"})
+    for (const char* f : {"config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json",
+                          "training_state.json", "vocab.txt"})
+      EXPECT_TRUE(fs::is_regular_file(out / ck / f)) << ck << "/" << f;
+  auto opt = SafetensorsFile::open(out / "checkpoint-4" / "optimizer.safetensors");
+  EXPECT_EQ(opt->metadata().at("format"), "bert-emotion-adamw");
+  EXPECT_EQ(opt->at("exp_avg_sq.classifier.weight").shape, (std::vector<int64_t>{3, 32}));
+  EXPECT_EQ(read_json(out / "checkpoint-4" / "training_state.json")["epoch"], 1);
+  // The results table is printed.
+  EXPECT_NE(first_.output.find("| Training Loss | Epoch | Step | Validation Loss | Precision | Recall | F1"),
+            std::string::npos);
+}
+
+TEST_F(TrainCli, ResumeLatestReproducesTheFinalWeights) {
+  ASSERT_EQ(first_.exit_code, 0) << first_.output;
+  const fs::path out2 = root_ / "resumed";
+  fs::create_directories(out2);
+  fs::copy(root_ / "out" / "checkpoint-4", out2 / "checkpoint-4", fs::copy_options::recursive);
+  const RunResult r = run(common_ + " --output_dir " + out2.string() + " --resume_from_checkpoint latest");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_file(out2 / "model.safetensors"), read_file(root_ / "out" / "model.safetensors"));
+  EXPECT_EQ(read_json(out2 / "trainer_state.json")["global_step"], 8);
+}
+
+TEST_F(TrainCli, StartsFromACheckpointWithoutHead) {
+  // A masked-LM-style directory: the same tensors minus pre_classifier/classifier.
+  const fs::path mlm = root_ / "mlm";
+  fs::create_directories(mlm);
+  for (const char* f : {"config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
+    if (fs::exists(root_ / "tiny" / f)) fs::copy_file(root_ / "tiny" / f, mlm / f);
+  auto src = SafetensorsFile::open(root_ / "tiny" / "model.safetensors");
+  std::vector<TensorToWrite> keep;
+  for (const auto& t : src->tensors()) {
+    if (t.name.rfind("pre_classifier", 0) == 0 || t.name.rfind("classifier", 0) == 0) continue;
+    auto bytes = src->bytes(t);
+    keep.push_back({t.name, t.dtype, t.shape, bytes.data(), bytes.size()});
+  }
+  write_safetensors(mlm / "model.safetensors", keep);
+  const RunResult r = run("--model " + mlm.string() + " --data " + (root_ / "data").string() +
+                          " --num_train_epochs 1 --per_device_train_batch_size 5 --output_dir " +
+                          (root_ / "from_mlm").string() + " --eval-split none --test-split none --save-strategy no");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("created a new classification head for 3 labels"), std::string::npos) << r.output;
+  auto w = SafetensorsFile::open(root_ / "from_mlm" / "model.safetensors");
+  EXPECT_EQ(w->at("classifier.weight").shape, (std::vector<int64_t>{3, 32}));
+  EXPECT_FALSE(fs::exists(root_ / "from_mlm" / "checkpoint-2"));
+  EXPECT_FALSE(fs::exists(root_ / "from_mlm" / "eval_results.json"));
+}
+
+TEST_F(TrainCli, HeadWithOtherLabelCountNeedsIgnoreMismatchedSizes) {
+  // The tiny model has a 2-label head; the data has 3 labels. (The other tests pass the flag.)
+  const std::string base = "--model " + (root_ / "tiny").string() + " --data " + (root_ / "data").string() +
+                           " --max-steps 1 --eval-split none --test-split none --save-strategy no --output-dir ";
+  const RunResult r = run(base + (root_ / "mismatch").string());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("2 labels but the data has 3"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--ignore-mismatched-sizes"), std::string::npos) << r.output;
+  const RunResult ok = run(base + (root_ / "mismatch_ok").string() + " --ignore_mismatched_sizes");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+}
+
+TEST_F(TrainCli, BadOptionsNameTheFlag) {
+  const std::string base = "--model " + (root_ / "tiny").string() + " --data " + (root_ / "data").string() +
+                           " --output-dir " + (root_ / "bad").string() + " ";
+  struct Case {
+    std::string args, needle;
+  };
+  for (const Case& c : {Case{"--per-device-train-batch-size 0", "--per-device-train-batch-size"},
+                        Case{"--per_device_eval_batch_size 0", "--per-device-eval-batch-size"},
+                        Case{"--learning_rate -0.1", "--learning-rate"},
+                        Case{"--learning-rate 0", "--learning-rate"},
+                        Case{"--num_train_epochs 0", "--num-train-epochs"},
+                        Case{"--num-train-epochs 1.5", "--num-train-epochs"},
+                        Case{"--warmup-ratio 2", "--warmup-ratio"},
+                        Case{"--dropout maybe", "--dropout"},
+                        Case{"--per-device-train-batch-size abc", "--per-device-train-batch-size"}}) {
+    const RunResult r = run(base + c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.needle), std::string::npos) << c.args << "\n" << r.output;
+  }
+  const RunResult missing = run("--data x --output-dir y");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.output.find("--model"), std::string::npos) << missing.output;
+  EXPECT_FALSE(fs::exists(root_ / "bad" / "model.safetensors"));
+}

@@ -1,0 +1,295 @@
+// The training loop against ../shared/reference/train.py (fixture from tools/make_train_fixture.sh:
+// tiny random DistilBERT, 38 examples, batch 4 -> 10 steps/epoch with a last batch of 2, 5 epochs,
+// lr 1e-3 with 5 warmup steps, weight decay 0.01, clipping at 0.45, dropout off, train.py's
+// shuffled order replayed with --order), and resuming from a checkpoint with dropout on.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "model/model_dir.hpp"
+#include "model/safetensors.hpp"
+#include "train/checkpoint.hpp"
+#include "train/trainer.hpp"
+#include "util/atomic_file.hpp"
+#include "util/error.hpp"
+
+using namespace bert_emotion;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kTraj = fs::path(FIXTURES_DIR) / "train" / "traj";
+
+fs::path temp_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("train_loop_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+std::vector<std::vector<int32_t>> read_ids(const fs::path& p) {
+  std::ifstream in(p);
+  std::vector<std::vector<int32_t>> out;
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line).get<std::vector<int32_t>>());
+  return out;
+}
+
+std::vector<int> read_labels(const fs::path& p) {
+  std::ifstream in(p);
+  std::vector<int> out;
+  int v;
+  while (in >> v) out.push_back(v);
+  return out;
+}
+
+TrainModel load_init() {
+  LoadOptions lo;
+  lo.owned_arena = true;
+  LoadedModel m = load_model_dir(kTraj / "init", lo);
+  TrainModel tm;
+  tm.config = m.config;
+  tm.layout = m.layout;
+  tm.params = m.arena;
+  return tm;
+}
+
+TrainOptions fixture_options(const fs::path& out) {
+  TrainOptions o;
+  o.output_dir = out;
+  o.learning_rate = 1e-3;
+  o.warmup_steps = 5;
+  o.weight_decay = 0.01;
+  o.max_grad_norm = 0.45;
+  o.train_batch_size = 4;
+  o.eval_batch_size = 8;
+  o.num_train_epochs = 5;
+  o.seed = 42;
+  o.dropout = false;
+  o.order_file = kTraj / "order.txt";
+  o.save_checkpoints = false;
+  o.quiet = true;
+  o.threads = 1;
+  return o;
+}
+
+}  // namespace
+
+TEST(TrainLoop, MatchesPyTorchReferenceTrajectory) {
+  TrainModel tm = load_init();
+  TokenizedSplit train{read_ids(kTraj / "train.jsonl"), read_labels(kTraj / "train_labels.txt")};
+  TokenizedSplit eval{read_ids(kTraj / "eval.jsonl"), read_labels(kTraj / "eval_labels.txt")};
+  ASSERT_EQ(train.ids.size(), 38u);
+  const fs::path out = temp_dir("traj");
+  const TrainOutcome r = train_loop(tm, train, &eval, tm.config.label_names(), fixture_options(out));
+
+  std::vector<nlohmann::json> ref_steps, ref_evals;
+  {
+    std::ifstream in(kTraj / "ref" / "log.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = nlohmann::json::parse(line);
+      (j["type"] == "step" ? ref_steps : ref_evals).push_back(j);
+    }
+  }
+  ASSERT_EQ(ref_steps.size(), 50u);
+  ASSERT_EQ(r.steps.size(), ref_steps.size());
+  int clipped = 0;
+  for (size_t k = 0; k < r.steps.size(); ++k) {
+    const auto& ref = ref_steps[k];
+    const auto& got = r.steps[k];
+    EXPECT_EQ(got.step, ref["step"].get<int64_t>());
+    EXPECT_EQ(got.batch_size, ref["batch_size"].get<int>()) << "step " << k;
+    EXPECT_EQ(got.seq_len, ref["seq_len"].get<int>()) << "step " << k;
+    EXPECT_EQ(got.lr, ref["lr"].get<double>()) << "step " << k;  // exact
+    const double loss = ref["loss"].get<double>();
+    EXPECT_NEAR(got.loss, loss, 1e-4 * std::fabs(loss)) << "step " << k;
+    const double gn = ref["grad_norm"].get<double>();
+    EXPECT_NEAR(got.grad_norm, gn, 1e-4 * gn) << "step " << k;
+    if (gn > 0.45) ++clipped;
+  }
+  EXPECT_GT(clipped, 0);   // clipping was active
+  EXPECT_LT(clipped, 50);  // ... and not on every step
+  EXPECT_EQ(r.steps[9].batch_size, 2);  // the short last batch of an epoch is a full step
+
+  // Per-epoch evaluation.
+  ASSERT_EQ(r.evals.size(), ref_evals.size());
+  for (size_t e = 0; e < ref_evals.size(); ++e) {
+    const double want = ref_evals[e]["eval_loss"].get<double>();
+    EXPECT_NEAR(r.evals[e].metrics["eval_loss"].get<double>(), want, 1e-4 * want) << "epoch " << e + 1;
+    EXPECT_NEAR(r.evals[e].metrics["eval_f1"].get<double>(), ref_evals[e]["f1_macro"].get<double>(), 1e-12);
+    EXPECT_EQ(r.evals[e].step, ref_evals[e]["step"].get<int64_t>());
+  }
+
+  // Final weights: relative L2 error per tensor.
+  auto ref = SafetensorsFile::open(kTraj / "ref" / "model.safetensors");
+  for (const auto& p : tm.layout.params()) {
+    std::vector<float> want(p.numel);
+    ref->to_float32(p.name, want.data());
+    double num = 0, den = 0;
+    for (size_t i = 0; i < p.numel; ++i) {
+      const double d = static_cast<double>(tm.params[p.offset + i]) - want[i];
+      num += d * d;
+      den += static_cast<double>(want[i]) * want[i];
+    }
+    // attention.k_lin.bias has an exactly-zero true gradient (a per-query constant added to every
+    // score cancels in the softmax): both sides only move it by rounding noise, so it gets an
+    // absolute bound instead (its reference norm is ~1e-7).
+    const bool zero_grad_tensor = p.name.find("attention.k_lin.bias") != std::string::npos;
+    if (zero_grad_tensor)
+      EXPECT_LE(std::sqrt(num), 1e-5) << p.name;
+    else
+      EXPECT_LE(std::sqrt(num), 1e-4 * std::sqrt(den)) << p.name;
+  }
+  // The log: one line per step.
+  const std::string log = read_file(out / "train_log.jsonl");
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 50);
+  fs::remove_all(out);
+}
+
+TEST(TrainLoop, ResumeFromCheckpointIsBitIdenticalWithDropout) {
+  TokenizedSplit train{read_ids(kTraj / "train.jsonl"), read_labels(kTraj / "train_labels.txt")};
+  TrainOptions o = fixture_options(temp_dir("full"));
+  o.order_file.clear();  // seeded shuffle: the RNG state must be restored
+  o.dropout = true;
+  o.num_train_epochs = 3;
+  o.save_checkpoints = true;
+  o.logging_steps = 7;
+  auto with_dropout = [] {
+    TrainModel tm = load_init();
+    tm.config.dropout = 0.1f;
+    tm.config.attention_dropout = 0.1f;
+    tm.config.seq_classif_dropout = 0.2f;
+    return tm;
+  };
+  TrainModel full = with_dropout();
+  const TrainOutcome a = train_loop(full, train, nullptr, full.config.label_names(), o);
+  ASSERT_EQ(a.global_step, 30);
+  for (const char* ck : {"checkpoint-10", "checkpoint-20", "checkpoint-30"}) {
+    EXPECT_TRUE(fs::is_directory(o.output_dir / ck)) << ck;
+    for (const char* f : {"config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json",
+                          "training_state.json", "train_log.jsonl"})
+      EXPECT_TRUE(fs::is_regular_file(o.output_dir / ck / f)) << ck << "/" << f;
+  }
+  // No temporary directories are left behind.
+  for (const auto& e : fs::directory_iterator(o.output_dir))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+
+  // "Interrupted" after epoch 1: a fresh process state that only has checkpoint-10.
+  TrainOptions o2 = o;
+  o2.output_dir = temp_dir("resumed");
+  fs::copy(o.output_dir / "checkpoint-10", o2.output_dir / "checkpoint-10", fs::copy_options::recursive);
+  fs::create_directories(o2.output_dir / "checkpoint-99x");  // not a checkpoint name: ignored by "latest"
+  o2.resume_from_checkpoint = "latest";
+  TrainModel resumed = with_dropout();  // initial weights: replaced by the checkpoint's
+  const TrainOutcome b = train_loop(resumed, train, nullptr, resumed.config.label_names(), o2);
+  EXPECT_TRUE(b.resumed);
+  EXPECT_EQ(b.resumed_from.filename(), "checkpoint-10");
+  EXPECT_EQ(b.steps_this_run, 20);
+  EXPECT_EQ(b.global_step, 30);
+  ASSERT_EQ(b.steps.size(), a.steps.size());
+  for (size_t k = 0; k < a.steps.size(); ++k) EXPECT_EQ(a.steps[k].loss, b.steps[k].loss) << "step " << k;
+  ASSERT_EQ(resumed.params.size(), full.params.size());
+  size_t differing = 0;
+  for (size_t i = 0; i < full.params.size(); ++i) differing += full.params[i] != resumed.params[i];
+  EXPECT_EQ(differing, 0u);
+  EXPECT_DOUBLE_EQ(a.train_loss, b.train_loss);
+  // The Trainer's log history continues: same logging entries as the uninterrupted run.
+  ASSERT_EQ(a.state.log_history.size(), b.state.log_history.size());
+  for (size_t i = 0; i + 1 < a.state.log_history.size(); ++i)
+    EXPECT_EQ(a.state.log_history[i], b.state.log_history[i]) << i;
+
+  // Dropout really was on: the same run without it ends elsewhere.
+  TrainOptions o3 = o;
+  o3.dropout = false;
+  o3.save_checkpoints = false;
+  o3.output_dir = temp_dir("nodrop");
+  TrainModel nodrop = with_dropout();
+  train_loop(nodrop, train, nullptr, nodrop.config.label_names(), o3);
+  size_t differ_nodrop = 0;
+  for (size_t i = 0; i < full.params.size(); ++i) differ_nodrop += full.params[i] != nodrop.params[i];
+  EXPECT_GT(differ_nodrop, full.params.size() / 2);
+
+  // Resuming with different options is refused, naming what differs.
+  TrainOptions o4 = o2;
+  o4.train_batch_size = 5;
+  TrainModel again = with_dropout();
+  try {
+    train_loop(again, train, nullptr, again.config.label_names(), o4);
+    FAIL() << "expected InvalidArgument";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("batch size"), std::string::npos) << e.what();
+  }
+  for (const auto& d : {o.output_dir, o2.output_dir, o3.output_dir}) fs::remove_all(d);
+}
+
+TEST(TrainLoop, SaveTotalLimitKeepsNewest) {
+  TokenizedSplit train{read_ids(kTraj / "train.jsonl"), read_labels(kTraj / "train_labels.txt")};
+  TrainOptions o = fixture_options(temp_dir("limit"));
+  o.num_train_epochs = 3;
+  o.save_checkpoints = true;
+  o.save_total_limit = 2;
+  o.order_file.clear();
+  TrainModel tm = load_init();
+  train_loop(tm, train, nullptr, tm.config.label_names(), o);
+  EXPECT_FALSE(fs::exists(o.output_dir / "checkpoint-10"));
+  EXPECT_TRUE(fs::exists(o.output_dir / "checkpoint-20"));
+  EXPECT_TRUE(fs::exists(o.output_dir / "checkpoint-30"));
+  EXPECT_EQ(latest_checkpoint(o.output_dir)->filename(), "checkpoint-30");
+  fs::remove_all(o.output_dir);
+}
+
+TEST(TrainLoop, OrderFileErrorsNameFileAndLine) {
+  const fs::path dir = temp_dir("order");
+  write_file_atomic(dir / "order.txt", "0 1 2\n0 2 2\n");
+  try {
+    read_order_file(dir / "order.txt", 3, 2);
+    FAIL() << "expected FormatError";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("order.txt:2"), std::string::npos) << e.what();
+  }
+  write_file_atomic(dir / "order.txt", "2 0 1\n");
+  EXPECT_THROW(read_order_file(dir / "order.txt", 3, 2), FormatError);  // one line, two epochs
+  EXPECT_EQ(read_order_file(dir / "order.txt", 3, 1)[0], (std::vector<int64_t>{2, 0, 1}));
+  fs::remove_all(dir);
+}
+
+TEST(TrainOptionsValidation, BadValuesNameTheFlag) {
+  auto expect_flag = [](TrainOptions o, const std::string& flag) {
+    o.output_dir = "/tmp/x";
+    try {
+      validate_train_options(o);
+      FAIL() << "expected InvalidArgument for " << flag;
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(flag), std::string::npos) << e.what();
+    }
+  };
+  TrainOptions o;
+  o.train_batch_size = 0;
+  expect_flag(o, "--per-device-train-batch-size");
+  o = {};
+  o.learning_rate = 0;
+  expect_flag(o, "--learning-rate");
+  o = {};
+  o.learning_rate = -1e-5;
+  expect_flag(o, "--learning-rate");
+  o = {};
+  o.num_train_epochs = 0;
+  expect_flag(o, "--num-train-epochs");
+  o = {};
+  o.eval_batch_size = 0;
+  expect_flag(o, "--per-device-eval-batch-size");
+  o = {};
+  o.warmup_ratio = 1.5;
+  expect_flag(o, "--warmup-ratio");
+  o = {};
+  o.adam_beta2 = 1.0;
+  expect_flag(o, "--adam-beta2");
+  TrainOptions good;
+  good.output_dir = "/tmp/x";
+  EXPECT_NO_THROW(validate_train_options(good));
+}

@@ -1,0 +1,103 @@
+// cmd_init.cpp — `bert-emotion init --config tiny|base|FILE.json --out DIR [--seed N] [--labels a,b]
+//                 [--tokenizer DIR]`.
+//
+// Writes a randomly initialised DistilBertForSequenceClassification directory (config.json with
+// architectures, id2label/label2id and problem_type single_label_classification; model.safetensors;
+// the tokenizer files of --tokenizer). A JSON --config (a file, or inline text starting with '{')
+// overrides keys of the base preset, as ../shared/reference/make_model.py does; its label maps,
+// architectures and version keys are ignored, labels come from --labels.
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.hpp"
+#include "model/config.hpp"
+#include "model/init.hpp"
+#include "model/model_dir.hpp"
+#include "util/atomic_file.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion::cli {
+namespace {
+
+struct InitOptions {
+  std::string config = "tiny";
+  std::string out;
+  uint64_t seed = 0;
+  std::string labels = "anger,joy,optimism,sadness";
+  std::string tokenizer;
+};
+
+std::vector<std::string> split_labels(const std::string& s) {
+  std::vector<std::string> names;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = s.find(',', start);
+    std::string name = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const size_t b = name.find_first_not_of(" \t"), e = name.find_last_not_of(" \t");
+    name = b == std::string::npos ? "" : name.substr(b, e - b + 1);
+    if (name.empty()) throw InvalidArgument("--labels: empty label name in \"" + s + "\"");
+    names.push_back(name);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return names;
+}
+
+ModelConfig resolve_config(const std::string& spec) {
+  if (spec == "tiny" || spec == "base") return preset_config(spec);
+  nlohmann::json overrides;
+  std::string source = spec;
+  const size_t first = spec.find_first_not_of(" \t\r\n");
+  const bool inline_json = first != std::string::npos && spec[first] == '{';
+  if (inline_json) source = "--config";
+  try {
+    overrides = nlohmann::json::parse(inline_json ? spec : read_file(spec));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw FormatError(source + ": not valid JSON: " + e.what());
+  }
+  if (!overrides.is_object()) throw FormatError(source + ": expected a JSON object of config keys");
+  nlohmann::json merged = config_to_json(preset_config("base"));
+  for (const char* k : {"id2label", "label2id", "num_labels", "architectures", "model_type", "torch_dtype",
+                        "transformers_version"})
+    overrides.erase(k);
+  // An HF alias in the overrides replaces the canonical key of the base preset.
+  for (const auto& [alias, canonical] : {std::pair{"hidden_size", "dim"}, {"num_attention_heads", "n_heads"},
+                                         {"num_hidden_layers", "n_layers"}})
+    if (overrides.contains(alias)) merged.erase(canonical);
+  merged.update(overrides);
+  return parse_config(merged, source);
+}
+
+int run_init(const InitOptions& o) {
+  ModelConfig cfg = resolve_config(o.config);
+  set_labels(cfg, split_labels(o.labels));
+  cfg.problem_type = "single_label_classification";
+  cfg.architectures = {"DistilBertForSequenceClassification"};
+  create_random_model_dir(o.out, cfg, o.seed, o.tokenizer);
+
+  const ParamLayout layout(cfg);
+  std::string labels;
+  for (const auto& n : cfg.label_names()) labels += (labels.empty() ? "" : ",") + n;
+  std::cout << "wrote " << o.out << ": DistilBertForSequenceClassification, dim " << cfg.dim << ", " << cfg.n_layers
+            << " layers, " << cfg.n_heads << " heads, hidden " << cfg.hidden_dim << ", vocab " << cfg.vocab_size
+            << ", " << layout.size() << " parameters, labels " << labels << ", seed " << o.seed << "\n";
+  if (o.tokenizer.empty())
+    std::cout << "note: no --tokenizer given, so the directory has no tokenizer files yet\n";
+  return kExitOk;
+}
+
+Registrar reg("init", [](CLI::App& app) {
+  auto* sub = app.add_subcommand("init", "Create a randomly initialised DistilBertForSequenceClassification directory");
+  auto o = std::make_shared<InitOptions>();
+  sub->add_option("--config", o->config, "tiny | base | FILE.json | inline JSON overriding base keys")
+      ->capture_default_str();
+  sub->add_option("--out", o->out, "Model directory to write")->required();
+  sub->add_option("--seed", o->seed, "Random seed")->capture_default_str();
+  sub->add_option("--labels", o->labels, "Comma-separated label names, in id order")->capture_default_str();
+  sub->add_option("--tokenizer", o->tokenizer, "Directory whose tokenizer files are copied");
+  return std::function<int()>([o] { return run_init(*o); });
+});
+
+}  // namespace
+}  // namespace bert_emotion::cli

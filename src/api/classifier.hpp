@@ -1,15 +1,23 @@
 // classifier.hpp — the public library API: load a classifier once, classify many texts.
 //
-// (Interface contract; the inference owner completes the overview.)
+// load() maps the model directory's weights (load_model_dir: F32 tensors stay mmap'ed, F16/BF16
+// widened once) and builds its tokenizer (Tokenizer::from_model_dir). Everything — labels, special
+// tokens, casing, maximum length, single- vs multi-label — comes from the directory's files.
 //
 //   #include "api/classifier.hpp"
-//   auto clf = bert_emotion::Classifier::load("runs/emotion");
+//   auto clf = bert_emotion::Classifier::load("runs/emotion", {.threads = 2, .batch_size = 32});
 //   for (const auto& p : clf->classify({"I love this!", "so sad today"}))
 //     std::cout << p.label << " " << p.score << "\n";
+//   auto raw = clf->logits({{101, 1422, 102}});   // pre-tokenized rows (the HTTP server's path)
 //
-// A Classifier is immutable after load() and safe to call from many threads at once; each call
-// uses its own activation buffers. Batches are sorted by length internally; results are returned
-// in input order. Softmax for single-label models, sigmoid for multi_label_classification.
+// A Classifier is immutable after load() and safe to call from many threads at once: each call
+// borrows activation buffers from a small mutex-guarded pool (one set per concurrent caller,
+// grown to the largest batch seen). classify() tokenizes, truncates to max_length ([CLS] + first
+// pieces + [SEP]), sorts the texts by token count, runs batches of batch_size and returns results
+// in input order; the outputs do not depend on the batch size beyond float rounding of the padded
+// GEMMs. Scores are softmax over the logits for single-label models and an independent sigmoid per
+// label for problem_type multi_label_classification; label_id is the argmax (first on ties).
+// `threads` > 0 sets the OpenMP thread count of every calling thread (0 = leave OpenMP's default).
 #pragma once
 
 #include <filesystem>

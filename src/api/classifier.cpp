@@ -1,0 +1,161 @@
+// classifier.cpp — the public Classifier: a loaded model + tokenizer, length-sorted batching,
+// a pool of activation buffers shared by concurrent callers.
+#include "api/classifier.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <numeric>
+
+#include "model/distilbert.hpp"
+#include "model/model_dir.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion {
+
+std::vector<float> scores_from_logits(const std::vector<float>& logits, bool multi_label) {
+  std::vector<float> p(logits.size());
+  if (logits.empty()) return p;
+  if (multi_label) {
+    for (size_t k = 0; k < logits.size(); ++k) p[k] = 1.f / (1.f + std::exp(-logits[k]));
+    return p;
+  }
+  float mx = *std::max_element(logits.begin(), logits.end());
+  double sum = 0;
+  for (size_t k = 0; k < logits.size(); ++k) sum += std::exp(static_cast<double>(logits[k] - mx));
+  for (size_t k = 0; k < logits.size(); ++k)
+    p[k] = static_cast<float>(std::exp(static_cast<double>(logits[k] - mx)) / sum);
+  return p;
+}
+
+namespace {
+
+class DistilBertClassifier final : public Classifier {
+ public:
+  DistilBertClassifier(LoadedModel model, Tokenizer tok, ClassifierOptions opts)
+      : model_(std::move(model)), tok_(std::move(tok)), opts_(opts) {
+    const auto& cfg = model_.config;
+    if (cfg.num_labels() < 1)
+      throw FormatError((model_.dir / "config.json").string() + ": id2label is empty: a classifier needs labels");
+    if (opts_.batch_size < 1)
+      throw InvalidArgument("classifier: batch size must be >= 1, got " + std::to_string(opts_.batch_size));
+    if (opts_.threads < 0) throw InvalidArgument("classifier: threads must be >= 0, got " + std::to_string(opts_.threads));
+    const size_t model_max = std::min<size_t>(tok_.model_max_length(), static_cast<size_t>(cfg.max_position_embeddings));
+    max_length_ = opts_.max_length == 0 ? model_max : std::min(opts_.max_length, model_max);
+    if (max_length_ < 2) throw InvalidArgument("classifier: max length must be >= 2 ([CLS] and [SEP])");
+    names_ = cfg.label_names();
+  }
+
+  const ModelConfig& config() const override { return model_.config; }
+  const Tokenizer& tokenizer() const override { return tok_; }
+
+  std::vector<Prediction> classify(const std::vector<std::string>& texts) const override {
+    apply_threads();
+    const size_t N = texts.size();
+    std::vector<std::vector<int32_t>> ids(N);
+    for (size_t i = 0; i < N; ++i) ids[i] = tok_.encode_ids(texts[i], max_length_);
+    std::vector<size_t> order(N);
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a].size() < ids[b].size(); });
+
+    const int K = model_.config.num_labels();
+    std::vector<Prediction> out(N);
+    std::vector<std::vector<int32_t>> rows;
+    std::vector<float> logits;
+    const size_t bs = static_cast<size_t>(opts_.batch_size);
+    for (size_t start = 0; start < N; start += bs) {
+      const size_t end = std::min(N, start + bs);
+      rows.clear();
+      for (size_t i = start; i < end; ++i) rows.push_back(ids[order[i]]);
+      run_batch(rows, logits);
+      for (size_t r = 0; r < rows.size(); ++r) {
+        Prediction& p = out[order[start + r]];
+        p.logits.assign(logits.begin() + r * K, logits.begin() + (r + 1) * K);
+        p.scores = scores_from_logits(p.logits, model_.config.multi_label());
+        p.label_id = static_cast<int>(std::max_element(p.logits.begin(), p.logits.end()) - p.logits.begin());
+        p.label = names_[p.label_id];
+        p.score = p.scores[p.label_id];
+        p.num_tokens = rows[r].size();
+      }
+    }
+    return out;
+  }
+
+  std::vector<std::vector<float>> logits(const std::vector<std::vector<int32_t>>& rows) const override {
+    apply_threads();
+    const auto& cfg = model_.config;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (rows[i].empty()) throw InvalidArgument("classifier: row " + std::to_string(i) + " has no tokens");
+      if (rows[i].size() > static_cast<size_t>(cfg.max_position_embeddings))
+        throw InvalidArgument("classifier: row " + std::to_string(i) + " has " + std::to_string(rows[i].size()) +
+                              " tokens; the model takes at most " + std::to_string(cfg.max_position_embeddings));
+      for (int32_t id : rows[i])
+        if (id < 0 || id >= cfg.vocab_size)
+          throw InvalidArgument("classifier: row " + std::to_string(i) + " has token id " + std::to_string(id) +
+                                " outside the vocabulary [0, " + std::to_string(cfg.vocab_size) + ")");
+    }
+    std::vector<std::vector<float>> out;
+    if (rows.empty()) return out;
+    std::vector<float> flat;
+    run_batch(rows, flat);
+    const int K = cfg.num_labels();
+    out.reserve(rows.size());
+    for (size_t r = 0; r < rows.size(); ++r) out.emplace_back(flat.begin() + r * K, flat.begin() + (r + 1) * K);
+    return out;
+  }
+
+ private:
+  void apply_threads() const {
+    // The OpenMP thread count is per calling thread: set it on every call, from any thread.
+    if (opts_.threads > 0) omp_set_num_threads(opts_.threads);
+  }
+
+  // One padded forward pass with buffers borrowed from the pool (grown when too small).
+  void run_batch(const std::vector<std::vector<int32_t>>& rows, std::vector<float>& logits) const {
+    const auto& cfg = model_.config;
+    TokenBatch batch = make_batch(rows, cfg.pad_token_id);
+    std::unique_ptr<Activations> acts = acquire();
+    if (acts->B_max < batch.B || acts->T_max < batch.T)
+      activations_reserve(*acts, cfg, std::max(acts->B_max, batch.B), std::max(acts->T_max, batch.T), false);
+    logits.assign(static_cast<size_t>(batch.B) * cfg.num_labels(), 0.f);
+    try {
+      distilbert_forward(cfg, model_.weights, batch, *acts, logits.data(), /*dropout=*/nullptr);
+    } catch (...) {
+      release(std::move(acts));
+      throw;
+    }
+    release(std::move(acts));
+  }
+
+  std::unique_ptr<Activations> acquire() const {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    if (pool_.empty()) return std::make_unique<Activations>();
+    auto a = std::move(pool_.back());
+    pool_.pop_back();
+    return a;
+  }
+  void release(std::unique_ptr<Activations> a) const {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    pool_.push_back(std::move(a));
+  }
+
+  LoadedModel model_;
+  Tokenizer tok_;
+  ClassifierOptions opts_;
+  size_t max_length_ = 0;
+  std::vector<std::string> names_;
+  mutable std::mutex pool_mutex_;
+  mutable std::vector<std::unique_ptr<Activations>> pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<Classifier> Classifier::load(const std::filesystem::path& model_dir, const ClassifierOptions& opts) {
+  LoadedModel model = load_model_dir(model_dir);
+  Tokenizer tok = Tokenizer::from_model_dir(model_dir);
+  return std::make_unique<DistilBertClassifier>(std::move(model), std::move(tok), opts);
+}
+
+}  // namespace bert_emotion

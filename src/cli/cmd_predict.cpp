@@ -1,0 +1,169 @@
+// cmd_predict.cpp — `bert-emotion predict --model DIR [TEXT ...] [--input FILE|-] [--format F]`.
+//
+// Classifies texts given as arguments, or one per line of --input (a file, or "-" for stdin; with
+// neither, stdin is read). Lines split on "\n" only, as the datasets are. Output order = input
+// order, in one of three formats:
+//   jsonl  {"text": ..., "label": "joy", "score": 0.91, "scores": {"anger": ..., ...}} per line,
+//          scores in label-id order, plus "logits": [...] with --logits
+//   csv    header text,label,score,<one column per label>[,logit_<label>...] (RFC 4180 quoting)
+//   table  label, score and the text, aligned for reading
+#include <charconv>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "api/classifier.hpp"
+#include "cli/command.hpp"
+#include "data/dataset.hpp"
+#include "hub/hub.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion::cli {
+namespace {
+
+struct PredictOptions {
+  std::string model;
+  std::vector<std::string> texts;
+  std::string input;
+  std::string format = "jsonl";
+  int batch_size = 32;
+  int threads = 0;
+  bool logits = false;
+  size_t max_length = 0;
+};
+
+// A float as JSON: the shortest decimal that reads back as the same float (not its double
+// widening, which would print 0.9100000262260437 for 0.91f).
+double json_float(float v) {
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  return std::strtod(std::string(buf, res.ptr).c_str(), nullptr);
+}
+
+std::string shortest(float v) {
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, res.ptr);
+}
+
+// RFC 4180: quote when the field holds a comma, quote, CR or LF; double the quotes.
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+size_t code_points(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// The text on one table line: control characters as spaces, cut at `width` code points.
+std::string table_text(const std::string& s, size_t width) {
+  std::string out;
+  size_t cps = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if ((c & 0xC0) != 0x80) {
+      if (cps == width) { out += "..."; break; }
+      ++cps;
+    }
+    out += (c < 0x20 || c == 0x7F) ? ' ' : static_cast<char>(c);
+  }
+  return out;
+}
+
+int run_predict(const PredictOptions& o) {
+  if (o.format != "jsonl" && o.format != "csv" && o.format != "table")
+    throw InvalidArgument("predict: --format must be jsonl, csv or table, got '" + o.format + "'");
+  std::vector<std::string> texts = o.texts;
+  if (!o.input.empty()) {
+    auto more = read_lines(o.input);
+    texts.insert(texts.end(), more.begin(), more.end());
+  } else if (texts.empty()) {
+    texts = read_lines("-");
+  }
+  auto dir = resolve_model_path(o.model, hub_options_from_env());
+  ClassifierOptions copts;
+  copts.threads = o.threads;
+  copts.batch_size = o.batch_size;
+  copts.max_length = o.max_length;
+  auto clf = Classifier::load(dir, copts);
+  const auto names = clf->config().label_names();
+  auto preds = clf->classify(texts);
+
+  std::string out;
+  if (o.format == "jsonl") {
+    for (size_t i = 0; i < preds.size(); ++i) {
+      const auto& p = preds[i];
+      nlohmann::ordered_json j;
+      j["text"] = texts[i];
+      j["label"] = p.label;
+      j["score"] = json_float(p.score);
+      nlohmann::ordered_json scores = nlohmann::ordered_json::object();
+      for (size_t k = 0; k < names.size(); ++k) scores[names[k]] = json_float(p.scores[k]);
+      j["scores"] = scores;
+      if (o.logits) {
+        nlohmann::ordered_json l = nlohmann::ordered_json::array();
+        for (float v : p.logits) l.push_back(json_float(v));
+        j["logits"] = l;
+      }
+      out += j.dump() + "\n";
+    }
+  } else if (o.format == "csv") {
+    out += "text,label,score";
+    for (const auto& n : names) out += "," + csv_field(n);
+    if (o.logits)
+      for (const auto& n : names) out += "," + csv_field("logit_" + n);
+    out += "\n";
+    for (size_t i = 0; i < preds.size(); ++i) {
+      const auto& p = preds[i];
+      out += csv_field(texts[i]) + "," + csv_field(p.label) + "," + shortest(p.score);
+      for (float s : p.scores) out += "," + shortest(s);
+      if (o.logits)
+        for (float l : p.logits) out += "," + shortest(l);
+      out += "\n";
+    }
+  } else {
+    size_t label_w = 5;
+    for (const auto& n : names) label_w = std::max(label_w, code_points(n));
+    auto pad = [](const std::string& s, size_t w) { return s + std::string(w - std::min(w, code_points(s)), ' '); };
+    out += pad("label", label_w) + "  score   text\n";
+    for (size_t i = 0; i < preds.size(); ++i) {
+      char score[16];
+      std::snprintf(score, sizeof score, "%.4f", preds[i].score);
+      out += pad(preds[i].label, label_w) + "  " + score + "  " + table_text(texts[i], 80) + "\n";
+      if (o.logits) {
+        out += pad("", label_w) + "  logits ";
+        for (float l : preds[i].logits) out += " " + shortest(l);
+        out += "\n";
+      }
+    }
+  }
+  std::cout << out << std::flush;
+  if (!std::cout) throw IoError("predict: cannot write to stdout");
+  return kExitOk;
+}
+
+Registrar reg("predict", [](CLI::App& app) {
+  auto* sub = app.add_subcommand("predict", "Classify texts (arguments, a file, or stdin) with a model directory");
+  auto o = std::make_shared<PredictOptions>();
+  sub->add_option("--model,-m", o->model, "Model directory or hub id")->required();
+  sub->add_option("texts", o->texts, "Texts to classify");
+  sub->add_option("--input,-i", o->input, "File with one text per line; - = stdin");
+  sub->add_option("--format,-f", o->format, "jsonl (default), csv or table")->check(CLI::IsMember({"jsonl", "csv", "table"}));
+  sub->add_option("--batch-size", o->batch_size, "Texts per forward pass (sorted by length)")->check(CLI::PositiveNumber);
+  sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->check(CLI::NonNegativeNumber);
+  sub->add_flag("--logits", o->logits, "Also print the raw logits");
+  sub->add_option("--max-length", o->max_length, "Truncate to this many tokens, specials included (0 = model max)");
+  return std::function<int()>([o] { return run_predict(*o); });
+});
+
+}  // namespace
+}  // namespace bert_emotion::cli

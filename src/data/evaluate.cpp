@@ -1,0 +1,143 @@
+// evaluate.cpp — Trainer.evaluate() semantics over length-sorted batches (see evaluate.hpp).
+#include "data/evaluate.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "model/distilbert.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion {
+
+namespace {
+
+// Per-example cross-entropy -log softmax(logits)[label], in double (log-sum-exp with the max
+// subtracted, as torch's log_softmax).
+double example_cross_entropy(const float* logits, int K, int label) {
+  double mx = logits[0];
+  for (int k = 1; k < K; ++k) mx = std::max(mx, static_cast<double>(logits[k]));
+  double sum = 0;
+  for (int k = 0; k < K; ++k) sum += std::exp(static_cast<double>(logits[k]) - mx);
+  return mx + std::log(sum) - static_cast<double>(logits[label]);
+}
+
+// torch.argmax: the first maximal index.
+int argmax_first(const float* v, int K) {
+  int best = 0;
+  for (int k = 1; k < K; ++k)
+    if (v[k] > v[best]) best = k;
+  return best;
+}
+
+double round_to(double v, int decimals) {
+  double scale = std::pow(10.0, decimals);
+  return std::round(v * scale) / scale;
+}
+
+}  // namespace
+
+EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const std::vector<std::vector<int32_t>>& ids,
+                              const std::vector<int>& labels, int batch_size) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int K = cfg.num_labels();
+  if (batch_size < 1) throw InvalidArgument("evaluate: batch size must be >= 1, got " + std::to_string(batch_size));
+  if (cfg.multi_label())
+    throw InvalidArgument("evaluate: the model is multi_label_classification; only single-label datasets are supported");
+  if (K < 1) throw InvalidArgument("evaluate: the model has no labels (id2label is empty)");
+  if (ids.size() != labels.size())
+    throw InvalidArgument("evaluate: " + std::to_string(ids.size()) + " token rows but " +
+                          std::to_string(labels.size()) + " labels");
+  const size_t N = ids.size();
+  size_t max_len = 0;
+  EvalOutput out;
+  for (size_t i = 0; i < N; ++i) {
+    if (labels[i] < 0 || labels[i] >= K)
+      throw InvalidArgument("evaluate: label " + std::to_string(labels[i]) + " of example " + std::to_string(i) +
+                            " is outside [0, " + std::to_string(K) + ")");
+    if (ids[i].empty()) throw InvalidArgument("evaluate: example " + std::to_string(i) + " has no tokens");
+    if (ids[i].size() > static_cast<size_t>(cfg.max_position_embeddings))
+      throw InvalidArgument("evaluate: example " + std::to_string(i) + " has " + std::to_string(ids[i].size()) +
+                            " tokens, more than max_position_embeddings " +
+                            std::to_string(cfg.max_position_embeddings));
+    max_len = std::max(max_len, ids[i].size());
+    out.num_tokens += ids[i].size();
+  }
+  out.labels = labels;
+  out.predictions.assign(N, 0);
+  out.logits.assign(N * K, 0.f);
+
+  // Length-sorted order (stable: equal lengths keep dataset order) to minimise padding.
+  std::vector<size_t> order(N);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a].size() < ids[b].size(); });
+
+  Activations acts;
+  if (N > 0)
+    activations_reserve(acts, cfg, static_cast<int>(std::min<size_t>(batch_size, N)), static_cast<int>(max_len),
+                        /*training=*/false);
+  std::vector<std::vector<int32_t>> rows;
+  std::vector<float> logits;
+  double loss_sum = 0;
+  for (size_t start = 0; start < N; start += batch_size) {
+    const size_t end = std::min(N, start + static_cast<size_t>(batch_size));
+    rows.clear();
+    for (size_t i = start; i < end; ++i) rows.push_back(ids[order[i]]);
+    TokenBatch batch = make_batch(rows, cfg.pad_token_id);
+    logits.assign(static_cast<size_t>(batch.B) * K, 0.f);
+    distilbert_forward(cfg, w, batch, acts, logits.data(), /*dropout=*/nullptr);
+    for (size_t r = 0; r < rows.size(); ++r) {
+      const size_t i = order[start + r];
+      const float* l = logits.data() + r * K;
+      std::copy(l, l + K, out.logits.begin() + i * K);
+      out.predictions[i] = argmax_first(l, K);
+    }
+  }
+  // Sum the losses in dataset order so the result does not depend on the batching.
+  for (size_t i = 0; i < N; ++i) loss_sum += example_cross_entropy(out.logits.data() + i * K, K, labels[i]);
+  out.loss = N ? loss_sum / static_cast<double>(N) : 0.0;
+  out.metrics = compute_metrics(labels, out.predictions, K);
+  out.runtime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokenizer& tok, const Dataset& data,
+                          int batch_size, size_t max_length) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int K = cfg.num_labels();
+  if (static_cast<int>(data.label_names.size()) != K)
+    throw InvalidArgument("evaluate: dataset " + data.source + " has " + std::to_string(data.label_names.size()) +
+                          " labels but the model has " + std::to_string(K));
+  if (max_length == 0) max_length = std::min<size_t>(tok.model_max_length(), cfg.max_position_embeddings);
+  std::vector<std::vector<int32_t>> ids;
+  std::vector<int> labels;
+  ids.reserve(data.rows.size());
+  labels.reserve(data.rows.size());
+  for (const auto& row : data.rows) {
+    if (row.label < 0)
+      throw InvalidArgument("evaluate: " + data.source + " line " + std::to_string(row.line) + " has no label");
+    ids.push_back(row.text_pair.empty() ? tok.encode_ids(row.text, max_length)
+                                        : tok.encode_pair(row.text, row.text_pair, max_length).ids);
+    labels.push_back(row.label);
+  }
+  EvalOutput out = evaluate_tokenized(cfg, w, ids, labels, batch_size);
+  out.runtime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+nlohmann::json eval_results_json(const EvalOutput& out, const std::vector<std::string>& names, int batch_size,
+                                 const std::string& prefix) {
+  nlohmann::json j = metrics_to_json(out.metrics, names, prefix);
+  j[prefix + "loss"] = out.loss;
+  const double n = static_cast<double>(out.predictions.size());
+  const double steps = batch_size > 0 ? std::ceil(n / batch_size) : 0.0;
+  // transformers' speed_metrics rounds: runtime to 4 decimals, rates to 3.
+  j[prefix + "runtime"] = round_to(out.runtime_seconds, 4);
+  j[prefix + "samples_per_second"] = out.runtime_seconds > 0 ? round_to(n / out.runtime_seconds, 3) : 0.0;
+  j[prefix + "steps_per_second"] = out.runtime_seconds > 0 ? round_to(steps / out.runtime_seconds, 3) : 0.0;
+  j[prefix + "samples"] = out.predictions.size();
+  return j;
+}
+
+}  // namespace bert_emotion

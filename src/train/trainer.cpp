@@ -89,11 +89,16 @@ double round_to(double v, int digits) {
   return std::round(v * s) / s;
 }
 
-std::string step_record_json(const StepRecord& r) {
-  nlohmann::json j = {{"step", r.step},       {"epoch", r.epoch},           {"loss", r.loss},
-                      {"lr", r.lr},           {"grad_norm", r.grad_norm},   {"batch_size", r.batch_size},
-                      {"seq_len", r.seq_len}};
-  return j.dump();
+// One train_log.jsonl line, appended without allocating (the caller reserves `out`): the step loop
+// stays allocation-free.
+void append_step_record(std::string& out, const StepRecord& r) {
+  char buf[320];
+  const int len = std::snprintf(buf, sizeof buf,
+                                "{\"batch_size\":%d,\"epoch\":%.17g,\"grad_norm\":%.17g,\"loss\":%.17g,\"lr\":%.17g,"
+                                "\"seq_len\":%d,\"step\":%lld}\n",
+                                r.batch_size, r.epoch, r.grad_norm, r.loss, r.lr, r.seq_len,
+                                static_cast<long long>(r.step));
+  out.append(buf, static_cast<size_t>(std::min<int>(len, static_cast<int>(sizeof buf) - 1)));
 }
 
 std::vector<StepRecord> parse_step_log(const std::string& text, const std::string& source) {
@@ -271,7 +276,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   std::vector<int32_t> labels(static_cast<size_t>(B));
   std::vector<int64_t> order(n);
   std::string log_text;
-  for (const auto& r : out.steps) log_text += step_record_json(r) + "\n";
+  log_text.reserve(static_cast<size_t>(total_steps + 1) * 200);
+  out.steps.reserve(static_cast<size_t>(total_steps));
+  for (const auto& r : out.steps) append_step_record(log_text, r);
   const double flops_per_token = 6.0 * non_embedding_params(layout);
 
   ProgressReporter progress(total_steps, ts.global_step,
@@ -351,7 +358,7 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       const double epoch_now = static_cast<double>(e) + static_cast<double>(b + 1) / static_cast<double>(steps_per_epoch);
       StepRecord rec{ts.global_step, epoch_now, loss, lr, norm, bs, T};
       out.steps.push_back(rec);
-      log_text += step_record_json(rec) + "\n";
+      append_step_record(log_text, rec);
       if (!std::isfinite(loss))
         throw Error("training diverged: loss is " + std::to_string(loss) + " at step " + std::to_string(ts.global_step) +
                     " (lower --learning-rate?)");
@@ -516,8 +523,11 @@ TrainOutcome run_training(const TrainOptions& opts) {
   }
   loaded = LoadedModel{};  // release the source arena
 
-  const size_t max_len = opts.max_seq_length;
-  if (max_len > 0 && max_len < 2) throw InvalidArgument("--max-seq-length must be >= 2");
+  // Truncation: --max-seq-length, else the tokenizer's maximum capped by the position table (a
+  // small model with a 512-token tokenizer would otherwise index past its positions).
+  if (opts.max_seq_length == 1) throw InvalidArgument("--max-seq-length must be >= 2");
+  size_t max_len = opts.max_seq_length;
+  if (max_len == 0) max_len = std::min(tok.model_max_length(), static_cast<size_t>(tm.config.max_position_embeddings));
   TokenizedSplit train = tokenize_split(tok, train_ds, max_len);
   std::optional<TokenizedSplit> eval;
   if (eval_ds) eval = tokenize_split(tok, *eval_ds, max_len);

@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <typeinfo>
 
 #include "serve/api_error.hpp"
 #include "serve/prometheus.hpp"
 #include "serve/request.hpp"
 #include "serve/truncation.hpp"
 #include "util/error.hpp"
+#include "util/rng.hpp"
 
 using namespace bert_emotion;
 using namespace bert_emotion::serve;
@@ -247,4 +249,44 @@ TEST(ApiErrors, TeiStatusMapping) {
   EXPECT_EQ(http_status(ErrorType::Empty), 400);
   EXPECT_EQ(http_status(ErrorType::Unauthorized), 401);
   EXPECT_EQ(error_body(ErrorType::Validation, "bad"), R"({"error":"bad","error_type":"Validation"})");
+}
+
+// ---- robustness: mutated bodies either parse into a valid request or raise ApiError ----
+
+TEST(PredictRequest, MutatedBodiesNeverEscapeAsOtherErrors) {
+  const std::vector<std::string> seeds = {
+      R"({"inputs": "I love it", "truncate": true, "raw_scores": false})",
+      R"({"inputs": ["a", "b"], "truncation_direction": "left"})",
+      R"({"inputs": [["a"], ["b", "c"]], "truncate": null})",
+      R"({"inputs": [["x"]], "raw_scores": true, "extra": {"k": [1, 2, {"z": null}]}})",
+  };
+  const std::string alphabet = "{}[]\",:\\ abtruefalsenull0123456789.-e\xC3\xA9\xFF";
+  bert_emotion::Rng rng(1234);
+  size_t parsed = 0, rejected = 0;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string body = seeds[rng.below(seeds.size())];
+    const int edits = 1 + int(rng.below(4));
+    for (int e = 0; e < edits && !body.empty(); ++e) {
+      const size_t pos = rng.below(body.size());
+      switch (rng.below(4)) {
+        case 0: body[pos] = alphabet[rng.below(alphabet.size())]; break;
+        case 1: body.insert(pos, 1, alphabet[rng.below(alphabet.size())]); break;
+        case 2: body.erase(pos, 1); break;
+        default: body.resize(pos); break;
+      }
+    }
+    try {
+      const PredictRequest r = parse_predict_request(body, 2);
+      ++parsed;
+      ASSERT_FALSE(r.inputs.empty()) << body;
+      ASSERT_LE(r.inputs.size(), 2u) << body;
+      if (!r.is_batch) ASSERT_EQ(r.inputs.size(), 1u) << body;
+    } catch (const ApiError&) {
+      ++rejected;
+    } catch (const std::exception& e) {
+      FAIL() << "body " << body << " escaped as " << typeid(e).name() << ": " << e.what();
+    }
+  }
+  EXPECT_GT(parsed, 100u);  // the mutations keep enough bodies valid to exercise the success path
+  EXPECT_GT(rejected, 100u);
 }

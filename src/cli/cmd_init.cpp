@@ -6,6 +6,7 @@
 // the tokenizer files of --tokenizer). A JSON --config (a file, or inline text starting with '{')
 // overrides keys of the base preset, as ../shared/reference/make_model.py does; its label maps,
 // architectures and version keys are ignored, labels come from --labels.
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -51,6 +52,8 @@ ModelConfig resolve_config(const std::string& spec) {
   const size_t first = spec.find_first_not_of(" \t\r\n");
   const bool inline_json = first != std::string::npos && spec[first] == '{';
   if (inline_json) source = "--config";
+  else if (!std::filesystem::is_regular_file(spec))
+    throw InvalidArgument("--config: \"" + spec + "\" is neither tiny, base, a JSON file nor inline JSON");
   try {
     overrides = nlohmann::json::parse(inline_json ? spec : read_file(spec));
   } catch (const nlohmann::json::parse_error& e) {

@@ -1,12 +1,86 @@
 // tokenizer_impl.hpp — the loaded state behind a Tokenizer (private to src/tokenizer).
+//
+// Loaders (tokenizer_files.cpp) fill a TokenizerImpl from tokenizer.json or from
+// vocab.txt + tokenizer_config.json; tokenizer.cpp runs the pipeline over it. Everything here
+// is read-only after loading.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "tokenizer/bert_normalizer.hpp"
+#include "tokenizer/vocab_table.hpp"
 
 namespace bert_emotion {
 
+struct AddedToken {
+  std::string content;
+  int32_t id = -1;
+  bool single_word = false;
+  bool lstrip = false;
+  bool rstrip = false;
+  bool normalized = false;  // true: matched in the normalized text, false: in the raw input
+  bool special = false;
+};
+
+// One element of a TemplateProcessing template: a special token or the sequence A (0) / B (1).
+struct TemplatePiece {
+  int sequence = -1;  // 0 = $A, 1 = $B, -1 = special token
+  std::vector<int32_t> ids;
+  std::vector<std::string> tokens;
+  uint8_t type_id = 0;
+};
+
+enum class TruncationStrategy { kLongestFirst, kOnlyFirst, kOnlySecond };
+
+constexpr size_t kNoLengthLimit = std::numeric_limits<size_t>::max();
+
+// Finds added tokens in a text (leftmost-longest, like HF's aho-corasick MatchKind::LeftmostLongest).
+struct AddedTokenMatcher {
+  std::vector<const AddedToken*> tokens;
+  bool first_byte[256] = {};
+  bool empty() const { return tokens.empty(); }
+};
+
 struct TokenizerImpl {
   std::filesystem::path source;
+
+  NormalizerSettings normalizer;
+
+  // WordPiece model.
+  VocabTable vocab;         // every model token
+  VocabTable continuation;  // tokens that start with `prefix`, stored without it
+  std::string prefix = "##";
+  std::string unk_token;
+  int32_t unk_id = -1;
+  size_t max_input_chars_per_word = 100;
+
+  // id -> token for model and added tokens ("" where an id is unused).
+  std::vector<std::string> id_to_token;
+
+  std::vector<AddedToken> added_tokens;
+  AddedTokenMatcher raw_matcher;         // normalized == false
+  AddedTokenMatcher normalized_matcher;  // normalized == true (contents normalized at load time)
+
+  // Post-processor. Empty templates: no special tokens are added.
+  std::vector<TemplatePiece> single_template;
+  std::vector<TemplatePiece> pair_template;
+
+  // Truncation used when encode() gets max_length 0.
+  size_t max_length = kNoLengthLimit;
+  TruncationStrategy strategy = TruncationStrategy::kLongestFirst;
+  bool truncate_left = false;
+
+  int32_t pad_id = 0;
+  int32_t cls_id = -1;
+  int32_t sep_id = -1;
+
+  // Called by the loaders once the fields above are set: builds the matchers, normalizes the
+  // contents of normalized added tokens, derives cls/sep from the templates.
+  void finish();
 };
 
 }  // namespace bert_emotion

@@ -1,0 +1,415 @@
+// tokenizer_test.cpp — token ids, tokens and offsets identical to Hugging Face `tokenizers`.
+//
+// Expected outputs come from the official bindings (npm `tokenizers`, pinned in
+// tools/tokenizer-fixtures/package-lock.json; regenerate with tools/tokenizer-fixtures/generate.sh):
+// every TweetEval emotion text, a hard-case file (tests/fixtures/tokenizer/hard_cases.txt), small
+// max_length truncation and pairs, through the cased distilbert-base-cased tokenizer.json and an
+// uncased variant of it. Any mismatch fails and prints the first differing line and token.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tokenizer/tokenizer.hpp"
+#include "util/error.hpp"
+
+namespace fs = std::filesystem;
+using bert_emotion::Encoding;
+using bert_emotion::Tokenizer;
+using nlohmann::json;
+
+namespace {
+
+const fs::path kFixtures = fs::path(FIXTURES_DIR) / "tokenizer";
+const fs::path kModel = fs::path(SHARED_DIR) / "models" / "distilbert-base-cased";
+const fs::path kEmotion = fs::path(SHARED_DIR) / "data" / "tweeteval" / "datasets" / "emotion";
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot read " << p;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Split on "\n" only; a final trailing newline does not make an extra line.
+std::vector<std::string> read_lines(const fs::path& p) {
+  std::string text = read_file(p);
+  std::vector<std::string> lines;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = text.find('\n', i);
+    if (j == std::string::npos) j = text.size();
+    lines.push_back(text.substr(i, j - i));
+    i = j + 1;
+  }
+  return lines;
+}
+
+std::vector<json> read_jsonl(const fs::path& p) {
+  std::vector<json> rows;
+  for (const auto& line : read_lines(p)) rows.push_back(json::parse(line));
+  return rows;
+}
+
+std::string show(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", c);
+      out += buf;
+    } else {
+      out += char(c);
+    }
+  }
+  return out;
+}
+
+// Compares ids (and, when the fixture row has them, tokens, offsets, masks and type ids).
+// Returns a description of the first difference, or "" when identical.
+std::string diff(const json& want, const Encoding& got) {
+  auto ids = want["ids"].get<std::vector<int32_t>>();
+  for (size_t i = 0; i < std::max(ids.size(), got.ids.size()); ++i) {
+    if (i >= ids.size() || i >= got.ids.size() || ids[i] != got.ids[i]) {
+      std::ostringstream os;
+      os << "first differing token " << i << ": HF ";
+      if (i < ids.size()) os << ids[i];
+      else os << "(end)";
+      if (want.contains("tokens") && i < want["tokens"].size()) os << " '" << show(want["tokens"][i].get<std::string>()) << "'";
+      os << ", ours ";
+      if (i < got.ids.size()) os << got.ids[i] << " '" << show(got.tokens.size() > i ? got.tokens[i] : "") << "'";
+      else os << "(end)";
+      os << " (HF length " << ids.size() << ", ours " << got.ids.size() << ")";
+      return os.str();
+    }
+  }
+  if (want.contains("tokens")) {
+    auto tokens = want["tokens"].get<std::vector<std::string>>();
+    if (tokens != got.tokens) {
+      for (size_t i = 0; i < tokens.size(); ++i)
+        if (tokens[i] != got.tokens[i]) return "token " + std::to_string(i) + ": HF '" + show(tokens[i]) + "', ours '" + show(got.tokens[i]) + "'";
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto o = want["offsets"][i];
+      if (o[0].get<uint32_t>() != got.offsets[i].first || o[1].get<uint32_t>() != got.offsets[i].second)
+        return "offsets of token " + std::to_string(i) + " '" + show(tokens[i]) + "': HF [" + std::to_string(o[0].get<uint32_t>()) +
+               "," + std::to_string(o[1].get<uint32_t>()) + "), ours [" + std::to_string(got.offsets[i].first) + "," +
+               std::to_string(got.offsets[i].second) + ")";
+    }
+    if (want["special_tokens_mask"].get<std::vector<uint8_t>>() != got.special_tokens_mask) return "special_tokens_mask differs";
+  }
+  if (want.contains("type_ids") && want["type_ids"].get<std::vector<uint8_t>>() != got.type_ids) return "type_ids differ";
+  return "";
+}
+
+// Every line of `texts` against the fixture rows; fails on the first mismatch with context.
+void expect_all_equal(const Tokenizer& tok, const std::vector<std::string>& texts, const fs::path& fixture,
+                      size_t max_length = 0) {
+  auto rows = read_jsonl(fixture);
+  ASSERT_EQ(rows.size(), texts.size()) << fixture;
+  size_t mismatches = 0;
+  std::string first;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    std::string d = diff(rows[i], tok.encode(texts[i], max_length));
+    if (!d.empty() && mismatches++ == 0)
+      first = fixture.filename().string() + " line " + std::to_string(i + 1) + " \"" + show(texts[i].substr(0, 200)) + "\": " + d;
+  }
+  EXPECT_EQ(mismatches, 0u) << first;
+}
+
+Tokenizer uncased() { return Tokenizer::from_tokenizer_json(kFixtures / "uncased" / "tokenizer.json"); }
+
+fs::path temp_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("bert_emotion_tokenizer_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+void write_file(const fs::path& p, const std::string& s) {
+  std::ofstream out(p, std::ios::binary);
+  out << s;
+}
+
+}  // namespace
+
+TEST(Tokenizer, LoadsDistilbertBaseCased) {
+  Tokenizer tok = Tokenizer::from_model_dir(kModel);
+  EXPECT_EQ(tok.source().filename(), "tokenizer.json");
+  EXPECT_EQ(tok.vocab_size(), 28996u);
+  EXPECT_EQ(tok.model_max_length(), 512u);
+  // Ids read from the files (see ../shared/models/distilbert-base-cased/SOURCE.md).
+  EXPECT_EQ(tok.pad_id(), 0);
+  EXPECT_EQ(tok.unk_id(), 100);
+  EXPECT_EQ(tok.cls_id(), 101);
+  EXPECT_EQ(tok.sep_id(), 102);
+  EXPECT_EQ(tok.token_to_id("[MASK]"), 103);
+  EXPECT_EQ(tok.token_to_id("Hello"), 8667);
+  EXPECT_EQ(tok.token_to_id("##："), 28995);
+  EXPECT_FALSE(tok.token_to_id("definitely-not-a-token").has_value());
+  EXPECT_EQ(tok.id_to_token(106), "!");
+  EXPECT_EQ(tok.id_to_token(28996), "");
+}
+
+class TweetEval : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TweetEval, CasedIdsIdenticalToHuggingFace) {
+  std::string split = GetParam();
+  expect_all_equal(Tokenizer::from_model_dir(kModel), read_lines(kEmotion / (split + "_text.txt")),
+                   kFixtures / ("tweeteval_" + split + "_cased.jsonl"));
+}
+
+TEST_P(TweetEval, UncasedIdsIdenticalToHuggingFace) {
+  std::string split = GetParam();
+  expect_all_equal(uncased(), read_lines(kEmotion / (split + "_text.txt")),
+                   kFixtures / ("tweeteval_" + split + "_uncased.jsonl"));
+}
+
+// vocab.txt + tokenizer_config.json (no tokenizer.json) builds the same tokenizer.
+TEST_P(TweetEval, VocabTxtPathGivesTheSameIds) {
+  std::string split = GetParam();
+  auto texts = read_lines(kEmotion / (split + "_text.txt"));
+  expect_all_equal(Tokenizer::from_vocab_files(kModel / "vocab.txt"), texts,
+                   kFixtures / ("tweeteval_" + split + "_cased.jsonl"));
+
+  fs::path dir = temp_dir(std::string("vocab_uncased_") + split);
+  fs::copy_file(kModel / "vocab.txt", dir / "vocab.txt");
+  write_file(dir / "tokenizer_config.json", R"({"do_lower_case": true, "model_max_length": 512})");
+  Tokenizer tok = Tokenizer::from_model_dir(dir);
+  EXPECT_EQ(tok.source().filename(), "vocab.txt");
+  expect_all_equal(tok, texts, kFixtures / ("tweeteval_" + split + "_uncased.jsonl"));
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Splits, TweetEval, ::testing::Values("train", "val", "test"));
+
+TEST(Tokenizer, HardCasesIdsTokensOffsetsIdenticalToHuggingFace) {
+  auto texts = read_lines(kFixtures / "hard_cases.txt");
+  ASSERT_GE(texts.size(), 50u);
+  expect_all_equal(Tokenizer::from_model_dir(kModel), texts, kFixtures / "hard_cases_cased.jsonl");
+  expect_all_equal(uncased(), texts, kFixtures / "hard_cases_uncased.jsonl");
+  // No truncation: the long lines keep all their (> 600) tokens.
+  expect_all_equal(Tokenizer::from_model_dir(kModel), texts, kFixtures / "hard_cases_cased_notrunc.jsonl", size_t(1) << 30);
+  expect_all_equal(uncased(), texts, kFixtures / "hard_cases_uncased_notrunc.jsonl", size_t(1) << 30);
+}
+
+TEST(Tokenizer, LowercaseWithoutAccentStrippingUsesFullLowercase) {
+  // The uncased file with strip_accents: false (as the generator builds it for the bindings).
+  json j = json::parse(read_file(kFixtures / "uncased" / "tokenizer.json"));
+  j["normalizer"]["strip_accents"] = false;
+  fs::path dir = temp_dir("lower_nostrip");
+  write_file(dir / "tokenizer.json", j.dump());
+  Tokenizer tok = Tokenizer::from_tokenizer_json(dir / "tokenizer.json");
+  expect_all_equal(tok, read_lines(kFixtures / "hard_cases.txt"), kFixtures / "hard_cases_lower_nostrip.jsonl");
+  // 'İ' lowercases to "i̇" (i + U+0307, two code points), a word whose "##̇" piece is not in the
+  // vocabulary, so the whole word is [UNK]; simple 1:1 lowercasing would give the token "i".
+  Encoding e = tok.encode("\xC4\xB0");
+  ASSERT_EQ(e.ids.size(), 3u);
+  EXPECT_EQ(e.ids[1], tok.unk_id());
+  EXPECT_EQ(e.offsets[1], (std::pair<uint32_t, uint32_t>{0, 2}));
+  EXPECT_EQ(tok.encode("\xC4\xB0 I").tokens, (std::vector<std::string>{"[CLS]", "[UNK]", "i", "[SEP]"}));
+  fs::remove_all(dir);
+}
+
+TEST(Tokenizer, TruncationAtSmallMaxLengthIdenticalToHuggingFace) {
+  auto val = read_lines(kEmotion / "val_text.txt");
+  auto hard = read_lines(kFixtures / "hard_cases.txt");
+  for (const char* variant : {"cased", "uncased"}) {
+    Tokenizer tok = std::string(variant) == "cased" ? Tokenizer::from_model_dir(kModel) : uncased();
+    size_t checked = 0, mismatches = 0;
+    std::string first;
+    for (const auto& row : read_jsonl(kFixtures / (std::string("truncation_") + variant + ".jsonl"))) {
+      const auto& texts = row["source"] == "val" ? val : hard;
+      const std::string& text = texts.at(row["line"].get<size_t>());
+      const size_t m = row["max_length"].get<size_t>();
+      Encoding e = tok.encode(text, m);
+      EXPECT_LE(e.ids.size(), m);
+      std::string d = diff(row, e);
+      ++checked;
+      if (!d.empty() && mismatches++ == 0) first = row.dump().substr(0, 200) + ": " + d;
+      EXPECT_EQ(tok.encode_ids(text, m), e.ids);
+    }
+    EXPECT_EQ(checked, 2u * (val.size() + hard.size()));
+    EXPECT_EQ(mismatches, 0u) << variant << ": " << first;
+  }
+}
+
+TEST(Tokenizer, PairsWithLongestFirstTruncationIdenticalToHuggingFace) {
+  auto val = read_lines(kEmotion / "val_text.txt");
+  auto hard = read_lines(kFixtures / "hard_cases.txt");
+  auto text = [&](const json& ref) -> const std::string& {
+    return (ref[0] == "hard" ? hard : val).at(ref[1].get<size_t>());
+  };
+  for (const char* variant : {"cased", "uncased"}) {
+    Tokenizer tok = std::string(variant) == "cased" ? Tokenizer::from_model_dir(kModel) : uncased();
+    auto rows = read_jsonl(kFixtures / (std::string("pairs_") + variant + ".jsonl"));
+    ASSERT_GE(rows.size(), 500u);
+    size_t mismatches = 0;
+    for (const auto& row : rows) {
+      const std::string &a = text(row["a"]), &b = text(row["b"]);
+      std::string d = diff(row, tok.encode_pair(a, b, row["max_length"].get<size_t>()));
+      if (!d.empty() && mismatches++ < 3)
+        ADD_FAILURE() << variant << " max_length " << row["max_length"] << " a=\"" << show(a.substr(0, 100))
+                      << "\" b=\"" << show(b.substr(0, 100)) << "\": " << d;
+    }
+    EXPECT_EQ(mismatches, 0u) << variant;
+  }
+}
+
+TEST(Tokenizer, SpecialTokensTypedInTextAreMatchedBeforeNormalization) {
+  Tokenizer tok = Tokenizer::from_model_dir(kModel);
+  Encoding e = tok.encode("a[SEP]b");
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{101, 170, 102, 171, 102}));
+  EXPECT_EQ(e.offsets[2], (std::pair<uint32_t, uint32_t>{1, 6}));
+  EXPECT_EQ(e.special_tokens_mask, (std::vector<uint8_t>{1, 0, 0, 0, 1}));
+  // The uncased normalizer would lowercase "[SEP]" if it ran first; it does not.
+  EXPECT_EQ(uncased().encode("x [MASK]").ids[2], 103);
+}
+
+TEST(Tokenizer, EncodeIdsAndBatchAgreeWithEncode) {
+  Tokenizer tok = Tokenizer::from_model_dir(kModel);
+  auto texts = read_lines(kEmotion / "val_text.txt");
+  auto hard = read_lines(kFixtures / "hard_cases.txt");
+  texts.insert(texts.end(), hard.begin(), hard.end());
+  auto batch = tok.encode_batch(texts, 0, 4);
+  ASSERT_EQ(batch.size(), texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    Encoding e = tok.encode(texts[i]);
+    ASSERT_EQ(batch[i].ids, e.ids) << i;
+    ASSERT_EQ(batch[i].offsets, e.offsets) << i;
+    ASSERT_EQ(tok.encode_ids(texts[i]), e.ids) << i;
+  }
+}
+
+TEST(Tokenizer, ConcurrentEncodeIsDeterministic) {
+  Tokenizer tok = Tokenizer::from_model_dir(kModel);
+  auto texts = read_lines(kEmotion / "test_text.txt");
+  std::vector<std::vector<int32_t>> expected;
+  for (const auto& t : texts) expected.push_back(tok.encode_ids(t));
+  std::vector<size_t> bad(4, 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (size_t i = t; i < texts.size() * 2; i += 3) {
+        size_t k = i % texts.size();
+        if (tok.encode(texts[k]).ids != expected[k] || tok.encode_ids(texts[k]) != expected[k]) ++bad[t];
+      }
+    });
+  for (auto& th : threads) th.join();
+  for (size_t b : bad) EXPECT_EQ(b, 0u);
+}
+
+TEST(Tokenizer, InvalidUtf8ThrowsWithByteOffset) {
+  Tokenizer tok = Tokenizer::from_model_dir(kModel);
+  try {
+    tok.encode("good text \xC3\x28 bad");
+    FAIL() << "expected Utf8Error";
+  } catch (const bert_emotion::Utf8Error& e) {
+    EXPECT_EQ(e.byte_offset, 10u);
+  }
+  EXPECT_THROW(tok.encode_pair("fine", "\xFF"), bert_emotion::Utf8Error);
+  EXPECT_THROW(tok.encode_ids("\xED\xA0\x80"), bert_emotion::Utf8Error);  // a surrogate
+}
+
+TEST(Tokenizer, MaxLengthShorterThanSpecialsIsRejected) {
+  Tokenizer tok = Tokenizer::from_model_dir(kModel);
+  EXPECT_THROW(tok.encode("hello", 1), bert_emotion::InvalidArgument);
+  EXPECT_EQ(tok.encode("hello world", 2).ids, (std::vector<int32_t>{101, 102}));
+}
+
+TEST(Tokenizer, UnsupportedTypesNameFileAndType) {
+  json base = json::parse(read_file(kModel / "tokenizer.json"));
+  struct Case {
+    const char* name;
+    std::function<void(json&)> edit;
+    const char* type;
+  };
+  std::vector<Case> cases = {
+      {"bpe", [](json& j) { j["model"]["type"] = "BPE"; }, "BPE"},
+      {"unigram", [](json& j) { j["model"]["type"] = "Unigram"; }, "Unigram"},
+      {"wordlevel", [](json& j) { j["model"]["type"] = "WordLevel"; }, "WordLevel"},
+      {"nfkc", [](json& j) { j["normalizer"] = {{"type", "NFKC"}}; }, "NFKC"},
+      {"metaspace", [](json& j) { j["pre_tokenizer"] = {{"type", "Metaspace"}}; }, "Metaspace"},
+      {"roberta", [](json& j) { j["post_processor"] = {{"type", "RobertaProcessing"}}; }, "RobertaProcessing"},
+  };
+  for (const auto& c : cases) {
+    json j = base;
+    c.edit(j);
+    fs::path dir = temp_dir(c.name);
+    write_file(dir / "tokenizer.json", j.dump());
+    try {
+      Tokenizer::from_model_dir(dir);
+      ADD_FAILURE() << c.name << ": expected UnsupportedError";
+    } catch (const bert_emotion::UnsupportedError& e) {
+      std::string what = e.what();
+      EXPECT_NE(what.find("tokenizer.json"), std::string::npos) << what;
+      EXPECT_NE(what.find(c.type), std::string::npos) << what;
+    }
+    fs::remove_all(dir);
+  }
+}
+
+TEST(Tokenizer, MalformedFilesNameFileAndField) {
+  json base = json::parse(read_file(kModel / "tokenizer.json"));
+  struct Case {
+    const char* name;
+    std::function<void(json&)> edit;
+    const char* field;
+  };
+  std::vector<Case> cases = {
+      {"no_vocab", [](json& j) { j["model"].erase("vocab"); }, "model.vocab"},
+      {"bad_id", [](json& j) { j["model"]["vocab"]["hello"] = "x"; }, "model.vocab[\"hello\"]"},
+      {"no_unk", [](json& j) { j["model"]["unk_token"] = "[NOPE]"; }, "model.unk_token"},
+      {"bad_lowercase", [](json& j) { j["normalizer"]["lowercase"] = 3; }, "normalizer.lowercase"},
+      {"bad_added", [](json& j) { j["added_tokens"][1].erase("content"); }, "added_tokens[1].content"},
+      {"bad_template", [](json& j) { j["post_processor"]["single"][0] = {{"Oops", 1}}; }, "post_processor.single[0]"},
+      {"bad_truncation", [](json& j) { j["truncation"]["strategy"] = "Sideways"; }, "truncation.strategy"},
+  };
+  for (const auto& c : cases) {
+    json j = base;
+    c.edit(j);
+    fs::path dir = temp_dir(c.name);
+    write_file(dir / "tokenizer.json", j.dump());
+    try {
+      Tokenizer::from_model_dir(dir);
+      ADD_FAILURE() << c.name << ": expected FormatError";
+    } catch (const bert_emotion::FormatError& e) {
+      std::string what = e.what();
+      EXPECT_NE(what.find((dir / "tokenizer.json").string()), std::string::npos) << what;
+      EXPECT_NE(what.find(c.field), std::string::npos) << what;
+    }
+    fs::remove_all(dir);
+  }
+  fs::path dir = temp_dir("not_json");
+  write_file(dir / "tokenizer.json", "{ not json");
+  EXPECT_THROW(Tokenizer::from_model_dir(dir), bert_emotion::FormatError);
+  fs::remove(dir / "tokenizer.json");
+  EXPECT_THROW(Tokenizer::from_model_dir(dir), bert_emotion::FormatError);  // neither file
+  fs::remove_all(dir);
+  EXPECT_THROW(Tokenizer::from_model_dir(dir), bert_emotion::IoError);  // no directory
+}
+
+TEST(Tokenizer, VocabTxtReadsLinesLikePython) {
+  // CRLF line ends are universal newlines in Python's readlines(): tokens must not keep "\r".
+  fs::path dir = temp_dir("crlf");
+  write_file(dir / "vocab.txt", "[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\n[MASK]\r\nhello\r\n##s\r\nworld\r\n");
+  write_file(dir / "tokenizer_config.json", R"({"do_lower_case": true, "model_max_length": 16})");
+  Tokenizer tok = Tokenizer::from_model_dir(dir);
+  EXPECT_EQ(tok.vocab_size(), 8u);
+  EXPECT_EQ(tok.model_max_length(), 16u);
+  Encoding e = tok.encode("Hellos WORLD zzz");
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 5, 6, 7, 1, 3}));
+  EXPECT_EQ(e.tokens, (std::vector<std::string>{"[CLS]", "hello", "##s", "world", "[UNK]", "[SEP]"}));
+  EXPECT_EQ(e.offsets[2], (std::pair<uint32_t, uint32_t>{5, 6}));
+  fs::remove_all(dir);
+}

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -75,6 +76,8 @@ TEST_P(ForwardFixture, LogitsMatchPyTorch) {
         max_err = std::max(max_err, std::fabs(logits[size_t(b) * K + k] - c.expected["logits"][b][k].get<double>()));
     EXPECT_LT(max_err, 1e-5) << GetParam() << ": logits max abs error " << max_err
                              << (training_buffers ? " (training buffers)" : " (inference buffers)");
+    std::printf("[ %s ] %s buffers: logits max abs error vs PyTorch %.3g\n", GetParam().c_str(),
+                training_buffers ? "training" : "inference", max_err);
     const double want = c.expected["loss"].get<double>();
     std::vector<float> dlogits(logits.size());
     const float loss = cross_entropy_forward_backward(logits.data(), c.labels.data(), c.batch.B, K, dlogits.data());
@@ -86,12 +89,16 @@ TEST_P(ForwardFixture, BatchedEqualsOneRowAtATime) {
   const Case c = load_case(GetParam());
   const int K = c.model.config.num_labels();
   const auto batched = run(c, c.batch, false);
+  double max_diff = 0;
   for (int b = 0; b < c.batch.B; ++b) {
     const auto alone = run(c, single_row(c.batch, b), false);
-    for (int k = 0; k < K; ++k)
+    for (int k = 0; k < K; ++k) {
       EXPECT_NEAR(alone[k], batched[size_t(b) * K + k], 1e-6)
           << GetParam() << ": row " << b << " (length " << c.batch.lengths[b] << ") label " << k;
+      max_diff = std::max(max_diff, double(std::fabs(alone[k] - batched[size_t(b) * K + k])));
+    }
   }
+  std::printf("[ %s ] batched vs one row at a time: max abs difference %.3g\n", GetParam().c_str(), max_diff);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, ForwardFixture, ::testing::Values("f32", "headdim10", "f16", "bf16", "gelu_new"));

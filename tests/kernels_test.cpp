@@ -418,3 +418,33 @@ TEST(Dropout, FractionScaleAndDeterminism) {
   dropout_forward(y.data(), keep.data(), x.data(), n, 1.f, 42, 0);
   EXPECT_EQ(y, std::vector<float>(n, 0.f));
 }
+
+TEST(Attention, ProbabilityDropoutFractionAndScale) {
+  const int B = 2, T = 64, H = 4, D = 2, C = H * D;
+  const float p = 0.1f;
+  auto q = randn(B * T * C, 33), k = randn(B * T * C, 34), v = randn(B * T * C, 35);
+  const std::vector<int32_t> lengths = {T, T};
+  std::vector<float> ctx(B * T * C), P(B * H * T * T), Pd(B * H * T * T);
+  std::vector<uint8_t> keep(B * H * T * T);
+  attention_forward(ctx.data(), P.data(), Pd.data(), keep.data(), q.data(), k.data(), v.data(), lengths.data(), B, T,
+                    T, H, D, p, 42, dropout_stream(3, 1));
+  size_t dropped = 0;
+  for (size_t e = 0; e < P.size(); ++e) {
+    if (keep[e] == 0) {
+      ++dropped;
+      ASSERT_EQ(Pd[e], 0.f);
+    } else {
+      ASSERT_FLOAT_EQ(Pd[e], P[e] / (1.f - p));
+    }
+  }
+  const double n = double(P.size());  // 32768 probabilities
+  EXPECT_NEAR(double(dropped), p * n, 5 * std::sqrt(n * p * (1 - p)));
+  // Same (seed, stream): the same masks; another step: different ones.
+  std::vector<uint8_t> keep2(keep.size());
+  attention_forward(ctx.data(), P.data(), Pd.data(), keep2.data(), q.data(), k.data(), v.data(), lengths.data(), B, T,
+                    T, H, D, p, 42, dropout_stream(3, 1));
+  EXPECT_EQ(keep, keep2);
+  attention_forward(ctx.data(), P.data(), Pd.data(), keep2.data(), q.data(), k.data(), v.data(), lengths.data(), B, T,
+                    T, H, D, p, 42, dropout_stream(4, 1));
+  EXPECT_NE(keep, keep2);
+}

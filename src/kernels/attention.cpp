@@ -1,5 +1,6 @@
 #include "kernels/attention.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -27,6 +28,10 @@ void softmax_backward_row(float* din, const float* dout, const float* p, int64_t
   for (int64_t j = 0; j < n; ++j) dot += p[j] * dout[j];
   for (int64_t j = 0; j < n; ++j) din[j] = p[j] * (dout[j] - dot);
 }
+
+// Keys that take part in the products for a row with `len` real keys: all Tk when the row is fully
+// masked (its probabilities are then uniform over every key, as in torch).
+int real_keys(int len, int Tk) { return len <= 0 ? Tk : (len < Tk ? len : Tk); }
 
 }  // namespace
 
@@ -56,12 +61,17 @@ void attention_forward(float* ctx, float* probs, float* probs_dropped, uint8_t* 
       const float* kb = k + int64_t(b) * Tk * C + int64_t(h) * D;
       const float* vb = v + int64_t(b) * Tk * C + int64_t(h) * D;
       float* P = probs + bh * TT;
-      // scores[Tq,Tk] = q_bh[Tq,D] k_bh[Tk,D]^T
-      gemm(false, true, Tq, Tk, D, 1.f, qb, C, kb, C, 0.f, P, Tk);
-      const int len = key_lengths[b];
+      // Only the first n real keys take part in the products: masked keys get probability exactly 0,
+      // and leaving them out makes a row's result independent of how far the batch is padded.
+      // A fully masked row (n = 0) is uniform over all Tk keys, as in torch.
+      const int n = real_keys(key_lengths[b], Tk);
+      // scores[Tq,n] = q_bh[Tq,D] k_bh[n,D]^T
+      gemm(false, true, Tq, n, D, 1.f, qb, C, kb, C, 0.f, P, Tk);
       for (int i = 0; i < Tq; ++i) {
         float* row = P + int64_t(i) * Tk;
-        for (int j = len < 0 ? 0 : len; j < Tk; ++j) row[j] = lowest;
+        if (n == Tk && key_lengths[b] < Tk)  // fully masked: every score is the same constant
+          for (int j = 0; j < Tk; ++j) row[j] = lowest;
+        for (int j = n; j < Tk; ++j) row[j] = lowest;
         softmax_row(row, row, Tk);
       }
       float* Pd = P;
@@ -75,8 +85,8 @@ void attention_forward(float* ctx, float* probs, float* probs_dropped, uint8_t* 
           Pd[e] = kept ? P[e] * scale : 0.f;
         }
       }
-      // ctx_bh[Tq,D] = Pd[Tq,Tk] v_bh[Tk,D]
-      gemm(false, false, Tq, D, Tk, 1.f, Pd, Tk, vb, C, 0.f, ctx + int64_t(b) * Tq * C + int64_t(h) * D, C);
+      // ctx_bh[Tq,D] = Pd[Tq,n] v_bh[n,D]
+      gemm(false, false, Tq, D, n, 1.f, Pd, Tk, vb, C, 0.f, ctx + int64_t(b) * Tq * C + int64_t(h) * D, C);
     }
 }
 
@@ -97,24 +107,29 @@ void attention_backward(float* dq, float* dk, float* dv, float* scratch, const f
       const float* P = probs + bh * TT;
       const float* Pd = drop ? probs_dropped + bh * TT : P;
       float* dP = scratch + bh * TT;
-      // dv_bh[Tk,D] = Pd^T[Tk,Tq] dctx_bh[Tq,D]
-      gemm(true, false, Tk, D, Tq, 1.f, Pd, Tk, dctx + qoff, C, 0.f, dv + koff, C);
-      // dPd[Tq,Tk] = dctx_bh[Tq,D] v_bh[Tk,D]^T
-      gemm(false, true, Tq, Tk, D, 1.f, dctx + qoff, C, v + koff, C, 0.f, dP, Tk);
-      if (drop) {
-        const uint8_t* kp = keep + bh * TT;
-        for (int64_t e = 0; e < TT; ++e) dP[e] = kp[e] ? dP[e] * scale : 0.f;
+      const int n = real_keys(key_lengths[b], Tk);  // keys that took part (see attention_forward)
+      // dv_bh[n,D] = Pd^T[n,Tq] dctx_bh[Tq,D]; masked keys' values got weight 0
+      gemm(true, false, n, D, Tq, 1.f, Pd, Tk, dctx + qoff, C, 0.f, dv + koff, C);
+      for (int j = n; j < Tk; ++j) std::fill_n(dv + koff + int64_t(j) * C, D, 0.f);
+      // dPd[Tq,n] = dctx_bh[Tq,D] v_bh[n,D]^T
+      gemm(false, true, Tq, n, D, 1.f, dctx + qoff, C, v + koff, C, 0.f, dP, Tk);
+      for (int i = 0; i < Tq; ++i) {
+        float* row = dP + int64_t(i) * Tk;
+        for (int j = n; j < Tk; ++j) row[j] = 0.f;
+        if (drop) {
+          const uint8_t* kp = keep + bh * TT + int64_t(i) * Tk;
+          for (int j = 0; j < n; ++j) row[j] = kp[j] ? row[j] * scale : 0.f;
+        }
+        softmax_backward_row(row, row, P + int64_t(i) * Tk, Tk);
+        // Masked scores were overwritten by a constant: no gradient flows through them.
+        for (int j = n; j < Tk; ++j) row[j] = 0.f;
+        if (n == Tk && key_lengths[b] < Tk)
+          for (int j = 0; j < Tk; ++j) row[j] = 0.f;
       }
-      // Masked keys were overwritten by a constant, so their scores get no gradient; their
-      // probabilities are exactly 0 (unless the whole row is masked) and softmax_backward gives 0.
-      for (int i = 0; i < Tq; ++i) softmax_backward_row(dP + int64_t(i) * Tk, dP + int64_t(i) * Tk, P + int64_t(i) * Tk, Tk);
-      const int len = key_lengths[b];
-      if (len < Tk)
-        for (int i = 0; i < Tq; ++i)
-          for (int j = len < 0 ? 0 : len; j < Tk; ++j) dP[int64_t(i) * Tk + j] = 0.f;
-      // dq_bh[Tq,D] = dS[Tq,Tk] k_bh[Tk,D];  dk_bh[Tk,D] = dS^T[Tk,Tq] q_bh[Tq,D]
-      gemm(false, false, Tq, D, Tk, 1.f, dP, Tk, k + koff, C, 0.f, dq + qoff, C);
-      gemm(true, false, Tk, D, Tq, 1.f, dP, Tk, q + qoff, C, 0.f, dk + koff, C);
+      // dq_bh[Tq,D] = dS[Tq,n] k_bh[n,D];  dk_bh[n,D] = dS^T[n,Tq] q_bh[Tq,D]
+      gemm(false, false, Tq, D, n, 1.f, dP, Tk, k + koff, C, 0.f, dq + qoff, C);
+      gemm(true, false, n, D, Tq, 1.f, dP, Tk, q + qoff, C, 0.f, dk + koff, C);
+      for (int j = n; j < Tk; ++j) std::fill_n(dk + koff + int64_t(j) * C, D, 0.f);
     }
 }
 

@@ -166,3 +166,27 @@ TEST(Forward, MakeBatchPadsRight) {
   EXPECT_EQ(b.ids, (std::vector<int32_t>{101, 7, 102, 101, 102, 0}));
   EXPECT_EQ(b.lengths, (std::vector<int32_t>{3, 2}));
 }
+
+TEST(Forward, BuffersAreSizedOnceAndInferenceKeepsOneLayer) {
+  Case c = load_case("f32");
+  const ModelConfig& cfg = c.model.config;
+  const size_t train_bytes = activations_bytes(cfg, c.batch.B, c.batch.T, true);
+  const size_t infer_bytes = activations_bytes(cfg, c.batch.B, c.batch.T, false);
+  EXPECT_LT(infer_bytes * 2, train_bytes) << "inference keeps one layer's buffers, training every layer's";
+  // More layers cost training memory, not inference memory (beyond the shared buffers).
+  ModelConfig deeper = cfg;
+  deeper.n_layers = cfg.n_layers * 3;
+  EXPECT_EQ(activations_bytes(deeper, c.batch.B, c.batch.T, false), infer_bytes);
+  EXPECT_GT(activations_bytes(deeper, c.batch.B, c.batch.T, true), train_bytes);
+  // A forward (and a smaller batch) reuses the slab: no reallocation.
+  Activations acts;
+  activations_reserve(acts, cfg, c.batch.B, c.batch.T, false);
+  EXPECT_EQ(acts.buf.size() * sizeof(float), infer_bytes);
+  const float* slab = acts.buf.data();
+  std::vector<float> logits(size_t(c.batch.B) * cfg.num_labels());
+  distilbert_forward(cfg, c.model.weights, c.batch, acts, logits.data(), nullptr);
+  distilbert_forward(cfg, c.model.weights, single_row(c.batch, 1), acts, logits.data(), nullptr);
+  EXPECT_EQ(acts.buf.data(), slab);
+  EXPECT_EQ(acts.buf.size() * sizeof(float), infer_bytes);
+  EXPECT_EQ(acts.B, 1);
+}

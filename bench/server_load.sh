@@ -100,12 +100,17 @@ done
 URL=http://127.0.0.1:$PORT
 echo "server on $URL; warm-up" >&2
 wrk -t 2 -c 16 -d 3s -s "$WORK/predict.lua" "$URL" >/dev/null
+# wrk stops without waiting for answers; the server still computes what was queued. One more request
+# waits behind all of it (FIFO), so the next point starts on an idle server.
+drain() { curl -s -o /dev/null -m 300 -H 'Content-Type: application/json' -d '{"inputs": "drain"}' "$URL/predict" || true; }
+drain
 
 TABLE="| connections | requests/s | p50 ms | p90 ms | p99 ms | non-2xx | socket errors | % of offline |
 | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for c in $CONNS; do
   t=$(( c < 2 ? 1 : 2 ))
   line=$(wrk -t "$t" -c "$c" -d "${DURATION}s" --timeout 30s -s "$WORK/predict.lua" "$URL" | grep '^RESULT')
+  drain
   read -r _ reqs dur_us non2xx sockerr timeouts p50 p90 p99 <<<"$line"
   rps=$(python3 -c "print(f'{$reqs / ($dur_us / 1e6):.2f}')")
   pct=$(python3 -c "print(f'{100 * $rps / $OFFLINE:.0f}%')")

@@ -64,7 +64,9 @@ std::vector<int32_t> row(int32_t tag, size_t len) { return std::vector<int32_t>(
 TEST(Batcher, TokenBudgetCountsPaddedTokensAndKeepsFifo) {
   GatedBackend backend;
   MetricsRegistry metrics;
-  Batcher batcher(backend, {.max_batch_tokens = 20, .max_batch_requests = 0, .max_queue_rows = 100}, &metrics);
+  // max_padding_ratio 0: every formed batch is one backend call, in FIFO order.
+  Batcher batcher(backend, {.max_batch_tokens = 20, .max_batch_requests = 0, .max_queue_rows = 100, .max_padding_ratio = 0},
+                  &metrics);
   auto first = batcher.submit({row(0, 4)});
   backend.wait_for_calls(1);  // the worker is now held inside batch 1
   // Queue while held: lengths 5, 5, 5, 8, 2, 2. Padded counts: 5,10,15 then adding 8 -> 8*4=32 > 20:
@@ -100,7 +102,7 @@ TEST(Batcher, TokenBudgetCountsPaddedTokensAndKeepsFifo) {
 
 TEST(Batcher, RequestCapAndOversizedRowAlone) {
   GatedBackend backend;
-  Batcher batcher(backend, {.max_batch_tokens = 10, .max_batch_requests = 2, .max_queue_rows = 100});
+  Batcher batcher(backend, {.max_batch_tokens = 10, .max_batch_requests = 2, .max_queue_rows = 100, .max_padding_ratio = 0});
   auto first = batcher.submit({row(0, 1)});
   backend.wait_for_calls(1);
   auto rest = batcher.submit({row(1, 1), row(2, 1), row(3, 1), row(4, 30), row(5, 1)});
@@ -164,4 +166,40 @@ TEST(Batcher, StopDrainsQueuedRowsThenRefuses) {
   EXPECT_TRUE(held[0].get().ok());
   for (auto& f : queued) EXPECT_TRUE(f.get().ok());  // queued before stop(): finished, not dropped
   EXPECT_THROW(batcher.submit({row(3, 1)}), ApiError);
+}
+
+TEST(Batcher, SplitByLengthHandDerived) {
+  // sorted: 10(0) 11(4) 12(2) | 48(3) 50(1) 52(5). Adding 48 to {10,11,12}: padded 48x4 = 192 >
+  // 1.3 x 81 real, and the group already holds 12x3 = 36 >= 20 padded tokens: cut. 50 and 52 join 48
+  // (100 <= 1.3 x 98, 156 <= 1.3 x 150).
+  const std::vector<size_t> lengths = {10, 50, 12, 48, 11, 52};
+  using Groups = std::vector<std::vector<size_t>>;
+  EXPECT_EQ(split_by_length(lengths, 1.3, 20), (Groups{{0, 4, 2}, {3, 1, 5}}));
+  // min 100: {10,11,12} (36 padded) is too small to close, so 48 joins; adding 50 then gives 250 >
+  // 1.3 x 131 with 48x4 = 192 >= 100 padded: cut; 52 joins 50 (104 <= 1.3 x 102).
+  EXPECT_EQ(split_by_length(lengths, 1.3, 100), (Groups{{0, 4, 2, 3}, {1, 5}}));
+  EXPECT_EQ(split_by_length(lengths, 0, 20), (Groups{{0, 1, 2, 3, 4, 5}}));  // disabled: FIFO, one call
+  EXPECT_EQ(split_by_length({7, 7, 7}, 1.3, 1), (Groups{{0, 1, 2}}));         // equal lengths never split
+  EXPECT_TRUE(split_by_length({}, 1.3, 1).empty());
+}
+
+TEST(Batcher, MixedLengthsRunAsLengthSortedCallsWithTheRightAnswers) {
+  GatedBackend backend;
+  Batcher batcher(backend, {.max_batch_tokens = 1000, .max_batch_requests = 0, .max_queue_rows = 100,
+                            .max_padding_ratio = 1.3, .min_split_tokens = 20});
+  auto first = batcher.submit({row(0, 1)});
+  backend.wait_for_calls(1);
+  auto rest = batcher.submit({row(1, 10), row(2, 50), row(3, 12), row(4, 48), row(5, 11), row(6, 52)});
+  backend.release();
+  for (size_t i = 0; i < rest.size(); ++i) {
+    auto r = rest[i].get();
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.logits[1], float(i + 1)) << "result delivered to the wrong request";
+    EXPECT_EQ(r.batch_rows, 3u);
+  }
+  auto batches = backend.batches();
+  ASSERT_EQ(batches.size(), 3u);  // the held call, then the two length groups
+  EXPECT_EQ(batches[1].size(), 3u);
+  EXPECT_EQ(batches[1].back().size(), 12u);
+  EXPECT_EQ(batches[2].front().size(), 48u);
 }

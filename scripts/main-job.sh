@@ -95,7 +95,23 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
 fi
 [ -x "$BIN" ] || { echo "main-job: $BIN not found (build it, or unset SKIP_BUILD)" >&2; exit 1; }
 
-# ---- 3. base model ---------------------------------------------------------------------------
+# ---- 3. data ---------------------------------------------------------------------------------
+step "dataset: $DATA"
+DATA_DIR=$("$BIN" download --data "$DATA")
+echo "dataset $DATA in $DATA_DIR" >&2
+for split in train val test; do
+  if [ -f "$DATA_DIR/${split}_text.txt" ]; then
+    printf '  %-5s %6d examples\n' "$split" "$(wc -l < "$DATA_DIR/${split}_text.txt")" >&2
+  fi
+done
+
+# The dataset's label names, for a random initialisation's head (mapping.txt: "id<TAB>name").
+LABELS=""
+for m in "$DATA_DIR/mapping.txt" "$DATA_DIR/../mapping.txt"; do
+  if [ -f "$m" ]; then LABELS=$(cut -f2 "$m" | tr -d '\r' | paste -sd, -); break; fi
+done
+
+# ---- 4. base model ---------------------------------------------------------------------------
 RANDOM_INIT=0
 if [ -n "$MODEL_DIR" ]; then
   step "base model: local directory $MODEL_DIR"
@@ -121,25 +137,18 @@ else
     MODEL="$(dirname "$OUT")/random-init-$(basename "$MODEL_ID")"
     if [ -f "$SHARED_MODEL/config.json" ]; then
       # The genuine config.json and tokenizer of distilbert-base-cased, random weights.
-      "$BIN" init --config "$SHARED_MODEL/config.json" --tokenizer "$SHARED_MODEL" \
-        --seed "$SEED" --out "$MODEL" >&2
+      init_args=(init --config "$SHARED_MODEL/config.json" --tokenizer "$SHARED_MODEL" --seed "$SEED" --out "$MODEL")
+      if [ -n "$LABELS" ]; then init_args+=(--labels "$LABELS"); fi
+      echo "+ bert-emotion ${init_args[*]}" >&2
+      "$BIN" "${init_args[@]}" >&2
     else
-      banner "../shared/models/distilbert-base-cased is missing too: using the built-in" \
-        "'base' shapes, which need a tokenizer: pass MODEL_DIR=<a model directory>."
+      banner "Cannot build the random model either: $SHARED_MODEL" \
+        "(the genuine config.json + tokenizer files) is missing." \
+        "Pass MODEL_DIR=<a model directory> or run with network access."
       exit 1
     fi
   fi
 fi
-
-# ---- 4. data ---------------------------------------------------------------------------------
-step "dataset: $DATA"
-DATA_DIR=$("$BIN" download --data "$DATA")
-echo "dataset $DATA in $DATA_DIR" >&2
-for split in train val test; do
-  if [ -f "$DATA_DIR/${split}_text.txt" ]; then
-    printf '  %-5s %6d examples\n' "$split" "$(wc -l < "$DATA_DIR/${split}_text.txt")" >&2
-  fi
-done
 
 # ---- 5. fine-tune ----------------------------------------------------------------------------
 step "fine-tune -> $OUT"
@@ -148,9 +157,9 @@ train_args=(train --model "$MODEL" --data "$DATA" --output-dir "$OUT"
   --seed "$SEED")
 if [ -n "$MAX_STEPS" ]; then train_args+=(--max-steps "$MAX_STEPS"); fi
 if [ -n "$THREADS" ]; then train_args+=(--threads "$THREADS"); fi
-# A random initialisation carries init's default 2-label head: replaced by a fresh 4-label one, as
-# from_pretrained(..., ignore_mismatched_sizes=True) does.
-if [ "$RANDOM_INIT" = 1 ]; then train_args+=(--ignore-mismatched-sizes); fi
+# A random initialisation without the dataset's labels has init's default 2-label head: replace it,
+# as from_pretrained(..., ignore_mismatched_sizes=True) does.
+if [ "$RANDOM_INIT" = 1 ] && [ -z "$LABELS" ]; then train_args+=(--ignore-mismatched-sizes); fi
 # shellcheck disable=SC2206  # word splitting of EXTRA_TRAIN_ARGS is intended
 if [ -n "${EXTRA_TRAIN_ARGS:-}" ]; then train_args+=($EXTRA_TRAIN_ARGS); fi
 echo "+ bert-emotion ${train_args[*]}" >&2
@@ -177,6 +186,7 @@ for t in "${TIMINGS[@]}"; do echo "  $t" >&2; done
 printf '  %7ds  %s\n' $(( $(date +%s) - JOB_START )) "total" >&2
 echo "  model: $OUT" >&2
 if [ "$RANDOM_INIT" = 1 ]; then
-  banner "REMINDER: this run started from RANDOM weights (no pretrained $MODEL_ID)." \
-    "Its scores are not BERT-Emotion's. Re-run with network access to reproduce."
+  banner "REMINDER: this run started from RANDOM weights, not from the pretrained" \
+    "$MODEL_ID. Its scores are not BERT-Emotion's." \
+    "Re-run with network access to reproduce the published model."
 fi

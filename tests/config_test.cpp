@@ -217,6 +217,17 @@ TEST(Config, LabelMapsMustAgree) {
   EXPECT_NE(parse_error(with_labels({{"1", "a"}}, nullptr)).find("found id 1"), std::string::npos);
   // one name for two ids has no inverse
   EXPECT_NE(parse_error(with_labels({{"0", "a"}, {"1", "a"}}, nullptr)).find("appears twice"), std::string::npos);
+  // "1" and "01" are the same id (Python's int() agrees): ambiguous, refused
+  EXPECT_NE(parse_error(with_labels({{"0", "a"}, {"1", "b"}, {"01", "c"}}, nullptr)).find("two keys mean label id 1"),
+            std::string::npos);
+  // label ids that would overflow an int are not silently truncated (2^32 would wrap to 0)
+  EXPECT_NE(parse_error(with_labels({{"0", "a"}}, {{"a", 4294967296LL}})).find("label2id.a"), std::string::npos);
+  // num_labels without id2label: at least 1, and bounded so a hostile file cannot exhaust memory
+  for (json n : {json(0), json(-3), json(2000000000), json(4294967298LL)}) {
+    json k = minimal();
+    k["num_labels"] = n;
+    EXPECT_NE(parse_error(k).find("\"num_labels\": must be in [1, 1000000]"), std::string::npos) << n;
+  }
   // num_labels contradicting id2label
   json j = with_labels({{"0", "a"}}, nullptr);
   j["num_labels"] = 2;

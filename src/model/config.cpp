@@ -120,6 +120,9 @@ class KeyReader {
   std::set<std::string> used_;
 };
 
+// Far beyond any classifier, small enough that a hostile num_labels cannot exhaust memory.
+constexpr int64_t kMaxLabels = 1'000'000;
+
 // Label id keys are JSON strings ("0"); the whole string must be a decimal integer.
 int parse_label_id(const std::string& source, const std::string& text) {
   int id = 0;
@@ -135,19 +138,30 @@ void parse_labels(KeyReader& r, ModelConfig& cfg, const std::string& source) {
   const json* label2id = r.get_raw("label2id");
   std::string key;
   const json* num_labels_v = r.find({"num_labels"}, &key);
+  std::optional<int64_t> num_labels;
+  if (num_labels_v != nullptr) {
+    if (!num_labels_v->is_number_integer()) fail_type(source, "num_labels", "an integer", *num_labels_v);
+    num_labels = num_labels_v->get<int64_t>();
+    if (*num_labels < 1 || *num_labels > kMaxLabels)
+      throw FormatError(source + ": key \"num_labels\": must be in [1, " + std::to_string(kMaxLabels) + "], got " +
+                        std::to_string(*num_labels));
+  }
 
   if (id2label != nullptr) {
     if (!id2label->is_object()) fail_type(source, "id2label", "an object {\"0\": \"name\", ...}", *id2label);
     for (auto it = id2label->begin(); it != id2label->end(); ++it) {
       if (!it.value().is_string()) fail_type(source, "id2label." + it.key(), "a string label name", it.value());
-      cfg.id2label[parse_label_id(source, it.key())] = it.value().get<std::string>();
+      const int id = parse_label_id(source, it.key());
+      if (!cfg.id2label.emplace(id, it.value().get<std::string>()).second)
+        throw FormatError(source + ": key \"id2label\": two keys mean label id " + std::to_string(id));
     }
   }
   if (label2id != nullptr) {
     if (!label2id->is_object()) fail_type(source, "label2id", "an object {\"name\": 0, ...}", *label2id);
     for (auto it = label2id->begin(); it != label2id->end(); ++it) {
       const json& v = it.value();
-      if (!v.is_number_integer()) fail_type(source, "label2id." + it.key(), "an integer label id", v);
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > kMaxLabels)
+        fail_type(source, "label2id." + it.key(), "a label id in [0, 1000000]", v);
       cfg.label2id[it.key()] = v.get<int>();
     }
   }
@@ -162,12 +176,7 @@ void parse_labels(KeyReader& r, ModelConfig& cfg, const std::string& source) {
   }
   if (id2label == nullptr && label2id == nullptr) {
     // transformers' PretrainedConfig default: 2 labels, or num_labels of them, named LABEL_i.
-    int n = 2;
-    if (num_labels_v != nullptr) {
-      if (!num_labels_v->is_number_integer()) fail_type(source, "num_labels", "an integer", *num_labels_v);
-      n = num_labels_v->get<int>();
-    }
-    if (n < 1) throw FormatError(source + ": key \"num_labels\": must be >= 1, got " + std::to_string(n));
+    const int n = static_cast<int>(num_labels.value_or(2));
     for (int i = 0; i < n; ++i) cfg.id2label[i] = "LABEL_" + std::to_string(i);
   }
   // Ids must be exactly 0..K-1: they index the classifier's rows.
@@ -179,9 +188,8 @@ void parse_labels(KeyReader& r, ModelConfig& cfg, const std::string& source) {
     ++expect;
   }
   if (cfg.id2label.empty()) throw FormatError(source + ": key \"id2label\": no labels");
-  if (num_labels_v != nullptr && num_labels_v->is_number_integer() &&
-      num_labels_v->get<int>() != cfg.num_labels())
-    throw FormatError(source + ": key \"num_labels\" is " + std::to_string(num_labels_v->get<int>()) +
+  if (num_labels && *num_labels != cfg.num_labels())
+    throw FormatError(source + ": key \"num_labels\" is " + std::to_string(*num_labels) +
                       " but id2label has " + std::to_string(cfg.num_labels()) + " labels");
   if (label2id == nullptr) {
     for (const auto& [id, name] : cfg.id2label) {

@@ -95,6 +95,30 @@ TEST(AdamW, MatchesTorchOverSixStepsWithDecayClippingAndWarmup) {
   EXPECT_LT(clipped_steps, static_cast<int>(fx["steps"].size()));
 }
 
+TEST(AdamW, FusedClipStepAndZeroEqualsSeparatePasses) {
+  const auto fx = load_fixture();
+  ArenaSpec s = layout_from(fx);
+  s.infos[1].trainable = false;  // a frozen tensor: untouched, its gradient cleared by the fused step
+  std::vector<float> p1 = gather(s, fx["init"]), p2 = p1;
+  AdamW a(s.infos, s.size, {.beta1 = 0.9, .beta2 = 0.98, .eps = 1e-6, .weight_decay = 0.05});
+  AdamW b(s.infos, s.size, {.beta1 = 0.9, .beta2 = 0.98, .eps = 1e-6, .weight_decay = 0.05});
+  for (size_t k = 0; k < fx["steps"].size(); ++k) {
+    std::vector<float> g1 = gather(s, fx["steps"][k]["grad"]), g2 = g1;
+    const double lr = 0.01 * (k + 1);
+    const float norm1 = clip_grad_norm(s.infos, g1.data(), 3.0);
+    a.step(p1.data(), g1.data(), lr);
+    const float norm2 = global_grad_norm(s.infos, g2.data());
+    b.step_and_zero_grads(p2.data(), g2.data(), lr, clip_coefficient(norm2, 3.0));
+    EXPECT_EQ(norm1, norm2);
+    for (size_t i = 0; i < p1.size(); ++i) ASSERT_EQ(p1[i], p2[i]) << "step " << k << " [" << i << "]";
+    for (float g : g2) ASSERT_EQ(g, 0.0f);
+    EXPECT_EQ(a.exp_avg_sq(), b.exp_avg_sq());
+  }
+  EXPECT_EQ(clip_coefficient(5.0f, 0.0), 1.0f);  // clipping off
+  EXPECT_EQ(clip_coefficient(5.0f, 10.0), 1.0f);
+  EXPECT_EQ(clip_coefficient(5.0f, 1.0), 1.0f / (5.0f + 1e-6f));
+}
+
 TEST(AdamW, SingleStepByHand) {
   // One scalar, t = 1: m = 0.1 g, v = 0.001 g^2, m_hat = g, v_hat = g^2,
   // p1 = p0*(1 - lr*wd) - lr * g / (|g| + eps).

@@ -1,6 +1,7 @@
 // optimizer.cpp — AdamW and gradient clipping; see optimizer.hpp.
 #include "train/optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "util/error.hpp"
@@ -18,39 +19,76 @@ AdamW::AdamW(std::vector<ParamInfo> params, size_t arena_size, AdamWOptions opts
       throw InvalidArgument("AdamW: tensor " + p.name + " lies outside the arena");
 }
 
+namespace {
+
+// One AdamW update over [begin, end) — torch 1.13's _single_tensor_adamw, op by op in float32.
+// kScaleAndZero: the gradient is first multiplied by grad_scale (the clip) and then cleared.
+struct AdamWScalars {
+  float neg_step_size, bias_correction2_sqrt, beta1, one_minus_beta1, beta2, one_minus_beta2, eps, decay_factor;
+};
+
+// Branch-free so that it vectorizes: a tensor without decay multiplies by exactly 1.0f (exact), and
+// sqrt skips the errno check (v >= 0 always).
+template <bool kScaleAndZero>
+__attribute__((optimize("no-math-errno", "fp-contract=off"))) void adamw_range(const AdamWScalars& k, float decay_factor,
+                                                            float grad_scale, float* __restrict params,
+                                                            float* __restrict grads, float* __restrict m,
+                                                            float* __restrict v, ptrdiff_t begin, ptrdiff_t end) {
+#pragma omp parallel for simd schedule(static) if (end - begin > 65536)
+  for (ptrdiff_t i = begin; i < end; ++i) {
+    float g = grads[i];
+    if constexpr (kScaleAndZero) {
+      g = g * grad_scale;  // clip_grad_norm_'s g.mul_(clip_coef_clamped)
+      grads[i] = 0.0f;
+    }
+    const float p = params[i] * decay_factor;                        // param.mul_(1 - lr*wd)
+    m[i] = std::fma(g, k.one_minus_beta1, m[i] * k.beta1);             // exp_avg.mul_(b1).add_(g, alpha=1-b1)
+    v[i] = v[i] * k.beta2 + (k.one_minus_beta2 * g) * g;               // exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2)
+    const float denom = std::sqrt(v[i]) / k.bias_correction2_sqrt + k.eps;
+    params[i] = p + (k.neg_step_size * m[i]) / denom;                 // param.addcdiv_(m, denom, -step_size)
+  }
+}
+
+}  // namespace
+
 void AdamW::step(float* params, const float* grads, double lr) {
+  // The unfused path never writes the gradients; adamw_range<false> only reads them.
+  step_impl(params, const_cast<float*>(grads), lr, 1.0f, false);
+}
+
+void AdamW::step_and_zero_grads(float* params, float* grads, double lr, float grad_scale) {
+  step_impl(params, grads, lr, grad_scale, true);
+}
+
+void AdamW::step_impl(float* params, float* grads, double lr, float grad_scale, bool scale_and_zero) {
   ++step_;
   const double t = static_cast<double>(step_);
   // Scalars are computed in double (Python floats in torch) and rounded to float where the float32
   // kernels use them.
   const double bias_correction1 = 1.0 - std::pow(opts_.beta1, t);
   const double bias_correction2 = 1.0 - std::pow(opts_.beta2, t);
-  const float neg_step_size = static_cast<float>(-(lr / bias_correction1));
-  const float bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
-  const float beta1 = static_cast<float>(opts_.beta1);
-  const float one_minus_beta1 = static_cast<float>(1.0 - opts_.beta1);
-  const float beta2 = static_cast<float>(opts_.beta2);
-  const float one_minus_beta2 = static_cast<float>(1.0 - opts_.beta2);
-  const float eps = static_cast<float>(opts_.eps);
-  const float decay_factor = static_cast<float>(1.0 - lr * opts_.weight_decay);
-  float* m = m_.data();
-  float* v = v_.data();
+  AdamWScalars k;
+  k.neg_step_size = static_cast<float>(-(lr / bias_correction1));
+  k.bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
+  k.beta1 = static_cast<float>(opts_.beta1);
+  k.one_minus_beta1 = static_cast<float>(1.0 - opts_.beta1);
+  k.beta2 = static_cast<float>(opts_.beta2);
+  k.one_minus_beta2 = static_cast<float>(1.0 - opts_.beta2);
+  k.eps = static_cast<float>(opts_.eps);
+  k.decay_factor = static_cast<float>(1.0 - lr * opts_.weight_decay);
 
   for (const auto& info : params_) {
-    if (!info.trainable) continue;
-    const bool decay = opts_.weight_decay > 0.0 && !info.no_decay;
     const ptrdiff_t begin = static_cast<ptrdiff_t>(info.offset);
     const ptrdiff_t end = begin + static_cast<ptrdiff_t>(info.numel);
-#pragma omp parallel for schedule(static) if (info.numel > 65536)
-    for (ptrdiff_t i = begin; i < end; ++i) {
-      const float g = grads[i];
-      float p = params[i];
-      if (decay) p = p * decay_factor;                          // param.mul_(1 - lr*wd)
-      m[i] = std::fma(g, one_minus_beta1, m[i] * beta1);        // exp_avg.mul_(b1).add_(g, alpha=1-b1)
-      v[i] = v[i] * beta2 + (one_minus_beta2 * g) * g;          // exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2)
-      const float denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
-      params[i] = p + (neg_step_size * m[i]) / denom;           // param.addcdiv_(m, denom, -step_size)
+    if (!info.trainable) {
+      if (scale_and_zero) std::fill(grads + begin, grads + end, 0.0f);
+      continue;
     }
+    const float decay_factor = (opts_.weight_decay > 0.0 && !info.no_decay) ? k.decay_factor : 1.0f;
+    if (scale_and_zero)
+      adamw_range<true>(k, decay_factor, grad_scale, params, grads, m_.data(), v_.data(), begin, end);
+    else
+      adamw_range<false>(k, decay_factor, 1.0f, params, grads, m_.data(), v_.data(), begin, end);
   }
 }
 
@@ -61,7 +99,7 @@ float global_grad_norm(const std::vector<ParamInfo>& params, const float* grads)
     const ptrdiff_t begin = static_cast<ptrdiff_t>(info.offset);
     const ptrdiff_t end = begin + static_cast<ptrdiff_t>(info.numel);
     double sq = 0.0;
-#pragma omp parallel for reduction(+ : sq) schedule(static) if (info.numel > 65536)
+#pragma omp parallel for simd reduction(+ : sq) schedule(static) if (info.numel > 65536)
     for (ptrdiff_t i = begin; i < end; ++i) sq += static_cast<double>(grads[i]) * grads[i];
     const float norm = static_cast<float>(std::sqrt(sq));
     sum_of_norms_sq += static_cast<double>(norm) * norm;
@@ -69,16 +107,21 @@ float global_grad_norm(const std::vector<ParamInfo>& params, const float* grads)
   return static_cast<float>(std::sqrt(sum_of_norms_sq));
 }
 
+float clip_coefficient(float norm, double max_norm) {
+  if (max_norm <= 0.0) return 1.0f;
+  const float coef = static_cast<float>(max_norm) / (norm + 1e-6f);
+  return coef < 1.0f ? coef : 1.0f;  // torch clamps the coefficient at 1 (a no-op multiply)
+}
+
 float clip_grad_norm(const std::vector<ParamInfo>& params, float* grads, double max_norm) {
   const float norm = global_grad_norm(params, grads);
-  if (max_norm <= 0.0) return norm;
-  const float coef = static_cast<float>(max_norm) / (norm + 1e-6f);
-  if (!(coef < 1.0f)) return norm;  // torch clamps the coefficient at 1 (a no-op multiply)
+  const float coef = clip_coefficient(norm, max_norm);
+  if (coef == 1.0f) return norm;
   for (const auto& info : params) {
     if (!info.trainable) continue;
     const ptrdiff_t begin = static_cast<ptrdiff_t>(info.offset);
     const ptrdiff_t end = begin + static_cast<ptrdiff_t>(info.numel);
-#pragma omp parallel for schedule(static) if (info.numel > 65536)
+#pragma omp parallel for simd schedule(static) if (info.numel > 65536)
     for (ptrdiff_t i = begin; i < end; ++i) grads[i] *= coef;
   }
   return norm;

@@ -12,6 +12,9 @@
 //   AdamW opt(layout.params(), layout.size(), {.beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8});
 //   double norm = clip_grad_norm(layout.params(), grads.data(), /*max_norm=*/1.0);  // pre-clip norm
 //   opt.step(params.data(), grads.data(), /*lr=*/5e-5 * schedule_factor);
+//   // or, fused (what the trainer does; same numbers, two fewer passes over the arena):
+//   float norm = global_grad_norm(layout.params(), grads.data());
+//   opt.step_and_zero_grads(params.data(), grads.data(), lr, clip_coefficient(norm, 1.0));
 //   opt.exp_avg();  opt.exp_avg_sq();  opt.step_count();   // saved in checkpoints
 #pragma once
 
@@ -38,6 +41,12 @@ class AdamW {
   // One update with learning rate `lr` (already scheduled). Increments step_count() first, like torch.
   void step(float* params, const float* grads, double lr);
 
+  // The same update with the clip folded in, in one pass over the arena: each gradient is used as
+  // g * grad_scale (bit-identical to clip_grad_norm's in-place multiply followed by step(); pass
+  // clip_coefficient()'s value) and then set to 0, so the next backward can accumulate without a
+  // separate zeroing pass. Frozen tensors' gradients are zeroed too.
+  void step_and_zero_grads(float* params, float* grads, double lr, float grad_scale);
+
   int64_t step_count() const { return step_; }
   void set_step_count(int64_t t) { step_ = t; }
   std::vector<float>& exp_avg() { return m_; }
@@ -47,6 +56,8 @@ class AdamW {
   const AdamWOptions& options() const { return opts_; }
 
  private:
+  void step_impl(float* params, float* grads, double lr, float grad_scale, bool scale_and_zero);
+
   std::vector<ParamInfo> params_;
   AdamWOptions opts_;
   std::vector<float> m_, v_;
@@ -56,6 +67,10 @@ class AdamW {
 // Global L2 norm of the gradients of trainable tensors, as torch computes it: one norm per tensor
 // (rounded to float), then the norm of those norms (rounded to float).
 float global_grad_norm(const std::vector<ParamInfo>& params, const float* grads);
+
+// The multiplier clip_grad_norm applies for a given norm: max_norm / (norm + 1e-6) in float when
+// that is < 1, else 1 (also 1 when max_norm <= 0: clipping off).
+float clip_coefficient(float norm, double max_norm);
 
 // torch.nn.utils.clip_grad_norm_: coef = max_norm / (norm + 1e-6) in float; when coef < 1 every
 // trainable gradient is multiplied by it. Returns the pre-clip norm. max_norm <= 0 disables

@@ -340,11 +340,11 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       const DropoutSpec spec{opts.seed, static_cast<uint64_t>(ts.global_step)};
       distilbert_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
       const float loss = cross_entropy_forward_backward(logits.data(), labels.data(), bs, K, dlogits.data());
-      std::fill(grads.begin(), grads.end(), 0.0f);
-      distilbert_backward(cfg, w, gw, batch, acts, dlogits.data());
-      const float norm = clip_grad_norm(layout.params(), grads.data(), opts.max_grad_norm);
+      distilbert_backward(cfg, w, gw, batch, acts, dlogits.data());  // grads are zero here (see below)
+      const float norm = global_grad_norm(layout.params(), grads.data());
       const double lr = schedule.lr(ts.global_step);
-      optimizer.step(model.params.data(), grads.data(), lr);
+      // The clip is folded into the update, which also zeroes the gradients for the next step.
+      optimizer.step_and_zero_grads(model.params.data(), grads.data(), lr, clip_coefficient(norm, opts.max_grad_norm));
 
       ++ts.global_step;
       ts.optimizer_step = optimizer.step_count();

@@ -41,10 +41,10 @@ struct Dataset {
 };
 
 struct DatasetOptions {
-  std::vector<std::string> label_names;  // the label space (e.g. a model's id2label); empty = infer
+  std::vector<std::string> label_names{};  // the label space (e.g. a model's id2label); empty = infer
   std::string text_column = "text";      // CSV/TSV header / JSONL key
   std::string label_column = "label";
-  std::string text_pair_column;          // optional second text column; empty = single texts
+  std::string text_pair_column{};        // optional second text column; empty = single texts
   bool allow_missing_labels = false;     // rows without a label get -1 (prediction input)
 };
 

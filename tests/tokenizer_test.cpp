@@ -221,6 +221,27 @@ TEST(Tokenizer, LowercaseWithoutAccentStrippingUsesFullLowercase) {
   fs::remove_all(dir);
 }
 
+TEST(Tokenizer, AddedTokenFlagsIdenticalToHuggingFace) {
+  // uncased/tokenizer.json plus added tokens with lstrip, rstrip, single_word and normalized set
+  // (the generator gives the bindings the same file).
+  json j = json::parse(read_file(kFixtures / "uncased" / "tokenizer.json"));
+  for (const auto& t : json::parse(read_file(kFixtures / "added_tokens_extra.json"))) j["added_tokens"].push_back(t);
+  fs::path dir = temp_dir("added");
+  write_file(dir / "tokenizer.json", j.dump());
+  Tokenizer tok = Tokenizer::from_tokenizer_json(dir / "tokenizer.json");
+  auto texts = read_lines(kFixtures / "added_cases.txt");
+  auto hard = read_lines(kFixtures / "hard_cases.txt");
+  texts.insert(texts.end(), hard.begin(), hard.end());
+  expect_all_equal(tok, texts, kFixtures / "added_tokens_uncased.jsonl");
+  // As the bindings do, ids are assigned while loading, not read from the file: "word" is in the
+  // model vocabulary and keeps its id there (1937), so "<both>" (29002 in the file) becomes 29001.
+  EXPECT_EQ(tok.token_to_id("word"), 1937);
+  EXPECT_EQ(tok.token_to_id("<both>"), 29001);
+  EXPECT_EQ(tok.id_to_token(29001), "<both>");
+  EXPECT_EQ(tok.vocab_size(), 29002u);
+  fs::remove_all(dir);
+}
+
 TEST(Tokenizer, TruncationAtSmallMaxLengthIdenticalToHuggingFace) {
   auto val = read_lines(kEmotion / "val_text.txt");
   auto hard = read_lines(kFixtures / "hard_cases.txt");

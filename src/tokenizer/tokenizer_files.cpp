@@ -7,6 +7,7 @@
 // do_lower_case), BertPreTokenizer, WordPiece "##", "[CLS] $A [SEP]" / "[CLS] $A [SEP] $B:1 [SEP]:1").
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -156,15 +157,28 @@ void parse_added_tokens(const JsonFile& f, const json& root, TokenizerImpl& tk) 
   const json* a = f.find(root, "added_tokens");
   if (!a) return;
   if (!a->is_array()) f.fail("added_tokens", "must be an array");
+  // Ids as HF's AddedVocabulary assigns them while loading (the file's "id" is only checked there
+  // with a warning): an added token already known, or present in the model vocabulary, keeps that
+  // id; any other gets max(added ids) + 1, or the model vocabulary size when that is larger.
+  const auto model_size = int32_t(tk.vocab.size());
+  int32_t max_added = -1;
+  auto assign_id = [&](const std::string& content) {
+    for (const auto& t : tk.added_tokens)
+      if (t.content == content) return t.id;
+    if (int32_t id = tk.vocab.find(content); id >= 0) return id;
+    return max_added >= model_size ? max_added + 1 : model_size;
+  };
   for (size_t i = 0; i < a->size(); ++i) {
     const json& t = (*a)[i];
     const std::string field = "added_tokens[" + std::to_string(i) + "]";
     if (!t.is_object()) f.fail(field, "must be an object");
     AddedToken tok;
-    tok.id = checked_id(f, f.get_int(t, "id", field + ".id"), field + ".id");
+    checked_id(f, f.get_int(t, "id", field + ".id"), field + ".id");
     tok.content = f.get_string(t, "content", field + ".content");
     check_utf8_field(f, tok.content, field + ".content");
     if (tok.content.empty()) f.fail(field + ".content", "must not be empty");
+    tok.id = assign_id(tok.content);
+    max_added = std::max(max_added, tok.id);
     tok.special = f.get_bool(t, "special", false, field + ".special");
     tok.single_word = f.get_bool(t, "single_word", false, field + ".single_word");
     tok.lstrip = f.get_bool(t, "lstrip", false, field + ".lstrip");

@@ -76,6 +76,16 @@ async function main() {
   write('hard_cases_lower_nostrip.jsonl', await encodeAll(Tokenizer.fromFile(lowerNoStripPath), hard, true, 512));
   fs.unlinkSync(lowerNoStripPath);
 
+  // Added tokens with every flag (lstrip, rstrip, single_word, normalized), on the uncased file;
+  // the test builds the same file from uncased/tokenizer.json + added_tokens_extra.json.
+  const withAdded = JSON.parse(JSON.stringify(uncased));
+  withAdded.added_tokens.push(...JSON.parse(fs.readFileSync(path.join(outDir, 'added_tokens_extra.json'), 'utf8')));
+  const withAddedPath = path.join(require('os').tmpdir(), `added_${process.pid}.json`);
+  fs.writeFileSync(withAddedPath, JSON.stringify(withAdded));
+  const addedTexts = [...readLines(path.join(outDir, 'added_cases.txt')), ...hard];
+  write('added_tokens_uncased.jsonl', await encodeAll(Tokenizer.fromFile(withAddedPath), addedTexts, true, 512));
+  fs.unlinkSync(withAddedPath);
+
   const variants = { cased: casedJson, uncased: uncasedPath };
   for (const [name, file] of Object.entries(variants)) {
     const tok = Tokenizer.fromFile(file);

@@ -2,7 +2,10 @@
 // hand-derived values with scikit-learn's semantics (labels=range(K), zero_division=0).
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "data/metrics.hpp"
+#include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
 using namespace bert_emotion;
@@ -215,4 +218,31 @@ TEST(Metrics, EmptyInputIsAllZero) {
   EXPECT_DOUBLE_EQ(m.accuracy, 0.0);
   EXPECT_DOUBLE_EQ(m.macro_f1, 0.0);
   EXPECT_DOUBLE_EQ(m.weighted_f1, 0.0);
+}
+
+TEST(Metrics, MatchesReferenceImplementationOnRandomCases) {
+  // tests/fixtures/data/metrics_reference.json: tools/make_metric_fixtures.py, metrics by
+  // ../shared/reference/train.py (sklearn semantics; F1 there is 2PR/(P+R), equal up to rounding).
+  auto j = nlohmann::json::parse(read_file(std::filesystem::path(FIXTURES_DIR) / "data" / "metrics_reference.json"));
+  ASSERT_GE(j["cases"].size(), 4u);
+  for (const auto& c : j["cases"]) {
+    SCOPED_TRACE(c["name"].get<std::string>());
+    const int K = c["num_labels"].get<int>();
+    auto m = compute_metrics(c["y_true"].get<std::vector<int>>(), c["y_pred"].get<std::vector<int>>(), K);
+    const auto& e = c["expected"];
+    EXPECT_NEAR(m.accuracy, e["accuracy"].get<double>(), 1e-12);
+    EXPECT_NEAR(m.macro_precision, e["precision_macro"].get<double>(), 1e-12);
+    EXPECT_NEAR(m.macro_recall, e["recall_macro"].get<double>(), 1e-12);
+    EXPECT_NEAR(m.macro_f1, e["f1_macro"].get<double>(), 1e-12);
+    EXPECT_NEAR(m.weighted_precision, e["precision_weighted"].get<double>(), 1e-12);
+    EXPECT_NEAR(m.weighted_recall, e["recall_weighted"].get<double>(), 1e-12);
+    EXPECT_NEAR(m.weighted_f1, e["f1_weighted"].get<double>(), 1e-12);
+    for (int k = 0; k < K; ++k) {
+      const auto& pc = e["per_class"][std::to_string(k)];
+      EXPECT_NEAR(m.precision[k], pc["precision"].get<double>(), 1e-12) << k;
+      EXPECT_NEAR(m.recall[k], pc["recall"].get<double>(), 1e-12) << k;
+      EXPECT_NEAR(m.f1[k], pc["f1"].get<double>(), 1e-12) << k;
+      EXPECT_EQ(m.support[k], pc["support"].get<int64_t>()) << k;
+    }
+  }
 }

@@ -209,6 +209,19 @@ TEST(CliEval, PredictionsFileLikeTweetEvalScript) {
   EXPECT_NEAR(j["eval_f1"].get<double>(), (0 + 2.0 / 3 + 1 + 0.8) / 4, 1e-12);
   EXPECT_NEAR(j["tweeteval_score"].get<double>(), (0 + 2.0 / 3 + 1 + 0.8) / 4, 1e-12);
 
+  // predict's own jsonl output is accepted too: eval of predict on the same split agrees with
+  // eval --model (same accuracy).
+  auto pj = Env::root / "preds.jsonl";
+  auto p = run(bin() + " predict -m " + q(Env::model) + " --input " + q(kMini / "test_text.txt"));
+  ASSERT_EQ(p.rc, 0);
+  write_file_atomic(pj, p.out);
+  auto from_jsonl = Env::root / "from_jsonl.json", from_model = Env::root / "from_model.json";
+  ASSERT_EQ(run(bin() + " eval --predictions " + q(pj) + " --data " + q(kMini) + " -o " + q(from_jsonl)).rc, 0);
+  ASSERT_EQ(run(bin() + " eval --model " + q(Env::model) + " --data " + q(kMini) + " -o " + q(from_model)).rc, 0);
+  auto a = nlohmann::json::parse(read_file(from_jsonl)), b = nlohmann::json::parse(read_file(from_model));
+  EXPECT_EQ(a["eval_confusion_matrix"], b["eval_confusion_matrix"]);
+  EXPECT_DOUBLE_EQ(a["eval_f1"].get<double>(), b["eval_f1"].get<double>());
+
   write_file_atomic(preds, "joy\n3\n");
   auto short_r = run(bin() + " eval --predictions " + q(preds) + " --data " + q(kMini), true);
   EXPECT_EQ(short_r.rc, 3);

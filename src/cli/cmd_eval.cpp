@@ -5,7 +5,8 @@
 //       classification_report and the confusion matrix; --output writes Trainer-style keys
 //       (eval_loss, eval_accuracy, eval_f1 = macro F1, ...) as JSON (indent 4, sorted keys).
 //   bert-emotion eval --predictions FILE --data SPEC [--split test]
-//       scores one predicted label per line (id or name) against the gold labels, as TweetEval's
+//       scores one predicted label per line (id or name; or `predict`'s .jsonl output, whose
+//       "label" is used) against the gold labels, as TweetEval's
 //       evaluation script does; its headline number depends on the task: macro F1 (emotion, emoji,
 //       hate, offensive), macro recall (sentiment), F1 of "irony" (label 1), and the mean F1 of
 //       "against" and "favor" (labels 1, 2) for stance.
@@ -67,6 +68,22 @@ TaskScore tweeteval_score(const std::filesystem::path& dir, const Classification
   return {"macro F1", m.macro_f1};
 }
 
+// The "label" of one line of `bert-emotion predict` output (a .jsonl predictions file).
+std::string jsonl_label(const std::string& line, const std::string& file, size_t line_no) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw FormatError(file + ":" + std::to_string(line_no) + ": invalid JSON: " + e.what());
+  }
+  if (!j.is_object() || !j.contains("label"))
+    throw FormatError(file + ":" + std::to_string(line_no) + ": expected an object with a \"label\" (predict's jsonl)");
+  const auto& l = j["label"];
+  if (l.is_string()) return l.get<std::string>();
+  if (l.is_number_integer()) return std::to_string(l.get<int64_t>());
+  throw FormatError(file + ":" + std::to_string(line_no) + ": \"label\" must be a name or an integer id");
+}
+
 void print_report(const ClassificationMetrics& m, const std::vector<std::string>& names, int digits) {
   std::cout << "\n" << classification_report(m, names, digits) << "\n";
   std::cout << "confusion matrix (rows = true label, columns = predicted):\n" << confusion_matrix_text(m, names);
@@ -97,8 +114,10 @@ int run_eval(const EvalOptions& o) {
       throw FormatError(o.predictions + ": " + std::to_string(lines.size()) + " predictions but " + gold.source +
                         " has " + std::to_string(gold.rows.size()) + " examples");
     std::vector<int> y_true, y_pred;
+    const bool jsonl = std::filesystem::path(o.predictions).extension() == ".jsonl";
     for (size_t i = 0; i < lines.size(); ++i) {
       std::string v = lines[i];
+      if (jsonl) v = jsonl_label(v, o.predictions, i + 1);
       while (!v.empty() && (v.back() == '\r' || v.back() == ' ' || v.back() == '\t')) v.pop_back();
       while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(v.begin());
       int id = resolve_label(v, gold.label_names);
@@ -146,7 +165,7 @@ Registrar reg("eval", [](CLI::App& app) {
   auto* sub = app.add_subcommand("eval", "Evaluate a model (or a predictions file) on a labelled dataset split");
   auto o = std::make_shared<EvalOptions>();
   sub->add_option("--model,-m", o->model, "Model directory or hub id");
-  sub->add_option("--predictions,-p", o->predictions, "File with one predicted label (id or name) per line");
+  sub->add_option("--predictions,-p", o->predictions, "One predicted label (id or name) per line, or predict's .jsonl output");
   sub->add_option("--data,-d", o->data, "TweetEval folder or task name, folder of {split}.csv|.tsv|.jsonl, or a file")
       ->required();
   sub->add_option("--split,-s", o->split, "train, val (validation) or test");

@@ -304,3 +304,63 @@ TEST(TrainOptionsValidation, BadValuesNameTheFlag) {
   good.output_dir = "/tmp/x";
   EXPECT_NO_THROW(validate_train_options(good));
 }
+
+TEST(TrainLoop, InterruptedMidEpochResumesBitIdentically) {
+  // 38 examples, batch 4: 10 steps per epoch. Stop at step 13 (3 batches into epoch 2), and
+  // separately save every 4 steps.
+  TokenizedSplit train{read_ids(kTraj / "train.jsonl"), read_labels(kTraj / "train_labels.txt")};
+  auto with_dropout = [] {
+    TrainModel tm = load_init();
+    tm.config.dropout = 0.1f;
+    tm.config.attention_dropout = 0.1f;
+    return tm;
+  };
+  TrainOptions o = fixture_options(temp_dir("mid_full"));
+  o.order_file.clear();
+  o.dropout = true;
+  o.num_train_epochs = 3;
+  o.save_checkpoints = false;
+  o.logging_steps = 3;
+  TrainModel full = with_dropout();
+  const TrainOutcome a = train_loop(full, train, nullptr, full.config.label_names(), o);
+
+  TrainOptions o2 = o;
+  o2.output_dir = temp_dir("mid_stop");
+  o2.save_checkpoints = true;
+  o2.save_steps = 4;
+  o2.should_stop = [](int64_t step) { return step == 13; };
+  TrainModel part = with_dropout();
+  const TrainOutcome b = train_loop(part, train, nullptr, part.config.label_names(), o2);
+  EXPECT_TRUE(b.interrupted);
+  EXPECT_EQ(b.global_step, 13);
+  EXPECT_EQ(b.last_checkpoint.filename(), "checkpoint-13");
+  for (const char* ck : {"checkpoint-4", "checkpoint-8", "checkpoint-10", "checkpoint-12", "checkpoint-13"})
+    EXPECT_TRUE(fs::is_directory(o2.output_dir / ck)) << ck;
+  const auto state = nlohmann::json::parse(read_file(o2.output_dir / "checkpoint-13" / "training_state.json"));
+  EXPECT_EQ(state["epoch"], 1);
+  EXPECT_EQ(state["step_in_epoch"], 3);
+  EXPECT_EQ(state["steps_since_log"], 1);  // step 13's loss waits for the next logging step
+
+  TrainOptions o3 = o2;
+  o3.should_stop = nullptr;
+  o3.resume_from_checkpoint = "latest";
+  TrainModel resumed = with_dropout();
+  const TrainOutcome c = train_loop(resumed, train, nullptr, resumed.config.label_names(), o3);
+  EXPECT_FALSE(c.interrupted);
+  EXPECT_EQ(c.steps_this_run, 17);
+  size_t differing = 0;
+  for (size_t i = 0; i < full.params.size(); ++i) differing += full.params[i] != resumed.params[i];
+  EXPECT_EQ(differing, 0u);
+  ASSERT_EQ(a.state.log_history.size(), c.state.log_history.size());
+  for (size_t i = 0; i + 1 < a.state.log_history.size(); ++i)
+    EXPECT_EQ(a.state.log_history[i], c.state.log_history[i]) << i;
+  // Resuming from a mid-epoch checkpoint by path works as well (checkpoint-8: epoch 1, 8 batches in).
+  TrainOptions o4 = o3;
+  o4.output_dir = temp_dir("mid_path");
+  o4.resume_from_checkpoint = (o2.output_dir / "checkpoint-8").string();
+  o4.save_steps = 0;
+  TrainModel from8 = with_dropout();
+  train_loop(from8, train, nullptr, from8.config.label_names(), o4);
+  EXPECT_EQ(from8.params, full.params);
+  for (const auto& d : {o.output_dir, o2.output_dir, o4.output_dir}) fs::remove_all(d);
+}

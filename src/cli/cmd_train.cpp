@@ -10,6 +10,9 @@
 //   bert-emotion train --model distilbert-base-cased --data tweet_eval/emotion --output-dir runs/emotion
 //   bert-emotion train --model runs/emotion --data reviews.csv --output-dir runs/r --num_train_epochs 1
 //   bert-emotion train ... --resume-from-checkpoint latest
+// Ctrl-C stops after the current step with a checkpoint of it (exit code 130); resuming from it
+// ends with the same weights as an uninterrupted run.
+#include <csignal>
 #include <cmath>
 #include <memory>
 
@@ -31,6 +34,15 @@ struct TrainCli {
   std::string output_dir;
 };
 
+// Ctrl-C: the first one asks the loop to stop after the current step and save a checkpoint of it;
+// a second one kills the process as usual.
+volatile std::sig_atomic_t g_stop_requested = 0;
+
+extern "C" void request_stop(int sig) {
+  g_stop_requested = 1;
+  std::signal(sig, SIG_DFL);
+}
+
 int run_train_cli(TrainCli& c) {
   if (!(c.epochs >= 1 && c.epochs == std::floor(c.epochs) && c.epochs < 1e6) && c.o.max_steps <= 0)
     throw InvalidArgument("--num-train-epochs must be a whole number >= 1 (got " + std::to_string(c.epochs) + ")");
@@ -41,7 +53,11 @@ int run_train_cli(TrainCli& c) {
   c.o.shuffle = !c.no_shuffle;
   c.o.plots = !c.no_plots;
   c.o.order_file = c.order;
+  c.o.should_stop = [](int64_t) { return g_stop_requested != 0; };
+  auto previous = std::signal(SIGINT, request_stop);
   const TrainOutcome r = run_training(c.o);
+  std::signal(SIGINT, previous == SIG_ERR ? SIG_DFL : previous);
+  if (r.interrupted) return 130;  // 128 + SIGINT, as a shell reports an interrupted command
   return r.global_step > 0 ? kExitOk : kExitFailure;
 }
 
@@ -97,6 +113,9 @@ Registrar reg("train", [](CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--save-strategy,--save_strategy", c->save_strategy, "epoch: checkpoint-N/ at every epoch end; no")
       ->check(CLI::IsMember({"epoch", "no"}))
+      ->capture_default_str();
+  sub->add_option("--save-steps,--save_steps", o.save_steps,
+                  "Also save a checkpoint every N steps (0 = only at epoch ends)")
       ->capture_default_str();
   sub->add_option("--save-total-limit,--save_total_limit", o.save_total_limit, "Keep only the newest N checkpoints")
       ->capture_default_str();

@@ -48,6 +48,7 @@ void validate_train_options(const TrainOptions& o) {
   if (!(o.warmup_ratio >= 0 && o.warmup_ratio <= 1)) bad("--warmup-ratio must be in [0, 1]");
   if (o.logging_steps < 0) bad("--logging-steps must be >= 0");
   if (o.save_total_limit < 0) bad("--save-total-limit must be >= 0");
+  if (o.save_steps < 0) bad("--save-steps must be >= 0");
   if (o.threads < 0) bad("--threads must be >= 0");
   if (o.output_dir.empty()) bad("--output-dir is required");
   if (!o.order_file.empty() && !o.shuffle) bad("--order and --no-shuffle exclude each other");
@@ -305,6 +306,26 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     ts.steps_since_log = 0;
   };
 
+  auto save_now = [&]() {
+    st.global_step = ts.global_step;
+    st.num_input_tokens_seen = ts.num_input_tokens_seen;
+    st.total_flos = ts.total_flos;
+    CheckpointData c;
+    c.config = &cfg;
+    c.layout = &layout;
+    c.params = model.params.data();
+    c.exp_avg = optimizer.exp_avg().data();
+    c.exp_avg_sq = optimizer.exp_avg_sq().data();
+    c.tokenizer_dir = model.tokenizer_dir;
+    c.state = ts;
+    c.trainer_state = st;
+    c.train_log_jsonl = log_text;
+    fs::create_directories(opts.output_dir);
+    out.last_checkpoint = save_checkpoint(opts.output_dir, c);
+    rotate_checkpoints(opts.output_dir, opts.save_total_limit);
+    progress.message("saved " + out.last_checkpoint.string());
+  };
+
   const auto t_start = std::chrono::steady_clock::now();
   const int64_t first_epoch = ts.epoch;
   for (int64_t e = first_epoch; e < num_epochs && ts.global_step < total_steps; ++e) {
@@ -318,6 +339,7 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       if (opts.shuffle) shuffle_rng.shuffle(order);
     }
     const int64_t first_b = (e == first_epoch) ? ts.step_in_epoch : 0;
+    bool stopped_mid_epoch = false;  // a stop request already saved this step's checkpoint
     for (int64_t b = first_b; b < steps_per_epoch && ts.global_step < total_steps; ++b) {
       // Batch: right-padded to its longest row.
       const size_t begin = static_cast<size_t>(b) * static_cast<size_t>(B);
@@ -364,7 +386,23 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
                     " (lower --learning-rate?)");
       if (opts.logging_steps > 0 && ts.global_step % opts.logging_steps == 0) log_training_loss(epoch_now);
       progress.update(ts.global_step, loss, lr);
+      // Mid-epoch checkpoints (the epoch end saves its own): the state names this epoch, the batches
+      // done in it and the RNG state it started from.
+      const bool epoch_done = b + 1 == steps_per_epoch || ts.global_step >= total_steps;
+      const bool stop = opts.should_stop && opts.should_stop(ts.global_step);
+      if (!epoch_done && ((opts.save_checkpoints && opts.save_steps > 0 && ts.global_step % opts.save_steps == 0) ||
+                          stop)) {
+        ts.epoch = e;
+        st.epoch = epoch_now;
+        save_now();
+        stopped_mid_epoch = stop;
+      }
+      if (stop) {
+        out.interrupted = true;
+        break;
+      }
     }
+    if (stopped_mid_epoch) break;
     // Epoch end (or the --max-steps stop): log, evaluate, checkpoint.
     const double epoch_now = static_cast<double>(e) + static_cast<double>(ts.step_in_epoch) / static_cast<double>(steps_per_epoch);
     log_training_loss(epoch_now);
@@ -394,22 +432,8 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     st.global_step = ts.global_step;
     st.num_input_tokens_seen = ts.num_input_tokens_seen;
     st.total_flos = ts.total_flos;
-    if (opts.save_checkpoints) {
-      CheckpointData c;
-      c.config = &cfg;
-      c.layout = &layout;
-      c.params = model.params.data();
-      c.exp_avg = optimizer.exp_avg().data();
-      c.exp_avg_sq = optimizer.exp_avg_sq().data();
-      c.tokenizer_dir = model.tokenizer_dir;
-      c.state = ts;
-      c.trainer_state = st;
-      c.train_log_jsonl = log_text;
-      fs::create_directories(opts.output_dir);
-      const fs::path saved = save_checkpoint(opts.output_dir, c);
-      rotate_checkpoints(opts.output_dir, opts.save_total_limit);
-      progress.message("saved " + saved.string());
-    }
+    if (opts.save_checkpoints || out.interrupted) save_now();
+    if (out.interrupted) break;
   }
   progress.finish();
 
@@ -536,6 +560,11 @@ TrainOutcome run_training(const TrainOptions& opts) {
 
   fs::create_directories(opts.output_dir);
   TrainOutcome r = train_loop(tm, train, eval ? &*eval : nullptr, names, opts);
+  if (r.interrupted) {
+    say("interrupted at step " + std::to_string(r.global_step) + "; saved " + r.last_checkpoint.string() +
+        "; continue with --resume-from-checkpoint latest");
+    return r;
+  }
 
   // Final model, Trainer files.
   save_model_dir(opts.output_dir, tm.config, tm.layout, tm.params.data(), tm.tokenizer_dir);

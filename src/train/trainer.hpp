@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -56,12 +57,16 @@ struct TrainOptions {
   std::filesystem::path order_file;     // replay an exact example order (train.py's order.txt)
   bool dropout = true;                  // false: dropout off (equivalence runs)
   bool save_checkpoints = true;         // checkpoint-N/ at every epoch end
+  int64_t save_steps = 0;               // also every N optimizer steps (0 = epoch ends only)
   int save_total_limit = 0;             // keep only the newest N checkpoints (0 = all)
   std::string resume_from_checkpoint;   // a checkpoint directory, or "latest"
   bool ignore_mismatched_sizes = false; // re-create a head whose label count differs from the data's
   int threads = 0;                      // OpenMP threads (0 = leave as is)
   bool quiet = false;                   // no progress output
   bool plots = true;                    // loss_curve.svg / eval_metrics.svg
+  // Asked after every step (e.g. by a SIGINT handler): true stops the run after saving a
+  // checkpoint of that exact step, so --resume-from-checkpoint continues it bit-identically.
+  std::function<bool(int64_t global_step)> should_stop;
 };
 
 // Throws InvalidArgument naming the flag (e.g. "--per-device-train-batch-size must be >= 1").
@@ -109,6 +114,8 @@ struct TrainOutcome {
   int64_t steps_this_run = 0;
   bool resumed = false;
   std::filesystem::path resumed_from;
+  bool interrupted = false;             // stopped early by should_stop
+  std::filesystem::path last_checkpoint;  // the newest checkpoint written by this run (empty if none)
 };
 
 // The loop. `label_names` names the K classes (for metrics). Writes checkpoints into
@@ -117,7 +124,8 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
                         const std::vector<std::string>& label_names, const TrainOptions& opts);
 
 // The whole `bert-emotion train` command (see the overview). Prints the results table and the
-// test classification report to stdout unless opts.quiet.
+// test classification report to stdout unless opts.quiet. An interrupted run (should_stop) leaves
+// its checkpoint and returns without writing the final outputs.
 TrainOutcome run_training(const TrainOptions& opts);
 
 // Reads an order file: one line per epoch, each a permutation of 0..n-1. FormatError naming the

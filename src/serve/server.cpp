@@ -183,6 +183,7 @@ void Server::setup_routes() {
     std::string message;
     if (res.status == 413) message = "payload too large: the body exceeds --payload-limit " + std::to_string(opts_.payload_limit) + " bytes";
     else if (res.status == 404) message = "no route for " + req.method + " " + req.path;
+    else if (res.status == 400) message = "malformed HTTP request (or a request line / header over cpp-httplib's 8 KiB limit)";
     else message = "HTTP error " + std::to_string(res.status);
     res.set_content(error_body(ErrorType::Validation, message), kJson);
     return httplib::Server::HandlerResponse::Handled;

@@ -276,6 +276,18 @@ TEST(ModelDir, BareDistilBertModelNamesAndIgnoredTensors) {
   expect_weights_equal(l, want);
 }
 
+TEST(ModelDir, TiedWordEmbeddingsFromVocabProjector) {
+  // save_pretrained may keep only one of two tied tensors; the MLM decoder is the word embedding.
+  TempDir dir;
+  Model m = random_model();
+  const ParamInfo& word = m.layout.find("distilbert.embeddings.word_embeddings.weight");
+  write_custom_dir(
+      dir.path(), m,
+      [](const std::string& n) { return n == "distilbert.embeddings.word_embeddings.weight" ? "" : n; },
+      {{"vocab_projector.weight", Dtype::F32, word.shape, m.arena.data() + word.offset, word.numel * 4}});
+  expect_weights_equal(load_model_dir(dir.path()), m.arena);
+}
+
 TEST(ModelDir, NonFloatParameterIsRefused) {
   TempDir dir;
   Model m = random_model();

@@ -28,9 +28,12 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 }
 
 // The file's tensor for a canonical name: "distilbert.X" or, for a bare DistilBertModel, "X".
+// The word embeddings may survive only as the masked-LM decoder tied to them (vocab_projector).
 const TensorEntry* find_tensor(const SafetensorsFile& file, const std::string& canonical) {
   if (const TensorEntry* t = file.find(canonical)) return t;
-  if (canonical.rfind(kPrefix, 0) == 0) return file.find(canonical.substr(std::strlen(kPrefix)));
+  if (canonical.rfind(kPrefix, 0) == 0)
+    if (const TensorEntry* t = file.find(canonical.substr(std::strlen(kPrefix)))) return t;
+  if (canonical == "distilbert.embeddings.word_embeddings.weight") return file.find("vocab_projector.weight");
   return nullptr;
 }
 

@@ -28,6 +28,7 @@ class SafetensorsFile;  // io in model/safetensors.hpp
 struct LoadOptions {
   bool allow_missing_head = false;  // accept a checkpoint without pre_classifier/classifier
   bool owned_arena = false;         // copy every tensor into `arena` (training); else mmap F32 in place
+                                    // (read-only memory: never write through such views)
 };
 
 struct LoadedModel {

@@ -487,6 +487,17 @@ TEST_F(HubTest, MissingRepoFileAndRevisionAre404s) {
   EXPECT_THROW(snapshot_download("org/tiny", opts_, {{"config.json", true}, {"weights.bin", true}}), HubError);
 }
 
+// Runs a shell command; returns its exit code and stdout.
+std::pair<int, std::string> run_command(const std::string& cmd) {
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return {-1, ""};
+  char buf[4096];
+  std::string out;
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
 TEST_F(HubTest, CommandLineDownload) {
   std::string cmd = std::string("HF_ENDPOINT=") + hub_.endpoint() + " '" BERT_EMOTION_BIN "' download org/tiny --cache-dir '" +
                     opts_.cache_dir.string() + "' 2>'" + (root_ / "err.txt").string() + "'";
@@ -501,6 +512,17 @@ TEST_F(HubTest, CommandLineDownload) {
   EXPECT_NE(out.find((repo_dir() / "snapshots" / hub_.commit).string()), std::string::npos) << out;
   EXPECT_EQ(slurp(repo_dir() / "snapshots" / hub_.commit / "model.safetensors"), hub_.files["model.safetensors"].body);
 
+  // --local-dir: a plain copy, files not links, and its path on stdout.
+  fs::path plain = root_ / "plain";
+  auto [rc, copied] = run_command(std::string("HF_ENDPOINT=") + hub_.endpoint() + " '" BERT_EMOTION_BIN "' download -q org/tiny --cache-dir '" +
+                                  opts_.cache_dir.string() + "' --local-dir '" + plain.string() + "'");
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(copied, plain.string() + "\n");
+  for (const auto& [name, f] : hub_.files) {
+    EXPECT_FALSE(fs::is_symlink(plain / name)) << name;
+    EXPECT_EQ(slurp(plain / name), f.body) << name;
+  }
+
   // A missing model exits with the network exit code and says why.
   cmd = std::string("HF_ENDPOINT=") + hub_.endpoint() + " '" BERT_EMOTION_BIN "' download org/nothing --cache-dir '" +
         opts_.cache_dir.string() + "' >/dev/null 2>'" + (root_ / "err.txt").string() + "'";
@@ -508,17 +530,6 @@ TEST_F(HubTest, CommandLineDownload) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 5);
   EXPECT_NE(slurp(root_ / "err.txt").find("no such model"), std::string::npos) << slurp(root_ / "err.txt");
-}
-
-// Runs a shell command; returns its exit code and stdout.
-std::pair<int, std::string> run_command(const std::string& cmd) {
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return {-1, ""};
-  char buf[4096];
-  std::string out;
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 // End to end: a real (random, tiny) model served by the stand-in hub; `predict --model org/tiny`

@@ -3,13 +3,15 @@
 // Fetches config.json, the tokenizer files and model.safetensors of a hub model into the Hugging
 // Face cache (shared with Python) and prints the snapshot directory on stdout, so that
 //   MODEL=$(bert-emotion download distilbert-base-cased)
-// works in scripts. `--data tweet_eval/emotion` resolves (downloading if needed) a TweetEval task
-// and prints its folder.
+// works in scripts. `--local-dir DIR` also copies the files into a plain directory (and prints
+// that). `--data tweet_eval/emotion` resolves (downloading if needed) a TweetEval task and prints
+// its folder.
 #include <iostream>
 #include <memory>
 
 #include "cli/command.hpp"
 #include "hub/hub.hpp"
+#include "util/atomic_file.hpp"
 
 namespace bert_emotion::cli {
 namespace {
@@ -22,8 +24,23 @@ struct DownloadOptions {
   std::string endpoint;
   std::string token;
   std::vector<std::string> files;
+  std::string local_dir;
   bool quiet = false;
 };
+
+// Copies a snapshot's files (links followed) into a plain directory, each file atomically.
+void copy_snapshot(const std::filesystem::path& snapshot, const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw IoError("cannot create directory " + dir.string() + ": " + ec.message());
+  for (auto it = fs::recursive_directory_iterator(snapshot); it != fs::recursive_directory_iterator(); ++it) {
+    if (!fs::is_regular_file(it->path())) continue;  // follows the snapshot's symlinks
+    fs::path rel = it->path().lexically_relative(snapshot);
+    fs::create_directories((dir / rel).parent_path(), ec);
+    write_file_atomic(dir / rel, read_file(it->path()));
+  }
+}
 
 int run_download(const DownloadOptions& o) {
   if (o.models.empty() && o.data.empty())
@@ -37,9 +54,16 @@ int run_download(const DownloadOptions& o) {
   opts.log = o.quiet ? nullptr : &std::cerr;
   std::vector<HubFile> files;
   for (const auto& f : o.files) files.push_back({f, true});
+  if (!o.local_dir.empty() && o.models.size() != 1)
+    throw InvalidArgument("download --local-dir: give exactly one MODEL_ID");
   for (const auto& model : o.models) {
     auto snapshot = snapshot_download(model, opts, files);
-    std::cout << snapshot.string() << std::endl;
+    if (!o.local_dir.empty()) {
+      copy_snapshot(snapshot, o.local_dir);
+      std::cout << o.local_dir << std::endl;
+    } else {
+      std::cout << snapshot.string() << std::endl;
+    }
   }
   for (const auto& spec : o.data) {
     if (!tweeteval_task(spec))
@@ -59,6 +83,7 @@ Registrar reg("download", [](CLI::App& app) {
   sub->add_option("--endpoint", o->endpoint, "Hub URL (default: $HF_ENDPOINT or https://huggingface.co)");
   sub->add_option("--token", o->token, "Access token (default: $HF_TOKEN)");
   sub->add_option("--file", o->files, "Fetch only these files (repeatable; default: config, tokenizer, weights)")->allow_extra_args(false);
+  sub->add_option("--local-dir", o->local_dir, "Also copy the files into this plain directory (printed instead)");
   sub->add_flag("-q,--quiet", o->quiet, "No progress bar or notes on stderr");
   return std::function<int()>([o] { return run_download(*o); });
 });

@@ -1,0 +1,230 @@
+// run_training.cpp — the `bert-emotion train` command around the loop (see trainer.hpp): model,
+// head and labels, tokenized splits, then the final model, Trainer files, model card and plots.
+#include <omp.h>
+
+#include <algorithm>
+#include <iostream>
+#include <optional>
+
+#include "data/dataset.hpp"
+#include "data/evaluate.hpp"
+#include "data/metrics.hpp"
+#include "hub/hub.hpp"
+#include "model/init.hpp"
+#include "model/model_dir.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "train/outputs.hpp"
+#include "train/plots.hpp"
+#include "train/trainer.hpp"
+#include "util/atomic_file.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool split_enabled(const std::string& s) { return !s.empty() && s != "none"; }
+
+TokenizedSplit tokenize_split(const Tokenizer& tok, const Dataset& d, size_t max_length) {
+  TokenizedSplit s;
+  s.ids.reserve(d.rows.size());
+  s.labels.reserve(d.rows.size());
+  for (const auto& row : d.rows) {
+    s.ids.push_back(row.text_pair.empty() ? tok.encode_ids(row.text, max_length)
+                                          : tok.encode_pair(row.text, row.text_pair, max_length).ids);
+    s.labels.push_back(row.label);
+  }
+  return s;
+}
+
+std::string describe_dataset(const std::string& spec) {
+  if (auto task = tweeteval_task(spec)) return *task;
+  return fs::path(spec).filename().string();
+}
+
+}  // namespace
+
+TrainOutcome run_training(const TrainOptions& opts) {
+  validate_train_options(opts);
+  if (opts.model.empty()) throw InvalidArgument("--model is required");
+  if (opts.data.empty()) throw InvalidArgument("--data is required");
+  if (opts.threads > 0) omp_set_num_threads(opts.threads);
+  auto say = [&](const std::string& s) {
+    if (!opts.quiet) std::cerr << s << "\n";
+  };
+
+  // Model and tokenizer.
+  const fs::path model_path = resolve_model_path(opts.model);
+  LoadOptions lo;
+  lo.allow_missing_head = true;
+  lo.owned_arena = true;
+  LoadedModel loaded = load_model_dir(model_path, lo);
+  const Tokenizer tok = Tokenizer::from_model_dir(model_path);
+
+  // Data: the label space comes from the training split.
+  const fs::path data_path = resolve_dataset_path(opts.data);
+  DatasetOptions dopts;
+  dopts.text_column = opts.text_column;
+  dopts.label_column = opts.label_column;
+  const Dataset train_ds = load_dataset(data_path, opts.train_split, dopts);
+  const std::vector<std::string> names = train_ds.label_names;
+  const int K = static_cast<int>(names.size());
+  if (K < 2) throw FormatError(train_ds.source + ": the training data has " + std::to_string(K) + " label(s); need at least 2");
+  dopts.label_names = names;
+  std::optional<Dataset> eval_ds, test_ds;
+  if (split_enabled(opts.eval_split)) eval_ds = load_dataset(data_path, opts.eval_split, dopts);
+  if (split_enabled(opts.test_split)) test_ds = load_dataset(data_path, opts.test_split, dopts);
+
+  // The head: kept when it fits the data's labels; created fresh for a masked-LM checkpoint or,
+  // with --ignore-mismatched-sizes, when its label count differs.
+  TrainModel tm;
+  tm.tokenizer_dir = model_path;
+  const int model_K = loaded.config.num_labels();
+  bool fresh_head = !loaded.has_head;
+  if (loaded.has_head && model_K != K) {
+    if (!opts.ignore_mismatched_sizes)
+      throw InvalidArgument("the model in " + model_path.string() + " has a classification head for " +
+                            std::to_string(model_K) + " labels but the data has " + std::to_string(K) +
+                            "; pass --ignore-mismatched-sizes to replace the head");
+    fresh_head = true;
+  }
+  tm.config = loaded.config;
+  set_labels(tm.config, names);
+  tm.config.architectures = {"DistilBertForSequenceClassification"};
+  tm.config.problem_type = "single_label_classification";
+  tm.layout = ParamLayout(tm.config);
+  tm.params.assign(tm.layout.size(), 0.0f);
+  for (const auto& p : tm.layout.params()) {
+    const ParamInfo* src = loaded.layout.try_find(p.name);
+    if (p.head && fresh_head) continue;
+    if (!src || src->numel != p.numel) throw FormatError(model_path.string() + ": tensor " + p.name + " does not fit");
+    std::copy_n(loaded.arena.data() + src->offset, p.numel, tm.params.data() + p.offset);
+  }
+  if (fresh_head) {
+    init_weights(tm.config, tm.layout, tm.params.data(), opts.seed, /*head_only=*/true);
+    say("created a new classification head for " + std::to_string(K) + " labels (seed " + std::to_string(opts.seed) + ")");
+  }
+  loaded = LoadedModel{};  // release the source arena
+
+  // Truncation: --max-seq-length, else the tokenizer's maximum capped by the position table (a
+  // small model with a 512-token tokenizer would otherwise index past its positions).
+  if (opts.max_seq_length == 1) throw InvalidArgument("--max-seq-length must be >= 2");
+  size_t max_len = opts.max_seq_length;
+  if (max_len == 0) max_len = std::min(tok.model_max_length(), static_cast<size_t>(tm.config.max_position_embeddings));
+  TokenizedSplit train = tokenize_split(tok, train_ds, max_len);
+  std::optional<TokenizedSplit> eval;
+  if (eval_ds) eval = tokenize_split(tok, *eval_ds, max_len);
+  say("training on " + std::to_string(train.ids.size()) + " examples (" + train_ds.source + "), " +
+      std::to_string(K) + " labels, evaluating on " + std::to_string(eval ? eval->ids.size() : 0));
+
+  fs::create_directories(opts.output_dir);
+  TrainOutcome r = train_loop(tm, train, eval ? &*eval : nullptr, names, opts);
+  if (r.interrupted) {
+    say("interrupted at step " + std::to_string(r.global_step) + "; saved " + r.last_checkpoint.string() +
+        "; continue with --resume-from-checkpoint latest");
+    return r;
+  }
+
+  // Final model, Trainer files.
+  save_model_dir(opts.output_dir, tm.config, tm.layout, tm.params.data(), tm.tokenizer_dir);
+  write_json_file(opts.output_dir / "trainer_state.json", trainer_state_json(r.state), 2);
+  const auto& last = r.state.log_history.back();
+  nlohmann::json train_metrics = {{"epoch", r.epoch},
+                                  {"total_flos", last["total_flos"]},
+                                  {"train_loss", r.train_loss},
+                                  {"train_runtime", last["train_runtime"]},
+                                  {"train_samples", train.ids.size()},
+                                  {"train_samples_per_second", last["train_samples_per_second"]},
+                                  {"train_steps_per_second", last["train_steps_per_second"]}};
+  save_metrics(opts.output_dir, "train", train_metrics);
+
+  const Weights w = tm.layout.bind(tm.params.data());
+  std::optional<ResultsRow> final_eval;
+  if (eval) {
+    // trainer.evaluate() after training; the last epoch's evaluation already saw these weights.
+    nlohmann::json m;
+    if (!r.evals.empty() && r.evals.back().step == r.global_step) {
+      m = r.evals.back().metrics;
+      m.erase("step");
+    } else {
+      EvalOutput eo = evaluate_tokenized(tm.config, w, eval->ids, eval->labels, opts.eval_batch_size);
+      m = eval_results_json(eo, names, opts.eval_batch_size, "eval_");
+      m["epoch"] = r.epoch;
+    }
+    save_metrics(opts.output_dir, "eval", m);
+    final_eval = ResultsRow{std::nullopt, r.epoch, r.global_step, m["eval_loss"].get<double>(),
+                            m.value("eval_precision", 0.0), m.value("eval_recall", 0.0), m.value("eval_f1", 0.0)};
+  }
+  if (test_ds) {
+    TokenizedSplit test = tokenize_split(tok, *test_ds, max_len);
+    EvalOutput eo = evaluate_tokenized(tm.config, w, test.ids, test.labels, opts.eval_batch_size);
+    nlohmann::json m = eval_results_json(eo, names, opts.eval_batch_size, "test_");
+    m["epoch"] = r.epoch;
+    save_metrics(opts.output_dir, "test", m);
+    if (!opts.quiet) {
+      std::cout << "\nTest set (" << test_ds->source << "): loss " << eo.loss << "\n"
+                << classification_report(eo.metrics, names, 4) << std::flush;
+    }
+  }
+
+  // Model card and plots.
+  ModelCard card;
+  card.model_name = fs::absolute(opts.output_dir).lexically_normal().filename().string();
+  if (card.model_name.empty()) card.model_name = fs::absolute(opts.output_dir).parent_path().filename().string();
+  if (fs::exists(opts.model)) {  // a local directory: its name, unlinked
+    card.base_model = fs::absolute(opts.model).lexically_normal().filename().string();
+    if (card.base_model.empty()) card.base_model = fs::absolute(opts.model).lexically_normal().parent_path().filename().string();
+  } else {
+    card.base_model = opts.model;
+    card.base_model_url = "https://huggingface.co/" + opts.model;
+  }
+  const std::string ds_name = describe_dataset(opts.data);
+  if (tweeteval_task(opts.data) || ds_name == "emotion" || data_path.string().find("tweeteval") != std::string::npos) {
+    card.dataset_name = "tweet_eval";
+    card.dataset_config = tweeteval_task(opts.data).value_or(data_path.filename().string());
+  } else {
+    card.dataset_name = ds_name;
+    card.dataset_config = "";
+  }
+  card.eval_results = final_eval;
+  card.hyperparameters = {{"learning_rate", python_float_repr(opts.learning_rate)},
+                          {"train_batch_size", std::to_string(opts.train_batch_size)},
+                          {"eval_batch_size", std::to_string(opts.eval_batch_size)},
+                          {"seed", std::to_string(opts.seed)},
+                          {"optimizer", "Adam with betas=(" + python_float_repr(opts.adam_beta1) + "," +
+                                            python_float_repr(opts.adam_beta2) +
+                                            ") and epsilon=" + python_float_repr(opts.adam_epsilon)},
+                          {"lr_scheduler_type", "linear"}};
+  if (r.state.max_steps > 0 && opts.max_steps > 0) card.hyperparameters.push_back({"training_steps", std::to_string(opts.max_steps)});
+  else card.hyperparameters.push_back({"num_epochs", std::to_string(opts.num_train_epochs)});
+  if (opts.warmup_steps > 0) card.hyperparameters.push_back({"lr_scheduler_warmup_steps", std::to_string(opts.warmup_steps)});
+  else if (opts.warmup_ratio > 0) card.hyperparameters.push_back({"lr_scheduler_warmup_ratio", python_float_repr(opts.warmup_ratio)});
+  if (opts.weight_decay > 0) card.hyperparameters.push_back({"weight_decay", python_float_repr(opts.weight_decay)});
+  card.results = r.results;
+  card.framework_versions = framework_versions();
+  write_file_atomic(opts.output_dir / "README.md", render_model_card(card));
+
+  if (opts.plots) {
+    PlotSeries train_loss{"training loss", "#1f77b4", {}}, val_loss{"validation loss", "#d62728", {}};
+    for (const auto& h : r.state.log_history) {
+      if (h.contains("loss")) train_loss.points.emplace_back(h["step"].get<double>(), h["loss"].get<double>());
+      if (h.contains("eval_loss")) val_loss.points.emplace_back(h["step"].get<double>(), h["eval_loss"].get<double>());
+    }
+    write_file_atomic(opts.output_dir / "loss_curve.svg",
+                      render_line_chart("Loss", "step", "cross-entropy", {train_loss, val_loss}));
+    PlotSeries p{"precision (macro)", "#1f77b4", {}}, rc{"recall (macro)", "#2ca02c", {}}, f{"F1 (macro)", "#d62728", {}};
+    for (const auto& row : r.results) {
+      p.points.emplace_back(row.epoch, row.precision);
+      rc.points.emplace_back(row.epoch, row.recall);
+      f.points.emplace_back(row.epoch, row.f1);
+    }
+    write_file_atomic(opts.output_dir / "eval_metrics.svg",
+                      render_line_chart("Validation metrics", "epoch", "score", {p, rc, f}));
+  }
+  say("saved the model and training outputs to " + opts.output_dir.string());
+  return r;
+}
+
+}  // namespace bert_emotion

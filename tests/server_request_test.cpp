@@ -99,6 +99,7 @@ TEST(PredictRequest, RejectionRules) {
   EXPECT_EQ(predict_error(R"({"inputs": "a", "raw_scores": 1})"), ErrorType::Validation);
   EXPECT_EQ(predict_error(R"({"inputs": "a", "truncation_direction": "up"})"), ErrorType::Validation);
   EXPECT_EQ(predict_error("{\"inputs\": \"\xff\"}"), ErrorType::Validation);  // invalid UTF-8
+  EXPECT_EQ(predict_error(R"({"inputs": "a", "x": 1e400})"), ErrorType::Validation);  // number overflow (out_of_range)
 }
 
 TEST(PredictRequest, BatchSizeLimitNamesTheLimit) {

@@ -28,7 +28,7 @@ json parse_object(std::string_view body) {
     try {
       const json again = json::parse(body.begin(), body.end());
       (void)again;
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range 406 (number overflow: 1e400)
       invalid(std::string("failed to parse the request body as JSON: ") + e.what());
     }
     invalid("failed to parse the request body as JSON");

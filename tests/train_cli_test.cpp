@@ -231,3 +231,16 @@ TEST_F(TrainCli, BadOptionsNameTheFlag) {
   EXPECT_NE(missing.output.find("--model"), std::string::npos) << missing.output;
   EXPECT_FALSE(fs::exists(root_ / "bad" / "model.safetensors"));
 }
+
+TEST_F(TrainCli, SingleFileDataHasNoEvalSplitUnlessGiven) {
+  const std::string base = "--model " + (root_ / "tiny").string() + " --data " + (root_ / "data" / "train.csv").string() +
+                           " --max-steps 2 --save-strategy no --ignore-mismatched-sizes --output-dir ";
+  const RunResult r = run(base + (root_ / "single").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("is a single file: no 'val' split"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(root_ / "single" / "eval_results.json"));  // no evaluation on the training file
+  const RunResult r2 = run(base + (root_ / "single2").string() + " --validation_file " +
+                           (root_ / "data" / "val.csv").string());
+  ASSERT_EQ(r2.exit_code, 0) << r2.output;
+  EXPECT_EQ(read_json(root_ / "single2" / "eval_results.json")["eval_samples"], 3);
+}

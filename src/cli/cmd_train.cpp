@@ -77,6 +77,9 @@ Registrar reg("train", [](CLI::App& app) {
   sub->add_option("--train-split,--train_split_name", o.train_split, "Training split")->capture_default_str();
   sub->add_option("--eval-split,--validation_split_name", o.eval_split, "Evaluation split, or 'none'")->capture_default_str();
   sub->add_option("--test-split,--test_split_name", o.test_split, "Test split evaluated at the end, or 'none'")->capture_default_str();
+  sub->add_option("--validation-file,--validation_file", o.eval_file,
+                  "Evaluation data in a separate file or folder (overrides --eval-split)");
+  sub->add_option("--test-file,--test_file", o.test_file, "Test data in a separate file or folder");
   sub->add_option("--text-column,--text_column_name", o.text_column, "CSV/TSV/JSONL text column")->capture_default_str();
   sub->add_option("--label-column,--label_column_name", o.label_column, "CSV/TSV/JSONL label column")->capture_default_str();
   sub->add_option("--learning-rate,--learning_rate,--lr", o.learning_rate, "Peak learning rate")->capture_default_str();

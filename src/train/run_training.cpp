@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <functional>
 #include <iostream>
 #include <optional>
 
@@ -26,6 +27,39 @@ namespace fs = std::filesystem;
 namespace {
 
 bool split_enabled(const std::string& s) { return !s.empty() && s != "none"; }
+
+// Whether a dataset folder holds `split` in one of the layouts load_dataset reads.
+bool folder_has_split(const fs::path& dir, const std::string& split) {
+  const std::string s = canonical_split(split);
+  std::vector<std::string> stems = {s};
+  if (s == "val") stems.push_back("validation");
+  for (const auto& stem : stems) {
+    if (fs::exists(dir / (stem + "_text.txt"))) return true;
+    for (const char* ext : {".csv", ".tsv", ".jsonl", ".json"})
+      if (fs::exists(dir / (stem + ext))) return true;
+  }
+  return false;
+}
+
+// The evaluation or test split: an explicit file wins; a single-file dataset has no other split
+// (evaluating on the training file would mislead); a folder without that split skips it.
+// `role` is "val" or "test": the split read from an explicit folder.
+std::optional<Dataset> load_optional_split(const fs::path& data_path, const std::string& split, const std::string& role,
+                                           const std::string& explicit_file, const DatasetOptions& dopts,
+                                           const std::function<void(const std::string&)>& say) {
+  if (!explicit_file.empty()) return load_dataset(resolve_dataset_path(explicit_file), role, dopts);
+  if (!split_enabled(split)) return std::nullopt;
+  if (!fs::is_directory(data_path)) {
+    say("note: " + data_path.string() + " is a single file: no '" + split + "' split (give --" +
+        (role == "test" ? "test-file" : "validation-file") + ")");
+    return std::nullopt;
+  }
+  if (!folder_has_split(data_path, split)) {
+    say("note: " + data_path.string() + " has no '" + split + "' split; skipping it");
+    return std::nullopt;
+  }
+  return load_dataset(data_path, split, dopts);
+}
 
 TokenizedSplit tokenize_split(const Tokenizer& tok, const Dataset& d, size_t max_length) {
   TokenizedSplit s;
@@ -74,8 +108,8 @@ TrainOutcome run_training(const TrainOptions& opts) {
   if (K < 2) throw FormatError(train_ds.source + ": the training data has " + std::to_string(K) + " label(s); need at least 2");
   dopts.label_names = names;
   std::optional<Dataset> eval_ds, test_ds;
-  if (split_enabled(opts.eval_split)) eval_ds = load_dataset(data_path, opts.eval_split, dopts);
-  if (split_enabled(opts.test_split)) test_ds = load_dataset(data_path, opts.test_split, dopts);
+  eval_ds = load_optional_split(data_path, opts.eval_split, "val", opts.eval_file, dopts, say);
+  test_ds = load_optional_split(data_path, opts.test_split, "test", opts.test_file, dopts, say);
 
   // The head: kept when it fits the data's labels; created fresh for a masked-LM checkpoint or,
   // with --ignore-mismatched-sizes, when its label count differs.

@@ -39,6 +39,7 @@ struct TrainOptions {
   std::string train_split = "train";
   std::string eval_split = "val";       // "" or "none": no evaluation
   std::string test_split = "test";      // "" or "none": no final test evaluation
+  std::string eval_file, test_file;     // explicit evaluation / test data (--validation-file, --test-file)
   std::string text_column = "text", label_column = "label";
   double learning_rate = 5e-5;
   int train_batch_size = 4;

@@ -276,6 +276,29 @@ TEST(ModelDir, BareDistilBertModelNamesAndIgnoredTensors) {
   expect_weights_equal(l, want);
 }
 
+TEST(ModelDir, UnpaddedHeaderIsCopiedNotMisreadInPlace) {
+  // A writer that does not pad its header leaves F32 data at offsets that are not multiples of 4:
+  // such tensors cannot be used in place, they are copied into the arena.
+  TempDir dir;
+  Model m = random_model();
+  write_custom_dir(dir.path(), m, [](const std::string& n) { return n; });
+  std::string bytes = read_file(dir.path() / "model.safetensors");
+  uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  std::string header = bytes.substr(8, n);
+  header.erase(header.find_last_not_of(' ') + 1);
+  header += std::string((4 - header.size() % 4) % 4 + 1, ' ');  // N = 1 (mod 4)
+  const uint64_t n2 = header.size();
+  std::string unpadded(8, '\0');
+  std::memcpy(unpadded.data(), &n2, 8);
+  write_file_atomic(dir.path() / "model.safetensors", unpadded + header + bytes.substr(8 + n));
+  const LoadedModel l = load_model_dir(dir.path());
+  EXPECT_EQ(l.file->header_size() % 4, 1u);
+  EXPECT_EQ(l.arena.size(), l.layout.size());
+  EXPECT_EQ(l.weights.word_emb, l.arena.data());
+  expect_weights_equal(l, m.arena);
+}
+
 TEST(ModelDir, TiedWordEmbeddingsFromVocabProjector) {
   // save_pretrained may keep only one of two tied tensors; the MLM decoder is the word embedding.
   TempDir dir;

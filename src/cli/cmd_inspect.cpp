@@ -35,7 +35,7 @@ struct InspectOptions {
 json parse_json_file(const fs::path& path) {
   try {
     return json::parse(read_file(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range 406 (number overflow: 1e400)
     throw FormatError(path.string() + ": not valid JSON: " + e.what());
   }
 }

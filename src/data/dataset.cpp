@@ -278,7 +278,7 @@ Dataset load_jsonl(const fs::path& path, const DatasetOptions& opts) {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(lines[li]);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range 406 (number overflow: 1e400)
       throw FormatError(where(source, line) + ": invalid JSON: " + e.what());
     }
     if (!j.is_object()) throw FormatError(where(source, line) + ": expected a JSON object per line");

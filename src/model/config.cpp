@@ -331,7 +331,7 @@ ModelConfig load_config(const std::filesystem::path& path) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range 406 (number overflow: 1e400)
     throw FormatError(path.string() + ": not valid JSON: " + e.what());
   }
   return parse_config(j, path.string());

@@ -36,7 +36,7 @@ json read_json(const fs::path& path) {
   const std::string text = read_text_file(path);
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range 406 (number overflow: 1e400)
     throw FormatError(path.string() + ": invalid JSON: " + e.what());
   }
 }

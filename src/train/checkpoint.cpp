@@ -128,21 +128,28 @@ fs::path save_checkpoint(const fs::path& output_dir, const CheckpointData& c) {
   fs::create_directories(tmp_dir, ec);
   if (ec) throw IoError("cannot create " + tmp_dir.string() + ": " + ec.message());
 
-  save_model_dir(tmp_dir, *c.config, *c.layout, c.params, c.tokenizer_dir);
+  // A failed save (disk full, file-size limit) must not leave the half-written temp dir behind.
+  try {
+    save_model_dir(tmp_dir, *c.config, *c.layout, c.params, c.tokenizer_dir);
 
-  std::vector<TensorToWrite> moments;
-  moments.reserve(c.layout->params().size() * 2);
-  for (const auto& p : c.layout->params()) {
-    moments.push_back({"exp_avg." + p.name, Dtype::F32, p.shape, c.exp_avg + p.offset, p.numel * sizeof(float)});
-    moments.push_back(
-        {"exp_avg_sq." + p.name, Dtype::F32, p.shape, c.exp_avg_sq + p.offset, p.numel * sizeof(float)});
+    std::vector<TensorToWrite> moments;
+    moments.reserve(c.layout->params().size() * 2);
+    for (const auto& p : c.layout->params()) {
+      moments.push_back({"exp_avg." + p.name, Dtype::F32, p.shape, c.exp_avg + p.offset, p.numel * sizeof(float)});
+      moments.push_back(
+          {"exp_avg_sq." + p.name, Dtype::F32, p.shape, c.exp_avg_sq + p.offset, p.numel * sizeof(float)});
+    }
+    write_safetensors(tmp_dir / "optimizer.safetensors", std::move(moments),
+                      {{"format", kOptimizerFormat}, {"step", std::to_string(c.state.optimizer_step)}});
+    write_json_file(tmp_dir / "training_state.json", training_state_json(c.state), 2);
+    write_json_file(tmp_dir / "trainer_state.json", trainer_state_json(c.trainer_state), 2);
+    write_file_atomic(tmp_dir / "train_log.jsonl", c.train_log_jsonl);
+  if (!c.training_args.is_null()) write_json_file(tmp_dir / "training_args.json", c.training_args, 2);
+    fsync_directory(tmp_dir);
+  } catch (...) {
+    fs::remove_all(tmp_dir, ec);
+    throw;
   }
-  write_safetensors(tmp_dir / "optimizer.safetensors", std::move(moments),
-                    {{"format", kOptimizerFormat}, {"step", std::to_string(c.state.optimizer_step)}});
-  write_json_file(tmp_dir / "training_state.json", training_state_json(c.state), 2);
-  write_json_file(tmp_dir / "trainer_state.json", trainer_state_json(c.trainer_state), 2);
-  write_file_atomic(tmp_dir / "train_log.jsonl", c.train_log_jsonl);
-  fsync_directory(tmp_dir);
 
   // Replace an older directory of the same name (a rerun over the same output dir).
   if (fs::exists(final_dir, ec)) fs::remove_all(final_dir, ec);
@@ -190,7 +197,7 @@ LoadedCheckpoint load_checkpoint(const fs::path& dir, const ParamLayout& layout)
   try {
     out.state = training_state_from_json(nlohmann::json::parse(read_file(state_path)), state_path.string());
     out.trainer_state = trainer_state_from_json(nlohmann::json::parse(read_file(trainer_path)), trainer_path.string());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range 406 (number overflow: 1e400)
     throw FormatError(dir.string() + ": " + e.what());
   }
   const fs::path log_path = dir / "train_log.jsonl";

@@ -73,7 +73,7 @@ std::string jsonl_label(const std::string& line, const std::string& file, size_t
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
     throw FormatError(file + ":" + std::to_string(line_no) + ": invalid JSON: " + e.what());
   }
   if (!j.is_object() || !j.contains("label"))

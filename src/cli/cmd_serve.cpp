@@ -105,6 +105,9 @@ Registrar reg("serve", [](CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--http-workers", s.http_workers, "HTTP/tokenization threads (0 = min(max-concurrent-requests, 128), at least 4)")
       ->check(CLI::NonNegativeNumber);
+  sub->add_option("--keep-alive-timeout", s.keep_alive_timeout_s,
+                  "Seconds an idle connection is kept open (shutdown waits this long for idle ones)")
+      ->capture_default_str()->check(CLI::Range(1, 3600));
   sub->add_option("--served-model-name", s.served_model_name, "Name reported by /info (default: --model)");
   sub->add_flag("--no-access-log", o->no_access_log, "Do not log one line per request on stderr");
   return std::function<int()>([o] { return run_serve(*o); });

@@ -65,7 +65,7 @@ struct ServerOptions {
   int http_workers = 0;                 // HTTP/tokenization threads; 0 = clamp(max_concurrent_requests, 4, 128)
   int read_timeout_s = 10;
   int write_timeout_s = 10;
-  int keep_alive_timeout_s = 5;
+  int keep_alive_timeout_s = 2;         // also bounds how long stop() waits for idle keep-alive connections
   size_t keep_alive_max_count = 1000;
   bool access_log = true;
   std::function<void(const std::string&)> log;  // a line without '\n'; empty = stderr

@@ -14,7 +14,8 @@
 //
 //   FunctionBackend backend([&](const auto& rows) { return clf->logits(rows); });
 //   TokenizerEncoder encoder(clf->tokenizer());
-//   Server server(backend, encoder, model_info_from_config(clf->config(), ...), {.port = 0});
+//   ModelInfo info{"runs/emotion", clf->config().label_names(), clf->config().multi_label(), 512};
+//   Server server(backend, encoder, info, {.port = 0});
 //   int port = server.start();          // bound; serving on a background thread
 //   ...
 //   server.stop();                      // drains

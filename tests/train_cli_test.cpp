@@ -85,7 +85,7 @@ TEST_F(TrainCli, WritesTrainerCompatibleOutputs) {
   const fs::path out = root_ / "out";
   for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer.json", "trainer_state.json",
                         "train_results.json", "eval_results.json", "test_results.json", "all_results.json",
-                        "README.md", "loss_curve.svg", "eval_metrics.svg", "train_log.jsonl"})
+                        "README.md", "loss_curve.svg", "eval_metrics.svg", "train_log.jsonl", "training_args.json"})
     EXPECT_TRUE(fs::is_regular_file(out / f)) << f;
 
   // config.json: the data's labels (sorted names of a CSV), the sequence-classification architecture.
@@ -123,6 +123,11 @@ TEST_F(TrainCli, WritesTrainerCompatibleOutputs) {
   EXPECT_TRUE(st["log_history"].back().contains("train_loss"));
   EXPECT_TRUE(st["log_history"].back().contains("train_runtime"));
 
+  const auto args = read_json(out / "training_args.json");
+  EXPECT_EQ(args["per_device_train_batch_size"], 3);
+  EXPECT_DOUBLE_EQ(args["learning_rate"].get<double>(), 1e-3);
+  EXPECT_EQ(args["num_train_epochs"], 2);
+  EXPECT_EQ(args["seed"], 42);
   const auto all = read_json(out / "all_results.json");
   for (const char* k : {"epoch", "train_loss", "train_runtime", "train_samples", "train_samples_per_second",
                         "train_steps_per_second", "total_flos", "eval_loss", "eval_f1", "eval_precision",
@@ -148,7 +153,7 @@ TEST_F(TrainCli, WritesTrainerCompatibleOutputs) {
   // Checkpoints at each epoch end, each loadable as a model plus optimizer state.
   for (const char* ck : {"checkpoint-4", "checkpoint-8"})
     for (const char* f : {"config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json",
-                          "training_state.json", "vocab.txt"})
+                          "training_state.json", "training_args.json", "vocab.txt"})
       EXPECT_TRUE(fs::is_regular_file(out / ck / f)) << ck << "/" << f;
   auto opt = SafetensorsFile::open(out / "checkpoint-4" / "optimizer.safetensors");
   EXPECT_EQ(opt->metadata().at("format"), "bert-emotion-adamw");

@@ -16,6 +16,7 @@
 //        "num_input_tokens_seen", "total_flos"}
 //       (epoch e is the epoch the next step belongs to; s of its batches are done.)
 //   checkpoint-N/train_log.jsonl         per-step records so far (loss, lr, grad_norm, ...)
+//   checkpoint-N/training_args.json      the run's options under TrainingArguments names (informative)
 //
 // The directory is first written as `checkpoint-N.tmp-<pid>` and renamed into place, so a crash
 // never leaves a half checkpoint under the final name. latest_checkpoint() follows the Trainer's
@@ -74,6 +75,7 @@ struct CheckpointData {
   TrainingState state;
   TrainerState trainer_state;
   std::string train_log_jsonl;  // per-step records, one JSON object per line
+  nlohmann::json training_args;  // written as training_args.json when not null
 };
 
 // Writes `output_dir/checkpoint-<state.global_step>/` atomically (temp dir + rename; an existing

@@ -164,6 +164,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
   // Final model, Trainer files.
   save_model_dir(opts.output_dir, tm.config, tm.layout, tm.params.data(), tm.tokenizer_dir);
   write_json_file(opts.output_dir / "trainer_state.json", trainer_state_json(r.state), 2);
+  write_json_file(opts.output_dir / "training_args.json", training_args_json(opts), 2);
   const auto& last = r.state.log_history.back();
   nlohmann::json train_metrics = {{"epoch", r.epoch},
                                   {"total_flos", last["total_flos"]},

@@ -50,6 +50,47 @@ void validate_train_options(const TrainOptions& o) {
   if (!o.order_file.empty() && !o.shuffle) bad("--order and --no-shuffle exclude each other");
 }
 
+nlohmann::json training_args_json(const TrainOptions& o) {
+  return {{"model_name_or_path", o.model},
+          {"dataset", o.data},
+          {"output_dir", o.output_dir.string()},
+          {"train_split_name", o.train_split},
+          {"validation_split_name", o.eval_split},
+          {"test_split_name", o.test_split},
+          {"validation_file", o.eval_file},
+          {"test_file", o.test_file},
+          {"text_column_name", o.text_column},
+          {"label_column_name", o.label_column},
+          {"learning_rate", o.learning_rate},
+          {"per_device_train_batch_size", o.train_batch_size},
+          {"per_device_eval_batch_size", o.eval_batch_size},
+          {"num_train_epochs", o.num_train_epochs},
+          {"max_steps", o.max_steps},
+          {"seed", o.seed},
+          {"adam_beta1", o.adam_beta1},
+          {"adam_beta2", o.adam_beta2},
+          {"adam_epsilon", o.adam_epsilon},
+          {"optim", "adamw_torch"},
+          {"weight_decay", o.weight_decay},
+          {"max_grad_norm", o.max_grad_norm},
+          {"lr_scheduler_type", "linear"},
+          {"warmup_steps", o.warmup_steps},
+          {"warmup_ratio", o.warmup_ratio},
+          {"max_seq_length", o.max_seq_length},
+          {"logging_steps", o.logging_steps},
+          {"logging_strategy", "steps"},
+          {"eval_strategy", "epoch"},
+          {"save_strategy", o.save_checkpoints ? (o.save_steps > 0 ? "steps+epoch" : "epoch") : "no"},
+          {"save_steps", o.save_steps},
+          {"save_total_limit", o.save_total_limit},
+          {"shuffle", o.shuffle},
+          {"order_file", o.order_file.string()},
+          {"dropout", o.dropout},
+          {"resume_from_checkpoint", o.resume_from_checkpoint},
+          {"ignore_mismatched_sizes", o.ignore_mismatched_sizes},
+          {"threads", o.threads}};
+}
+
 std::vector<std::vector<int64_t>> read_order_file(const fs::path& path, size_t n, int64_t epochs) {
   const std::vector<std::string> lines = split_lines(read_file(path), path.string());
   std::vector<std::vector<int64_t>> orders;
@@ -316,6 +357,7 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     c.state = ts;
     c.trainer_state = st;
     c.train_log_jsonl = log_text;
+    c.training_args = training_args_json(opts);
     fs::create_directories(opts.output_dir);
     out.last_checkpoint = save_checkpoint(opts.output_dir, c);
     rotate_checkpoints(opts.output_dir, opts.save_total_limit);

@@ -70,6 +70,11 @@ struct TrainOptions {
   std::function<bool(int64_t global_step)> should_stop;
 };
 
+// The options under the Trainer's TrainingArguments names (learning_rate, per_device_train_batch_size,
+// ...), written as training_args.json next to the model and in every checkpoint (the stand-in for
+// the Trainer's pickled training_args.bin).
+nlohmann::json training_args_json(const TrainOptions& o);
+
 // Throws InvalidArgument naming the flag (e.g. "--per-device-train-batch-size must be >= 1").
 void validate_train_options(const TrainOptions& o);
 

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -308,6 +309,28 @@ TEST(SafetensorsRead, Float16Widening) {
   f->to_float32("h", out.data());
   for (size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(out[i], cases[i].second) << i;
   EXPECT_EQ(f->f32_data(f->at("h")), nullptr);
+}
+
+TEST(SafetensorsRead, Float16WideningAllBitPatterns) {
+  // The bulk path (vectorised where the CPU has F16C) equals the scalar conversion for all 65536
+  // half values; NaNs stay NaNs of the same sign.
+  std::vector<uint16_t> raw(65536);
+  for (size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<uint16_t>(i);
+  const std::string bytes = serialize_safetensors({{"h", Dtype::F16, {65536}, raw.data(), raw.size() * 2}});
+  auto f = SafetensorsFile::from_bytes(std::string_view(bytes));
+  std::vector<float> out(raw.size());
+  f->to_float32("h", out.data());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const float want = f16_to_f32(raw[i]);
+    if (std::isnan(want)) {
+      ASSERT_TRUE(std::isnan(out[i])) << i;
+      ASSERT_EQ(std::signbit(out[i]), std::signbit(want)) << i;
+    } else {
+      ASSERT_EQ(std::bit_cast<uint32_t>(out[i]), std::bit_cast<uint32_t>(want)) << i;
+    }
+  }
+  // and the scalar conversion is monotonic over the positive finite halves: 0x0000..0x7BFF
+  for (uint32_t h = 1; h <= 0x7BFF; ++h) ASSERT_LT(f16_to_f32(static_cast<uint16_t>(h - 1)), f16_to_f32(static_cast<uint16_t>(h))) << h;
 }
 
 TEST(SafetensorsRead, BFloat16Widening) {

@@ -222,6 +222,13 @@ TEST(CliEval, PredictionsFileLikeTweetEvalScript) {
   EXPECT_EQ(a["eval_confusion_matrix"], b["eval_confusion_matrix"]);
   EXPECT_DOUBLE_EQ(a["eval_f1"].get<double>(), b["eval_f1"].get<double>());
 
+  // run_classification.py's predict_results.txt layout gives the same scores.
+  auto pr = Env::root / "predict_results.txt";
+  write_file_atomic(pr, "index\tprediction\n0\tjoy\n1\tsadness\n2\toptimism\n3\tsadness\n4\tsadness\n5\tanger\n");
+  auto r2 = run(bin() + " eval --predictions " + q(pr) + " --data " + q(kMini));
+  EXPECT_EQ(r2.rc, 0);
+  EXPECT_THAT(r2.out, HasSubstr("macro F1: 0.6167"));
+
   write_file_atomic(preds, "joy\n3\n");
   auto short_r = run(bin() + " eval --predictions " + q(preds) + " --data " + q(kMini), true);
   EXPECT_EQ(short_r.rc, 3);

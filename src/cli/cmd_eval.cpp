@@ -6,7 +6,8 @@
 //       (eval_loss, eval_accuracy, eval_f1 = macro F1, ...) as JSON (indent 4, sorted keys).
 //   bert-emotion eval --predictions FILE --data SPEC [--split test]
 //       scores one predicted label per line (id or name; or `predict`'s .jsonl output, whose
-//       "label" is used) against the gold labels, as TweetEval's
+//       "label" is used; or run_classification.py's predict_results.txt, "index<TAB>prediction")
+//       against the gold labels, as TweetEval's
 //       evaluation script does; its headline number depends on the task: macro F1 (emotion, emoji,
 //       hate, offensive), macro recall (sentiment), F1 of "irony" (label 1), and the mean F1 of
 //       "against" and "favor" (labels 1, 2) for stance.
@@ -108,6 +109,17 @@ int run_eval(const EvalOptions& o) {
   if (!o.predictions.empty()) {
     Dataset gold = load_dataset(data_path, o.split, dopts);
     auto lines = read_lines(o.predictions);
+    // run_classification.py's predict_results.txt: a header "index<TAB>prediction", then
+    // "i<TAB>label name" rows; keep the label column.
+    size_t first_line = 1;
+    if (!lines.empty() && (lines[0] == "index\tprediction" || lines[0] == "index\tprediction\r")) {
+      lines.erase(lines.begin());
+      first_line = 2;
+      for (auto& l : lines) {
+        size_t tab = l.find('\t');
+        if (tab != std::string::npos) l = l.substr(tab + 1);
+      }
+    }
     // A final empty line (e.g. "\n\n" at the end) is not a prediction.
     while (lines.size() > gold.rows.size() && !lines.empty() && lines.back().empty()) lines.pop_back();
     if (lines.size() != gold.rows.size())
@@ -117,14 +129,14 @@ int run_eval(const EvalOptions& o) {
     const bool jsonl = std::filesystem::path(o.predictions).extension() == ".jsonl";
     for (size_t i = 0; i < lines.size(); ++i) {
       std::string v = lines[i];
-      if (jsonl) v = jsonl_label(v, o.predictions, i + 1);
+      if (jsonl) v = jsonl_label(v, o.predictions, i + first_line);
       while (!v.empty() && (v.back() == '\r' || v.back() == ' ' || v.back() == '\t')) v.pop_back();
       while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(v.begin());
       int id = resolve_label(v, gold.label_names);
       if (id < 0) {
         std::string names;
         for (const auto& n : gold.label_names) names += (names.empty() ? "" : ", ") + n;
-        throw FormatError(o.predictions + ":" + std::to_string(i + 1) + ": unknown label '" + v +
+        throw FormatError(o.predictions + ":" + std::to_string(i + first_line) + ": unknown label '" + v +
                           "': expected one of: " + names + " or an id in [0, " +
                           std::to_string(gold.label_names.size()) + ")");
       }

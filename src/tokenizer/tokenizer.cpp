@@ -449,7 +449,7 @@ int32_t Tokenizer::cls_id() const { return impl_->cls_id; }
 int32_t Tokenizer::sep_id() const { return impl_->sep_id; }
 int32_t Tokenizer::unk_id() const { return impl_->unk_id; }
 size_t Tokenizer::model_max_length() const { return impl_->max_length; }
-size_t Tokenizer::vocab_size() const { return impl_->id_to_token.size(); }
+size_t Tokenizer::vocab_size() const { return size_t(impl_->max_id + 1); }
 const std::filesystem::path& Tokenizer::source() const { return impl_->source; }
 
 std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
@@ -461,8 +461,8 @@ std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
 }
 
 std::string Tokenizer::id_to_token(int32_t id) const {
-  if (id < 0 || size_t(id) >= impl_->id_to_token.size()) return {};
-  return impl_->id_to_token[size_t(id)];
+  auto it = impl_->id_to_token.find(id);
+  return it == impl_->id_to_token.end() ? std::string() : it->second;
 }
 
 }  // namespace bert_emotion

@@ -65,10 +65,12 @@ class Tokenizer {
   int32_t sep_id() const;
   int32_t unk_id() const;
   size_t model_max_length() const;
-  size_t vocab_size() const;  // model vocabulary plus added tokens not in it
+  // 1 + the largest id encode() can output (model vocabulary, added tokens, post-processor
+  // specials, pad): 28996 for distilbert-base-cased, like HF's get_vocab_size(true) for dense ids.
+  size_t vocab_size() const;
 
   std::optional<int32_t> token_to_id(std::string_view token) const;  // model vocab or added token
-  std::string id_to_token(int32_t id) const;                         // "" when out of range
+  std::string id_to_token(int32_t id) const;                         // "" for an unknown id
   // Source of the settings: ".../tokenizer.json" or ".../vocab.txt".
   const std::filesystem::path& source() const;
 

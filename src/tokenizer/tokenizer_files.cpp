@@ -77,8 +77,8 @@ int32_t checked_id(const JsonFile& f, int64_t id, const std::string& field) {
 }
 
 void set_token(TokenizerImpl& tk, int32_t id, const std::string& token) {
-  if (size_t(id) >= tk.id_to_token.size()) tk.id_to_token.resize(size_t(id) + 1);
-  tk.id_to_token[size_t(id)] = token;
+  tk.id_to_token[id] = token;
+  tk.max_id = std::max(tk.max_id, id);
 }
 
 void add_model_token(TokenizerImpl& tk, const std::string& token, int32_t id) {
@@ -381,6 +381,10 @@ void resolve_pad_id(TokenizerImpl& tk, const SideFiles& s, bool pad_from_padding
 }  // namespace
 
 void TokenizerImpl::finish() {
+  for (const auto* tpl : {&single_template, &pair_template})
+    for (const auto& p : *tpl)
+      for (int32_t id : p.ids) max_id = std::max(max_id, id);
+  max_id = std::max(max_id, pad_id);
   for (auto& t : added_tokens) {
     if (!t.normalized || !normalizer.enabled) continue;
     NormalizedText n;
@@ -484,7 +488,7 @@ Tokenizer Tokenizer::from_vocab_files(const fs::path& vocab_txt, const fs::path&
     for (size_t k = 0; k < it2->size(); ++k)
       if (auto t = special_entry(side.tokenizer_config_path, (*it2)[k], "additional_special_tokens")) specials.push_back(*t);
   }
-  int32_t next_id = int32_t(tk->id_to_token.size());
+  int32_t next_id = tk->max_id + 1;
   for (auto& t : specials) {
     bool dup = false;
     for (const auto& existing : tk->added_tokens) dup = dup || existing.content == t.content;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "tokenizer/bert_normalizer.hpp"
@@ -58,8 +59,9 @@ struct TokenizerImpl {
   int32_t unk_id = -1;
   size_t max_input_chars_per_word = 100;
 
-  // id -> token for model and added tokens ("" where an id is unused).
-  std::vector<std::string> id_to_token;
+  // id -> token for model and added tokens; ids need not be dense.
+  std::unordered_map<int32_t, std::string> id_to_token;
+  int32_t max_id = -1;  // the largest id encode() can output (vocab, added, post-processor, pad)
 
   std::vector<AddedToken> added_tokens;
   AddedTokenMatcher raw_matcher;         // normalized == false

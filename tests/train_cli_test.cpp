@@ -249,3 +249,26 @@ TEST_F(TrainCli, SingleFileDataHasNoEvalSplitUnlessGiven) {
   ASSERT_EQ(r2.exit_code, 0) << r2.output;
   EXPECT_EQ(read_json(root_ / "single2" / "eval_results.json")["eval_samples"], 3);
 }
+
+TEST_F(TrainCli, KeepsTheModelsLabelIdsWhenTheNamesMatch) {
+  ASSERT_EQ(first_.exit_code, 0) << first_.output;
+  // Continue training the 3-label model on data naming the same labels in another order
+  // (a TweetEval folder whose mapping lists optimism first) and on unnamed integer labels.
+  const fs::path tw = root_ / "tweeteval";
+  fs::create_directories(tw);
+  write_file_atomic(tw / "mapping.txt", "0\toptimism\n1\tanger\n2\tjoy\n");
+  write_file_atomic(tw / "train_text.txt", "hopeful days\nso mad\nyay\nwe can do it\n");
+  write_file_atomic(tw / "train_labels.txt", "0\n1\n2\n0\n");
+  const RunResult r = run("--model " + (root_ / "out").string() + " --data " + tw.string() +
+                          " --max-steps 1 --save-strategy no --output-dir " + (root_ / "remapped").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("mapping the data's labels onto the model's label ids"), std::string::npos) << r.output;
+  const auto cfg = read_json(root_ / "remapped" / "config.json");
+  EXPECT_EQ(cfg["id2label"], (nlohmann::json{{"0", "anger"}, {"1", "joy"}, {"2", "optimism"}}));
+  // Integer labels (LABEL_i) take the model's names.
+  write_file_atomic(root_ / "ints.csv", "text,label\na,0\nb,1\nc,2\n");
+  const RunResult r2 = run("--model " + (root_ / "out").string() + " --data " + (root_ / "ints.csv").string() +
+                           " --max-steps 1 --save-strategy no --output-dir " + (root_ / "ints").string());
+  ASSERT_EQ(r2.exit_code, 0) << r2.output;
+  EXPECT_EQ(read_json(root_ / "ints" / "config.json")["id2label"]["2"], "optimism");
+}

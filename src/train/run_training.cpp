@@ -102,8 +102,8 @@ TrainOutcome run_training(const TrainOptions& opts) {
   DatasetOptions dopts;
   dopts.text_column = opts.text_column;
   dopts.label_column = opts.label_column;
-  const Dataset train_ds = load_dataset(data_path, opts.train_split, dopts);
-  const std::vector<std::string> names = train_ds.label_names;
+  Dataset train_ds = load_dataset(data_path, opts.train_split, dopts);
+  std::vector<std::string> names = train_ds.label_names;
   const int K = static_cast<int>(names.size());
   if (K < 2) throw FormatError(train_ds.source + ": the training data has " + std::to_string(K) + " label(s); need at least 2");
   dopts.label_names = names;
@@ -111,11 +111,35 @@ TrainOutcome run_training(const TrainOptions& opts) {
   eval_ds = load_optional_split(data_path, opts.eval_split, "val", opts.eval_file, dopts, say);
   test_ds = load_optional_split(data_path, opts.test_split, "test", opts.test_file, dopts, say);
 
+  // A head that fits keeps its label ids, as run_classification.py does: integer labels without
+  // names (LABEL_i) take the model's names; the model's names in another order are remapped.
+  const int model_K = loaded.config.num_labels();
+  if (loaded.has_head && model_K == K) {
+    const std::vector<std::string> model_names = loaded.config.label_names();
+    bool synthetic = true;
+    for (int i = 0; i < K; ++i) synthetic = synthetic && names[static_cast<size_t>(i)] == "LABEL_" + std::to_string(i);
+    std::vector<int> to_model(static_cast<size_t>(K), -1);
+    for (int i = 0; i < K; ++i)
+      for (int j = 0; j < K; ++j)
+        if (names[static_cast<size_t>(i)] == model_names[static_cast<size_t>(j)]) to_model[static_cast<size_t>(i)] = j;
+    const bool same_set = std::find(to_model.begin(), to_model.end(), -1) == to_model.end();
+    if (synthetic) {
+      names = model_names;
+    } else if (same_set && names != model_names) {
+      say("note: mapping the data's labels onto the model's label ids (" + model_names.front() + " = 0, ...)");
+      for (Dataset* d : {&train_ds, eval_ds ? &*eval_ds : nullptr, test_ds ? &*test_ds : nullptr}) {
+        if (!d) continue;
+        for (auto& row : d->rows) row.label = to_model[static_cast<size_t>(row.label)];
+        d->label_names = model_names;
+      }
+      names = model_names;
+    }
+  }
+
   // The head: kept when it fits the data's labels; created fresh for a masked-LM checkpoint or,
   // with --ignore-mismatched-sizes, when its label count differs.
   TrainModel tm;
   tm.tokenizer_dir = model_path;
-  const int model_K = loaded.config.num_labels();
   bool fresh_head = !loaded.has_head;
   if (loaded.has_head && model_K != K) {
     if (!opts.ignore_mismatched_sizes)

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <immintrin.h>
+
 #include "util/error.hpp"
 
 namespace bert_emotion {
@@ -27,26 +29,58 @@ struct AdamWScalars {
   float neg_step_size, bias_correction2_sqrt, beta1, one_minus_beta1, beta2, one_minus_beta2, eps, decay_factor;
 };
 
-// Branch-free so that it vectorizes: a tensor without decay multiplies by exactly 1.0f (exact), and
-// sqrt skips the errno check (v >= 0 always).
+// The scalar form, op by op; used for the tail (and for everything without AVX2 + FMA). A tensor
+// without decay multiplies by exactly 1.0f (exact); fp-contract=off keeps `a * b + c` two roundings.
 template <bool kScaleAndZero>
-__attribute__((optimize("no-math-errno", "fp-contract=off"))) void adamw_range(const AdamWScalars& k, float decay_factor,
-                                                            float grad_scale, float* __restrict params,
-                                                            float* __restrict grads, float* __restrict m,
-                                                            float* __restrict v, ptrdiff_t begin, ptrdiff_t end) {
-#pragma omp parallel for simd schedule(static) if (end - begin > 65536)
-  for (ptrdiff_t i = begin; i < end; ++i) {
-    float g = grads[i];
-    if constexpr (kScaleAndZero) {
-      g = g * grad_scale;  // clip_grad_norm_'s g.mul_(clip_coef_clamped)
-      grads[i] = 0.0f;
-    }
-    const float p = params[i] * decay_factor;                        // param.mul_(1 - lr*wd)
-    m[i] = std::fma(g, k.one_minus_beta1, m[i] * k.beta1);             // exp_avg.mul_(b1).add_(g, alpha=1-b1)
-    v[i] = v[i] * k.beta2 + (k.one_minus_beta2 * g) * g;               // exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2)
-    const float denom = std::sqrt(v[i]) / k.bias_correction2_sqrt + k.eps;
-    params[i] = p + (k.neg_step_size * m[i]) / denom;                 // param.addcdiv_(m, denom, -step_size)
+__attribute__((optimize("fp-contract=off"))) inline void adamw_element(const AdamWScalars& k, float decay_factor,
+                                                                       float grad_scale, float* params, float* grads,
+                                                                       float* m, float* v, ptrdiff_t i) {
+  float g = grads[i];
+  if constexpr (kScaleAndZero) {
+    g = g * grad_scale;  // clip_grad_norm_'s g.mul_(clip_coef_clamped)
+    grads[i] = 0.0f;
   }
+  const float p = params[i] * decay_factor;                   // param.mul_(1 - lr*wd)
+  m[i] = __builtin_fmaf(g, k.one_minus_beta1, m[i] * k.beta1);  // exp_avg.mul_(b1).add_(g, alpha=1-b1)
+  v[i] = v[i] * k.beta2 + (k.one_minus_beta2 * g) * g;         // exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2)
+  const float denom = __builtin_sqrtf(v[i]) / k.bias_correction2_sqrt + k.eps;
+  params[i] = p + (k.neg_step_size * m[i]) / denom;           // param.addcdiv_(m, denom, -step_size)
+}
+
+// The same operations 8 lanes at a time with explicit AVX intrinsics (each IEEE-rounded exactly as
+// its scalar twin, so results are bit-identical). Written out because GCC left the plain loop scalar:
+// sqrt's errno check and the out-of-line std::fma blocked vectorisation, making this pass ~4x slower
+// than memory speed — it dominated the training step.
+template <bool kScaleAndZero>
+void adamw_range(const AdamWScalars& k, float decay_factor, float grad_scale, float* __restrict params,
+                 float* __restrict grads, float* __restrict m, float* __restrict v, ptrdiff_t begin, ptrdiff_t end) {
+  ptrdiff_t tail = begin;
+#if defined(__AVX2__) && defined(__FMA__)
+  const ptrdiff_t blocks = (end - begin) / 8;
+  tail = begin + blocks * 8;
+  const __m256 scale = _mm256_set1_ps(grad_scale), decay = _mm256_set1_ps(decay_factor);
+  const __m256 b1 = _mm256_set1_ps(k.beta1), omb1 = _mm256_set1_ps(k.one_minus_beta1);
+  const __m256 b2 = _mm256_set1_ps(k.beta2), omb2 = _mm256_set1_ps(k.one_minus_beta2);
+  const __m256 bc2 = _mm256_set1_ps(k.bias_correction2_sqrt), eps = _mm256_set1_ps(k.eps);
+  const __m256 nss = _mm256_set1_ps(k.neg_step_size), zero = _mm256_setzero_ps();
+#pragma omp parallel for schedule(static) if (end - begin > 65536)
+  for (ptrdiff_t blk = 0; blk < blocks; ++blk) {
+    const ptrdiff_t i = begin + blk * 8;
+    __m256 g = _mm256_loadu_ps(grads + i);
+    if constexpr (kScaleAndZero) {
+      g = _mm256_mul_ps(g, scale);
+      _mm256_storeu_ps(grads + i, zero);
+    }
+    const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(params + i), decay);
+    const __m256 mi = _mm256_fmadd_ps(g, omb1, _mm256_mul_ps(_mm256_loadu_ps(m + i), b1));
+    const __m256 vi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + i), b2), _mm256_mul_ps(_mm256_mul_ps(omb2, g), g));
+    _mm256_storeu_ps(m + i, mi);
+    _mm256_storeu_ps(v + i, vi);
+    const __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), bc2), eps);
+    _mm256_storeu_ps(params + i, _mm256_add_ps(p, _mm256_div_ps(_mm256_mul_ps(nss, mi), denom)));
+  }
+#endif
+  for (ptrdiff_t i = tail; i < end; ++i) adamw_element<kScaleAndZero>(k, decay_factor, grad_scale, params, grads, m, v, i);
 }
 
 }  // namespace

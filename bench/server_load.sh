@@ -80,10 +80,15 @@ PY
 N_TWEETS=$(grep -c '' "$WORK/tweets.txt")
 
 # Offline baseline: predict over the same tweets at batch 32, minus the cost of loading (1 tweet).
+# Measured before and after the load points: on a shared machine the spread shows the noise.
 now() { date +%s.%N; }
-t0=$(now); "$BIN" predict --model "$WORK/model" --threads "$THREADS" --batch-size 32 --input <(head -n 1 "$WORK/tweets.txt") >/dev/null; t1=$(now)
-"$BIN" predict --model "$WORK/model" --threads "$THREADS" --batch-size 32 --input "$WORK/tweets.txt" >/dev/null; t2=$(now)
-OFFLINE=$(python3 -c "print(f'{$N_TWEETS / max(1e-9, ($t2 - $t1) - ($t1 - $t0)):.2f}')")
+offline() {
+  local t0 t1 t2
+  t0=$(now); "$BIN" predict --model "$WORK/model" --threads "$THREADS" --batch-size 32 --input <(head -n 1 "$WORK/tweets.txt") >/dev/null; t1=$(now)
+  "$BIN" predict --model "$WORK/model" --threads "$THREADS" --batch-size 32 --input "$WORK/tweets.txt" >/dev/null; t2=$(now)
+  python3 -c "print(f'{$N_TWEETS / max(1e-9, ($t2 - $t1) - ($t1 - $t0)):.2f}')"
+}
+OFFLINE=$(offline)
 echo "offline predict --batch-size 32: $OFFLINE tweets/s over $N_TWEETS tweets" >&2
 
 "$BIN" serve --model "$WORK/model" --port 0 --threads "$THREADS" --no-access-log \
@@ -118,7 +123,11 @@ for c in $CONNS; do
   TABLE+=$'\n'"| $c | $rps | $p50 | $p90 | $p99 | $non2xx | $((sockerr + timeouts)) | $pct |"
 done
 
-REPORT="Model: $CONFIG-size random DistilBERT. Offline baseline (\`predict --batch-size 32\`, same $N_TWEETS tweets, load time subtracted): $OFFLINE tweets/s.
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=""
+OFFLINE_AFTER=$(offline)
+echo "offline again after the load points: $OFFLINE_AFTER tweets/s" >&2
+
+REPORT="Model: $CONFIG-size random DistilBERT. Offline baseline (\`predict --batch-size 32\`, same $N_TWEETS tweets, load time subtracted): $OFFLINE tweets/s before the load points, $OFFLINE_AFTER after; % of offline uses the first.
 wrk ${DURATION} s per point, single-tweet bodies, loopback, $(nproc) cores shared by wrk and the server.
 
 $TABLE"

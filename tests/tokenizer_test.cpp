@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -432,5 +433,57 @@ TEST(Tokenizer, VocabTxtReadsLinesLikePython) {
   EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 5, 6, 7, 1, 3}));
   EXPECT_EQ(e.tokens, (std::vector<std::string>{"[CLS]", "hello", "##s", "world", "[UNK]", "[SEP]"}));
   EXPECT_EQ(e.offsets[2], (std::pair<uint32_t, uint32_t>{5, 6}));
+  fs::remove_all(dir);
+}
+
+TEST(Tokenizer, DefaultMaxLengthPrecedence) {
+  json base = json::parse(read_file(kModel / "tokenizer.json"));
+  auto load = [&](const json& tj, const char* tokenizer_config, const char* config) {
+    fs::path dir = temp_dir("maxlen");
+    write_file(dir / "tokenizer.json", tj.dump());
+    if (tokenizer_config) write_file(dir / "tokenizer_config.json", tokenizer_config);
+    if (config) write_file(dir / "config.json", config);
+    Tokenizer tok = Tokenizer::from_model_dir(dir);
+    fs::remove_all(dir);
+    return tok;
+  };
+  json t64 = base;
+  t64["truncation"]["max_length"] = 64;
+  json none = base;
+  none["truncation"] = nullptr;
+  EXPECT_EQ(load(t64, nullptr, nullptr).model_max_length(), 64u);                                   // the file's truncation
+  EXPECT_EQ(load(t64, nullptr, R"({"max_position_embeddings": 128})").model_max_length(), 64u);
+  EXPECT_EQ(load(none, nullptr, R"({"max_position_embeddings": 128})").model_max_length(), 128u);  // position limit
+  EXPECT_EQ(load(t64, R"({"model_max_length": 32})", nullptr).model_max_length(), 32u);             // model_max_length wins
+  // Transformers' "no limit" (VERY_LARGE_INTEGER) falls through to the next source.
+  EXPECT_EQ(load(t64, R"({"model_max_length": 1000000000000000019884624838656})", nullptr).model_max_length(), 64u);
+  Tokenizer unlimited = load(none, nullptr, nullptr);
+  EXPECT_EQ(unlimited.model_max_length(), std::numeric_limits<size_t>::max());
+  std::string long_text;
+  for (int i = 0; i < 600; ++i) long_text += "word ";
+  EXPECT_EQ(unlimited.encode(long_text).ids.size(), 602u);  // 600 words + [CLS] + [SEP], untruncated
+  EXPECT_EQ(Tokenizer::from_model_dir(kModel).encode(long_text).ids.size(), 512u);
+}
+
+TEST(Tokenizer, VocabTxtSpecialTokensFromConfigFiles) {
+  // AddedToken dicts in tokenizer_config.json, special_tokens_map.json overriding it, and an
+  // additional special token outside the vocabulary (appended after it, as Transformers does).
+  fs::path dir = temp_dir("vocab_specials");
+  write_file(dir / "vocab.txt", "<pad>\n<unk>\n<s>\n</s>\n[MASK]\nhello\nworld\n");
+  write_file(dir / "tokenizer_config.json", R"({
+    "do_lower_case": false,
+    "unk_token": {"__type": "AddedToken", "content": "<unk>", "lstrip": false, "rstrip": false},
+    "pad_token": "[PAD-not-used]", "cls_token": "<s>", "sep_token": "</s>", "model_max_length": 6})");
+  write_file(dir / "special_tokens_map.json", R"({"pad_token": "<pad>", "additional_special_tokens": ["<e1>"]})");
+  Tokenizer tok = Tokenizer::from_model_dir(dir);
+  EXPECT_EQ(tok.pad_id(), 0);  // special_tokens_map.json wins over tokenizer_config.json
+  EXPECT_EQ(tok.cls_id(), 2);
+  EXPECT_EQ(tok.sep_id(), 3);
+  EXPECT_EQ(tok.unk_id(), 1);
+  EXPECT_EQ(tok.token_to_id("<e1>"), 7);
+  EXPECT_EQ(tok.vocab_size(), 8u);
+  Encoding e = tok.encode("hello<e1>Hello world world world");
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 5, 7, 1, 6, 3}));  // cased: "Hello" is unknown; max 6
+  EXPECT_EQ(e.tokens[2], "<e1>");
   fs::remove_all(dir);
 }

@@ -13,10 +13,14 @@
 //   Encoding p = tok.encode_pair("question", "answer", 16); // [CLS] A [SEP] B [SEP], longest-first truncation
 //   std::vector<Encoding> all = tok.encode_batch(texts);   // same as encode() per text, in order
 //
-// The pipeline (normalize -> pre-tokenize -> WordPiece -> post-process) lives in
-// tokenizer/{bert_normalizer,wordpiece,tokenizer_files,tokenizer}.cpp. A Tokenizer is immutable
-// after loading; `encode` is const and safe to call from many threads at once. Copies are cheap
-// (they share the loaded vocabulary).
+// Pipeline, as in HF: added/special tokens are matched in the raw text first ("a[SEP]b" gives the
+// [SEP] id), then BertNormalizer (bert_normalizer.cpp, Unicode facts in unicode.cpp), then
+// BertPreTokenizer + WordPiece (tokenizer.cpp, vocabulary in vocab_table.cpp), truncation
+// (specials counted: [CLS] + the first max_length-2 pieces + [SEP]; pairs longest-first) and the
+// post-processor. Loading is tokenizer_files.cpp. Offsets are byte ranges into the text given.
+// A Tokenizer is immutable after loading; every method is const and safe to call from many
+// threads at once. Copies are cheap (they share the loaded state). Padding is left to the
+// batcher (make_batch in model/distilbert.hpp); pad_id() is the id to pad with.
 #pragma once
 
 #include <cstdint>
@@ -64,6 +68,9 @@ class Tokenizer {
   int32_t cls_id() const;
   int32_t sep_id() const;
   int32_t unk_id() const;
+  // The default max_length: tokenizer_config.json's model_max_length (Transformers' truncation=True
+  // length), else tokenizer.json's truncation.max_length, else config.json's
+  // max_position_embeddings, else no limit (SIZE_MAX).
   size_t model_max_length() const;
   // 1 + the largest id encode() can output (model vocabulary, added tokens, post-processor
   // specials, pad): 28996 for distilbert-base-cased, like HF's get_vocab_size(true) for dense ids.

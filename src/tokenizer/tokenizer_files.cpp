@@ -345,14 +345,18 @@ std::optional<AddedToken> special_token(const SideFiles& s, const std::string& k
   return std::nullopt;
 }
 
-// model_max_length from tokenizer_config.json (Transformers' truncation=True length), else
-// config.json max_position_embeddings. 0 when neither says.
-size_t side_max_length(const SideFiles& s) {
+// tokenizer_config.json's model_max_length (Transformers' truncation=True length); 0 when absent
+// or "no limit" (Transformers writes VERY_LARGE_INTEGER, 1e30).
+size_t config_model_max_length(const SideFiles& s) {
   if (s.tokenizer_config.contains("model_max_length")) {
     const json& v = s.tokenizer_config["model_max_length"];
-    // Transformers writes VERY_LARGE_INTEGER (1e30) for "no limit".
     if (v.is_number() && v.get<double>() >= 1 && v.get<double>() < 1e12) return size_t(v.get<double>());
   }
+  return 0;
+}
+
+// config.json's max_position_embeddings: the longest input the model can take; 0 when absent.
+size_t position_limit(const SideFiles& s) {
   if (s.config.contains("max_position_embeddings") && s.config["max_position_embeddings"].is_number_integer()) {
     int64_t v = s.config["max_position_embeddings"].get<int64_t>();
     if (v > 0) return size_t(v);
@@ -428,7 +432,9 @@ Tokenizer Tokenizer::from_tokenizer_json(const fs::path& file) {
   const bool pad_from_padding = f.find(root, "padding") && f.find(root["padding"], "pad_id");
 
   const SideFiles side = read_side_files(file.parent_path(), {}, {});
-  if (size_t m = side_max_length(side)) tk->max_length = m;  // model_max_length wins (Transformers' truncation=True)
+  // Default length: model_max_length, else the file's truncation, else the position limit.
+  if (size_t m = config_model_max_length(side)) tk->max_length = m;
+  else if (tk->max_length == kNoLengthLimit && position_limit(side)) tk->max_length = position_limit(side);
   resolve_pad_id(*tk, side, pad_from_padding);
   tk->finish();
   return Tokenizer(tk);
@@ -521,7 +527,8 @@ Tokenizer Tokenizer::from_vocab_files(const fs::path& vocab_txt, const fs::path&
   tk->single_template = {cls_p, a, sep_p};
   tk->pair_template = {cls_p, a, sep_p, b, sep1};
   tk->pad_id = id_of(pad);
-  if (size_t m = side_max_length(side)) tk->max_length = m;
+  if (size_t m = config_model_max_length(side)) tk->max_length = m;
+  else if (size_t p = position_limit(side)) tk->max_length = p;
   tk->finish();
   return Tokenizer(tk);
 }

@@ -357,7 +357,7 @@ TEST(CrossEntropy, HandDerivedValuesAndFiniteDifferences) {
   x[2] = 0.7f;
   auto loss = [&] { return double(cross_entropy_forward(x.data(), y.data(), B, K, nullptr)); };
   cross_entropy_backward(dz.data(), x.data(), y.data(), B, K);
-  expect_grad_matches("cross_entropy.dlogits", x, dz, loss, 1e-3f, 1e-4, 1e-2);
+  expect_grad_matches("cross_entropy.dlogits", x, dz, loss, 1e-2f, 3e-4, 1e-2);
   // ignore_index -100 drops a row from the mean; other bad labels throw.
   const std::vector<int32_t> y_ign = {1, kIgnoreIndex};
   const float l_ign = cross_entropy_forward(x.data(), y_ign.data(), B, K, per.data());
@@ -382,7 +382,7 @@ TEST(BceWithLogits, MatchesPyTorchFixtureAndFiniteDifferences) {
   bce_with_logits_backward(dz.data(), z.data(), t.data(), B, K);
   for (size_t i = 0; i < dz.size(); ++i) EXPECT_NEAR(dz[i], g[i], 1e-7) << "bce grad[" << i << "]";
   auto lossf = [&] { return double(bce_with_logits_forward(z.data(), t.data(), B, K)); };
-  expect_grad_matches("bce.dlogits", z, dz, lossf, 1e-3f, 1e-4, 1e-2);
+  expect_grad_matches("bce.dlogits", z, dz, lossf, 1e-2f, 3e-4, 1e-2);
 }
 
 TEST(Dropout, FractionScaleAndDeterminism) {

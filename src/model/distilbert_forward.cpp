@@ -49,8 +49,8 @@ void add_inplace(float* y, const float* x, size_t n) {
 }
 
 // One post-LN block. Queries (and the residual stream) come from x_q [B, Tq, C], keys and values
-// from x_kv [B, T, C]; Tq == T except for the last layer's [CLS]-only inference shortcut (Tq = 1,
-// exact because nothing reads the other positions' outputs).
+// from x_kv [B, T, C]; Tq == T except for the last layer, which runs on the [CLS] rows only
+// (Tq = 1, in training and inference alike: exact, because nothing reads its other positions).
 void block_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_kv, const float* x_q,
                    const int32_t* lengths, int B, int T, int Tq, Activation act, const DropoutSpec* dropout, int l) {
   const int64_t C = cfg.dim, F = cfg.hidden_dim, H = cfg.n_heads, D = cfg.head_dim();

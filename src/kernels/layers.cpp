@@ -10,14 +10,15 @@
 namespace bert_emotion {
 
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t N, int64_t in, int64_t out) {
-  // y[N,out] = x[N,in] W[out,in]^T
-  gemm(false, true, N, out, in, 1.f, x, in, W, in, 0.f, y, out);
-  if (b == nullptr) return;
-#pragma omp parallel for schedule(static) if (N * out > 16384)
-  for (int64_t n = 0; n < N; ++n) {
-    float* yn = y + n * out;
-    for (int64_t o = 0; o < out; ++o) yn[o] += b[o];
+  // y[N,out] = b + x[N,in] W[out,in]^T, as torch's addmm: the bias is written first and the product
+  // accumulated onto it (beta = 1), which saves a pass and, for small batches, a thread hand-off.
+  if (b == nullptr) {
+    gemm(false, true, N, out, in, 1.f, x, in, W, in, 0.f, y, out);
+    return;
   }
+#pragma omp parallel for schedule(static) if (N * out > 262144)
+  for (int64_t n = 0; n < N; ++n) std::copy_n(b, out, y + n * out);
+  gemm(false, true, N, out, in, 1.f, x, in, W, in, 1.f, y, out);
 }
 
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t N,
@@ -53,7 +54,7 @@ void embedding_forward(float* out, const int32_t* ids, const float* word, const 
                               ", position " + std::to_string(t) + " is outside the vocabulary [0, " +
                               std::to_string(V) + ")");
     }
-#pragma omp parallel for schedule(static) if (int64_t(B) * T * C > 16384)
+#pragma omp parallel for schedule(static) if (int64_t(B) * T * C > 65536)
   for (int64_t bt = 0; bt < int64_t(B) * T; ++bt) {
     const int t = static_cast<int>(bt % T);
     const float* wr = word + int64_t(ids[bt]) * C;
@@ -81,7 +82,7 @@ void embedding_backward(float* dword, float* dpos, const float* dout, const int3
 
 void layernorm_forward(float* y, float* mean, float* rstd, const float* x, const float* w, const float* b, int64_t N,
                        int64_t C, float eps) {
-#pragma omp parallel for schedule(static) if (N * C > 16384)
+#pragma omp parallel for schedule(static) if (N * C > 65536)
   for (int64_t n = 0; n < N; ++n) {
     const float* xn = x + n * C;
     // Two passes in double: the moments are then exact to float rounding, as torch's are.

@@ -44,7 +44,7 @@ void check_config(const ModelConfig& cfg) {
 }
 
 void add_inplace(float* y, const float* x, size_t n) {
-#pragma omp parallel for schedule(static) if (n > 16384)
+#pragma omp parallel for schedule(static) if (n > 65536)
   for (size_t i = 0; i < n; ++i) y[i] += x[i];
 }
 

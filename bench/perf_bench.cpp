@@ -75,6 +75,7 @@ nlohmann::json bench_train(const fs::path& model, const std::string& data, int s
   std::vector<size_t> lengths;
   for (const auto& r : tokenize_split(tok, data, "train", nullptr)) lengths.push_back(r.size());
   LoadedModel m = load_model_dir(model, {.owned_arena = true});
+  m.file.reset();  // the trainer keeps only its own copy of the weights (run_training.cpp)
   const ModelConfig& cfg = m.config;
   const int K = cfg.num_labels();
   Weights w = m.layout.bind(m.arena.data());

@@ -3,17 +3,19 @@
 // Built on utf8proc 2.8 (Unicode 15: categories, canonical decomposition, simple case mapping)
 // plus a generated exception table, src/tokenizer/unicode_exceptions.inc, for the code points
 // where Hugging Face's Rust code answers differently: its `unicode_categories` crate is older
-// (Unicode 9-era categories: e.g. U+0890 is Cf for utf8proc but unassigned, so kept, for HF), Rust's
-// to_lowercase is newer (Unicode 16) and full (U+0130 -> "i̇", two code points), and its NFD
-// crate is older. The truth tables (tests/fixtures/tokenizer/unicode_*.txt) come from one call of
-// the official `tokenizers` bindings per code point (tools/tokenizer-fixtures/unicode_truth.js);
+// (Unicode 8-era categories: U+2E43, added in Unicode 9, is not punctuation for HF; U+0890, Cf
+// for utf8proc, is unassigned and so kept by HF), Rust's to_lowercase is newer (Unicode 16) and
+// full (U+0130 -> "i̇", two code points), and its NFD crate is older. The truth tables
+// (tests/fixtures/tokenizer/unicode_*.txt) come from one call of the official `tokenizers`
+// bindings per code point (tools/tokenizer-fixtures/unicode_truth.js);
 // tools/tokenizer-fixtures/gen_unicode_exceptions.cpp diffs them against raw utf8proc and writes
 // the .inc; tests/tokenizer_unicode_test.cpp checks all 1,112,064 scalar values.
 //
 //   uint8_t f = char_flags(cp);
-//   if (f & kCharControl) ...;                           // clean_text deletes it
-//   size_t n = lowercase_full(cp, out);                   // 1..3 code points
-//   const char* bad = validate_utf8(text, &bad_offset);   // nullptr when valid
+//   if (f & kCharControl) ...;                      // clean_text deletes it
+//   char32_t out[3];
+//   size_t n = lowercase_full(cp, out);              // 1..3 code points
+//   size_t bad = find_invalid_utf8(text);            // npos when valid
 #pragma once
 
 #include <cstddef>

@@ -29,7 +29,7 @@ unset OMP_NUM_THREADS GOMP_SPINCOUNT OPENBLAS_NUM_THREADS
 export OMP_WAIT_POLICY=PASSIVE
 OURS=("$BUILD/bench/inference_bench")
 TORCH=("$PY" "$SHARED/reference/bench.py")
-RESULTS="$WORK/results.jsonl"
+RESULTS="${RESULTS:-$WORK/results.jsonl}"   # set RESULTS=FILE to keep the raw lines
 
 tag() { $PY -c 'import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); r["engine"]=sys.argv[1]; print(json.dumps(r))' "$1"; }
 

@@ -13,11 +13,14 @@
 #pragma once
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -129,19 +132,75 @@ inline void wait_cli(pid_t pid, double timeout_s, CliResult& r) {
   if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
 }
 
+// Runs the CLI to completion. stdout/stderr come back through pipes (not files), so a file-size
+// limit on the child restricts only the files it writes, never its error message.
 inline CliResult run_cli(const std::vector<std::string>& args, const CliOptions& opts = {}) {
+  int out_pipe[2], err_pipe[2];
+  if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) std::abort();
   static int counter = 0;
-  const fs::path base = fs::temp_directory_path() /
-                        ("bert-emotion-cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  const fs::path out = base.string() + ".out", err = base.string() + ".err";
+  const fs::path in_path = fs::temp_directory_path() /
+                           ("bert-emotion-cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".stdin");
+  if (!opts.stdin_text.empty()) spit(in_path, opts.stdin_text);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int fi = ::open(opts.stdin_text.empty() ? "/dev/null" : in_path.c_str(), O_RDONLY);
+    if (fi < 0) ::_exit(126);
+    ::dup2(fi, 0);
+    ::dup2(out_pipe[1], 1);
+    ::dup2(err_pipe[1], 2);
+    ::close(out_pipe[0]);
+    ::close(err_pipe[0]);
+    if (!opts.cwd.empty() && ::chdir(opts.cwd.c_str()) != 0) ::_exit(126);
+    if (opts.file_size_limit >= 0) {
+      ::signal(SIGXFSZ, SIG_IGN);  // write() past the limit then fails with EFBIG instead of killing us
+      rlimit rl{static_cast<rlim_t>(opts.file_size_limit), static_cast<rlim_t>(opts.file_size_limit)};
+      ::setrlimit(RLIMIT_FSIZE, &rl);
+    }
+    std::string bin = BERT_EMOTION_BIN;
+    std::vector<std::string> copy = args;
+    std::vector<char*> argv{bin.data()};
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(bin.c_str(), argv.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
   CliResult r;
-  wait_cli(spawn_cli(args, out, err, opts), opts.timeout_s, r);
-  r.out = slurp(out);
-  r.err = slurp(err);
+  const auto start = std::chrono::steady_clock::now();
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&r.out, &r.err};
+  int open_fds = 2;
+  char buf[65536];
+  while (open_fds > 0) {
+    const double left = opts.timeout_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (left <= 0) {
+      r.timed_out = true;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    if (::poll(fds, 2, static_cast<int>(std::min(left, 1.0) * 1000) + 1) < 0 && errno != EINTR) break;
+    for (int k = 0; k < 2; ++k) {
+      if (fds[k].fd < 0 || !(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      const ssize_t n = ::read(fds[k].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[k]->append(buf, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        ::close(fds[k].fd);
+        fds[k].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) ::close(f.fd);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
   std::error_code ec;
-  fs::remove(out, ec);
-  fs::remove(err, ec);
-  fs::remove(out.string() + ".stdin", ec);
+  fs::remove(in_path, ec);
   return r;
 }
 

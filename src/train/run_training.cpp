@@ -177,7 +177,11 @@ TrainOutcome run_training(const TrainOptions& opts) {
   say("training on " + std::to_string(train.ids.size()) + " examples (" + train_ds.source + "), " +
       std::to_string(K) + " labels, evaluating on " + std::to_string(eval ? eval->ids.size() : 0));
 
-  fs::create_directories(opts.output_dir);
+  {
+    std::error_code ec;  // typed IoError (exit 4), not an escaped std::filesystem_error
+    fs::create_directories(opts.output_dir, ec);
+    if (ec) throw IoError("cannot create output directory " + opts.output_dir.string() + ": " + ec.message());
+  }
   TrainOutcome r = train_loop(tm, train, eval ? &*eval : nullptr, names, opts);
   if (r.interrupted) {
     say("interrupted at step " + std::to_string(r.global_step) + "; saved " + r.last_checkpoint.string() +

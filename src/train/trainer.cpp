@@ -277,6 +277,8 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     if (ck.state.max_steps != total_steps)
       mismatch("total step count", std::to_string(ck.state.max_steps), std::to_string(total_steps));
     if (ck.state.seed != opts.seed) mismatch("seed", std::to_string(ck.state.seed), std::to_string(opts.seed));
+    if (ck.state.learning_rate != opts.learning_rate)
+      mismatch("learning rate", python_float_repr(ck.state.learning_rate), python_float_repr(opts.learning_rate));
     model.params = std::move(ck.params);
     optimizer.exp_avg() = std::move(ck.exp_avg);
     optimizer.exp_avg_sq() = std::move(ck.exp_avg_sq);

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "kernels/gemm.hpp"
+#include "kernels/vec_math.hpp"
 #include "util/rng.hpp"
 
 namespace bert_emotion {
@@ -14,13 +15,28 @@ namespace {
 void softmax_row(float* out, const float* in, int64_t n) {
   float mx = in[0];
   for (int64_t j = 1; j < n; ++j) mx = in[j] > mx ? in[j] : mx;
+  // exp 8 lanes at a time (kernels/vec_math.hpp, ~1 ulp; masked scores at float-min underflow to 0
+  // exactly as with libm's expf).
   float sum = 0.f;
-  for (int64_t j = 0; j < n; ++j) {
-    out[j] = std::exp(in[j] - mx);
+  int64_t j = 0;
+#ifdef BERT_EMOTION_VEC_MATH
+  const __m256 vmx = _mm256_set1_ps(mx);
+  __m256 vsum = _mm256_setzero_ps();
+  for (; j + 8 <= n; j += 8) {
+    const __m256 e = vecmath::exp256(_mm256_sub_ps(_mm256_loadu_ps(in + j), vmx));
+    _mm256_storeu_ps(out + j, e);
+    vsum = _mm256_add_ps(vsum, e);
+  }
+  float lanes[8];
+  _mm256_storeu_ps(lanes, vsum);
+  for (float v : lanes) sum += v;
+#endif
+  for (; j < n; ++j) {
+    out[j] = vecmath::exp_scalar(in[j] - mx);
     sum += out[j];
   }
   const float inv = 1.f / sum;  // torch multiplies by the reciprocal too
-  for (int64_t j = 0; j < n; ++j) out[j] *= inv;
+  for (int64_t k = 0; k < n; ++k) out[k] *= inv;
 }
 
 void softmax_backward_row(float* din, const float* dout, const float* p, int64_t n) {

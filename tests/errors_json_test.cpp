@@ -117,4 +117,12 @@ TEST(JsonNumberOverflow, CliReportsItAsBadInputNotACrash) {
   EXPECT_NE(r.err.find("1e400"), std::string::npos) << r.err;
 }
 
+TEST(JsonNumberOverflow, InitConfigOverridesAreBadInput) {
+  TempDir tmp;
+  const CliResult r = run_cli({"init", "--config", R"({"dim": 1e400})", "--out", (tmp.path / "m").string()});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("--config"), std::string::npos) << r.err;
+  EXPECT_TRUE(partial_outputs(tmp.path).empty());
+}
+
 }  // namespace

@@ -56,7 +56,7 @@ ModelConfig resolve_config(const std::string& spec) {
     throw InvalidArgument("--config: \"" + spec + "\" is neither tiny, base, a JSON file nor inline JSON");
   try {
     overrides = nlohmann::json::parse(inline_json ? spec : read_file(spec));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range 406 (number overflow: 1e400)
     throw FormatError(source + ": not valid JSON: " + e.what());
   }
   if (!overrides.is_object()) throw FormatError(source + ": expected a JSON object of config keys");

@@ -196,6 +196,23 @@ TEST_F(ModelErrors, MissingTensor) {
   expect_one_error_line(r);
 }
 
+TEST_F(ModelErrors, ConfigWithAbsurdLayerCountIsRefusedQuickly) {
+  // Used to build a 100M-entry parameter layout (15 GB, > 60 s) before noticing the tensors were
+  // missing. Now refused at once, naming both files.
+  nlohmann::json cfg = read_json("config.json");
+  cfg["n_layers"] = 100000000;
+  write_json("config.json", cfg);
+  CliOptions o;
+  o.timeout_s = 30;
+  const CliResult r = run_cli({"predict", "--model", model.string(), "hi"}, o);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_LT(r.seconds, 10.0);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("n_layers 100000000"));
+  EXPECT_THAT(r.err, HasSubstr((model / "model.safetensors").string()));
+  expect_one_error_line(r);
+}
+
 TEST_F(ModelErrors, ConfigMissingRequiredKey) {
   nlohmann::json cfg = read_json("config.json");
   cfg.erase("n_layers");

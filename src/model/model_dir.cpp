@@ -62,10 +62,15 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& 
   LoadedModel m;
   m.dir = dir;
   m.config = load_config(config_path);
-  m.layout = ParamLayout(m.config);
   m.file = SafetensorsFile::open(weights_path);
   const SafetensorsFile& file = *m.file;
   const std::string src = weights_path.string();
+  // Every layer needs tensors of its own: a config claiming more layers than the file has tensors
+  // is refused before ParamLayout would build (and the arena allocate) millions of entries.
+  if (static_cast<size_t>(m.config.n_layers) > file.tensors().size())
+    throw FormatError(src + ": " + config_path.string() + " has n_layers " + std::to_string(m.config.n_layers) +
+                      " but the file holds only " + std::to_string(file.tensors().size()) + " tensors");
+  m.layout = ParamLayout(m.config);
 
   // Resolve every parameter first so that errors come before any copying.
   const auto& params = m.layout.params();

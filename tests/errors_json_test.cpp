@@ -8,6 +8,7 @@
 // and fuzz_predict_request (docs/ERRORS.md, "Fuzzing").
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -115,6 +116,20 @@ TEST(JsonNumberOverflow, CliReportsItAsBadInputNotACrash) {
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find((m / "config.json").string()), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("1e400"), std::string::npos) << r.err;
+}
+
+TEST(DatasetLabels, AHugeIntegerLabelDoesNotCreateBillionsOfNames) {
+  // fuzz_dataset timeout: a TSV label "1888888888" made the reader build LABEL_0..LABEL_1888888888.
+  // Integer labels above 1,000,000 now make the label space the distinct strings, as JSON ids do.
+  TempDir tmp;
+  const fs::path p = tmp.path / "d.tsv";
+  spit(p, "label\ttext\n1\tgood\n1888888888\tbad\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  const Dataset d = load_dataset(p, "train");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
+  EXPECT_EQ(d.label_names, (std::vector<std::string>{"1", "1888888888"}));
+  ASSERT_EQ(d.rows.size(), 2u);
+  EXPECT_EQ(d.rows[1].label, 1);
 }
 
 TEST(JsonNumberOverflow, InitConfigOverridesAreBadInput) {

@@ -104,8 +104,8 @@ void resolve_labels(Dataset& ds, const std::vector<RawLabel>& raw, const Dataset
       if (r.json_integer) {
         if (r.json_value < 0 || r.json_value > 1'000'000) all_int = false;
         else max_id = std::max(max_id, static_cast<int>(r.json_value));
-      } else if (parse_nonnegative_int(r.value, id)) {
-        max_id = std::max(max_id, id);
+      } else if (parse_nonnegative_int(r.value, id) && id <= 1'000'000) {  // same bound as JSON ids: one
+        max_id = std::max(max_id, id);  // label "1888888888" must not create 1.9e9 LABEL_ names (fuzzer)
       } else {
         all_int = false;
       }

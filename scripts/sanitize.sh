@@ -25,6 +25,8 @@ built=$(date +%s)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_odr_violation=0:strict_string_checks=1:check_initialization_order=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 # Sanitized code runs 2-5x slower: give every test a larger timeout budget.
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 1500 "$@"
+status=0
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 1500 "$@" || status=$?
 done_=$(date +%s)
-echo "sanitize.sh: build $((built - start)) s, tests $((done_ - built)) s, total $((done_ - start)) s"
+echo "sanitize.sh: build $((built - start)) s, tests $((done_ - built)) s, total $((done_ - start)) s, ctest status $status"
+exit $status

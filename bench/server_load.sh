@@ -34,6 +34,10 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+# libgomp's spinning workers fight wrk, the HTTP threads and everything else on a small or shared
+# box (docs/PERFORMANCE.md); both the offline baseline and the server run with the same setting.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+
 BIN=$BUILD/bert-emotion
 SHARED=$ROOT/../shared
 TOKENIZER=$SHARED/models/distilbert-base-cased
@@ -41,6 +45,7 @@ TWEETS=$SHARED/data/tweeteval/datasets/emotion/test_text.txt
 for f in "$BIN" "$TOKENIZER/vocab.txt" "$TWEETS"; do [[ -e $f ]] || { echo "missing $f" >&2; exit 1; }; done
 command -v wrk >/dev/null || { echo "wrk not installed (apt-get install wrk)" >&2; exit 1; }
 
+LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 WORK=$(mktemp -d /tmp/bert-emotion-serve-bench.XXXXXX)
 SERVER_PID=""
 cleanup() {
@@ -128,7 +133,7 @@ OFFLINE_AFTER=$(offline)
 echo "offline again after the load points: $OFFLINE_AFTER tweets/s" >&2
 
 REPORT="Model: $CONFIG-size random DistilBERT. Offline baseline (\`predict --batch-size 32\`, same $N_TWEETS tweets, load time subtracted): $OFFLINE tweets/s before the load points, $OFFLINE_AFTER after; % of offline uses the first.
-wrk ${DURATION} s per point, single-tweet bodies, loopback, $(nproc) cores shared by wrk and the server.
+wrk ${DURATION} s per point, single-tweet bodies, loopback, $(nproc) cores shared by wrk and the server, OMP_WAIT_POLICY=$OMP_WAIT_POLICY, load average before: $LOAD_BEFORE.
 
 $TABLE"
 echo "$REPORT"

@@ -41,7 +41,7 @@ struct BatcherOptions {
   size_t max_batch_requests = 0;   // 0 = limited by tokens only
   size_t max_queue_rows = 1 << 16;
   double max_padding_ratio = 1.3;  // padded / real tokens allowed per backend call; 0 = never split
-  size_t min_split_tokens = 1024;  // a sub-batch is closed only once it holds this many padded tokens
+  size_t min_split_tokens = 256;   // a sub-batch is closed only once it holds this many padded tokens
 };
 
 // Row indices grouped for backend calls: sorted by length, cut where the group's padded tokens

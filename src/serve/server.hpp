@@ -58,7 +58,7 @@ struct ServerOptions {
   size_t max_batch_tokens = 16384;
   size_t max_batch_requests = 0;        // 0 = no limit besides tokens
   double max_padding_ratio = 1.3;       // batcher: split formed batches by length (serve/batcher.hpp); 0 = never
-  size_t min_split_tokens = 1024;       // batcher: smallest sub-batch (padded tokens) worth its own forward pass
+  size_t min_split_tokens = 256;        // batcher: smallest sub-batch (padded tokens) worth its own forward pass
   size_t max_client_batch_size = 32;
   size_t max_input_length = 0;          // 0 = the model's; else min(this, model's)
   bool auto_truncate = false;           // what "truncate": null / absent means

@@ -15,6 +15,7 @@
 // file) or a TweetEval task name such as tweet_eval/emotion.
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <omp.h>
@@ -181,8 +182,8 @@ Registrar reg("eval", [](CLI::App& app) {
   sub->add_option("--data,-d", o->data, "TweetEval folder or task name, folder of {split}.csv|.tsv|.jsonl, or a file")
       ->required();
   sub->add_option("--split,-s", o->split, "train, val (validation) or test");
-  sub->add_option("--batch-size", o->batch_size, "Examples per forward pass")->check(CLI::PositiveNumber);
-  sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--batch-size", o->batch_size, "Examples per forward pass")->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
+  sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->check(CLI::Range(0, std::numeric_limits<int>::max()));
   sub->add_option("--max-length", o->max_length, "Truncate to this many tokens (0 = model max)");
   sub->add_option("--digits", o->digits, "Decimals in the classification report")->check(CLI::Range(0, 10));
   sub->add_option("--output,-o", o->output, "Write the metrics as JSON (Trainer eval_* keys)");

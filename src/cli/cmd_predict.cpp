@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -158,8 +159,8 @@ Registrar reg("predict", [](CLI::App& app) {
   sub->add_option("texts", o->texts, "Texts to classify");
   sub->add_option("--input,-i", o->input, "File with one text per line; - = stdin");
   sub->add_option("--format,-f", o->format, "jsonl (default), csv or table")->check(CLI::IsMember({"jsonl", "csv", "table"}));
-  sub->add_option("--batch-size", o->batch_size, "Texts per forward pass (sorted by length)")->check(CLI::PositiveNumber);
-  sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--batch-size", o->batch_size, "Texts per forward pass (sorted by length)")->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
+  sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->check(CLI::Range(0, std::numeric_limits<int>::max()));
   sub->add_flag("--logits", o->logits, "Also print the raw logits");
   sub->add_option("--max-length", o->max_length, "Truncate to this many tokens, specials included (0 = model max)");
   return std::function<int()>([o] { return run_predict(*o); });

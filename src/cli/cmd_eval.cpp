@@ -101,7 +101,7 @@ int run_eval(const EvalOptions& o) {
   if (o.model.empty() == o.predictions.empty())
     throw InvalidArgument("eval: give exactly one of --model DIR and --predictions FILE");
   if (o.threads > 0) omp_set_num_threads(o.threads);
-  const auto data_path = resolve_dataset_path(o.data, hub_options_from_env());
+  const auto data_path = resolve_dataset_path(o.data, cli_hub_options());
   DatasetOptions dopts;
   dopts.text_column = o.text_column;
   dopts.label_column = o.label_column;
@@ -157,7 +157,7 @@ int run_eval(const EvalOptions& o) {
     return kExitOk;
   }
 
-  const auto model_dir = resolve_model_path(o.model, hub_options_from_env());
+  const auto model_dir = resolve_model_path(o.model, cli_hub_options());
   LoadedModel model = load_model_dir(model_dir);
   Tokenizer tok = Tokenizer::from_model_dir(model_dir);
   dopts.label_names = model.config.label_names();

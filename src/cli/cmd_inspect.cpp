@@ -228,7 +228,7 @@ void print_table(const json& r, std::ostream& out) {
 }
 
 int run_inspect(const InspectOptions& o) {
-  const fs::path dir = resolve_model_path(o.model);
+  const fs::path dir = resolve_model_path(o.model, cli_hub_options());
   const json r = inspect_model(dir);
   if (o.json) std::cout << r.dump(2) << "\n";
   else print_table(r, std::cout);

@@ -90,7 +90,7 @@ int run_predict(const PredictOptions& o) {
   } else if (texts.empty()) {
     texts = read_lines("-");
   }
-  auto dir = resolve_model_path(o.model, hub_options_from_env());
+  auto dir = resolve_model_path(o.model, cli_hub_options());
   ClassifierOptions copts;
   copts.threads = o.threads;
   copts.batch_size = o.batch_size;

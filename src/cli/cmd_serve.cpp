@@ -69,9 +69,6 @@ int run_serve(const ServeOptions& o) {
   const int port = server.start();
   std::cerr << "serving " << o.model << " (" << info.labels.size() << " labels, max input length "
             << server.max_input_length() << " tokens, max batch tokens " << sopts.max_batch_tokens << ")\n";
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr)
-    std::cerr << "note: OMP_WAIT_POLICY is unset; on a shared or busy machine export OMP_WAIT_POLICY=PASSIVE "
-                 "(spinning OpenMP workers starve the HTTP threads; see docs/SERVING.md)\n";
   std::cout << "listening on http://" << sopts.host << ":" << port << std::endl;
 
   int sig = 0;

@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "cli/command.hpp"
+#include "hub/hub.hpp"
 #include "train/trainer.hpp"
 #include "util/error.hpp"
 
@@ -54,6 +55,10 @@ int run_train_cli(TrainCli& c) {
   c.o.plots = !c.no_plots;
   c.o.order_file = c.order;
   c.o.should_stop = [](int64_t) { return g_stop_requested != 0; };
+  // Fetch a hub model / dataset here, with the CLI's progress bar; run_training then finds them in
+  // the cache (and keeps the hub id for the model card).
+  resolve_model_path(c.o.model, cli_hub_options());
+  resolve_dataset_path(c.o.data, cli_hub_options());
   auto previous = std::signal(SIGINT, request_stop);
   const TrainOutcome r = run_training(c.o);
   std::signal(SIGINT, previous == SIG_ERR ? SIG_DFL : previous);

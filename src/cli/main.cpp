@@ -1,5 +1,8 @@
 // bert-emotion: fine-tune, evaluate and serve DistilBERT text classifiers.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
@@ -13,7 +16,20 @@ std::vector<CommandEntry>& command_registry() {
 }
 }  // namespace bert_emotion::cli
 
+namespace {
+// OpenMP workers that spin between parallel regions starve the HTTP threads, the tokenizer and any
+// other process on a small machine (30-100x slowdowns measured on a busy 2-core box); every figure in
+// docs/PERFORMANCE.md is measured with PASSIVE. libgomp reads the variable when it is loaded, before
+// main(), so when the user has not chosen a policy we set PASSIVE and re-execute ourselves once.
+void default_to_passive_openmp_waits(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: then run on with the default policy
+}
+}  // namespace
+
 int main(int argc, char** argv) {
+  default_to_passive_openmp_waits(argv);
   using namespace bert_emotion;
   using namespace bert_emotion::cli;
   CLI::App app{"bert-emotion " BERT_EMOTION_VERSION

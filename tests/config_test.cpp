@@ -190,6 +190,11 @@ TEST(Config, ValidatesSizes) {
   EXPECT_NE(parse_error(with("pad_token_id", 100)).find("pad_token_id"), std::string::npos);
   EXPECT_NE(parse_error(with("dropout", 1.0)).find("\"dropout\""), std::string::npos);
   EXPECT_NE(parse_error(with("problem_type", "ranking")).find("\"ranking\""), std::string::npos);
+  // Absurd sizes are refused before anything is sized from them.
+  EXPECT_NE(parse_error(with("n_layers", 100000000)).find("\"n_layers\": 100000000 is implausibly large"),
+            std::string::npos);
+  EXPECT_NE(parse_error(with("vocab_size", 2000000000)).find("implausibly many"), std::string::npos);
+  EXPECT_EQ(parse_config(with("n_layers", 1024), "c").n_layers, 1024);
   const std::string act =
       error_of<UnsupportedError>([&] { parse_config(with("activation", "swiglu"), "cfg.json"); });
   EXPECT_NE(act.find("\"swiglu\""), std::string::npos) << act;

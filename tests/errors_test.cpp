@@ -198,7 +198,7 @@ TEST_F(ModelErrors, MissingTensor) {
 
 TEST_F(ModelErrors, ConfigWithAbsurdLayerCountIsRefusedQuickly) {
   // Used to build a 100M-entry parameter layout (15 GB, > 60 s) before noticing the tensors were
-  // missing. Now refused at once, naming both files.
+  // missing. config.json validation now refuses absurd sizes outright, naming the file and key.
   nlohmann::json cfg = read_json("config.json");
   cfg["n_layers"] = 100000000;
   write_json("config.json", cfg);
@@ -208,7 +208,24 @@ TEST_F(ModelErrors, ConfigWithAbsurdLayerCountIsRefusedQuickly) {
   EXPECT_FALSE(r.timed_out);
   EXPECT_LT(r.seconds, 10.0);
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("n_layers 100000000"));
+  EXPECT_THAT(r.err, HasSubstr("\"n_layers\": 100000000 is implausibly large"));
+  EXPECT_THAT(r.err, HasSubstr((model / "config.json").string()));
+  expect_one_error_line(r);
+}
+
+TEST_F(ModelErrors, ConfigWithMoreLayersThanTheFileIsRefusedQuickly) {
+  // A plausible layer count that the weights file cannot back: refused before the layout is built,
+  // naming both files.
+  nlohmann::json cfg = read_json("config.json");
+  cfg["n_layers"] = 1000;
+  write_json("config.json", cfg);
+  CliOptions o;
+  o.timeout_s = 30;
+  const CliResult r = run_cli({"predict", "--model", model.string(), "hi"}, o);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_LT(r.seconds, 10.0);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("n_layers 1000"));
   EXPECT_THAT(r.err, HasSubstr((model / "model.safetensors").string()));
   expect_one_error_line(r);
 }

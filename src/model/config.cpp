@@ -226,6 +226,9 @@ const std::set<std::string>& known_problem_types() {
   return s;
 }
 
+constexpr int kMaxLayers = 1024;
+constexpr double kMaxParameters = 2e10;  // 80 GB of float32
+
 void validate(const ModelConfig& c, const std::string& source) {
   auto positive = [&](const char* key, int v) {
     if (v <= 0) throw FormatError(source + ": key \"" + key + "\": must be > 0, got " + std::to_string(v));
@@ -236,6 +239,17 @@ void validate(const ModelConfig& c, const std::string& source) {
   positive("n_heads", c.n_heads);
   positive("hidden_dim", c.hidden_dim);
   positive("max_position_embeddings", c.max_position_embeddings);
+  // Bounds far above any real checkpoint, so that a hostile or mistyped config fails here instead of
+  // asking for terabytes (the parameter layout and the arena are sized from these numbers).
+  if (c.n_layers > kMaxLayers)
+    throw FormatError(source + ": key \"n_layers\": " + std::to_string(c.n_layers) + " is implausibly large (at most " +
+                      std::to_string(kMaxLayers) + ")");
+  const double C = c.dim, F = c.hidden_dim;
+  const double params = (static_cast<double>(c.vocab_size) + c.max_position_embeddings) * C +
+                        c.n_layers * (4 * C * C + 2 * C * F + F + 9 * C) + C * C + 3 * C;
+  if (params > kMaxParameters)
+    throw FormatError(source + ": the configured sizes give " + std::to_string(params) +
+                      " parameters, implausibly many (at most " + std::to_string(kMaxParameters) + ")");
   if (c.dim % c.n_heads != 0)
     throw FormatError(source + ": dim (" + std::to_string(c.dim) + ") must be divisible by n_heads (" +
                       std::to_string(c.n_heads) + ")");

@@ -30,6 +30,21 @@ class ModelErrors : public ::testing::Test {
     make_tiny_model(model);
   }
   CliResult predict() { return run_cli({"predict", "--model", model.string(), "I love this"}); }
+  // Runs `predict` after setting config.json's n_layers; the refusal must come at once (nothing
+  // sized from the number) with one error line and exit code 3.
+  CliResult predict_with_layer_count(int64_t n_layers) {
+    nlohmann::json cfg = read_json("config.json");
+    cfg["n_layers"] = n_layers;
+    write_json("config.json", cfg);
+    CliOptions o;
+    o.timeout_s = 30;
+    const CliResult r = run_cli({"predict", "--model", model.string(), "hi"}, o);
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_LT(r.seconds, 10.0);
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    expect_one_error_line(r);
+    return r;
+  }
   // The whole stderr must be one "error: ..." line.
   static void expect_one_error_line(const CliResult& r) {
     EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
@@ -199,35 +214,17 @@ TEST_F(ModelErrors, MissingTensor) {
 TEST_F(ModelErrors, ConfigWithAbsurdLayerCountIsRefusedQuickly) {
   // Used to build a 100M-entry parameter layout (15 GB, > 60 s) before noticing the tensors were
   // missing. config.json validation now refuses absurd sizes outright, naming the file and key.
-  nlohmann::json cfg = read_json("config.json");
-  cfg["n_layers"] = 100000000;
-  write_json("config.json", cfg);
-  CliOptions o;
-  o.timeout_s = 30;
-  const CliResult r = run_cli({"predict", "--model", model.string(), "hi"}, o);
-  EXPECT_FALSE(r.timed_out);
-  EXPECT_LT(r.seconds, 10.0);
-  EXPECT_EQ(r.exit_code, 3) << r.err;
+  const CliResult r = predict_with_layer_count(100000000);
   EXPECT_THAT(r.err, HasSubstr("\"n_layers\": 100000000 is implausibly large"));
   EXPECT_THAT(r.err, HasSubstr((model / "config.json").string()));
-  expect_one_error_line(r);
 }
 
 TEST_F(ModelErrors, ConfigWithMoreLayersThanTheFileIsRefusedQuickly) {
   // A plausible layer count that the weights file cannot back: refused before the layout is built,
   // naming both files.
-  nlohmann::json cfg = read_json("config.json");
-  cfg["n_layers"] = 1000;
-  write_json("config.json", cfg);
-  CliOptions o;
-  o.timeout_s = 30;
-  const CliResult r = run_cli({"predict", "--model", model.string(), "hi"}, o);
-  EXPECT_FALSE(r.timed_out);
-  EXPECT_LT(r.seconds, 10.0);
-  EXPECT_EQ(r.exit_code, 3) << r.err;
+  const CliResult r = predict_with_layer_count(1000);
   EXPECT_THAT(r.err, HasSubstr("n_layers 1000"));
   EXPECT_THAT(r.err, HasSubstr((model / "model.safetensors").string()));
-  expect_one_error_line(r);
 }
 
 TEST_F(ModelErrors, ConfigMissingRequiredKey) {

@@ -26,6 +26,16 @@ void default_to_passive_openmp_waits(char** argv) {
   ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   ::execv("/proc/self/exe", argv);  // returns only on failure: then run on with the default policy
 }
+// The exit code of an engine error, by its type (src/util/error.hpp).
+int exit_code_for(const std::exception& e) {
+  using namespace bert_emotion;
+  using namespace bert_emotion::cli;
+  if (dynamic_cast<const InvalidArgument*>(&e)) return kExitUsage;
+  if (dynamic_cast<const IoError*>(&e)) return kExitIo;
+  if (dynamic_cast<const NetworkError*>(&e)) return kExitNetwork;
+  if (dynamic_cast<const FormatError*>(&e) || dynamic_cast<const UnsupportedError*>(&e)) return kExitInput;
+  return kExitFailure;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -53,24 +63,9 @@ int main(int argc, char** argv) {
     if (it == runners.end()) continue;
     try {
       return it->second();
-    } catch (const InvalidArgument& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      return kExitUsage;
-    } catch (const IoError& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      return kExitIo;
-    } catch (const NetworkError& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      return kExitNetwork;
-    } catch (const FormatError& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      return kExitInput;
-    } catch (const UnsupportedError& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      return kExitInput;
     } catch (const std::exception& e) {
       std::cerr << "error: " << e.what() << "\n";
-      return kExitFailure;
+      return exit_code_for(e);
     }
   }
   return kExitUsage;

@@ -101,6 +101,40 @@ TEST_P(ForwardFixture, BatchedEqualsOneRowAtATime) {
   std::printf("[ %s ] batched vs one row at a time: max abs difference %.3g\n", GetParam().c_str(), max_diff);
 }
 
+std::vector<std::vector<int32_t>> unpadded_rows(const TokenBatch& batch) {
+  std::vector<std::vector<int32_t>> rows;
+  for (int b = 0; b < batch.B; ++b)
+    rows.emplace_back(batch.ids.begin() + std::ptrdiff_t(b) * batch.T,
+                      batch.ids.begin() + std::ptrdiff_t(b) * batch.T + batch.lengths[b]);
+  return rows;
+}
+
+TEST_P(ForwardFixture, PackedMatchesPyTorchAndThePaddedForward) {
+  const Case c = load_case(GetParam());
+  const int K = c.model.config.num_labels();
+  PackedActivations acts;
+  const PackedBatch packed = pack_rows(unpadded_rows(c.batch));
+  std::vector<float> logits(size_t(packed.B) * K);
+  distilbert_forward_packed(c.model.config, c.model.weights, packed, acts, logits.data());
+  const auto padded = run(c, c.batch, false);
+  double err_torch = 0, diff_padded = 0;
+  for (int b = 0; b < c.batch.B; ++b)
+    for (int k = 0; k < K; ++k) {
+      const size_t i = size_t(b) * K + k;
+      err_torch = std::max(err_torch, std::fabs(logits[i] - c.expected["logits"][b][k].get<double>()));
+      diff_padded = std::max(diff_padded, double(std::fabs(logits[i] - padded[i])));
+    }
+  EXPECT_LT(err_torch, 1e-5) << GetParam() << ": packed logits vs PyTorch";
+  EXPECT_LT(diff_padded, 2e-6) << GetParam() << ": packed vs padded forward";
+  std::printf("[ %s ] packed: max abs error vs PyTorch %.3g, vs padded %.3g\n", GetParam().c_str(), err_torch,
+              diff_padded);
+  // Buffers are reused: a second, smaller call gives the first row's answer again.
+  const PackedBatch one = pack_rows({unpadded_rows(c.batch)[0]});
+  std::vector<float> again(static_cast<size_t>(K), 0.f);
+  distilbert_forward_packed(c.model.config, c.model.weights, one, acts, again.data());
+  for (int k = 0; k < K; ++k) EXPECT_NEAR(again[k], logits[k], 1e-6) << GetParam() << ": label " << k;
+}
+
 INSTANTIATE_TEST_SUITE_P(Models, ForwardFixture, ::testing::Values("f32", "headdim10", "f16", "bf16", "gelu_new"));
 
 TEST(Forward, FixturesCoverTheirClaims) {
@@ -156,6 +190,30 @@ TEST(Forward, RejectsImpossibleBatches) {
   // Dropout needs training buffers; backward needs a training forward.
   DropoutSpec s;
   EXPECT_THROW(distilbert_forward(c.model.config, c.model.weights, make_batch({{101, 102}}, 0), acts, logits.data(), &s),
+               InvalidArgument);
+}
+
+TEST(Forward, PackRowsLaysRowsEndToEnd) {
+  const PackedBatch p = pack_rows({{101, 7, 102}, {101, 102}, {101, 5, 6, 102}});
+  EXPECT_EQ(p.B, 3);
+  EXPECT_EQ(p.T_max, 4);
+  EXPECT_EQ(p.tokens(), 9);
+  EXPECT_EQ(p.ids, (std::vector<int32_t>{101, 7, 102, 101, 102, 101, 5, 6, 102}));
+  EXPECT_EQ(p.positions, (std::vector<int32_t>{0, 1, 2, 0, 1, 0, 1, 2, 3}));
+  EXPECT_EQ(p.offsets, (std::vector<int32_t>{0, 3, 5, 9}));
+  EXPECT_THROW(pack_rows({{101, 102}, {}}), InvalidArgument);
+}
+
+TEST(Forward, PackedRejectsImpossibleBatches) {
+  const LoadedModel m = load_model_dir(kForward + "f32");
+  PackedActivations acts;
+  std::vector<float> logits(64);
+  EXPECT_THROW(distilbert_forward_packed(m.config, m.weights, pack_rows({}), acts, logits.data()), InvalidArgument);
+  const std::vector<int32_t> too_long(size_t(m.config.max_position_embeddings) + 1, 1);
+  EXPECT_THROW(distilbert_forward_packed(m.config, m.weights, pack_rows({too_long}), acts, logits.data()),
+               InvalidArgument);
+  EXPECT_THROW(distilbert_forward_packed(m.config, m.weights, pack_rows({{1, m.config.vocab_size}}), acts,
+                                         logits.data()),
                InvalidArgument);
 }
 

@@ -271,6 +271,38 @@ TEST(Attention, ForwardMatchesNaiveMaskedReference) {
     }
 }
 
+TEST(Attention, VarlenMatchesTheReferencePerSequence) {
+  // Packed sequences of different lengths, big enough (N x C > 32768) for the parallel path; then
+  // the last layer's form: one query row per sequence (its first token) against all its keys.
+  const int H = 4, D = 64, C = H * D;
+  const std::vector<int32_t> lengths = {50, 3, 64, 1, 17};
+  const int B = int(lengths.size());
+  std::vector<int32_t> offsets = {0}, first = {0};
+  for (int32_t len : lengths) offsets.push_back(offsets.back() + len);
+  for (int b = 1; b <= B; ++b) first.push_back(b);
+  const int N = offsets.back();
+  auto q = randn(size_t(N) * C, 30), k = randn(size_t(N) * C, 31), v = randn(size_t(N) * C, 32);
+  std::vector<float> ctx(size_t(N) * C, -7.f), scratch(attention_varlen_scratch_floats(offsets.data(), offsets.data(), B));
+  attention_forward_varlen(ctx.data(), scratch.data(), q.data(), k.data(), v.data(), offsets.data(), offsets.data(), B,
+                           H, D);
+  std::vector<float> q_cls(size_t(B) * C), ctx_cls(size_t(B) * C, -7.f);
+  for (int b = 0; b < B; ++b) std::copy_n(q.begin() + std::ptrdiff_t(offsets[b]) * C, C, q_cls.begin() + b * C);
+  scratch.assign(attention_varlen_scratch_floats(first.data(), offsets.data(), B), 0.f);
+  attention_forward_varlen(ctx_cls.data(), scratch.data(), q_cls.data(), k.data(), v.data(), first.data(),
+                           offsets.data(), B, H, D);
+  for (int b = 0; b < B; ++b) {
+    const int len = lengths[b];
+    const auto slice = [&](const std::vector<float>& x) {
+      return std::vector<float>(x.begin() + std::ptrdiff_t(offsets[b]) * C, x.begin() + std::ptrdiff_t(offsets[b] + len) * C);
+    };
+    const auto ref = reference_attention(slice(q), slice(k), slice(v), {len}, 1, len, len, H, D);
+    for (size_t i = 0; i < ref.size(); ++i)
+      ASSERT_NEAR(ctx[size_t(offsets[b]) * C + i], ref[i], 1e-5) << "sequence " << b << " ctx[" << i << "]";
+    // The [CLS]-only query gives that row of the full result.
+    for (int c = 0; c < C; ++c) ASSERT_NEAR(ctx_cls[size_t(b) * C + c], ref[size_t(c)], 1e-5) << "sequence " << b;
+  }
+}
+
 TEST(Attention, BackwardMatchesFiniteDifferencesWithMaskAndDropout) {
   const int B = 2, T = 4, H = 2, D = 3, C = H * D;
   const std::vector<int32_t> lengths = {4, 3};

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include <omp.h>
+
 #include "kernels/gemm.hpp"
 #include "kernels/vec_math.hpp"
 #include "util/rng.hpp"
@@ -146,6 +148,43 @@ void attention_backward(float* dq, float* dk, float* dv, float* scratch, const f
       gemm(false, false, Tq, D, n, 1.f, dP, Tk, k + koff, C, 0.f, dq + qoff, C);
       gemm(true, false, n, D, Tq, 1.f, dP, Tk, q + qoff, C, 0.f, dk + koff, C);
       for (int j = n; j < Tk; ++j) std::fill_n(dk + koff + int64_t(j) * C, D, 0.f);
+    }
+}
+
+namespace {
+int64_t max_scores_per_pair(const int32_t* q_offsets, const int32_t* kv_offsets, int B) {
+  int64_t most = 0;
+  for (int b = 0; b < B; ++b)
+    most = std::max(most, int64_t(q_offsets[b + 1] - q_offsets[b]) * (kv_offsets[b + 1] - kv_offsets[b]));
+  return most;
+}
+}  // namespace
+
+size_t attention_varlen_scratch_floats(const int32_t* q_offsets, const int32_t* kv_offsets, int B) {
+  return size_t(omp_get_max_threads()) * size_t(max_scores_per_pair(q_offsets, kv_offsets, B));
+}
+
+void attention_forward_varlen(float* ctx, float* scratch, const float* q, const float* k, const float* v,
+                              const int32_t* q_offsets, const int32_t* kv_offsets, int B, int H, int D) {
+  const int64_t C = int64_t(H) * D;
+  const int64_t per_thread = max_scores_per_pair(q_offsets, kv_offsets, B);
+  const int64_t work = int64_t(kv_offsets[B] - kv_offsets[0]) * C;
+#pragma omp parallel for collapse(2) schedule(dynamic, 1) if (work > 32768)
+  for (int b = 0; b < B; ++b)
+    for (int h = 0; h < H; ++h) {
+      const int64_t q0 = q_offsets[b], kv0 = kv_offsets[b];
+      const int64_t Tq = q_offsets[b + 1] - q0, n = kv_offsets[b + 1] - kv0;
+      if (Tq == 0) continue;
+      float* P = scratch + omp_get_thread_num() * per_thread;
+      float* out = ctx + q0 * C + int64_t(h) * D;
+      if (n == 0) {  // no keys: nothing to attend to
+        for (int64_t i = 0; i < Tq; ++i) std::fill_n(out + i * C, D, 0.f);
+        continue;
+      }
+      // scores[Tq, n] = q_bh[Tq, D] k_bh[n, D]^T; softmax per row; ctx_bh[Tq, D] = P v_bh[n, D]
+      gemm(false, true, Tq, n, D, 1.f, q + q0 * C + int64_t(h) * D, C, k + kv0 * C + int64_t(h) * D, C, 0.f, P, n);
+      for (int64_t i = 0; i < Tq; ++i) softmax_row(P + i * n, P + i * n, n);
+      gemm(false, false, Tq, D, n, 1.f, P, n, v + kv0 * C + int64_t(h) * D, C, 0.f, out, C);
     }
 }
 

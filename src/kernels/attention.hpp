@@ -37,4 +37,15 @@ void attention_backward(float* dq, float* dk, float* dv, float* scratch, const f
                         const uint8_t* keep, const int32_t* key_lengths, int B, int Tq, int Tk, int H, int D,
                         float dropout_p);
 
+// Ragged attention for inference (no dropout, no mask): sequences laid end to end without padding.
+// Sequence b's queries are rows [q_offsets[b], q_offsets[b+1]) of q and ctx [Nq, C]; its keys and
+// values are rows [kv_offsets[b], kv_offsets[b+1]) of k and v [Nkv, C]. Every key is real, so each
+// row's result equals attention_forward's for that row padded to any length (up to the float
+// rounding of a shorter sum). The (b, h) pairs run in parallel (dynamic schedule: lengths differ);
+// each thread's scores go to its own slice of `scratch`, which must hold
+// attention_varlen_scratch_floats(...) floats, computed in the same thread just before the call.
+size_t attention_varlen_scratch_floats(const int32_t* q_offsets, const int32_t* kv_offsets, int B);
+void attention_forward_varlen(float* ctx, float* scratch, const float* q, const float* k, const float* v,
+                              const int32_t* q_offsets, const int32_t* kv_offsets, int B, int H, int D);
+
 }  // namespace bert_emotion

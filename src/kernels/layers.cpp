@@ -77,6 +77,21 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
   }
 }
 
+namespace {
+// out[i] = word[ids[i]] + pos[position_of(i)] for i < N.
+template <class PositionOf>
+void gather_embeddings(float* out, const int32_t* ids, PositionOf position_of, const float* word, const float* pos,
+                       int64_t N, int C) {
+#pragma omp parallel for schedule(static) if (N * C > 65536)
+  for (int64_t i = 0; i < N; ++i) {
+    const float* wr = word + int64_t(ids[i]) * C;
+    const float* pr = pos + int64_t(position_of(i)) * C;
+    float* o = out + i * C;
+    for (int c = 0; c < C; ++c) o[c] = wr[c] + pr[c];
+  }
+}
+}  // namespace
+
 void embedding_forward(float* out, const int32_t* ids, const float* word, const float* pos, int B, int T, int C,
                        int V) {
   for (int b = 0; b < B; ++b)
@@ -87,14 +102,16 @@ void embedding_forward(float* out, const int32_t* ids, const float* word, const 
                               ", position " + std::to_string(t) + " is outside the vocabulary [0, " +
                               std::to_string(V) + ")");
     }
-#pragma omp parallel for schedule(static) if (int64_t(B) * T * C > 65536)
-  for (int64_t bt = 0; bt < int64_t(B) * T; ++bt) {
-    const int t = static_cast<int>(bt % T);
-    const float* wr = word + int64_t(ids[bt]) * C;
-    const float* pr = pos + int64_t(t) * C;
-    float* o = out + bt * C;
-    for (int c = 0; c < C; ++c) o[c] = wr[c] + pr[c];
-  }
+  gather_embeddings(out, ids, [T](int64_t i) { return i % T; }, word, pos, int64_t(B) * T, C);
+}
+
+void embedding_forward_packed(float* out, const int32_t* ids, const int32_t* positions, const float* word,
+                              const float* pos, int64_t N, int C, int V) {
+  for (int64_t i = 0; i < N; ++i)
+    if (ids[i] < 0 || ids[i] >= V)
+      throw InvalidArgument("embedding: token id " + std::to_string(ids[i]) + " at packed index " +
+                            std::to_string(i) + " is outside the vocabulary [0, " + std::to_string(V) + ")");
+  gather_embeddings(out, ids, [positions](int64_t i) { return positions[i]; }, word, pos, N, C);
 }
 
 void embedding_backward(float* dword, float* dpos, const float* dout, const int32_t* ids, int B, int T, int C,

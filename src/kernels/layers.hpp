@@ -33,6 +33,11 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
 void embedding_forward(float* out, const int32_t* ids, const float* word, const float* pos, int B, int T, int C,
                        int V);
 
+// Packed rows (no padding): out[N, C] = word[ids[i]] + pos[positions[i]]. Validates ids against
+// [0, V) and throws InvalidArgument naming the first bad token's index.
+void embedding_forward_packed(float* out, const int32_t* ids, const int32_t* positions, const float* word,
+                              const float* pos, int64_t N, int C, int V);
+
 // Scatter-add: dword[ids[b, t]] += dout[b, t] unless ids[b, t] == pad_id; dpos[t] += dout[b, t].
 // dpos null: frozen (sinusoidal) position table. dword null: frozen word table.
 void embedding_backward(float* dword, float* dpos, const float* dout, const int32_t* ids, int B, int T, int C,

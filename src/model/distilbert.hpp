@@ -62,6 +62,34 @@ void activations_reserve(Activations& acts, const ModelConfig& cfg, int B, int T
 void distilbert_forward(const ModelConfig& cfg, const Weights& w, const TokenBatch& batch, Activations& acts,
                         float* logits, const DropoutSpec* dropout);
 
+// Packed (ragged) inference: rows laid end to end with no padding, so a batch of mixed lengths
+// costs only its real tokens (what the server's batcher and the Classifier run). Eval mode only.
+// Each row's logits equal distilbert_forward's for that row (float rounding aside: a GEMM may
+// block a different number of rows differently). Buffers grow on demand and are kept for reuse.
+//
+//   PackedBatch batch = pack_rows({{101, 1422, 102}, {101, 102}});
+//   PackedActivations acts;
+//   std::vector<float> logits(batch.B * cfg.num_labels());
+//   distilbert_forward_packed(cfg, weights, batch, acts, logits.data());
+struct PackedBatch {
+  int B = 0;                       // rows
+  int T_max = 0;                   // longest row
+  std::vector<int32_t> ids;        // [N] every row's tokens, end to end
+  std::vector<int32_t> positions;  // [N] each token's position within its row
+  std::vector<int32_t> offsets;    // [B + 1] row b = tokens [offsets[b], offsets[b + 1])
+  int64_t tokens() const { return offsets.empty() ? 0 : offsets.back(); }
+};
+// Throws InvalidArgument for an empty row.
+PackedBatch pack_rows(const std::vector<std::vector<int32_t>>& rows);
+
+struct PackedActivations {
+  std::vector<float> buf;  // grown (never shrunk) to the largest batch seen
+};
+
+// logits: [B, K].
+void distilbert_forward_packed(const ModelConfig& cfg, const Weights& w, const PackedBatch& batch,
+                               PackedActivations& acts, float* logits);
+
 // Mean cross-entropy over the batch (single-label); writes dlogits [B, K] = d(mean loss)/d logits.
 // A label of -100 is ignored (torch's ignore_index); any other label outside [0, K) throws.
 // For multi-label models use bce_with_logits_forward_backward below.

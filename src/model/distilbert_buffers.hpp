@@ -15,7 +15,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/pointwise.hpp"
 #include "model/config.hpp"
+#include "model/distilbert.hpp"
+#include "model/weights.hpp"
 
 namespace bert_emotion {
 
@@ -66,5 +69,14 @@ struct BufferViews {
 };
 
 BufferViews carve_buffers(const ModelConfig& cfg, int B, int T, bool training, float* base);
+
+// The two halves of a post-LN block around its attention, shared by the padded forward and the
+// packed inference forward (distilbert_packed.cpp). Rows are tokens (N = B x T padded, or packed).
+// q/k/v = x W^T + b with q scaled by 1/sqrt(D); queries from x_q [Nq, C], keys/values from x_kv.
+void block_qkv_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_kv,
+                       const float* x_q, int64_t Nkv, int64_t Nq);
+// From L.ctx [Nq, C]: out_lin + residual x_q -> LN -> FFN (-> dropout) + residual -> LN into L.out.
+void block_output_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_q,
+                          int64_t Nq, Activation act, const DropoutSpec* dropout, int l);
 
 }  // namespace bert_emotion

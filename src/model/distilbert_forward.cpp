@@ -48,23 +48,22 @@ void add_inplace(float* y, const float* x, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
-// One post-LN block. Queries (and the residual stream) come from x_q [B, Tq, C], keys and values
-// from x_kv [B, T, C]; Tq == T except for the last layer, which runs on the [CLS] rows only
-// (Tq = 1, in training and inference alike: exact, because nothing reads its other positions).
-void block_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_kv, const float* x_q,
-                   const int32_t* lengths, int B, int T, int Tq, Activation act, const DropoutSpec* dropout, int l) {
-  const int64_t C = cfg.dim, F = cfg.hidden_dim, H = cfg.n_heads, D = cfg.head_dim();
-  const int64_t Nq = int64_t(B) * Tq, Nkv = int64_t(B) * T;
+}  // namespace
+
+void block_qkv_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_kv,
+                       const float* x_q, int64_t Nkv, int64_t Nq) {
+  const int64_t C = cfg.dim;
   linear_forward(L.q, x_q, w.q_w, w.q_b, Nq, C, C);
   linear_forward(L.k, x_kv, w.k_w, w.k_b, Nkv, C, C);
   linear_forward(L.v, x_kv, w.v_w, w.v_b, Nkv, C, C);
   // HF: q = q / math.sqrt(head_dim), before q k^T.
-  const float sqrt_d = static_cast<float>(std::sqrt(double(D)));
+  const float sqrt_d = static_cast<float>(std::sqrt(double(cfg.head_dim())));
   for (int64_t i = 0; i < Nq * C; ++i) L.q[i] /= sqrt_d;
-  const float p_attn = dropout ? cfg.attention_dropout : 0.f;
-  const uint64_t seed = dropout ? dropout->seed : 0, step = dropout ? dropout->step : 0;
-  attention_forward(L.ctx, L.probs, p_attn > 0.f ? L.probs_dropped : L.probs, L.attn_keep, L.q, L.k, L.v, lengths,
-                    B, Tq, T, int(H), int(D), p_attn, seed, dropout_stream(step, site_attention(l)));
+}
+
+void block_output_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_q,
+                          int64_t Nq, Activation act, const DropoutSpec* dropout, int l) {
+  const int64_t C = cfg.dim, F = cfg.hidden_dim;
   linear_forward(L.res1, L.ctx, w.o_w, w.o_b, Nq, C, C);  // no dropout after out_lin (DistilBERT)
   add_inplace(L.res1, x_q, size_t(Nq * C));
   layernorm_forward(L.h, L.mean1, L.rstd1, L.res1, w.ln1_w, w.ln1_b, Nq, C, cfg.layer_norm_eps);
@@ -72,9 +71,26 @@ void block_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& 
   activation_forward(act, L.ff_act, L.ff_pre, size_t(Nq * F));
   linear_forward(L.res2, L.ff_act, w.ff2_w, w.ff2_b, Nq, F, C);
   if (dropout && cfg.dropout > 0.f)
-    dropout_forward(L.res2, L.ffn_keep, L.res2, size_t(Nq * C), cfg.dropout, seed, dropout_stream(step, site_ffn(l)));
+    dropout_forward(L.res2, L.ffn_keep, L.res2, size_t(Nq * C), cfg.dropout, dropout->seed,
+                    dropout_stream(dropout->step, site_ffn(l)));
   add_inplace(L.res2, L.h, size_t(Nq * C));
   layernorm_forward(L.out, L.mean2, L.rstd2, L.res2, w.ln2_w, w.ln2_b, Nq, C, cfg.layer_norm_eps);
+}
+
+namespace {
+
+// One post-LN block. Queries (and the residual stream) come from x_q [B, Tq, C], keys and values
+// from x_kv [B, T, C]; Tq == T except for the last layer, which runs on the [CLS] rows only
+// (Tq = 1, in training and inference alike: exact, because nothing reads its other positions).
+void block_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_kv, const float* x_q,
+                   const int32_t* lengths, int B, int T, int Tq, Activation act, const DropoutSpec* dropout, int l) {
+  const int64_t Nq = int64_t(B) * Tq, Nkv = int64_t(B) * T;
+  block_qkv_forward(cfg, w, L, x_kv, x_q, Nkv, Nq);
+  const float p_attn = dropout ? cfg.attention_dropout : 0.f;
+  const uint64_t seed = dropout ? dropout->seed : 0, step = dropout ? dropout->step : 0;
+  attention_forward(L.ctx, L.probs, p_attn > 0.f ? L.probs_dropped : L.probs, L.attn_keep, L.q, L.k, L.v, lengths,
+                    B, Tq, T, cfg.n_heads, cfg.head_dim(), p_attn, seed, dropout_stream(step, site_attention(l)));
+  block_output_forward(cfg, w, L, x_q, Nq, act, dropout, l);
 }
 
 }  // namespace

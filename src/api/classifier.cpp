@@ -1,4 +1,4 @@
-// classifier.cpp — the public Classifier: a loaded model + tokenizer, length-sorted batching,
+// classifier.cpp — the public Classifier: a loaded model + tokenizer, packed (unpadded) batches,
 // a pool of activation buffers shared by concurrent callers.
 #include "api/classifier.hpp"
 
@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
-#include <numeric>
 
 #include "model/distilbert.hpp"
 #include "model/model_dir.hpp"
@@ -56,10 +55,6 @@ class DistilBertClassifier final : public Classifier {
     const size_t N = texts.size();
     std::vector<std::vector<int32_t>> ids(N);
     for (size_t i = 0; i < N; ++i) ids[i] = tok_.encode_ids(texts[i], max_length_);
-    std::vector<size_t> order(N);
-    std::iota(order.begin(), order.end(), size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a].size() < ids[b].size(); });
-
     const int K = model_.config.num_labels();
     std::vector<Prediction> out(N);
     std::vector<std::vector<int32_t>> rows;
@@ -68,10 +63,10 @@ class DistilBertClassifier final : public Classifier {
     for (size_t start = 0; start < N; start += bs) {
       const size_t end = std::min(N, start + bs);
       rows.clear();
-      for (size_t i = start; i < end; ++i) rows.push_back(ids[order[i]]);
+      for (size_t i = start; i < end; ++i) rows.push_back(std::move(ids[i]));
       run_batch(rows, logits);
       for (size_t r = 0; r < rows.size(); ++r) {
-        Prediction& p = out[order[start + r]];
+        Prediction& p = out[start + r];
         p.logits.assign(logits.begin() + r * K, logits.begin() + (r + 1) * K);
         p.scores = scores_from_logits(p.logits, model_.config.multi_label());
         p.label_id = static_cast<int>(std::max_element(p.logits.begin(), p.logits.end()) - p.logits.begin());
@@ -112,16 +107,14 @@ class DistilBertClassifier final : public Classifier {
     if (opts_.threads > 0) omp_set_num_threads(opts_.threads);
   }
 
-  // One padded forward pass with buffers borrowed from the pool (grown when too small).
+  // One packed forward pass (no padding) with buffers borrowed from the pool.
   void run_batch(const std::vector<std::vector<int32_t>>& rows, std::vector<float>& logits) const {
     const auto& cfg = model_.config;
-    TokenBatch batch = make_batch(rows, cfg.pad_token_id);
-    std::unique_ptr<Activations> acts = acquire();
-    if (acts->B_max < batch.B || acts->T_max < batch.T)
-      activations_reserve(*acts, cfg, std::max(acts->B_max, batch.B), std::max(acts->T_max, batch.T), false);
+    const PackedBatch batch = pack_rows(rows);
+    std::unique_ptr<PackedActivations> acts = acquire();
     logits.assign(static_cast<size_t>(batch.B) * cfg.num_labels(), 0.f);
     try {
-      distilbert_forward(cfg, model_.weights, batch, *acts, logits.data(), /*dropout=*/nullptr);
+      distilbert_forward_packed(cfg, model_.weights, batch, *acts, logits.data());
     } catch (...) {
       release(std::move(acts));
       throw;
@@ -129,14 +122,14 @@ class DistilBertClassifier final : public Classifier {
     release(std::move(acts));
   }
 
-  std::unique_ptr<Activations> acquire() const {
+  std::unique_ptr<PackedActivations> acquire() const {
     std::lock_guard<std::mutex> lock(pool_mutex_);
-    if (pool_.empty()) return std::make_unique<Activations>();
+    if (pool_.empty()) return std::make_unique<PackedActivations>();
     auto a = std::move(pool_.back());
     pool_.pop_back();
     return a;
   }
-  void release(std::unique_ptr<Activations> a) const {
+  void release(std::unique_ptr<PackedActivations> a) const {
     std::lock_guard<std::mutex> lock(pool_mutex_);
     pool_.push_back(std::move(a));
   }
@@ -147,7 +140,7 @@ class DistilBertClassifier final : public Classifier {
   size_t max_length_ = 0;
   std::vector<std::string> names_;
   mutable std::mutex pool_mutex_;
-  mutable std::vector<std::unique_ptr<Activations>> pool_;
+  mutable std::vector<std::unique_ptr<PackedActivations>> pool_;
 };
 
 }  // namespace

@@ -13,9 +13,9 @@
 // A Classifier is immutable after load() and safe to call from many threads at once: each call
 // borrows activation buffers from a small mutex-guarded pool (one set per concurrent caller,
 // grown to the largest batch seen). classify() tokenizes, truncates to max_length ([CLS] + first
-// pieces + [SEP]), sorts the texts by token count, runs batches of batch_size and returns results
-// in input order; the outputs do not depend on the batch size beyond float rounding of the padded
-// GEMMs. Scores are softmax over the logits for single-label models and an independent sigmoid per
+// pieces + [SEP]) and runs batches of batch_size texts in input order; every batch is packed (the
+// rows end to end, no padding: distilbert_forward_packed), so mixed lengths cost nothing extra and
+// the outputs do not depend on the batch size beyond float rounding. Scores are softmax over the logits for single-label models and an independent sigmoid per
 // label for problem_type multi_label_classification; label_id is the argmax (first on ties).
 // `threads` > 0 sets the OpenMP thread count of every calling thread (0 = leave OpenMP's default).
 #pragma once
@@ -53,9 +53,9 @@ class Classifier {
   virtual const ModelConfig& config() const = 0;
   virtual const Tokenizer& tokenizer() const = 0;
 
-  // Tokenizes, batches (sorted by length) and runs the model. Output order = input order.
+  // Tokenizes, batches (packed) and runs the model. Output order = input order.
   virtual std::vector<Prediction> classify(const std::vector<std::string>& texts) const = 0;
-  // Pre-tokenized rows ([CLS] ... [SEP] included) -> logits [rows][K]; one padded batch per call.
+  // Pre-tokenized rows ([CLS] ... [SEP] included) -> logits [rows][K]; one packed batch per call.
   virtual std::vector<std::vector<float>> logits(const std::vector<std::vector<int32_t>>& rows) const = 0;
 };
 

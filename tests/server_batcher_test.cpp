@@ -61,17 +61,15 @@ std::vector<int32_t> row(int32_t tag, size_t len) { return std::vector<int32_t>(
 
 }  // namespace
 
-TEST(Batcher, TokenBudgetCountsPaddedTokensAndKeepsFifo) {
+TEST(Batcher, TokenBudgetCountsRealTokensAndKeepsFifo) {
   GatedBackend backend;
   MetricsRegistry metrics;
-  // max_padding_ratio 0: every formed batch is one backend call, in FIFO order.
-  Batcher batcher(backend, {.max_batch_tokens = 20, .max_batch_requests = 0, .max_queue_rows = 100, .max_padding_ratio = 0},
-                  &metrics);
+  Batcher batcher(backend, {.max_batch_tokens = 20, .max_batch_requests = 0, .max_queue_rows = 100}, &metrics);
   auto first = batcher.submit({row(0, 4)});
   backend.wait_for_calls(1);  // the worker is now held inside batch 1
-  // Queue while held: lengths 5, 5, 5, 8, 2, 2. Padded counts: 5,10,15 then adding 8 -> 8*4=32 > 20:
-  // batch 2 = {1,2,3}; batch 3: 8, +2 -> 8*2=16, +2 -> 8*3=24 > 20: {4,5}; batch 4: {6}.
-  auto rest = batcher.submit({row(1, 5), row(2, 5), row(3, 5), row(4, 8), row(5, 2), row(6, 2)});
+  // Queue while held: lengths 5, 5, 5, 8, 9, 2. Token sums: 5,10,15, +8 = 23 > 20: batch 2 = {1,2,3};
+  // batch 3: 8, +9 = 17, +2 = 19: {4,5,6}. (Padded, {4,5,6} would count 9x3 = 27 > 20.)
+  auto rest = batcher.submit({row(1, 5), row(2, 5), row(3, 5), row(4, 8), row(5, 9), row(6, 2)});
   EXPECT_EQ(batcher.queue_size(), 6u);
   backend.release();
   auto r0 = first[0].get();
@@ -84,7 +82,7 @@ TEST(Batcher, TokenBudgetCountsPaddedTokensAndKeepsFifo) {
     EXPECT_GE(r.queue_seconds, 0.0);
   }
   auto batches = backend.batches();
-  ASSERT_EQ(batches.size(), 4u);
+  ASSERT_EQ(batches.size(), 3u);
   auto tags = [](const std::vector<std::vector<int32_t>>& b) {
     std::vector<int32_t> t;
     for (auto& r : b) t.push_back(r.front());
@@ -92,24 +90,23 @@ TEST(Batcher, TokenBudgetCountsPaddedTokensAndKeepsFifo) {
   };
   EXPECT_EQ(tags(batches[0]), (std::vector<int32_t>{0}));
   EXPECT_EQ(tags(batches[1]), (std::vector<int32_t>{1, 2, 3}));
-  EXPECT_EQ(tags(batches[2]), (std::vector<int32_t>{4, 5}));
-  EXPECT_EQ(tags(batches[3]), (std::vector<int32_t>{6}));
-  EXPECT_EQ(metrics.histogram_count("te_batch_next_size"), 4u);
+  EXPECT_EQ(tags(batches[2]), (std::vector<int32_t>{4, 5, 6}));
+  EXPECT_EQ(metrics.histogram_count("te_batch_next_size"), 3u);
   const std::string text = metrics.render();
-  // padded tokens per batch: 4x1 + 5x3 + 8x2 + 2x1 = 37
-  EXPECT_NE(text.find("te_batch_next_tokens_sum 37\n"), std::string::npos) << text;
+  // tokens per batch: 4 + 15 + 19 = 38
+  EXPECT_NE(text.find("te_batch_next_tokens_sum 38\n"), std::string::npos) << text;
 }
 
 TEST(Batcher, RequestCapAndOversizedRowAlone) {
   GatedBackend backend;
-  Batcher batcher(backend, {.max_batch_tokens = 10, .max_batch_requests = 2, .max_queue_rows = 100, .max_padding_ratio = 0});
+  Batcher batcher(backend, {.max_batch_tokens = 10, .max_batch_requests = 2, .max_queue_rows = 100});
   auto first = batcher.submit({row(0, 1)});
   backend.wait_for_calls(1);
   auto rest = batcher.submit({row(1, 1), row(2, 1), row(3, 1), row(4, 30), row(5, 1)});
   backend.release();
   for (auto& f : rest) ASSERT_TRUE(f.get().ok());
   auto batches = backend.batches();
-  // cap 2 rows: {1,2}, {3} (+30 would be 60 > 10), {4} alone (a row longer than the budget still runs), {5}
+  // cap 2 rows: {1,2}, {3} (+30 would be 31 > 10), {4} alone (a row longer than the budget still runs), {5}
   ASSERT_EQ(batches.size(), 5u);
   EXPECT_EQ(batches[1].size(), 2u);
   EXPECT_EQ(batches[2].size(), 1u);
@@ -168,25 +165,11 @@ TEST(Batcher, StopDrainsQueuedRowsThenRefuses) {
   EXPECT_THROW(batcher.submit({row(3, 1)}), ApiError);
 }
 
-TEST(Batcher, SplitByLengthHandDerived) {
-  // sorted: 10(0) 11(4) 12(2) | 48(3) 50(1) 52(5). Adding 48 to {10,11,12}: padded 48x4 = 192 >
-  // 1.3 x 81 real, and the group already holds 12x3 = 36 >= 20 padded tokens: cut. 50 and 52 join 48
-  // (100 <= 1.3 x 98, 156 <= 1.3 x 150).
-  const std::vector<size_t> lengths = {10, 50, 12, 48, 11, 52};
-  using Groups = std::vector<std::vector<size_t>>;
-  EXPECT_EQ(split_by_length(lengths, 1.3, 20), (Groups{{0, 4, 2}, {3, 1, 5}}));
-  // min 100: {10,11,12} (36 padded) is too small to close, so 48 joins; adding 50 then gives 250 >
-  // 1.3 x 131 with 48x4 = 192 >= 100 padded: cut; 52 joins 50 (104 <= 1.3 x 102).
-  EXPECT_EQ(split_by_length(lengths, 1.3, 100), (Groups{{0, 4, 2, 3}, {1, 5}}));
-  EXPECT_EQ(split_by_length(lengths, 0, 20), (Groups{{0, 1, 2, 3, 4, 5}}));  // disabled: FIFO, one call
-  EXPECT_EQ(split_by_length({7, 7, 7}, 1.3, 1), (Groups{{0, 1, 2}}));         // equal lengths never split
-  EXPECT_TRUE(split_by_length({}, 1.3, 1).empty());
-}
-
-TEST(Batcher, MixedLengthsRunAsLengthSortedCallsWithTheRightAnswers) {
+TEST(Batcher, MixedLengthsRunInArrivalOrderInOneCall) {
+  // The backend packs rows without padding: nothing is sorted or split, each answer goes back to
+  // its own request.
   GatedBackend backend;
-  Batcher batcher(backend, {.max_batch_tokens = 1000, .max_batch_requests = 0, .max_queue_rows = 100,
-                            .max_padding_ratio = 1.3, .min_split_tokens = 20});
+  Batcher batcher(backend, {.max_batch_tokens = 1000});
   auto first = batcher.submit({row(0, 1)});
   backend.wait_for_calls(1);
   auto rest = batcher.submit({row(1, 10), row(2, 50), row(3, 12), row(4, 48), row(5, 11), row(6, 52)});
@@ -195,11 +178,11 @@ TEST(Batcher, MixedLengthsRunAsLengthSortedCallsWithTheRightAnswers) {
     auto r = rest[i].get();
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.logits[1], float(i + 1)) << "result delivered to the wrong request";
-    EXPECT_EQ(r.batch_rows, 3u);
+    EXPECT_EQ(r.batch_rows, 6u);
   }
   auto batches = backend.batches();
-  ASSERT_EQ(batches.size(), 3u);  // the held call, then the two length groups
-  EXPECT_EQ(batches[1].size(), 3u);
-  EXPECT_EQ(batches[1].back().size(), 12u);
-  EXPECT_EQ(batches[2].front().size(), 48u);
+  ASSERT_EQ(batches.size(), 2u);
+  std::vector<size_t> lengths;
+  for (const auto& r : batches[1]) lengths.push_back(r.size());
+  EXPECT_EQ(lengths, (std::vector<size_t>{10, 50, 12, 48, 11, 52}));
 }

@@ -90,14 +90,9 @@ Registrar reg("serve", [](CLI::App& app) {
       ->capture_default_str()->check(CLI::Range(0, 65535));
   sub->add_option("--max-concurrent-requests", s.max_concurrent_requests,
                   "Requests in progress at once; more are answered 429 at once")->capture_default_str()->check(CLI::PositiveNumber);
-  sub->add_option("--max-batch-tokens", s.max_batch_tokens, "Padded tokens (longest row x rows) per inference batch")
+  sub->add_option("--max-batch-tokens", s.max_batch_tokens, "Tokens per inference batch (rows are packed, no padding)")
       ->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--max-batch-requests", s.max_batch_requests, "Rows per inference batch (0 = only the token budget)")
-      ->capture_default_str();
-  sub->add_option("--max-padding-ratio", s.max_padding_ratio,
-                  "Split a batch by length where padded tokens would exceed this x real tokens (0 = never split)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  sub->add_option("--min-split-tokens", s.min_split_tokens, "Smallest sub-batch, in padded tokens, run on its own")
       ->capture_default_str();
   sub->add_option("--max-client-batch-size", s.max_client_batch_size, "Inputs per HTTP request")
       ->capture_default_str()->check(CLI::PositiveNumber);

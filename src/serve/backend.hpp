@@ -1,7 +1,7 @@
 // backend.hpp — what the HTTP server needs from a model: logits for a batch of token rows, and health.
 //
 // The server (serve/server.hpp) tokenizes on its HTTP threads, queues rows, and one inference
-// thread (serve/batcher.hpp) hands padded batches to a Backend. Keeping the model behind this small
+// thread (serve/batcher.hpp) hands batches of rows to a Backend. Keeping the model behind this small
 // interface lets the HTTP layer, the batcher and every limit be tested with fake backends (slow,
 // failing, unhealthy), and lets the CLI plug in the real Classifier without the serve layer
 // depending on the api layer.
@@ -25,8 +25,9 @@ namespace bert_emotion::serve {
 class Backend {
  public:
   virtual ~Backend() = default;
-  // rows: token ids with the special tokens ([CLS] ... [SEP]); lengths may differ (the backend
-  // pads). Returns logits [rows.size()][num_labels]. Throws on failure (reported as 424 Backend).
+  // rows: token ids with the special tokens ([CLS] ... [SEP]); lengths may differ (the real backend
+  // packs them without padding). Returns logits [rows.size()][num_labels]. Throws on failure
+  // (reported as 424 Backend).
   virtual std::vector<std::vector<float>> predict(const std::vector<std::vector<int32_t>>& rows) = 0;
   // false -> GET /health answers 503 Unhealthy.
   virtual bool health() = 0;

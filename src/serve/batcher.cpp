@@ -9,35 +9,6 @@
 
 namespace bert_emotion::serve {
 
-std::vector<std::vector<size_t>> split_by_length(const std::vector<size_t>& lengths, double max_padding_ratio,
-                                                 size_t min_split_tokens) {
-  std::vector<size_t> order(lengths.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  if (order.empty()) return {};
-  if (max_padding_ratio <= 0.0) return {order};
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return lengths[a] < lengths[b]; });
-  std::vector<std::vector<size_t>> groups;
-  std::vector<size_t> group;
-  size_t real = 0, longest = 0;
-  for (size_t idx : order) {
-    const size_t len = lengths[idx];
-    if (!group.empty()) {
-      const double padded_if_added = double(std::max(longest, len)) * double(group.size() + 1);
-      const bool too_wasteful = padded_if_added > max_padding_ratio * double(real + len);
-      if (too_wasteful && longest * group.size() >= min_split_tokens) {
-        groups.push_back(std::move(group));
-        group.clear();
-        real = longest = 0;
-      }
-    }
-    group.push_back(idx);
-    real += len;
-    longest = std::max(longest, len);
-  }
-  if (!group.empty()) groups.push_back(std::move(group));
-  return groups;
-}
-
 Batcher::Batcher(Backend& backend, BatcherOptions opts, MetricsRegistry* metrics)
     : backend_(backend), opts_(opts), metrics_(metrics) {
   if (opts_.max_batch_tokens == 0) throw InvalidArgument("max_batch_tokens must be > 0");
@@ -89,14 +60,13 @@ void Batcher::stop() {
 // Called with the lock held and the queue non-empty: FIFO prefix that fits both limits.
 std::vector<Batcher::Item> Batcher::next_batch(std::unique_lock<std::mutex>&) {
   std::vector<Item> batch;
-  size_t longest = 0;
+  size_t tokens = 0;
   while (!queue_.empty()) {
     const size_t len = queue_.front().ids.size();
-    const size_t new_longest = std::max(longest, len);
-    const bool fits_tokens = new_longest * (batch.size() + 1) <= opts_.max_batch_tokens;
+    const bool fits_tokens = tokens + len <= opts_.max_batch_tokens;
     const bool fits_rows = opts_.max_batch_requests == 0 || batch.size() + 1 <= opts_.max_batch_requests;
     if (!batch.empty() && !(fits_tokens && fits_rows)) break;
-    longest = new_longest;
+    tokens += len;
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
@@ -113,24 +83,21 @@ void Batcher::run() {
       if (queue_.empty()) return;  // stopping and drained
       batch = next_batch(lock);
     }
-    std::vector<size_t> lengths(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) lengths[i] = batch[i].ids.size();
-    for (const auto& group : split_by_length(lengths, opts_.max_padding_ratio, opts_.min_split_tokens))
-      run_group(batch, group);
+    run_batch(batch);
   }
 }
 
-void Batcher::run_group(std::vector<Item>& batch, const std::vector<size_t>& group) {
+void Batcher::run_batch(std::vector<Item>& batch) {
   std::vector<std::vector<int32_t>> rows;
-  rows.reserve(group.size());
-  size_t longest = 0;
-  for (size_t i : group) {
-    longest = std::max(longest, batch[i].ids.size());
-    rows.push_back(std::move(batch[i].ids));
+  rows.reserve(batch.size());
+  size_t tokens = 0;
+  for (Item& item : batch) {
+    tokens += item.ids.size();
+    rows.push_back(std::move(item.ids));
   }
   if (metrics_) {
     metrics_->observe("te_batch_next_size", static_cast<double>(rows.size()));
-    metrics_->observe("te_batch_next_tokens", static_cast<double>(longest * rows.size()));
+    metrics_->observe("te_batch_next_tokens", static_cast<double>(tokens));
   }
   const auto start = Clock::now();
   std::vector<std::vector<float>> logits;
@@ -146,12 +113,12 @@ void Batcher::run_group(std::vector<Item>& batch, const std::vector<size_t>& gro
     error = "inference failed: unknown exception";
   }
   const double inference = std::chrono::duration<double>(Clock::now() - start).count();
-  for (size_t k = 0; k < group.size(); ++k) {
-    Item& item = batch[group[k]];
+  for (size_t k = 0; k < batch.size(); ++k) {
+    Item& item = batch[k];
     RowResult r;
     r.queue_seconds = std::chrono::duration<double>(start - item.enqueued).count();
     r.inference_seconds = inference;
-    r.batch_rows = group.size();
+    r.batch_rows = batch.size();
     if (error.empty()) r.logits = std::move(logits[k]);
     else r.error = error;
     item.promise.set_value(std::move(r));

@@ -2,22 +2,21 @@
 //
 // HTTP threads tokenize and submit() rows; they get a future per row. One worker thread takes rows
 // from the queue in arrival order and forms a batch while it fits both limits:
-//   padded tokens = longest row in the batch x rows  <= max_batch_tokens
-//   rows                                             <= max_batch_requests (0 = no limit)
+//   tokens = sum of the rows' lengths  <= max_batch_tokens
+//   rows                               <= max_batch_requests (0 = no limit)
 // (a batch always holds at least one row), runs Backend::predict on it, and fulfils each row's
-// future with its logits or with the backend's error. The backend pads every row of a call to the
-// call's longest row, so a FIFO batch of mixed lengths wastes compute on padding: the batch is cut
-// into length-sorted sub-batches (split_by_length) wherever padding would exceed the real tokens by
-// more than `max_padding_ratio`, once a sub-batch is big enough (`min_split_tokens`) to keep the
-// GEMMs efficient. The model is exact under padding, so this changes speed, never answers. The queue is bounded (`max_queue_rows`):
-// submit() past the bound or after stop() throws ApiError(Overloaded) at once, it never blocks.
+// future with its logits or with the backend's error. The backend packs the rows without padding
+// (distilbert_forward_packed), so a batch costs its real tokens whatever the mix of lengths and the
+// worker never sorts or splits what arrived (as TEI's padding-free backends). The queue is bounded
+// (`max_queue_rows`): submit() past the bound throws ApiError(Overloaded) at once, after stop()
+// ApiError(Unhealthy); it never blocks.
 //
 //   Batcher batcher(backend, {.max_batch_tokens = 16384}, &metrics);
 //   std::vector<std::future<RowResult>> futs = batcher.submit({ids_a, ids_b});
 //   RowResult r = futs[0].get();   // r.ok(), r.logits, r.queue_seconds, r.inference_seconds
 //   batcher.stop();                // finishes every queued row, then joins the worker
 //
-// Metrics when given: te_batch_next_size, te_batch_next_tokens (per backend call, padded tokens;
+// Metrics when given: te_batch_next_size, te_batch_next_tokens (per backend call, tokens;
 // histograms), te_queue_size (gauge).
 #pragma once
 
@@ -40,15 +39,7 @@ struct BatcherOptions {
   size_t max_batch_tokens = 16384;
   size_t max_batch_requests = 0;   // 0 = limited by tokens only
   size_t max_queue_rows = 1 << 16;
-  double max_padding_ratio = 1.3;  // padded / real tokens allowed per backend call; 0 = never split
-  size_t min_split_tokens = 256;   // a sub-batch is closed only once it holds this many padded tokens
 };
-
-// Row indices grouped for backend calls: sorted by length, cut where the group's padded tokens
-// (longest x rows) would exceed max_padding_ratio x its real tokens and the group already holds
-// min_split_tokens padded tokens. max_padding_ratio <= 0: one group, in the given order.
-std::vector<std::vector<size_t>> split_by_length(const std::vector<size_t>& lengths, double max_padding_ratio,
-                                                 size_t min_split_tokens);
 
 struct RowResult {
   std::vector<float> logits;
@@ -81,7 +72,7 @@ class Batcher {
 
   void run();
   std::vector<Item> next_batch(std::unique_lock<std::mutex>& lock);
-  void run_group(std::vector<Item>& batch, const std::vector<size_t>& group);
+  void run_batch(std::vector<Item>& batch);
 
   Backend& backend_;
   BatcherOptions opts_;

@@ -128,8 +128,6 @@ Server::Server(Backend& backend, const TextEncoder& encoder, ModelInfo info, Ser
   BatcherOptions bopts;
   bopts.max_batch_tokens = opts_.max_batch_tokens;
   bopts.max_batch_requests = opts_.max_batch_requests;
-  bopts.max_padding_ratio = opts_.max_padding_ratio;
-  bopts.min_split_tokens = opts_.min_split_tokens;
   // Every queued row belongs to a request holding a permit, so this bound is never the binding one.
   bopts.max_queue_rows = opts_.max_concurrent_requests * opts_.max_client_batch_size;
   batcher_ = std::make_unique<Batcher>(backend_, bopts, &metrics_);

@@ -9,7 +9,7 @@
 //   GET  /info      model and limits;  GET /metrics  Prometheus text (te_* names)
 //   aliases as TEI: POST / and /invocations = /predict, GET / and /ping = /health
 // Pipeline: an HTTP worker parses, takes a concurrency permit (none left: 429 at once), tokenizes,
-// validates lengths, submits rows to the Batcher and waits; one inference thread runs padded batches
+// validates lengths, submits rows to the Batcher and waits; one inference thread runs packed batches
 // on the Backend. stop() stops accepting, lets in-flight requests finish, then stops the batcher.
 //
 //   FunctionBackend backend([&](const auto& rows) { return clf->logits(rows); });
@@ -57,8 +57,6 @@ struct ServerOptions {
   size_t max_concurrent_requests = 512;
   size_t max_batch_tokens = 16384;
   size_t max_batch_requests = 0;        // 0 = no limit besides tokens
-  double max_padding_ratio = 1.3;       // batcher: split formed batches by length (serve/batcher.hpp); 0 = never
-  size_t min_split_tokens = 256;        // batcher: smallest sub-batch (padded tokens) worth its own forward pass
   size_t max_client_batch_size = 32;
   size_t max_input_length = 0;          // 0 = the model's; else min(this, model's)
   bool auto_truncate = false;           // what "truncate": null / absent means

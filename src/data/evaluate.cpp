@@ -1,10 +1,9 @@
-// evaluate.cpp — Trainer.evaluate() semantics over length-sorted batches (see evaluate.hpp).
+// evaluate.cpp — Trainer.evaluate() semantics over packed batches (see evaluate.hpp).
 #include "data/evaluate.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <numeric>
 
 #include "model/distilbert.hpp"
 #include "util/error.hpp"
@@ -50,7 +49,6 @@ EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const st
     throw InvalidArgument("evaluate: " + std::to_string(ids.size()) + " token rows but " +
                           std::to_string(labels.size()) + " labels");
   const size_t N = ids.size();
-  size_t max_len = 0;
   EvalOutput out;
   for (size_t i = 0; i < N; ++i) {
     if (labels[i] < 0 || labels[i] >= K)
@@ -61,34 +59,26 @@ EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const st
       throw InvalidArgument("evaluate: example " + std::to_string(i) + " has " + std::to_string(ids[i].size()) +
                             " tokens, more than max_position_embeddings " +
                             std::to_string(cfg.max_position_embeddings));
-    max_len = std::max(max_len, ids[i].size());
     out.num_tokens += ids[i].size();
   }
   out.labels = labels;
   out.predictions.assign(N, 0);
   out.logits.assign(N * K, 0.f);
 
-  // Length-sorted order (stable: equal lengths keep dataset order) to minimise padding.
-  std::vector<size_t> order(N);
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a].size() < ids[b].size(); });
-
-  Activations acts;
-  if (N > 0)
-    activations_reserve(acts, cfg, static_cast<int>(std::min<size_t>(batch_size, N)), static_cast<int>(max_len),
-                        /*training=*/false);
+  // Batches in dataset order, packed (no padding: distilbert_forward_packed).
+  PackedActivations acts;
   std::vector<std::vector<int32_t>> rows;
   std::vector<float> logits;
   double loss_sum = 0;
   for (size_t start = 0; start < N; start += batch_size) {
     const size_t end = std::min(N, start + static_cast<size_t>(batch_size));
     rows.clear();
-    for (size_t i = start; i < end; ++i) rows.push_back(ids[order[i]]);
-    TokenBatch batch = make_batch(rows, cfg.pad_token_id);
+    for (size_t i = start; i < end; ++i) rows.push_back(ids[i]);
+    const PackedBatch batch = pack_rows(rows);
     logits.assign(static_cast<size_t>(batch.B) * K, 0.f);
-    distilbert_forward(cfg, w, batch, acts, logits.data(), /*dropout=*/nullptr);
+    distilbert_forward_packed(cfg, w, batch, acts, logits.data());
     for (size_t r = 0; r < rows.size(); ++r) {
-      const size_t i = order[start + r];
+      const size_t i = start + r;
       const float* l = logits.data() + r * K;
       std::copy(l, l + K, out.logits.begin() + i * K);
       out.predictions[i] = argmax_first(l, K);

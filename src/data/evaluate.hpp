@@ -2,9 +2,9 @@
 //
 // Matches Trainer.evaluate(): eval mode (no dropout), eval_loss = mean per-example cross-entropy
 // over the whole dataset, prediction = argmax of the logits (first index on ties), metrics with
-// scikit-learn semantics (metrics.hpp). Rows are batched in length-sorted order to cut padding
-// (the Trainer goes in dataset order; the results equal up to float rounding); predictions and
-// logits are returned in dataset order. Uses the OpenMP thread count the caller set.
+// scikit-learn semantics (metrics.hpp). Rows are batched in dataset order, as the Trainer does,
+// and each batch is packed without padding (distilbert_forward_packed; equal to the padded
+// forward up to float rounding). Uses the OpenMP thread count the caller set.
 //
 //   Dataset val = load_dataset(spec, "val", {.label_names = cfg.label_names()});
 //   EvalOutput out = evaluate_model(cfg, weights, tokenizer, val, /*batch_size=*/32);

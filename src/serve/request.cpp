@@ -49,6 +49,14 @@ std::string as_string(const json& v, const char* where) {
   return v.get<std::string>();
 }
 
+// The body's `inputs`: missing is a Validation error, an empty array an Empty one.
+const json& inputs_field(const json& body) {
+  auto inputs = body.find("inputs");
+  if (inputs == body.end()) invalid("missing field `inputs`");
+  if (inputs->is_array() && inputs->empty()) throw ApiError(ErrorType::Empty, "`inputs` cannot be empty");
+  return *inputs;
+}
+
 void check_batch_size(size_t n, size_t max_client_batch_size) {
   if (n > max_client_batch_size)
     invalid("batch size " + std::to_string(n) + " > maximum allowed batch size " + std::to_string(max_client_batch_size),
@@ -80,26 +88,24 @@ PredictRequest parse_predict_request(std::string_view body, size_t max_client_ba
   const json j = parse_object(body);
   PredictRequest req;
 
-  auto inputs = j.find("inputs");
-  if (inputs == j.end()) invalid("missing field `inputs`");
-  if (inputs->is_string()) {
-    req.inputs.push_back({inputs->get<std::string>(), std::nullopt});
-  } else if (inputs->is_array()) {
-    if (inputs->empty()) throw ApiError(ErrorType::Empty, "`inputs` cannot be empty");
-    const json& first = (*inputs)[0];
+  const json& inputs = inputs_field(j);
+  if (inputs.is_string()) {
+    req.inputs.push_back({inputs.get<std::string>(), std::nullopt});
+  } else if (inputs.is_array()) {
+    const json& first = inputs[0];
     if (first.is_string()) {
       // Not a batch: one sequence or one pair (TEI decides on the first element).
-      if (inputs->size() > 2)
-        invalid("`inputs` has " + std::to_string(inputs->size()) + " strings; " + kInputsShape);
+      if (inputs.size() > 2)
+        invalid("`inputs` has " + std::to_string(inputs.size()) + " strings; " + kInputsShape);
       Sequence s{first.get<std::string>(), std::nullopt};
-      if (inputs->size() == 2) s.second = as_string((*inputs)[1], "[1]");
+      if (inputs.size() == 2) s.second = as_string(inputs[1], "[1]");
       req.inputs.push_back(std::move(s));
     } else if (first.is_array()) {
       req.is_batch = true;
-      check_batch_size(inputs->size(), max_client_batch_size);
-      req.inputs.reserve(inputs->size());
-      for (size_t i = 0; i < inputs->size(); ++i) {
-        const json& item = (*inputs)[i];
+      check_batch_size(inputs.size(), max_client_batch_size);
+      req.inputs.reserve(inputs.size());
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        const json& item = inputs[i];
         const std::string where = "[" + std::to_string(i) + "]";
         if (!item.is_array()) invalid("`inputs`" + where + " must be an array of 1 or 2 strings, got " + item.type_name());
         if (item.empty() || item.size() > 2)
@@ -112,7 +118,7 @@ PredictRequest parse_predict_request(std::string_view body, size_t max_client_ba
       invalid(std::string("`inputs`[0] must be a string or an array, got ") + first.type_name() + "; " + kInputsShape);
     }
   } else {
-    invalid(std::string("`inputs` must be a string or an array, got ") + inputs->type_name() + "; " + kInputsShape);
+    invalid(std::string("`inputs` must be a string or an array, got ") + inputs.type_name() + "; " + kInputsShape);
   }
 
   req.truncate = optional_bool(j, "truncate");
@@ -130,17 +136,15 @@ PredictRequest parse_predict_request(std::string_view body, size_t max_client_ba
 TokenizeRequest parse_tokenize_request(std::string_view body, size_t max_client_batch_size) {
   const json j = parse_object(body);
   TokenizeRequest req;
-  auto inputs = j.find("inputs");
-  if (inputs == j.end()) invalid("missing field `inputs`");
-  if (inputs->is_string()) {
-    req.inputs.push_back(inputs->get<std::string>());
-  } else if (inputs->is_array()) {
-    if (inputs->empty()) throw ApiError(ErrorType::Empty, "`inputs` cannot be empty");
-    check_batch_size(inputs->size(), max_client_batch_size);
-    for (size_t i = 0; i < inputs->size(); ++i)
-      req.inputs.push_back(as_string((*inputs)[i], ("[" + std::to_string(i) + "]").c_str()));
+  const json& inputs = inputs_field(j);
+  if (inputs.is_string()) {
+    req.inputs.push_back(inputs.get<std::string>());
+  } else if (inputs.is_array()) {
+    check_batch_size(inputs.size(), max_client_batch_size);
+    for (size_t i = 0; i < inputs.size(); ++i)
+      req.inputs.push_back(as_string(inputs[i], ("[" + std::to_string(i) + "]").c_str()));
   } else {
-    invalid(std::string("`inputs` must be a string or an array of strings, got ") + inputs->type_name());
+    invalid(std::string("`inputs` must be a string or an array of strings, got ") + inputs.type_name());
   }
   req.add_special_tokens = optional_bool(j, "add_special_tokens").value_or(true);
   return req;

@@ -13,6 +13,18 @@ constexpr float kSqrt1_2 = 0.70710678118654752440f;           // 1/sqrt(2), M_SQ
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f;        // 1/sqrt(2 pi): the normal pdf's constant
 constexpr float kSqrt2OverPi = 0.79788456080286535588f;       // sqrt(2/pi), gelu_new's constant
 constexpr float kGeluNewCubic = 0.044715f;
+
+#ifdef BERT_EMOTION_VEC_MATH
+// z = x / sqrt(2) and e = exp(-z^2) = exp(-x^2 / 2) for 8 lanes: erf(z) is built from both, and the
+// normal pdf (GELU's backward) is e / sqrt(2 pi).
+struct ErfTerms {
+  __m256 z, e;
+};
+inline ErfTerms erf_terms(__m256 x) {
+  const __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(kSqrt1_2));
+  return {z, vecmath::exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(z, z)))};
+}
+#endif
 }  // namespace
 
 Activation parse_activation(const std::string& name) {
@@ -33,8 +45,7 @@ void gelu_erf_forward(float* out, const float* in, size_t n) {
 #pragma omp parallel for schedule(static) if (n > 16384)
   for (size_t i = 0; i < vec_end; i += 8) {
     const __m256 x = _mm256_loadu_ps(in + i);
-    const __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(kSqrt1_2));
-    const __m256 e = vecmath::exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(z, z)));
+    const auto [z, e] = erf_terms(x);
     const __m256 erf = vecmath::erf_from_exp256(z, e);
     _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(_mm256_set1_ps(1.f), erf)));
   }
@@ -53,8 +64,7 @@ void gelu_erf_backward(float* din, const float* dout, const float* in, size_t n)
 #pragma omp parallel for schedule(static) if (n > 16384)
   for (size_t i = 0; i < vec_end; i += 8) {
     const __m256 x = _mm256_loadu_ps(in + i);
-    const __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(kSqrt1_2));
-    const __m256 e = vecmath::exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(z, z)));  // exp(-x^2/2)
+    const auto [z, e] = erf_terms(x);  // e = exp(-x^2/2)
     const __m256 cdf = _mm256_mul_ps(_mm256_set1_ps(0.5f), _mm256_add_ps(_mm256_set1_ps(1.f), vecmath::erf_from_exp256(z, e)));
     const __m256 pdf = _mm256_mul_ps(_mm256_set1_ps(kInvSqrt2Pi), e);
     _mm256_storeu_ps(din + i, _mm256_mul_ps(_mm256_loadu_ps(dout + i), _mm256_fmadd_ps(x, pdf, cdf)));

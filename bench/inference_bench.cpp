@@ -14,10 +14,7 @@
 //              (tokenization + its own length sorting included).
 // Prints one JSON line; peak_rss_mb is getrusage's ru_maxrss. A plain main (no Google Benchmark
 // loop) so the statistics match bench.py's one-pass / fixed-iteration methodology.
-#include <sys/resource.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -27,24 +24,11 @@
 #include <string>
 
 #include "api/classifier.hpp"
+#include "bench_common.hpp"
 #include "data/dataset.hpp"
 
 using namespace bert_emotion;
 namespace fs = std::filesystem;
-
-namespace {
-
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double peak_rss_mb() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_maxrss / 1024.0;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -55,21 +39,10 @@ int main(int argc, char** argv) {
   std::string data = std::string(SHARED_DIR) + "/data/tweeteval/datasets/emotion";
   int iters = 100, warmup = 10, batch = 32, threads = 2;
   bool sorted = false;
-  for (int i = 2; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) { std::cerr << a << " needs a value\n"; std::exit(2); }
-      return argv[++i];
-    };
-    if (a == "--model") model = next();
-    else if (a == "--data") data = next();
-    else if (a == "--iters") iters = std::stoi(next());
-    else if (a == "--warmup") warmup = std::stoi(next());
-    else if (a == "--batch") batch = std::stoi(next());
-    else if (a == "--threads") threads = std::stoi(next());
-    else if (a == "--sorted") sorted = true;
-    else { std::cerr << "unknown option " << a << "\n"; return 2; }
-  }
+  bench::Options opts;
+  opts.value("--model", model).value("--data", data).value("--iters", iters).value("--warmup", warmup);
+  opts.value("--batch", batch).value("--threads", threads).flag("--sorted", sorted);
+  if (!opts.parse(argc, argv)) return 2;
   if (model.empty()) { std::cerr << "--model is required\n"; return 2; }
 
   try {
@@ -96,18 +69,16 @@ int main(int argc, char** argv) {
       const std::vector<int32_t> row = ids[size_t(it - lengths.begin())];
       std::vector<double> times;
       for (int k = 0; k < warmup + iters; ++k) {
-        const double t0 = now();
+        const double t0 = bench::now();
         auto l = clf->logits({row});
-        const double dt = now() - t0;
+        const double dt = bench::now() - t0;
         if (k >= warmup) times.push_back(dt);
       }
       std::sort(times.begin(), times.end());
-      const double median = times.size() % 2 ? times[times.size() / 2]
-                                             : (times[times.size() / 2 - 1] + times[times.size() / 2]) / 2;
       out["what"] = "latency";
       out["seq_len"] = L;
       out["iters"] = times.size();
-      out["median_ms"] = 1000 * median;
+      out["median_ms"] = 1000 * bench::median(times);
       out["p90_ms"] = 1000 * times[size_t(0.9 * double(times.size() - 1))];
       out["min_ms"] = 1000 * times.front();
     } else if (what == "throughput") {
@@ -128,9 +99,9 @@ int main(int argc, char** argv) {
         batches.push_back(std::move(b));
       }
       clf->logits(batches[batches.size() / 2]);  // warm-up
-      const double t0 = now();
+      const double t0 = bench::now();
       for (const auto& b : batches) clf->logits(b);
-      const double dt = now() - t0;
+      const double dt = bench::now() - t0;
       out["what"] = sorted ? "throughput_sorted" : "throughput_in_order";
       out["batch"] = batch;
       out["tweets"] = ids.size();
@@ -141,9 +112,9 @@ int main(int argc, char** argv) {
       out["tweets_per_s"] = double(ids.size()) / dt;
     } else if (what == "classify") {
       clf->classify(std::vector<std::string>(texts.begin(), texts.begin() + batch));  // warm-up
-      const double t0 = now();
+      const double t0 = bench::now();
       auto preds = clf->classify(texts);
-      const double dt = now() - t0;
+      const double dt = bench::now() - t0;
       out["what"] = "classify_end_to_end";
       out["batch"] = batch;
       out["tweets"] = preds.size();
@@ -153,7 +124,7 @@ int main(int argc, char** argv) {
       std::cerr << "unknown benchmark " << what << "\n";
       return 2;
     }
-    out["peak_rss_mb"] = peak_rss_mb();
+    out["peak_rss_mb"] = bench::peak_rss_mb();
     std::cout << out.dump() << std::endl;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "bench_common.hpp"
 #include "model/config.hpp"
 #include "model/distilbert.hpp"
 #include "model/init.hpp"
@@ -16,13 +17,11 @@ using namespace bert_emotion;
 namespace {
 
 struct BaseModel {
-  ModelConfig cfg = preset_config("base");
+  ModelConfig cfg = bench::base_emotion_config();
   ParamLayout layout{cfg};
   std::vector<float> arena, grads;
   Weights w{}, g{};
   BaseModel() {
-    set_labels(cfg, {"anger", "joy", "optimism", "sadness"});
-    layout = ParamLayout(cfg);
     arena.resize(layout.size());
     grads.assign(layout.size(), 0.f);
     init_weights(cfg, layout, arena.data(), 42);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "bench_common.hpp"
 #include "model/config.hpp"
 #include "model/weights.hpp"
 #include "train/optimizer.hpp"
@@ -18,12 +19,10 @@ using namespace bert_emotion;
 namespace {
 
 struct BaseArena {
-  ModelConfig cfg = preset_config("base");
+  ModelConfig cfg = bench::base_emotion_config();
   ParamLayout layout{cfg};
   std::vector<float> params, grads;
   BaseArena() {
-    if (cfg.id2label.empty()) set_labels(cfg, {"anger", "joy", "optimism", "sadness"});
-    layout = ParamLayout(cfg);
     params.assign(layout.size(), 0.0f);
     grads.assign(layout.size(), 0.0f);
     Rng rng(1);

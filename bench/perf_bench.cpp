@@ -16,10 +16,7 @@
 // eval  : evaluate_tokenized on the 374 validation tweets (the trainer's per-epoch evaluation).
 // load  : load_model_dir (F32 tensors mmap'ed) + the first touch of every weight page, median.
 // Prints one JSON line; peak_rss_mb is getrusage's ru_maxrss.
-#include <sys/resource.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -28,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.hpp"
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
 #include "model/distilbert.hpp"
@@ -43,20 +41,6 @@ using namespace bert_emotion;
 namespace fs = std::filesystem;
 
 namespace {
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-double peak_rss_mb() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_maxrss / 1024.0;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 std::vector<std::vector<int32_t>> tokenize_split(const Tokenizer& tok, const std::string& data, const std::string& split,
                                                  std::vector<int>* labels) {
@@ -82,7 +66,7 @@ nlohmann::json bench_train(const fs::path& model, const std::string& data, int s
   std::vector<float> grads(m.layout.size(), 0.f);
   Weights gw = m.layout.bind(grads.data());
   AdamW opt(m.layout.params(), m.layout.size(), {0.9, 0.999, 1e-8, 0.0});
-  const double rss_model = peak_rss_mb();
+  const double rss_model = bench::peak_rss_mb();
 
   Rng rng(seed);
   std::vector<size_t> perm(lengths.size());
@@ -106,14 +90,14 @@ nlohmann::json bench_train(const fs::path& model, const std::string& data, int s
       labels[size_t(i)] = int32_t(rng.next_u64() % uint64_t(K));
     }
     const TokenBatch batch = make_batch(rows, cfg.pad_token_id);
-    const double t0 = now();
+    const double t0 = bench::now();
     const DropoutSpec spec{42, uint64_t(s)};
     distilbert_forward(cfg, w, batch, acts, logits.data(), &spec);
     cross_entropy_forward_backward(logits.data(), labels.data(), batch.B, K, dlogits.data());
     distilbert_backward(cfg, w, gw, batch, acts, dlogits.data());
     const float norm = global_grad_norm(m.layout.params(), grads.data());
     opt.step_and_zero_grads(m.arena.data(), grads.data(), 5e-5, clip_coefficient(norm, 1.0));
-    const double dt = now() - t0;
+    const double dt = bench::now() - t0;
     if (s >= warmup) {
       times.push_back(dt);
       lens.push_back(double(batch.T));
@@ -147,7 +131,7 @@ nlohmann::json bench_train(const fs::path& model, const std::string& data, int s
   out["what"] = "train";
   out["batch"] = kBatch;
   out["steps_measured"] = times.size();
-  out["step_median_s"] = median(times);
+  out["step_median_s"] = bench::median(times);
   out["step_mean_s"] = my;
   out["step_min_s"] = *std::min_element(times.begin(), times.end());
   out["step_max_s"] = *std::max_element(times.begin(), times.end());
@@ -169,9 +153,9 @@ nlohmann::json bench_eval(const fs::path& model, const std::string& data, int ba
   for (auto& l : labels) l = std::min(l, m.config.num_labels() - 1);
   evaluate_tokenized(m.config, m.weights, {ids.begin(), ids.begin() + std::min<size_t>(ids.size(), 8)},
                      {labels.begin(), labels.begin() + std::min<size_t>(labels.size(), 8)}, batch);  // warm-up
-  const double t0 = now();
+  const double t0 = bench::now();
   const EvalOutput eo = evaluate_tokenized(m.config, m.weights, ids, labels, batch);
-  const double dt = now() - t0;
+  const double dt = bench::now() - t0;
   nlohmann::json out;
   out["what"] = "eval";
   out["batch"] = batch;
@@ -186,7 +170,7 @@ nlohmann::json bench_load(const fs::path& model, int iters) {
   std::vector<double> times;
   double checksum = 0;
   for (int i = 0; i < iters; ++i) {
-    const double t0 = now();
+    const double t0 = bench::now();
     LoadedModel m = load_model_dir(model);
     // Touch one float per 4 KiB page of every tensor: a mapping that is never read costs nothing,
     // so "loaded" means every page is resident.
@@ -200,14 +184,14 @@ nlohmann::json bench_load(const fs::path& model, int iters) {
       const size_t CC = size_t(m.config.dim) * size_t(m.config.dim), CF = size_t(m.config.dim) * size_t(m.config.hidden_dim);
       touch(L.q_w, CC), touch(L.k_w, CC), touch(L.v_w, CC), touch(L.o_w, CC), touch(L.ff1_w, CF), touch(L.ff2_w, CF);
     }
-    const double dt = now() - t0;
+    const double dt = bench::now() - t0;
     checksum += s;
     times.push_back(dt);
   }
   nlohmann::json out;
   out["what"] = "load";
   out["iters"] = iters;
-  out["median_ms"] = 1000 * median(times);
+  out["median_ms"] = 1000 * bench::median(times);
   out["first_ms"] = 1000 * times.front();
   out["checksum"] = checksum;
   return out;
@@ -224,28 +208,10 @@ int main(int argc, char** argv) {
   std::string model, data = std::string(SHARED_DIR) + "/data/tweeteval/datasets/emotion";
   int steps = 40, warmup = 3, threads = 2, batch = 4, iters = 5;
   uint64_t seed = 0;
-  for (int i = 2; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::cerr << a << " needs a value\n";
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--model") model = next();
-    else if (a == "--data") data = next();
-    else if (a == "--steps") steps = std::stoi(next());
-    else if (a == "--warmup") warmup = std::stoi(next());
-    else if (a == "--threads") threads = std::stoi(next());
-    else if (a == "--batch") batch = std::stoi(next());
-    else if (a == "--iters") iters = std::stoi(next());
-    else if (a == "--seed") seed = std::stoull(next());
-    else {
-      std::cerr << "unknown option " << a << "\n";
-      return 2;
-    }
-  }
+  bench::Options opts;
+  opts.value("--model", model).value("--data", data).value("--steps", steps).value("--warmup", warmup);
+  opts.value("--threads", threads).value("--batch", batch).value("--iters", iters).value("--seed", seed);
+  if (!opts.parse(argc, argv)) return 2;
   if (model.empty()) {
     std::cerr << "--model is required\n";
     return 2;
@@ -268,7 +234,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     out["threads"] = threads;
-    out["peak_rss_mb"] = peak_rss_mb();
+    out["peak_rss_mb"] = bench::peak_rss_mb();
     std::cout << out.dump() << std::endl;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

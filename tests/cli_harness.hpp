@@ -4,7 +4,8 @@
 // execs BERT_EMOTION_BIN with stdout/stderr captured to files; options put the child under a
 // file-size limit (RLIMIT_FSIZE with SIGXFSZ ignored, so write() fails with EFBIG like a full disk)
 // or kill it after a wall-clock timeout. partial_outputs() lists what a failed command must never
-// leave: model.safetensors files and `*.tmp-*` temp files/dirs of the atomic writers.
+// leave: model.safetensors files and `*.tmp-*` temp files/dirs of the atomic writers. TinyModelTest is
+// a fixture with a copy of a tiny model in a temporary folder. (TempDir, slurp, spit: test_support.hpp.)
 //
 //   TempDir tmp;
 //   CliResult r = run_cli({"init", "--out", (tmp.path / "m").string()}, {.file_size_limit = 1 << 20});
@@ -30,24 +31,11 @@
 #include <thread>
 #include <vector>
 
+#include "test_support.hpp"
+
 namespace bert_emotion::testing_support {
 
 namespace fs = std::filesystem;
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "bert-emotion-test-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) std::abort();
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
 
 struct CliOptions {
   long long file_size_limit = -1;  // bytes; RLIMIT_FSIZE of the child (-1 = unlimited)
@@ -63,18 +51,6 @@ struct CliResult {
   double seconds = 0;
   std::string out, err;
 };
-
-inline std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-inline void spit(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
 
 // Starts the CLI and returns its pid; stdout/stderr go to `out`/`err`.
 inline pid_t spawn_cli(const std::vector<std::string>& args, const fs::path& out, const fs::path& err,
@@ -233,5 +209,17 @@ inline void make_tiny_model(const fs::path& dir) {
   }
   fs::copy(cache.path / "m", dir, fs::copy_options::recursive);
 }
+
+// A fixture holding a temporary folder `tmp` with a tiny model (make_tiny_model) at `model`.
+class TinyModelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model = tmp.path / "model";
+    make_tiny_model(model);
+  }
+
+  TempDir tmp;
+  fs::path model;
+};
 
 }  // namespace bert_emotion::testing_support

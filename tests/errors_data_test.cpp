@@ -18,11 +18,10 @@ using namespace bert_emotion::testing_support;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
-class DataErrors : public ::testing::Test {
+class DataErrors : public TinyModelTest {
  protected:
   void SetUp() override {
-    model = tmp.path / "model";
-    make_tiny_model(model);
+    TinyModelTest::SetUp();
     fs::create_directories(tmp.path / "out");
   }
   // Writes `contents` to `name` and runs eval on it (writing metrics to out.json).
@@ -51,9 +50,6 @@ class DataErrors : public ::testing::Test {
     spit(d / "test_labels.txt", labels);
     return d;
   }
-
-  TempDir tmp;
-  fs::path model;
 };
 
 TEST_F(DataErrors, Baseline_AWellFormedCsvEvaluates) {

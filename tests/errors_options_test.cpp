@@ -23,11 +23,10 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 namespace fs = std::filesystem;
 
-class OptionErrors : public ::testing::Test {
+class OptionErrors : public TinyModelTest {
  protected:
   void SetUp() override {
-    model = tmp.path / "model";
-    make_tiny_model(model);
+    TinyModelTest::SetUp();
     data = tmp.path / "train.csv";
     spit(data, "text,label\nI love it,joy\nso angry,anger\nhopeful,optimism\nsad day,sadness\nyay,joy\n");
   }
@@ -56,8 +55,7 @@ class OptionErrors : public ::testing::Test {
     EXPECT_THAT(r.err, HasSubstr(option));
   }
 
-  TempDir tmp;
-  fs::path model, data;
+  fs::path data;
 };
 
 TEST_F(OptionErrors, Baseline_TrainingOneEpochWorks) {

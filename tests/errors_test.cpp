@@ -23,12 +23,8 @@ using namespace bert_emotion::testing_support;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
-class ModelErrors : public ::testing::Test {
+class ModelErrors : public TinyModelTest {
  protected:
-  void SetUp() override {
-    model = tmp.path / "model";
-    make_tiny_model(model);
-  }
   CliResult predict() { return run_cli({"predict", "--model", model.string(), "I love this"}); }
   // Runs `predict` after setting config.json's n_layers; the refusal must come at once (nothing
   // sized from the number) with one error line and exit code 3.
@@ -68,9 +64,6 @@ class ModelErrors : public ::testing::Test {
     const std::string bytes = serialize_safetensors(std::move(tensors));
     spit(model / "model.safetensors", bytes);  // `st` still maps the old inode: safe to replace
   }
-
-  TempDir tmp;
-  fs::path model;
 };
 
 TEST_F(ModelErrors, Baseline_TheUntouchedModelWorks) {

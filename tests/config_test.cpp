@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include "model/weights.hpp"
+#include "test_support.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
 using namespace bert_emotion;
+using bert_emotion::testing_support::error_of;
 using json = nlohmann::json;
 
 namespace {
@@ -22,20 +24,41 @@ json minimal() {
                          "hidden_dim": 32, "max_position_embeddings": 64})");
 }
 
-// The message of the exception `f` throws as E (fails the test if it throws nothing).
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no exception";
-  return "";
-}
-
 std::string parse_error(const json& j) {
   return error_of<FormatError>([&] { parse_config(j, "cfg.json"); });
+}
+
+// The six sizes of a config, checked together (`what` names the config in failure messages).
+struct Sizes {
+  int vocab_size, max_position_embeddings, dim, n_heads, n_layers, hidden_dim;
+};
+void expect_sizes(const ModelConfig& c, const Sizes& s, const std::string& what) {
+  EXPECT_EQ(c.vocab_size, s.vocab_size) << what;
+  EXPECT_EQ(c.max_position_embeddings, s.max_position_embeddings) << what;
+  EXPECT_EQ(c.dim, s.dim) << what;
+  EXPECT_EQ(c.n_heads, s.n_heads) << what;
+  EXPECT_EQ(c.n_layers, s.n_layers) << what;
+  EXPECT_EQ(c.hidden_dim, s.hidden_dim) << what;
+}
+
+// The settings DistilBertConfig gives a default to (activation, dropouts, init, padding, problem).
+struct Settings {
+  std::string activation;
+  float dropout, attention_dropout, seq_classif_dropout, qa_dropout, initializer_range;
+  int pad_token_id;
+  bool sinusoidal_pos_embds;
+  std::string problem_type;
+};
+void expect_settings(const ModelConfig& c, const Settings& s) {
+  EXPECT_EQ(c.activation, s.activation);
+  EXPECT_FLOAT_EQ(c.dropout, s.dropout);
+  EXPECT_FLOAT_EQ(c.attention_dropout, s.attention_dropout);
+  EXPECT_FLOAT_EQ(c.seq_classif_dropout, s.seq_classif_dropout);
+  EXPECT_FLOAT_EQ(c.qa_dropout, s.qa_dropout);
+  EXPECT_FLOAT_EQ(c.initializer_range, s.initializer_range);
+  EXPECT_EQ(c.pad_token_id, s.pad_token_id);
+  EXPECT_EQ(c.sinusoidal_pos_embds, s.sinusoidal_pos_embds);
+  EXPECT_EQ(c.problem_type, s.problem_type);
 }
 
 }  // namespace
@@ -53,23 +76,13 @@ TEST(Config, ParsesEveryKey) {
   const ModelConfig c = parse_config(j, "cfg.json");
   EXPECT_EQ(c.model_type, "distilbert");
   EXPECT_EQ(c.architectures, std::vector<std::string>{"DistilBertForSequenceClassification"});
-  EXPECT_EQ(c.activation, "relu");
-  EXPECT_FLOAT_EQ(c.attention_dropout, 0.25f);
-  EXPECT_EQ(c.dim, 24);
-  EXPECT_FLOAT_EQ(c.dropout, 0.15f);
-  EXPECT_EQ(c.hidden_dim, 48);
-  EXPECT_FLOAT_EQ(c.initializer_range, 0.05f);
-  EXPECT_EQ(c.max_position_embeddings, 64);
-  EXPECT_EQ(c.n_heads, 3);
+  expect_sizes(c, {.vocab_size = 1000, .max_position_embeddings = 64, .dim = 24, .n_heads = 3, .n_layers = 5,
+                   .hidden_dim = 48}, "cfg.json");
   EXPECT_EQ(c.head_dim(), 8);
-  EXPECT_EQ(c.n_layers, 5);
-  EXPECT_EQ(c.pad_token_id, 7);
-  EXPECT_EQ(c.problem_type, "multi_label_classification");
+  expect_settings(c, {.activation = "relu", .dropout = 0.15f, .attention_dropout = 0.25f,
+                      .seq_classif_dropout = 0.35f, .qa_dropout = 0.3f, .initializer_range = 0.05f,
+                      .pad_token_id = 7, .sinusoidal_pos_embds = true, .problem_type = "multi_label_classification"});
   EXPECT_TRUE(c.multi_label());
-  EXPECT_FLOAT_EQ(c.qa_dropout, 0.3f);
-  EXPECT_FLOAT_EQ(c.seq_classif_dropout, 0.35f);
-  EXPECT_TRUE(c.sinusoidal_pos_embds);
-  EXPECT_EQ(c.vocab_size, 1000);
   EXPECT_EQ(c.num_labels(), 3);
   EXPECT_EQ(c.label_names(), (std::vector<std::string>{"neg", "neu", "pos"}));
   EXPECT_EQ(c.label2id.at("pos"), 2);
@@ -104,15 +117,9 @@ TEST(Config, HfAliases) {
 TEST(Config, DefaultsMirrorTransformers) {
   const ModelConfig c = parse_config(minimal(), "cfg.json");
   // DistilBertConfig.__init__ defaults
-  EXPECT_EQ(c.activation, "gelu");
-  EXPECT_FLOAT_EQ(c.dropout, 0.1f);
-  EXPECT_FLOAT_EQ(c.attention_dropout, 0.1f);
-  EXPECT_FLOAT_EQ(c.seq_classif_dropout, 0.2f);
-  EXPECT_FLOAT_EQ(c.qa_dropout, 0.1f);
-  EXPECT_FLOAT_EQ(c.initializer_range, 0.02f);
-  EXPECT_EQ(c.pad_token_id, 0);
-  EXPECT_FALSE(c.sinusoidal_pos_embds);
-  EXPECT_EQ(c.problem_type, "");
+  expect_settings(c, {.activation = "gelu", .dropout = 0.1f, .attention_dropout = 0.1f, .seq_classif_dropout = 0.2f,
+                      .qa_dropout = 0.1f, .initializer_range = 0.02f, .pad_token_id = 0,
+                      .sinusoidal_pos_embds = false, .problem_type = ""});
   EXPECT_TRUE(c.architectures.empty());
   // PretrainedConfig: no id2label -> 2 labels LABEL_0 / LABEL_1
   EXPECT_EQ(c.label_names(), (std::vector<std::string>{"LABEL_0", "LABEL_1"}));
@@ -307,19 +314,11 @@ TEST(Config, LoadConfigErrorsNameThePath) {
 TEST(Config, PresetsAndLabels) {
   // make_model.py's PRESETS
   const ModelConfig base = preset_config("base");
-  EXPECT_EQ(base.vocab_size, 28996);
-  EXPECT_EQ(base.max_position_embeddings, 512);
-  EXPECT_EQ(base.dim, 768);
-  EXPECT_EQ(base.n_heads, 12);
-  EXPECT_EQ(base.n_layers, 6);
-  EXPECT_EQ(base.hidden_dim, 3072);
+  expect_sizes(base, {.vocab_size = 28996, .max_position_embeddings = 512, .dim = 768, .n_heads = 12, .n_layers = 6,
+                      .hidden_dim = 3072}, "base");
   const ModelConfig tiny = preset_config("tiny");
-  EXPECT_EQ(tiny.vocab_size, 28996);
-  EXPECT_EQ(tiny.max_position_embeddings, 128);
-  EXPECT_EQ(tiny.dim, 32);
-  EXPECT_EQ(tiny.n_heads, 2);
-  EXPECT_EQ(tiny.n_layers, 2);
-  EXPECT_EQ(tiny.hidden_dim, 64);
+  expect_sizes(tiny, {.vocab_size = 28996, .max_position_embeddings = 128, .dim = 32, .n_heads = 2, .n_layers = 2,
+                      .hidden_dim = 64}, "tiny");
   EXPECT_THROW(preset_config("huge"), InvalidArgument);
   // presets survive their own validation
   EXPECT_EQ(config_to_json(parse_config(config_to_json(tiny), "t")), config_to_json(tiny));

@@ -5,7 +5,6 @@
 #include "model/model_dir.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -13,31 +12,19 @@
 
 #include "model/init.hpp"
 #include "model/safetensors.hpp"
+#include "test_support.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
 using namespace bert_emotion;
+using bert_emotion::testing_support::error_of;
+using bert_emotion::testing_support::TempDir;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
 
 const fs::path kInterop = fs::path(FIXTURES_DIR) / "interop";
-
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("model_dir_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // The interop fixture's shape, with emotion labels.
 ModelConfig small_config() {
@@ -78,17 +65,6 @@ void write_custom_dir(const fs::path& dir, const Model& m, const std::function<s
   }
   write_safetensors(dir / "model.safetensors", tensors);
   write_file_atomic(dir / "config.json", config_to_json(m.cfg).dump(2));
-}
-
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no exception";
-  return "";
 }
 
 // The views of `w` in ParamLayout order.
@@ -184,18 +160,18 @@ TEST(ModelDir, F32IsMappedInPlaceAndEqualsOwnedCopy) {
 TEST(ModelDir, ShapeMismatchMessageIsExact) {
   TempDir dir;
   Model m = random_model();
-  save_model_dir(dir.path(), m.cfg, m.layout, m.arena.data());
+  save_model_dir(dir.path, m.cfg, m.layout, m.arena.data());
   ModelConfig wider = m.cfg;
   wider.hidden_dim = 64;  // the weights file says 48
-  write_file_atomic(dir.path() / "config.json", config_to_json(wider).dump(2));
-  const std::string msg = error_of<FormatError>([&] { load_model_dir(dir.path()); });
-  EXPECT_EQ(msg, (dir.path() / "model.safetensors").string() +
+  write_file_atomic(dir.path / "config.json", config_to_json(wider).dump(2));
+  const std::string msg = error_of<FormatError>([&] { load_model_dir(dir.path); });
+  EXPECT_EQ(msg, (dir.path / "model.safetensors").string() +
                      ": tensor distilbert.transformer.layer.0.ffn.lin1.weight: expected [64, 24], got [48, 24]");
   // the label count is checked through the classifier's shape
   ModelConfig more_labels = m.cfg;
   set_labels(more_labels, {"a", "b", "c", "d", "e", "f"});
-  write_file_atomic(dir.path() / "config.json", config_to_json(more_labels).dump(2));
-  EXPECT_NE(error_of<FormatError>([&] { load_model_dir(dir.path()); })
+  write_file_atomic(dir.path / "config.json", config_to_json(more_labels).dump(2));
+  EXPECT_NE(error_of<FormatError>([&] { load_model_dir(dir.path); })
                 .find("tensor classifier.weight: expected [6, 24], got [4, 24]"),
             std::string::npos);
 }
@@ -203,10 +179,10 @@ TEST(ModelDir, ShapeMismatchMessageIsExact) {
 TEST(ModelDir, MissingTensorIsNamed) {
   TempDir dir;
   Model m = random_model();
-  write_custom_dir(dir.path(), m, [](const std::string& n) {
+  write_custom_dir(dir.path, m, [](const std::string& n) {
     return n == "distilbert.transformer.layer.1.sa_layer_norm.bias" ? std::string() : n;
   });
-  const std::string msg = error_of<FormatError>([&] { load_model_dir(dir.path(), {.allow_missing_head = true}); });
+  const std::string msg = error_of<FormatError>([&] { load_model_dir(dir.path, {.allow_missing_head = true}); });
   EXPECT_NE(msg.find("missing tensor distilbert.transformer.layer.1.sa_layer_norm.bias"), std::string::npos) << msg;
   EXPECT_NE(msg.find("model.safetensors"), std::string::npos) << msg;
 }
@@ -214,16 +190,16 @@ TEST(ModelDir, MissingTensorIsNamed) {
 TEST(ModelDir, MissingHead) {
   TempDir dir;
   Model m = random_model();
-  write_custom_dir(dir.path(), m, [](const std::string& n) {
+  write_custom_dir(dir.path, m, [](const std::string& n) {
     return n.rfind("pre_classifier.", 0) == 0 || n.rfind("classifier.", 0) == 0 ? std::string() : n;
   });
-  const std::string msg = error_of<FormatError>([&] { load_model_dir(dir.path()); });
-  EXPECT_EQ(msg, dir.path().string() +
+  const std::string msg = error_of<FormatError>([&] { load_model_dir(dir.path); });
+  EXPECT_EQ(msg, dir.path.string() +
                      " has no classification head (pre_classifier/classifier): fine-tune it first with "
                      "`bert-emotion train`");
 
   for (bool owned : {false, true}) {
-    const LoadedModel l = load_model_dir(dir.path(), {.allow_missing_head = true, .owned_arena = owned});
+    const LoadedModel l = load_model_dir(dir.path, {.allow_missing_head = true, .owned_arena = owned});
     EXPECT_FALSE(l.has_head);
     ASSERT_EQ(l.arena.size(), l.layout.size());  // the head needs owned (zero) memory
     std::vector<float> want = m.arena;
@@ -237,8 +213,8 @@ TEST(ModelDir, MissingHead) {
   }
   // half a head is a broken file, not a masked-LM checkpoint
   TempDir half;
-  write_custom_dir(half.path(), m, [](const std::string& n) { return n.rfind("classifier.", 0) == 0 ? "" : n; });
-  EXPECT_NE(error_of<FormatError>([&] { load_model_dir(half.path(), {.allow_missing_head = true}); })
+  write_custom_dir(half.path, m, [](const std::string& n) { return n.rfind("classifier.", 0) == 0 ? "" : n; });
+  EXPECT_NE(error_of<FormatError>([&] { load_model_dir(half.path, {.allow_missing_head = true}); })
                 .find("incomplete classification head: missing classifier.weight, classifier.bias"),
             std::string::npos);
 }
@@ -261,13 +237,13 @@ TEST(ModelDir, BareDistilBertModelNamesAndIgnoredTensors) {
       {"embeddings.position_ids", Dtype::I64, {1, 64}, position_ids.data(), 512},
   };
   write_custom_dir(
-      dir.path(), m,
+      dir.path, m,
       [](const std::string& n) {
         if (n.rfind("distilbert.", 0) == 0) return n.substr(11);
         return std::string();  // no head
       },
       mlm);
-  const LoadedModel l = load_model_dir(dir.path(), {.allow_missing_head = true, .owned_arena = true});
+  const LoadedModel l = load_model_dir(dir.path, {.allow_missing_head = true, .owned_arena = true});
   EXPECT_FALSE(l.has_head);
   EXPECT_EQ(l.weights_dtype, "F32");  // the I64 position_ids buffer is not a parameter
   std::vector<float> want = m.arena;
@@ -281,8 +257,8 @@ TEST(ModelDir, UnpaddedHeaderIsCopiedNotMisreadInPlace) {
   // such tensors cannot be used in place, they are copied into the arena.
   TempDir dir;
   Model m = random_model();
-  write_custom_dir(dir.path(), m, [](const std::string& n) { return n; });
-  std::string bytes = read_file(dir.path() / "model.safetensors");
+  write_custom_dir(dir.path, m, [](const std::string& n) { return n; });
+  std::string bytes = read_file(dir.path / "model.safetensors");
   uint64_t n = 0;
   std::memcpy(&n, bytes.data(), 8);
   std::string header = bytes.substr(8, n);
@@ -291,8 +267,8 @@ TEST(ModelDir, UnpaddedHeaderIsCopiedNotMisreadInPlace) {
   const uint64_t n2 = header.size();
   std::string unpadded(8, '\0');
   std::memcpy(unpadded.data(), &n2, 8);
-  write_file_atomic(dir.path() / "model.safetensors", unpadded + header + bytes.substr(8 + n));
-  const LoadedModel l = load_model_dir(dir.path());
+  write_file_atomic(dir.path / "model.safetensors", unpadded + header + bytes.substr(8 + n));
+  const LoadedModel l = load_model_dir(dir.path);
   EXPECT_EQ(l.file->header_size() % 4, 1u);
   EXPECT_EQ(l.arena.size(), l.layout.size());
   EXPECT_EQ(l.weights.word_emb, l.arena.data());
@@ -305,39 +281,39 @@ TEST(ModelDir, TiedWordEmbeddingsFromVocabProjector) {
   Model m = random_model();
   const ParamInfo& word = m.layout.find("distilbert.embeddings.word_embeddings.weight");
   write_custom_dir(
-      dir.path(), m,
+      dir.path, m,
       [](const std::string& n) { return n == "distilbert.embeddings.word_embeddings.weight" ? "" : n; },
       {{"vocab_projector.weight", Dtype::F32, word.shape, m.arena.data() + word.offset, word.numel * 4}});
-  expect_weights_equal(load_model_dir(dir.path()), m.arena);
+  expect_weights_equal(load_model_dir(dir.path), m.arena);
 }
 
 TEST(ModelDir, NonFloatParameterIsRefused) {
   TempDir dir;
   Model m = random_model();
   std::vector<int32_t> ints(4, 1);
-  write_custom_dir(dir.path(), m, [](const std::string& n) { return n == "classifier.bias" ? "" : n; },
+  write_custom_dir(dir.path, m, [](const std::string& n) { return n == "classifier.bias" ? "" : n; },
                    {{"classifier.bias", Dtype::I32, {4}, ints.data(), 16}});
-  const std::string msg = error_of<UnsupportedError>([&] { load_model_dir(dir.path()); });
+  const std::string msg = error_of<UnsupportedError>([&] { load_model_dir(dir.path); });
   EXPECT_NE(msg.find("tensor classifier.bias has dtype I32"), std::string::npos) << msg;
 }
 
 TEST(ModelDir, MissingFilesAreIoErrorsNamingThePath) {
   TempDir dir;
-  EXPECT_NE(error_of<IoError>([&] { load_model_dir(dir.path() / "nope"); }).find((dir.path() / "nope").string()),
+  EXPECT_NE(error_of<IoError>([&] { load_model_dir(dir.path / "nope"); }).find((dir.path / "nope").string()),
             std::string::npos);
-  EXPECT_NE(error_of<IoError>([&] { load_model_dir(dir.path()); }).find((dir.path() / "config.json").string()),
+  EXPECT_NE(error_of<IoError>([&] { load_model_dir(dir.path); }).find((dir.path / "config.json").string()),
             std::string::npos);
   Model m = random_model();
-  write_file_atomic(dir.path() / "config.json", config_to_json(m.cfg).dump(2));
-  EXPECT_NE(error_of<IoError>([&] { load_model_dir(dir.path()); }).find((dir.path() / "model.safetensors").string()),
+  write_file_atomic(dir.path / "config.json", config_to_json(m.cfg).dump(2));
+  EXPECT_NE(error_of<IoError>([&] { load_model_dir(dir.path); }).find((dir.path / "model.safetensors").string()),
             std::string::npos);
-  write_file_atomic(dir.path() / "pytorch_model.bin", "not supported");
-  EXPECT_NE(error_of<UnsupportedError>([&] { load_model_dir(dir.path()); }).find("pytorch_model.bin"),
+  write_file_atomic(dir.path / "pytorch_model.bin", "not supported");
+  EXPECT_NE(error_of<UnsupportedError>([&] { load_model_dir(dir.path); }).find("pytorch_model.bin"),
             std::string::npos);
   // a corrupt weights file surfaces the safetensors rule
-  write_file_atomic(dir.path() / "model.safetensors", "short");
+  write_file_atomic(dir.path / "model.safetensors", "short");
   try {
-    load_model_dir(dir.path());
+    load_model_dir(dir.path);
     FAIL();
   } catch (const SafetensorsError& e) {
     EXPECT_EQ(e.rule, SafetensorsRule::HeaderTooSmall);
@@ -352,10 +328,10 @@ TEST(ModelDir, SinusoidalTableMayBeOmitted) {
   m.layout = ParamLayout(m.cfg);
   m.arena.resize(m.layout.size());
   init_weights(m.cfg, m.layout, m.arena.data(), 5);
-  write_custom_dir(dir.path(), m, [](const std::string& n) {
+  write_custom_dir(dir.path, m, [](const std::string& n) {
     return n == "distilbert.embeddings.position_embeddings.weight" ? "" : n;
   });
-  const LoadedModel l = load_model_dir(dir.path());
+  const LoadedModel l = load_model_dir(dir.path);
   expect_weights_equal(l, m.arena);  // init wrote the same sinusoidal table the loader computes
   EXPECT_EQ(l.weights.pos_emb[1], 1.0f);  // cos(0) at position 0, odd column
 }
@@ -365,14 +341,14 @@ TEST(ModelDir, SinusoidalTableMayBeOmitted) {
 TEST(ModelDir, SaveRoundTripAndTransformersConventions) {
   TempDir dir;
   TempDir tok;
-  write_file_atomic(tok.path() / "vocab.txt", "[PAD]\n[UNK]\n");
-  write_file_atomic(tok.path() / "tokenizer_config.json", "{\"do_lower_case\": false}");
+  write_file_atomic(tok.path / "vocab.txt", "[PAD]\n[UNK]\n");
+  write_file_atomic(tok.path / "tokenizer_config.json", "{\"do_lower_case\": false}");
   Model m = random_model(11);
   m.cfg.architectures = {"DistilBertForMaskedLM"};  // a fine-tuned MLM checkpoint becomes a classifier
   m.cfg.extra["torch_dtype"] = "bfloat16";
   m.cfg.extra["transformers_version"] = "4.35.2";
-  const fs::path out = dir.path() / "nested" / "run";
-  save_model_dir(out, m.cfg, m.layout, m.arena.data(), tok.path());
+  const fs::path out = dir.path / "nested" / "run";
+  save_model_dir(out, m.cfg, m.layout, m.arena.data(), tok.path);
 
   EXPECT_EQ(read_file(out / "vocab.txt"), "[PAD]\n[UNK]\n");
   EXPECT_EQ(read_file(out / "tokenizer_config.json"), "{\"do_lower_case\": false}");
@@ -394,14 +370,14 @@ TEST(ModelDir, SaveRoundTripAndTransformersConventions) {
   const LoadedModel back = load_model_dir(out, {.owned_arena = true});
   EXPECT_EQ(back.arena, m.arena);  // bit-exact
   // saving what was loaded reproduces the same weights file byte for byte
-  save_model_dir(dir.path() / "again", back.config, back.layout, back.arena.data());
-  EXPECT_EQ(read_file(dir.path() / "again" / "model.safetensors"), read_file(out / "model.safetensors"));
-  EXPECT_EQ(read_file(dir.path() / "again" / "config.json"), config_text);
+  save_model_dir(dir.path / "again", back.config, back.layout, back.arena.data());
+  EXPECT_EQ(read_file(dir.path / "again" / "model.safetensors"), read_file(out / "model.safetensors"));
+  EXPECT_EQ(read_file(dir.path / "again" / "config.json"), config_text);
 
   // a tokenizer directory without tokenizer files is an error, and nothing is written
   TempDir empty;
-  EXPECT_THROW(save_model_dir(dir.path() / "third", m.cfg, m.layout, m.arena.data(), empty.path()), IoError);
-  EXPECT_FALSE(fs::exists(dir.path() / "third" / "model.safetensors"));
+  EXPECT_THROW(save_model_dir(dir.path / "third", m.cfg, m.layout, m.arena.data(), empty.path), IoError);
+  EXPECT_FALSE(fs::exists(dir.path / "third" / "model.safetensors"));
 }
 
 TEST(ModelDir, TokenizerFileNames) {

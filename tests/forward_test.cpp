@@ -7,13 +7,13 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "model/distilbert.hpp"
 #include "model/model_dir.hpp"
+#include "test_support.hpp"
 #include "util/error.hpp"
 
 using namespace bert_emotion;
@@ -23,9 +23,7 @@ namespace {
 const std::string kForward = std::string(FIXTURES_DIR) + "/forward/";
 
 nlohmann::json read_json(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw std::runtime_error("missing fixture " + path + " (tools/make_forward_fixtures.sh)");
-  return nlohmann::json::parse(f);
+  return bert_emotion::testing_support::read_json_fixture(path, "tools/make_forward_fixtures.sh");
 }
 
 struct Case {

@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -16,6 +15,7 @@
 #include "model/init.hpp"
 #include "model/model_dir.hpp"
 #include "model/safetensors.hpp"
+#include "test_support.hpp"
 #include "util/error.hpp"
 
 using namespace bert_emotion;
@@ -25,9 +25,7 @@ namespace {
 const std::string kGrads = std::string(FIXTURES_DIR) + "/grads/";
 
 nlohmann::json read_json(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw std::runtime_error("missing fixture " + path + " (tools/make_forward_fixtures.sh)");
-  return nlohmann::json::parse(f);
+  return bert_emotion::testing_support::read_json_fixture(path, "tools/make_forward_fixtures.sh");
 }
 
 struct Step {

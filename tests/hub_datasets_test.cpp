@@ -7,35 +7,22 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include "hub/hub.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace bert_emotion;
+using bert_emotion::testing_support::slurp;
+using bert_emotion::testing_support::unset_before_tests;
 
 namespace {
 
-class CleanEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    for (const char* v : {"HF_HUB_OFFLINE", "HF_HOME", "BERT_EMOTION_DATA_DIR", "BERT_EMOTION_CACHE",
-                          "BERT_EMOTION_TWEETEVAL_URL", "XDG_CACHE_HOME"})
-      ::unsetenv(v);
-  }
-};
-[[maybe_unused]] ::testing::Environment* const kCleanEnv = ::testing::AddGlobalTestEnvironment(new CleanEnvironment);
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
+[[maybe_unused]] const auto* const kCleanEnv = unset_before_tests(
+    {"HF_HUB_OFFLINE", "HF_HOME", "BERT_EMOTION_DATA_DIR", "BERT_EMOTION_CACHE", "BERT_EMOTION_TWEETEVAL_URL",
+     "XDG_CACHE_HOME"});
 
 TEST(HubDatasets, TaskNames) {
   EXPECT_EQ(tweeteval_task("tweet_eval/emotion").value(), "emotion");

@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -23,30 +22,19 @@
 #include "hub/sha256.hpp"
 #include "model/config.hpp"
 #include "model/init.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace bert_emotion;
+using bert_emotion::testing_support::slurp;
+using bert_emotion::testing_support::unset_before_tests;
 
 namespace {
 
 // The variables a developer's shell might carry that would change what these tests see.
-class CleanEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    for (const char* v : {"HF_TOKEN", "HF_HUB_OFFLINE", "HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE",
-                          "HUGGINGFACE_HUB_CACHE", "BERT_EMOTION_DATA_DIR", "BERT_EMOTION_CACHE",
-                          "BERT_EMOTION_TWEETEVAL_URL"})
-      ::unsetenv(v);
-  }
-};
-[[maybe_unused]] ::testing::Environment* const kCleanEnv = ::testing::AddGlobalTestEnvironment(new CleanEnvironment);
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+[[maybe_unused]] const auto* const kCleanEnv = unset_before_tests(
+    {"HF_TOKEN", "HF_HUB_OFFLINE", "HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE",
+     "BERT_EMOTION_DATA_DIR", "BERT_EMOTION_CACHE", "BERT_EMOTION_TWEETEVAL_URL"});
 
 // A deterministic pseudo-random "weights" file, big enough that half of it is a real transfer.
 std::string make_blob(size_t n) {

@@ -50,6 +50,13 @@ void expect_format_error(Fn fn, std::vector<std::string> fragments) {
   }
 }
 
+// Writes `contents` to the file `name` of `t`, loads it and expects a FormatError containing every fragment.
+void expect_file_error(const TempDir& t, const std::string& name, const std::string& contents,
+                       std::vector<std::string> fragments, const DatasetOptions& opts = {}) {
+  const fs::path p = t.write(name, contents);
+  expect_format_error([&] { load_dataset(p, "", opts); }, std::move(fragments));
+}
+
 }  // namespace
 
 TEST(Dataset, TweetEvalMiniKeepsSpecialCharactersInsideLines) {
@@ -220,23 +227,17 @@ TEST(Dataset, TsvAndFinalRecordWithoutNewline) {
 
 TEST(Dataset, CsvErrorsNameFileAndLine) {
   TempDir t;
-  auto p = t.write("a.csv", "text,label\nok,0\n\"never closed,1\nmore,0\n");
-  expect_format_error([&] { load_dataset(p, ""); }, {"a.csv:3", "quoted field never closed"});
-  p = t.write("b.csv", "text,label\nok,0\n\"bad\"x,1\n");
-  expect_format_error([&] { load_dataset(p, ""); }, {"b.csv:3", "broken quoting", "got 'x'"});
-  p = t.write("c.csv", "body,label\nok,0\n");
-  expect_format_error([&] { load_dataset(p, ""); }, {"c.csv:1", "missing column 'text'", "'body'"});
-  p = t.write("d.csv", "text,label\nok,0\ntoo,many,fields\n");
-  expect_format_error([&] { load_dataset(p, ""); }, {"d.csv:3", "expected 2 fields", "got 3"});
-  p = t.write("e.csv", "text,label\n");
-  expect_format_error([&] { load_dataset(p, ""); }, {"e.csv", "empty dataset"});
-  p = t.write("f.csv", "text,label\nok,neg\nno,maybe\n");
-  expect_format_error([&] { load_dataset(p, "", {.label_names = {"neg", "pos"}}); },
-                      {"f.csv:3", "unknown label 'maybe'", "neg, pos"});
-  p = t.write("g.csv", "text,label\nok,\n");
-  expect_format_error([&] { load_dataset(p, ""); }, {"g.csv:2", "missing label"});
-  p = t.write("h.csv", "text,label\n\"multi\nline\",0\nx,7\n");
-  expect_format_error([&] { load_dataset(p, "", {.label_names = {"a", "b"}}); }, {"h.csv:4", "out of range"});
+  expect_file_error(t, "a.csv", "text,label\nok,0\n\"never closed,1\nmore,0\n",
+                    {"a.csv:3", "quoted field never closed"});
+  expect_file_error(t, "b.csv", "text,label\nok,0\n\"bad\"x,1\n", {"b.csv:3", "broken quoting", "got 'x'"});
+  expect_file_error(t, "c.csv", "body,label\nok,0\n", {"c.csv:1", "missing column 'text'", "'body'"});
+  expect_file_error(t, "d.csv", "text,label\nok,0\ntoo,many,fields\n", {"d.csv:3", "expected 2 fields", "got 3"});
+  expect_file_error(t, "e.csv", "text,label\n", {"e.csv", "empty dataset"});
+  expect_file_error(t, "f.csv", "text,label\nok,neg\nno,maybe\n",
+                    {"f.csv:3", "unknown label 'maybe'", "neg, pos"}, {.label_names = {"neg", "pos"}});
+  expect_file_error(t, "g.csv", "text,label\nok,\n", {"g.csv:2", "missing label"});
+  expect_file_error(t, "h.csv", "text,label\n\"multi\nline\",0\nx,7\n",
+                    {"h.csv:4", "out of range"}, {.label_names = {"a", "b"}});
 }
 
 TEST(Dataset, JsonlFormat) {
@@ -259,19 +260,15 @@ TEST(Dataset, JsonlFormat) {
 
 TEST(Dataset, JsonlErrorsNameFileAndLine) {
   TempDir t;
-  auto p = t.write("a.jsonl", "{\"text\": \"a\", \"label\": 0}\n{\"text\": \"b\", \"label\": 0\n");
-  expect_format_error([&] { load_dataset(p, ""); }, {"a.jsonl:2", "invalid JSON"});
-  p = t.write("b.jsonl", "{\"label\": 0}\n");
-  expect_format_error([&] { load_dataset(p, ""); }, {"b.jsonl:1", "missing key 'text'"});
-  p = t.write("c.jsonl", "{\"text\": \"a\", \"label\": 0}\n{\"text\": \"b\", \"label\": 4}\n");
-  expect_format_error([&] { load_dataset(p, "", {.label_names = {"x", "y"}}); }, {"c.jsonl:2", "out of range"});
-  p = t.write("d.jsonl", "{\"text\": \"a\", \"label\": 0.5}\n");
-  expect_format_error([&] { load_dataset(p, ""); }, {"d.jsonl:1", "integer id or a label name"});
-  p = t.write("e.jsonl", "[1, 2]\n");
-  expect_format_error([&] { load_dataset(p, ""); }, {"e.jsonl:1", "JSON object"});
-  p = t.write("f.jsonl", "{\"text\": \"a\"}\n");
-  expect_format_error([&] { load_dataset(p, ""); }, {"f.jsonl:1", "missing label"});
-  EXPECT_EQ(load_dataset(p, "", {.allow_missing_labels = true}).rows[0].label, -1);
+  expect_file_error(t, "a.jsonl", "{\"text\": \"a\", \"label\": 0}\n{\"text\": \"b\", \"label\": 0\n",
+                    {"a.jsonl:2", "invalid JSON"});
+  expect_file_error(t, "b.jsonl", "{\"label\": 0}\n", {"b.jsonl:1", "missing key 'text'"});
+  expect_file_error(t, "c.jsonl", "{\"text\": \"a\", \"label\": 0}\n{\"text\": \"b\", \"label\": 4}\n",
+                    {"c.jsonl:2", "out of range"}, {.label_names = {"x", "y"}});
+  expect_file_error(t, "d.jsonl", "{\"text\": \"a\", \"label\": 0.5}\n", {"d.jsonl:1", "integer id or a label name"});
+  expect_file_error(t, "e.jsonl", "[1, 2]\n", {"e.jsonl:1", "JSON object"});
+  expect_file_error(t, "f.jsonl", "{\"text\": \"a\"}\n", {"f.jsonl:1", "missing label"});
+  EXPECT_EQ(load_dataset(t.path() / "f.jsonl", "", {.allow_missing_labels = true}).rows[0].label, -1);
 }
 
 TEST(Dataset, ReadLinesSplitsOnNewlineOnly) {

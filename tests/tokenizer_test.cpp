@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -140,6 +141,26 @@ fs::path temp_dir(const std::string& name) {
 void write_file(const fs::path& p, const std::string& s) {
   std::ofstream out(p, std::ios::binary);
   out << s;
+}
+
+// Writes `base` changed by `edit` as the tokenizer.json of the fresh folder `dir`, loads a tokenizer
+// from it and removes the folder. Returns the message of the E the load throws; nullopt (failing the
+// test with "`name`: expected `type`") when it throws none.
+template <class E>
+std::optional<std::string> edited_load_error(const json& base, const std::function<void(json&)>& edit,
+                                             const fs::path& dir, const std::string& name, const char* type) {
+  json j = base;
+  edit(j);
+  write_file(dir / "tokenizer.json", j.dump());
+  std::optional<std::string> what;
+  try {
+    Tokenizer::from_model_dir(dir);
+    ADD_FAILURE() << name << ": expected " << type;
+  } catch (const E& e) {
+    what = e.what();
+  }
+  fs::remove_all(dir);
+  return what;
 }
 
 }  // namespace
@@ -365,19 +386,12 @@ TEST(Tokenizer, UnsupportedTypesNameFileAndType) {
       {"roberta", [](json& j) { j["post_processor"] = {{"type", "RobertaProcessing"}}; }, "RobertaProcessing"},
   };
   for (const auto& c : cases) {
-    json j = base;
-    c.edit(j);
-    fs::path dir = temp_dir(c.name);
-    write_file(dir / "tokenizer.json", j.dump());
-    try {
-      Tokenizer::from_model_dir(dir);
-      ADD_FAILURE() << c.name << ": expected UnsupportedError";
-    } catch (const bert_emotion::UnsupportedError& e) {
-      std::string what = e.what();
-      EXPECT_NE(what.find("tokenizer.json"), std::string::npos) << what;
-      EXPECT_NE(what.find(c.type), std::string::npos) << what;
+    const fs::path dir = temp_dir(c.name);
+    if (const auto what =
+            edited_load_error<bert_emotion::UnsupportedError>(base, c.edit, dir, c.name, "UnsupportedError")) {
+      EXPECT_NE(what->find("tokenizer.json"), std::string::npos) << *what;
+      EXPECT_NE(what->find(c.type), std::string::npos) << *what;
     }
-    fs::remove_all(dir);
   }
 }
 
@@ -398,19 +412,11 @@ TEST(Tokenizer, MalformedFilesNameFileAndField) {
       {"bad_truncation", [](json& j) { j["truncation"]["strategy"] = "Sideways"; }, "truncation.strategy"},
   };
   for (const auto& c : cases) {
-    json j = base;
-    c.edit(j);
-    fs::path dir = temp_dir(c.name);
-    write_file(dir / "tokenizer.json", j.dump());
-    try {
-      Tokenizer::from_model_dir(dir);
-      ADD_FAILURE() << c.name << ": expected FormatError";
-    } catch (const bert_emotion::FormatError& e) {
-      std::string what = e.what();
-      EXPECT_NE(what.find((dir / "tokenizer.json").string()), std::string::npos) << what;
-      EXPECT_NE(what.find(c.field), std::string::npos) << what;
+    const fs::path dir = temp_dir(c.name);
+    if (const auto what = edited_load_error<bert_emotion::FormatError>(base, c.edit, dir, c.name, "FormatError")) {
+      EXPECT_NE(what->find((dir / "tokenizer.json").string()), std::string::npos) << *what;
+      EXPECT_NE(what->find(c.field), std::string::npos) << *what;
     }
-    fs::remove_all(dir);
   }
   fs::path dir = temp_dir("not_json");
   write_file(dir / "tokenizer.json", "{ not json");

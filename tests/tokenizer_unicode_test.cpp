@@ -46,6 +46,28 @@ std::map<char32_t, std::vector<char32_t>> read_mapping(const char* name) {
 
 bool is_scalar(char32_t cp) { return cp < 0xD800 || (cp > 0xDFFF && cp <= 0x10FFFF); }
 
+// How many scalar values `map_one(cp, out)` (writing at most 8 code points, returning how many)
+// maps differently from `truth` (absent: maps to itself). The first 20 are reported as failures.
+template <class F>
+size_t mapping_mismatches(const std::map<char32_t, std::vector<char32_t>>& truth, F map_one) {
+  size_t mismatches = 0;
+  for (char32_t cp = 0; cp <= 0x10FFFF; ++cp) {
+    if (!is_scalar(cp)) continue;
+    char32_t out[8];
+    size_t n = map_one(cp, out);
+    std::vector<char32_t> got(out, out + n);
+    auto it = truth.find(cp);
+    std::vector<char32_t> want = it == truth.end() ? std::vector<char32_t>{cp} : it->second;
+    if (got != want && ++mismatches <= 20) {
+      std::string g, w;
+      for (auto c : got) g += hex(c) + " ";
+      for (auto c : want) w += hex(c) + " ";
+      ADD_FAILURE() << hex(cp) << ": HF [" << w << "] ours [" << g << "]";
+    }
+  }
+  return mismatches;
+}
+
 }  // namespace
 
 TEST(TokenizerUnicode, CleanTextChineseAndPreTokenizerClassesMatchHuggingFace) {
@@ -79,44 +101,14 @@ TEST(TokenizerUnicode, FullLowercaseMatchesRust) {
   auto truth = read_mapping("unicode_lowercase.txt");
   ASSERT_GT(truth.size(), 1000u);
   ASSERT_EQ(truth.at(0x130), (std::vector<char32_t>{0x69, 0x307}));  // 'İ' -> "i̇", two code points
-  size_t mismatches = 0;
-  for (char32_t cp = 0; cp <= 0x10FFFF; ++cp) {
-    if (!is_scalar(cp)) continue;
-    char32_t out[3];
-    size_t n = lowercase_full(cp, out);
-    std::vector<char32_t> got(out, out + n);
-    auto it = truth.find(cp);
-    std::vector<char32_t> want = it == truth.end() ? std::vector<char32_t>{cp} : it->second;
-    if (got != want && ++mismatches <= 20) {
-      std::string g, w;
-      for (auto c : got) g += hex(c) + " ";
-      for (auto c : want) w += hex(c) + " ";
-      ADD_FAILURE() << hex(cp) << ": HF " << w << "ours " << g;
-    }
-  }
-  EXPECT_EQ(mismatches, 0u);
+  EXPECT_EQ(mapping_mismatches(truth, [](char32_t cp, char32_t* out) { return lowercase_full(cp, out); }), 0u);
 }
 
 TEST(TokenizerUnicode, NfdThenDropNonspacingMarksMatchesHuggingFace) {
   auto truth = read_mapping("unicode_strip.txt");
   ASSERT_GT(truth.size(), 11172u);  // at least every Hangul syllable decomposes
   ASSERT_EQ(truth.at(0xE9), (std::vector<char32_t>{0x65}));  // é -> e
-  size_t mismatches = 0;
-  for (char32_t cp = 0; cp <= 0x10FFFF; ++cp) {
-    if (!is_scalar(cp)) continue;
-    char32_t out[8];
-    size_t n = strip_accents_char(cp, out);
-    std::vector<char32_t> got(out, out + n);
-    auto it = truth.find(cp);
-    std::vector<char32_t> want = it == truth.end() ? std::vector<char32_t>{cp} : it->second;
-    if (got != want && ++mismatches <= 20) {
-      std::string g, w;
-      for (auto c : got) g += hex(c) + " ";
-      for (auto c : want) w += hex(c) + " ";
-      ADD_FAILURE() << hex(cp) << ": HF [" << w << "] ours [" << g << "]";
-    }
-  }
-  EXPECT_EQ(mismatches, 0u);
+  EXPECT_EQ(mapping_mismatches(truth, [](char32_t cp, char32_t* out) { return strip_accents_char(cp, out); }), 0u);
 }
 
 TEST(TokenizerUnicode, Utf8ValidationRejectsWhatRustRejects) {

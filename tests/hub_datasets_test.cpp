@@ -84,9 +84,11 @@ TEST(HubDatasets, DownloadsRawFilesIntoTheCacheOnce) {
   fs::path got = resolve_dataset_path("tweet_eval/sentiment", o);
   EXPECT_EQ(got, root / "datasets" / "tweet_eval" / "sentiment");
   EXPECT_EQ(gets, 7);
-  for (const auto& [path, body] : served)
-    if (path.rfind("/datasets/sentiment/", 0) == 0)
+  for (const auto& [path, body] : served) {
+    if (path.rfind("/datasets/sentiment/", 0) == 0) {
       EXPECT_EQ(slurp(got / fs::path(path).filename()), body) << path;
+    }
+  }
   // Stance targets take the mapping shared one level up.
   fs::path stance = resolve_dataset_path("tweet_eval/stance_hillary", o);
   EXPECT_EQ(slurp(stance / "mapping.txt"), served["/datasets/stance/mapping.txt"]);

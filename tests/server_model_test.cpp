@@ -4,6 +4,7 @@
 // real tokenizer, /tokenize ids, and the `serve` command's lifecycle (port 0, SIGTERM -> exit 0).
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
 #include <httplib.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,7 +15,10 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "api/classifier.hpp"
@@ -227,11 +231,17 @@ struct Child {
   int out_fd = -1;
 };
 
-Child spawn_serve(const std::vector<std::string>& extra) {
+// env: variables to set (value) or unset (nullopt) in the child before it starts.
+Child spawn_serve(const std::vector<std::string>& extra,
+                  const std::vector<std::pair<std::string, std::optional<std::string>>>& env = {}) {
   int fds[2];
   if (pipe(fds) != 0) return {};
   pid_t pid = fork();
   if (pid == 0) {
+    for (const auto& [name, value] : env) {
+      if (value) setenv(name.c_str(), value->c_str(), 1);
+      else unsetenv(name.c_str());
+    }
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);
@@ -277,7 +287,47 @@ int wait_exit(pid_t pid, int timeout_ms) {
   return -1;
 }
 
+// NAME=VALUE entries of a running process's environment.
+std::map<std::string, std::string> environment_of(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+  std::map<std::string, std::string> env;
+  std::string entry;
+  while (std::getline(f, entry, '\0')) {
+    const auto eq = entry.find('=');
+    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  return env;
+}
+
 }  // namespace
+
+TEST(ServeCommand, OpenMpWaitDefaultsUnlessTheUserChose) {
+  // Neither variable set: the CLI re-executes itself with PASSIVE + a short spin (src/cli/main.cpp).
+  // Either one set: both are left exactly as the user gave them.
+  struct Case {
+    std::optional<std::string> policy, spin;
+    std::optional<std::string> want_policy, want_spin;
+  };
+  const std::vector<Case> cases = {{std::nullopt, std::nullopt, "PASSIVE", "10000"},
+                                   {"ACTIVE", std::nullopt, "ACTIVE", std::nullopt},
+                                   {std::nullopt, "5", std::nullopt, "5"}};
+  for (const Case& c : cases) {
+    Child child = spawn_serve({"--model", Env::tiny.string(), "--port", "0", "--threads", "1", "--no-access-log"},
+                              {{"OMP_WAIT_POLICY", c.policy}, {"GOMP_SPINCOUNT", c.spin}});
+    ASSERT_GT(child.pid, 0);
+    ASSERT_GT(read_port(child.out_fd, 60000), 0) << "no 'listening on' line";
+    const auto env = environment_of(child.pid);
+    const auto get = [&](const std::string& k) -> std::optional<std::string> {
+      auto it = env.find(k);
+      return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
+    };
+    EXPECT_EQ(get("OMP_WAIT_POLICY"), c.want_policy) << "given policy " << c.policy.value_or("(unset)");
+    EXPECT_EQ(get("GOMP_SPINCOUNT"), c.want_spin) << "given spin " << c.spin.value_or("(unset)");
+    kill(child.pid, SIGTERM);
+    EXPECT_EQ(wait_exit(child.pid, 20000), 0);
+    close(child.out_fd);
+  }
+}
 
 TEST(ServeCommand, EphemeralPortRequestsAndSigtermDrain) {
   Child child = spawn_serve({"--model", Env::tiny.string(), "--port", "0", "--threads", "1", "--no-access-log"});

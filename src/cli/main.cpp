@@ -18,12 +18,16 @@ std::vector<CommandEntry>& command_registry() {
 
 namespace {
 // OpenMP workers that spin between parallel regions starve the HTTP threads, the tokenizer and any
-// other process on a small machine (30-100x slowdowns measured on a busy 2-core box); every figure in
-// docs/PERFORMANCE.md is measured with PASSIVE. libgomp reads the variable when it is loaded, before
-// main(), so when the user has not chosen a policy we set PASSIVE and re-execute ourselves once.
-void default_to_passive_openmp_waits(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+// other process on a small machine (libgomp's default spins ~3 ms after every region: 30-100x
+// slowdowns measured on a busy 2-core box), while workers that sleep at once pay a futex wake-up
+// per region (~20% of batch-1 latency). So, unless the user chose either variable: PASSIVE with a
+// short spin, GOMP_SPINCOUNT=10000 (~0.1 ms; libgomp's count overrides the policy's 0 and drops to
+// 0 when threads outnumber the CPUs). Measured in docs/PERFORMANCE.md "OpenMP waiting". libgomp
+// reads both when it is loaded, before main(), hence one re-execution.
+void default_openmp_waits(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
   ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  ::setenv("GOMP_SPINCOUNT", "10000", 1);
   ::execv("/proc/self/exe", argv);  // returns only on failure: then run on with the default policy
 }
 // The exit code of an engine error, by its type (src/util/error.hpp).
@@ -39,7 +43,7 @@ int exit_code_for(const std::exception& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  default_to_passive_openmp_waits(argv);
+  default_openmp_waits(argv);
   using namespace bert_emotion;
   using namespace bert_emotion::cli;
   CLI::App app{"bert-emotion " BERT_EMOTION_VERSION

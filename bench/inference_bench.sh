@@ -10,7 +10,7 @@
 #   classify   (ours only) the end-to-end Classifier::classify call, tokenization included
 # for bert-emotion (bench/inference_bench.cpp) and for PyTorch (../shared/reference/bench.py,
 # torch.set_num_threads(2)), each measurement in a fresh process, the two engines interleaved
-# REPEATS times, both with 2 threads and OMP_WAIT_POLICY=PASSIVE (on a shared 2-core machine a
+# REPEATS times, both with 2 threads and OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=10000 (on a shared 2-core machine a
 # spinning OpenMP runtime is 3-100x slower for either engine). Prints every JSON line, then the
 # medians and the ratios (PyTorch time / ours) as a Markdown table for docs/PERFORMANCE.md.
 set -euo pipefail
@@ -26,7 +26,7 @@ WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
   --tokenizer "$SHARED/models/distilbert-base-cased" >/dev/null
 
 unset OMP_NUM_THREADS GOMP_SPINCOUNT OPENBLAS_NUM_THREADS
-export OMP_WAIT_POLICY=PASSIVE
+export OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=10000   # what the CLI defaults to (src/cli/main.cpp)
 OURS=("$BUILD/bench/inference_bench")
 TORCH=("$PY" "$SHARED/reference/bench.py")
 RESULTS="${RESULTS:-$WORK/results.jsonl}"   # set RESULTS=FILE to keep the raw lines
@@ -50,7 +50,7 @@ def med(engine, what, key):
     v = [r[key] for r in rows if r["engine"] == engine and r["what"] == what]
     return statistics.median(v) if v else None
 print()
-print(f"medians of {sys.argv[2]} fresh processes per cell, 2 threads, OMP_WAIT_POLICY=PASSIVE")
+print(f"medians of {sys.argv[2]} fresh processes per cell, 2 threads, OMP_WAIT_POLICY=PASSIVE, GOMP_SPINCOUNT=10000")
 print()
 print("| measurement | bert-emotion | PyTorch | speed-up (PyTorch time / ours) | peak RSS ours / PyTorch (MB) |")
 print("| --- | --- | --- | --- | --- |")

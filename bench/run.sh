@@ -9,7 +9,7 @@
 #    and, for ONNX Runtime, a scratch copy of ../shared/reference/ort (npm ci with
 #    ONNXRUNTIME_NODE_INSTALL=skip) plus its export_onnx.py model (Debian's python3-torch + onnx);
 # 3. runs every measurement in a fresh process, the engines interleaved REPEATS times, 2 threads,
-#    OMP_WAIT_POLICY=PASSIVE for both OpenMP engines (a spinning pool on a shared 2-core machine
+#    OMP_WAIT_POLICY=PASSIVE + GOMP_SPINCOUNT=10000 (the CLI's default) for both OpenMP engines (a long-spinning pool on a shared 2-core machine
 #    is 2-4x slower, for PyTorch as for us):
 #      train      batch-4 step (fwd + bwd + clip + AdamW), real training-tweet lengths, 40 steps
 #                 (ours: perf_bench train; PyTorch: ../shared/reference/bench.py train)
@@ -51,7 +51,7 @@ LENGTHS="$WORK/test_lengths.json"
 "$BUILD/bench/perf_bench" lengths --model "$MODEL" > "$LENGTHS"
 
 unset OMP_NUM_THREADS GOMP_SPINCOUNT OPENBLAS_NUM_THREADS
-export OMP_WAIT_POLICY=PASSIVE
+export OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=10000   # what the CLI defaults to (src/cli/main.cpp)
 RESULTS="$WORK/results.jsonl"
 : > "$RESULTS"
 tag() { $PY -c 'import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); r["engine"]=sys.argv[1]; print(json.dumps(r))' "$1"; }
@@ -87,7 +87,7 @@ def fmt(v, f): return "n/m" if v is None else f.format(v)
 s = sorted(lengths)
 tp_flops = sum(len(s[i:i + 32]) * fwd(max(s[i:i + 32])) for i in range(0, len(s), 32))
 lat_L = int(statistics.median(lengths))
-print(f"\nmedians of {sys.argv[2]} fresh processes per cell, 2 threads, OMP_WAIT_POLICY=PASSIVE; "
+print(f"\nmedians of {sys.argv[2]} fresh processes per cell, 2 threads, OMP_WAIT_POLICY=PASSIVE, GOMP_SPINCOUNT=10000; "
       f"% = nominal FLOPs / time / {PEAK/1e9:.0f} GFLOP/s\n")
 print("| measurement | bert-emotion | PyTorch | ONNX Runtime | vs PyTorch | vs ORT | % peak ours / PyTorch / ORT |")
 print("| --- | --- | --- | --- | --- | --- | --- |")

@@ -36,7 +36,7 @@ done
 
 # libgomp's spinning workers fight wrk, the HTTP threads and everything else on a small or shared
 # box (docs/PERFORMANCE.md); both the offline baseline and the server run with the same setting.
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}  # the CLI's default
 
 BIN=$BUILD/bert-emotion
 SHARED=$ROOT/../shared
@@ -133,7 +133,7 @@ OFFLINE_AFTER=$(offline)
 echo "offline again after the load points: $OFFLINE_AFTER tweets/s" >&2
 
 REPORT="Model: $CONFIG-size random DistilBERT. Offline baseline (\`predict --batch-size 32\`, same $N_TWEETS tweets, load time subtracted): $OFFLINE tweets/s before the load points, $OFFLINE_AFTER after; % of offline uses the first.
-wrk ${DURATION} s per point, single-tweet bodies, loopback, $(nproc) cores shared by wrk and the server, OMP_WAIT_POLICY=$OMP_WAIT_POLICY, load average before: $LOAD_BEFORE.
+wrk ${DURATION} s per point, single-tweet bodies, loopback, $(nproc) cores shared by wrk and the server, OMP_WAIT_POLICY=$OMP_WAIT_POLICY, GOMP_SPINCOUNT=$GOMP_SPINCOUNT, load average before: $LOAD_BEFORE.
 
 $TABLE"
 echo "$REPORT"

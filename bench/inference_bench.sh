@@ -28,7 +28,7 @@ WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
 unset OMP_NUM_THREADS GOMP_SPINCOUNT OPENBLAS_NUM_THREADS
 export OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=10000   # what the CLI defaults to (src/cli/main.cpp)
 OURS=("$BUILD/bench/inference_bench")
-TORCH=("$PY" "$SHARED/reference/bench.py")
+TORCH=(env -u GOMP_SPINCOUNT "$PY" "$SHARED/reference/bench.py")   # PyTorch: plain PASSIVE, its faster setting
 RESULTS="${RESULTS:-$WORK/results.jsonl}"   # set RESULTS=FILE to keep the raw lines
 
 tag() { $PY -c 'import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); r["engine"]=sys.argv[1]; print(json.dumps(r))' "$1"; }
@@ -50,7 +50,7 @@ def med(engine, what, key):
     v = [r[key] for r in rows if r["engine"] == engine and r["what"] == what]
     return statistics.median(v) if v else None
 print()
-print(f"medians of {sys.argv[2]} fresh processes per cell, 2 threads, OMP_WAIT_POLICY=PASSIVE, GOMP_SPINCOUNT=10000")
+print(f"medians of {sys.argv[2]} fresh processes per cell, 2 threads, OMP_WAIT_POLICY=PASSIVE (+ GOMP_SPINCOUNT=10000 for bert-emotion)")
 print()
 print("| measurement | bert-emotion | PyTorch | speed-up (PyTorch time / ours) | peak RSS ours / PyTorch (MB) |")
 print("| --- | --- | --- | --- | --- |")

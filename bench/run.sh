@@ -9,7 +9,8 @@
 #    and, for ONNX Runtime, a scratch copy of ../shared/reference/ort (npm ci with
 #    ONNXRUNTIME_NODE_INSTALL=skip) plus its export_onnx.py model (Debian's python3-torch + onnx);
 # 3. runs every measurement in a fresh process, the engines interleaved REPEATS times, 2 threads,
-#    OMP_WAIT_POLICY=PASSIVE + GOMP_SPINCOUNT=10000 (the CLI's default) for both OpenMP engines (a long-spinning pool on a shared 2-core machine
+#    OMP_WAIT_POLICY=PASSIVE for both OpenMP engines, plus GOMP_SPINCOUNT=10000 for ours (the CLI's
+#    default; PyTorch was slower with it, so it runs without) (a long-spinning pool on a shared 2-core machine
 #    is 2-4x slower, for PyTorch as for us):
 #      train      batch-4 step (fwd + bwd + clip + AdamW), real training-tweet lengths, 40 steps
 #                 (ours: perf_bench train; PyTorch: ../shared/reference/bench.py train)
@@ -57,7 +58,8 @@ RESULTS="$WORK/results.jsonl"
 tag() { $PY -c 'import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); r["engine"]=sys.argv[1]; print(json.dumps(r))' "$1"; }
 ours() { "$BUILD/bench/perf_bench" "$@" --model "$MODEL" --threads 2 | tag bert-emotion | tee -a "$RESULTS"; }
 ours_inf() { "$BUILD/bench/inference_bench" "$@" --model "$MODEL" --threads 2 | tag bert-emotion | tee -a "$RESULTS"; }
-torch() { [ "${SKIP_TORCH:-0}" = 1 ] || $PY "$SHARED/reference/bench.py" "$@" --threads 2 | tag pytorch | tee -a "$RESULTS"; }
+# PyTorch runs with plain PASSIVE: a 10000 spin made it slower here (latency 29.5 -> 36.8 ms).
+torch() { [ "${SKIP_TORCH:-0}" = 1 ] || env -u GOMP_SPINCOUNT $PY "$SHARED/reference/bench.py" "$@" --threads 2 | tag pytorch | tee -a "$RESULTS"; }
 ort() { [ "${SKIP_ORT:-0}" = 1 ] || node "$ROOT/bench/ort_peer.mjs" "$ORT_DIR" "$ONNX" "$LENGTHS" "$1" --threads 2 | tag onnxruntime | tee -a "$RESULTS"; }
 
 for rep in $(seq 1 "$REPEATS"); do
@@ -87,7 +89,7 @@ def fmt(v, f): return "n/m" if v is None else f.format(v)
 s = sorted(lengths)
 tp_flops = sum(len(s[i:i + 32]) * fwd(max(s[i:i + 32])) for i in range(0, len(s), 32))
 lat_L = int(statistics.median(lengths))
-print(f"\nmedians of {sys.argv[2]} fresh processes per cell, 2 threads, OMP_WAIT_POLICY=PASSIVE, GOMP_SPINCOUNT=10000; "
+print(f"\nmedians of {sys.argv[2]} fresh processes per cell, 2 threads, OMP_WAIT_POLICY=PASSIVE (+ GOMP_SPINCOUNT=10000 for bert-emotion); "
       f"% = nominal FLOPs / time / {PEAK/1e9:.0f} GFLOP/s\n")
 print("| measurement | bert-emotion | PyTorch | ONNX Runtime | vs PyTorch | vs ORT | % peak ours / PyTorch / ORT |")
 print("| --- | --- | --- | --- | --- | --- | --- |")

@@ -70,6 +70,25 @@ struct BufferViews {
 
 BufferViews carve_buffers(const ModelConfig& cfg, int B, int T, bool training, float* base);
 
+// Hands out 64-byte aligned pieces of a slab; with a null base it only counts (how carve_buffers
+// and the packed forward's buffers are laid out and measured).
+struct Carver {
+  float* base;
+  size_t used = 0;
+  float* take(size_t n) {
+    float* p = base ? base + used : nullptr;
+    used += (n + 15) & ~size_t(15);
+    return p;
+  }
+  uint8_t* take_bytes(size_t n) { return reinterpret_cast<uint8_t*>(take((n + 3) / 4)); }
+};
+
+// Checks shared by the padded and the packed forward. InvalidArgument unless dim is divisible by
+// n_heads and every size is positive; unless T <= max_position_embeddings and the weights have
+// n_layers layers (`who` starts the message).
+void check_forward_config(const ModelConfig& cfg);
+void check_forward_weights_and_length(const ModelConfig& cfg, const Weights& w, int T, const char* who);
+
 // The two halves of a post-LN block around its attention, shared by the padded forward and the
 // packed inference forward (distilbert_packed.cpp). Rows are tokens (N = B x T padded, or packed).
 // q/k/v = x W^T + b with q scaled by 1/sqrt(D); queries from x_q [Nq, C], keys/values from x_kv.

@@ -15,18 +15,6 @@ namespace bert_emotion {
 
 namespace {
 
-// Hands out 64-byte aligned pieces of the slab; with a null base it only counts.
-struct Carver {
-  float* base;
-  size_t used = 0;
-  float* take(size_t n) {
-    float* p = base ? base + used : nullptr;
-    used += (n + 15) & ~size_t(15);
-    return p;
-  }
-  uint8_t* take_bytes(size_t n) { return reinterpret_cast<uint8_t*>(take((n + 3) / 4)); }
-};
-
 // Dropout sites: 0 embeddings, 1 + 2l layer l's attention probabilities, 2 + 2l its FFN output,
 // 1 + 2 n_layers the head.
 uint64_t site_embeddings() { return 0; }
@@ -34,7 +22,14 @@ uint64_t site_attention(int l) { return 1 + 2 * uint64_t(l); }
 uint64_t site_ffn(int l) { return 2 + 2 * uint64_t(l); }
 uint64_t site_head(int n_layers) { return 1 + 2 * uint64_t(n_layers); }
 
-void check_config(const ModelConfig& cfg) {
+void add_inplace(float* y, const float* x, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (size_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+}  // namespace
+
+void check_forward_config(const ModelConfig& cfg) {
   if (cfg.dim <= 0 || cfg.n_heads <= 0 || cfg.dim % cfg.n_heads != 0 || cfg.n_layers < 0 || cfg.hidden_dim <= 0 ||
       cfg.vocab_size <= 0 || cfg.num_labels() <= 0)
     throw InvalidArgument("distilbert: config needs dim divisible by n_heads and positive sizes (dim " +
@@ -43,12 +38,14 @@ void check_config(const ModelConfig& cfg) {
                           ", labels " + std::to_string(cfg.num_labels()) + ")");
 }
 
-void add_inplace(float* y, const float* x, size_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (size_t i = 0; i < n; ++i) y[i] += x[i];
+void check_forward_weights_and_length(const ModelConfig& cfg, const Weights& w, int T, const char* who) {
+  if (T > cfg.max_position_embeddings)
+    throw InvalidArgument(std::string(who) + ": sequence length " + std::to_string(T) +
+                          " exceeds max_position_embeddings " + std::to_string(cfg.max_position_embeddings));
+  if (w.layers.size() != size_t(cfg.n_layers))
+    throw InvalidArgument(std::string(who) + ": weights have " + std::to_string(w.layers.size()) +
+                          " layers, config says " + std::to_string(cfg.n_layers));
 }
-
-}  // namespace
 
 void block_qkv_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_kv,
                        const float* x_q, int64_t Nkv, int64_t Nq) {
@@ -187,7 +184,7 @@ size_t activations_bytes(const ModelConfig& cfg, int B, int T, bool training) {
 }
 
 void activations_reserve(Activations& acts, const ModelConfig& cfg, int B, int T, bool training) {
-  check_config(cfg);
+  check_forward_config(cfg);
   if (B <= 0 || T <= 0)
     throw InvalidArgument("activations_reserve: batch " + std::to_string(B) + " x " + std::to_string(T) +
                           " tokens must be positive");
@@ -215,7 +212,7 @@ TokenBatch make_batch(const std::vector<std::vector<int32_t>>& rows, int32_t pad
 
 void distilbert_forward(const ModelConfig& cfg, const Weights& w, const TokenBatch& batch, Activations& acts,
                         float* logits, const DropoutSpec* dropout) {
-  check_config(cfg);
+  check_forward_config(cfg);
   const int B = batch.B, T = batch.T;
   const int64_t C = cfg.dim, K = cfg.num_labels();
   if (B <= 0 || T <= 0) throw InvalidArgument("distilbert_forward: empty batch (" + std::to_string(B) + " x " +
@@ -228,12 +225,7 @@ void distilbert_forward(const ModelConfig& cfg, const Weights& w, const TokenBat
     if (batch.lengths[b] < 0 || batch.lengths[b] > T)
       throw InvalidArgument("distilbert_forward: row " + std::to_string(b) + " has length " +
                             std::to_string(batch.lengths[b]) + ", outside [0, " + std::to_string(T) + "]");
-  if (T > cfg.max_position_embeddings)
-    throw InvalidArgument("distilbert_forward: sequence length " + std::to_string(T) +
-                          " exceeds max_position_embeddings " + std::to_string(cfg.max_position_embeddings));
-  if (w.layers.size() != size_t(cfg.n_layers))
-    throw InvalidArgument("distilbert_forward: weights have " + std::to_string(w.layers.size()) +
-                          " layers, config says " + std::to_string(cfg.n_layers));
+  check_forward_weights_and_length(cfg, w, T, "distilbert_forward");
   const size_t need = carve_buffers(cfg, B, T, acts.training, nullptr).floats;
   if (acts.buf.size() < need || B > acts.B_max || T > acts.T_max)
     throw InvalidArgument("distilbert_forward: batch " + std::to_string(B) + " x " + std::to_string(T) +

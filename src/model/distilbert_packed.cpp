@@ -28,30 +28,25 @@ struct PackedViews {
 // Lays the buffers of a batch of N tokens, B rows and `scratch` attention floats out in `base`
 // (64-byte aligned pieces); with a null base it only measures.
 PackedViews carve(const ModelConfig& cfg, int64_t N, int B, size_t scratch, float* base) {
-  size_t used = 0;
-  auto take = [&](size_t n) {
-    float* p = base ? base + used : nullptr;
-    used += (n + 15) & ~size_t(15);
-    return p;
-  };
+  Carver c{base};
   const size_t NC = size_t(N) * size_t(cfg.dim), NF = size_t(N) * size_t(cfg.hidden_dim);
   const size_t BC = size_t(B) * size_t(cfg.dim);
   PackedViews v{};
-  v.x0 = take(NC);
-  v.x1 = take(NC);
-  v.L.q = take(NC);
-  v.L.k = take(NC);
-  v.L.v = take(NC);
-  v.L.ctx = take(NC);
-  v.L.res1 = take(NC);
-  v.L.h = take(NC);
-  v.L.ff_pre = take(NF);
+  v.x0 = c.take(NC);
+  v.x1 = c.take(NC);
+  v.L.q = c.take(NC);
+  v.L.k = c.take(NC);
+  v.L.v = c.take(NC);
+  v.L.ctx = c.take(NC);
+  v.L.res1 = c.take(NC);
+  v.L.h = c.take(NC);
+  v.L.ff_pre = c.take(NF);
   v.L.ff_act = v.L.ff_pre;  // activation in place
-  v.L.res2 = take(NC);
-  v.cls_in = take(BC);
-  v.pre = take(BC);
-  v.scratch = take(scratch);
-  v.floats = used;
+  v.L.res2 = c.take(NC);
+  v.cls_in = c.take(BC);
+  v.pre = c.take(BC);
+  v.scratch = c.take(scratch);
+  v.floats = c.used;
   return v;
 }
 
@@ -84,15 +79,8 @@ void distilbert_forward_packed(const ModelConfig& cfg, const Weights& w, const P
     throw InvalidArgument("distilbert_forward_packed: inconsistent batch (" + std::to_string(B) + " rows, " +
                           std::to_string(batch.offsets.size()) + " offsets, " + std::to_string(batch.ids.size()) +
                           " ids, " + std::to_string(batch.positions.size()) + " positions)");
-  if (batch.T_max > cfg.max_position_embeddings)
-    throw InvalidArgument("distilbert_forward_packed: sequence length " + std::to_string(batch.T_max) +
-                          " exceeds max_position_embeddings " + std::to_string(cfg.max_position_embeddings));
-  if (w.layers.size() != size_t(cfg.n_layers))
-    throw InvalidArgument("distilbert_forward_packed: weights have " + std::to_string(w.layers.size()) +
-                          " layers, config says " + std::to_string(cfg.n_layers));
-  if (cfg.dim <= 0 || cfg.n_heads <= 0 || cfg.dim % cfg.n_heads != 0)
-    throw InvalidArgument("distilbert_forward_packed: dim " + std::to_string(cfg.dim) + " is not divisible by n_heads " +
-                          std::to_string(cfg.n_heads));
+  check_forward_config(cfg);
+  check_forward_weights_and_length(cfg, w, batch.T_max, "distilbert_forward_packed");
   const Activation act = parse_activation(cfg.activation);
 
   // [CLS] query rows of the last layer: one per row.

@@ -9,10 +9,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev             # fuzzing and sanitizer builds
   python3 curl ccache
+  nodejs npm chromium                  # tests/js: the real HF client, the OpenAPI validator, the page in headless Chromium
 )
 if [ "${BERT_EMOTION_WITH_PEERS:-0}" = 1 ]; then
   packages+=(python3-torch python3-numpy python3-onnx wrk hyperfine)
-  command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -24,3 +24,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# tests/js's npm packages, exactly as package-lock.json pins them.
+(cd "$(dirname "$0")/../tests/js" && npm ci --no-audit --no-fund --loglevel=error)

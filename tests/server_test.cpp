@@ -333,7 +333,7 @@ TEST(Server, ValidationErrors) {
 
 TEST(Server, TruncationTrueFalseNullAndDirection) {
   std::string words;
-  for (int i = 0; i < 20; ++i) words += "w" + std::to_string(i) + " ";  // 20 words -> 22 tokens
+  for (int i = 0; i < 20; ++i) words.append("w").append(std::to_string(i)).append(" ");  // 20 words -> 22 tokens
   ServerOptions o;
   o.max_input_length = 8;  // below the model's 64
   Harness h(o);

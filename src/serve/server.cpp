@@ -14,6 +14,7 @@
 #include "serve/http_connections.hpp"
 #include "serve/request.hpp"
 #include "serve/truncation.hpp"
+#include "serve/web_pages.hpp"
 #include "util/error.hpp"
 
 namespace bert_emotion::serve {
@@ -167,7 +168,8 @@ const std::vector<Server::Route>& Server::routes() {
   static const std::vector<Route> table = {
       {"POST", "/predict"}, {"POST", "/"},        {"POST", "/invocations"}, {"POST", "/tokenize"},
       {"GET", "/health"},   {"GET", "/"},         {"GET", "/ping"},         {"GET", "/info"},
-      {"GET", "/metrics"},  {"POST", "/pipeline/text-classification"},
+      {"GET", "/metrics"},  {"POST", "/pipeline/text-classification"},    {"GET", "/openapi.json"},
+      {"GET", "/docs"},
   };
   return table;
 }
@@ -332,25 +334,44 @@ void Server::setup_routes() {
     });
   }
 
+  // Every registration must be in routes() (what /openapi.json documents): a route added here but
+  // not there fails at construction, in every test.
+  auto check = [](const char* method, const char* path) {
+    for (const Route& r : routes())
+      if (r.method == method && r.path == path) return path;
+    throw InvalidArgument(std::string("route ") + method + " " + path + " is not in Server::routes()");
+  };
   // POST routes read their body through a content reader (read_body); the rest are plain.
   using BodyHandler = void (Server::*)(const std::string&, httplib::Response&);
-  auto with_body = [this](BodyHandler h) {
-    return [this, h](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-      std::string body;
-      if (read_body(req, res, reader, body)) (this->*h)(body, res);
-    };
+  auto post = [&](const char* path, BodyHandler h) {
+    svr.Post(check("POST", path),
+             [this, h](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+               std::string body;
+               if (read_body(req, res, reader, body)) (this->*h)(body, res);
+             });
   };
+  auto get = [&](const char* path, httplib::Server::Handler h) { svr.Get(check("GET", path), std::move(h)); };
   auto health = [this](const httplib::Request&, httplib::Response& res) { handle_health(res); };
-  svr.Post("/predict", with_body(&Server::handle_predict));
-  svr.Post("/", with_body(&Server::handle_predict));             // TEI: default route of a classifier
-  svr.Post("/invocations", with_body(&Server::handle_predict));  // TEI: SageMaker
-  svr.Post("/tokenize", with_body(&Server::handle_tokenize));
-  svr.Post("/pipeline/text-classification", with_body(&Server::handle_hf_classify));  // Hugging Face's Inference API shape
-  svr.Get("/health", health);
-  svr.Get("/", health);
-  svr.Get("/ping", health);
-  svr.Get("/info", [this](const httplib::Request&, httplib::Response& res) { handle_info(res); });
-  svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  post("/predict", &Server::handle_predict);
+  post("/", &Server::handle_predict);             // TEI: default route of a classifier
+  post("/invocations", &Server::handle_predict);  // TEI: SageMaker
+  post("/tokenize", &Server::handle_tokenize);
+  post("/pipeline/text-classification", &Server::handle_hf_classify);  // Hugging Face's Inference API shape
+  get("/health", health);
+  get("/ping", health);
+  // A browser gets the page; health checkers (no text/html in Accept) get TEI's GET / = /health.
+  get("/", [this](const httplib::Request& req, httplib::Response& res) {
+    if (req.get_header_value("Accept").find("text/html") == std::string::npos) return handle_health(res);
+    res.set_content(std::string(index_page()), "text/html; charset=utf-8");
+  });
+  get("/docs", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(docs_page()), "text/html; charset=utf-8");
+  });
+  get("/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(openapi_document(BERT_EMOTION_VERSION), kJson);
+  });
+  get("/info", [this](const httplib::Request&, httplib::Response& res) { handle_info(res); });
+  get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_.render(), "text/plain; version=0.0.4");
   });
 }

@@ -20,8 +20,10 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-"$bin" init --config tiny --seed 7 --out "$tmp/model" --tokenizer "$tokenizer" >/dev/null
-"$bin" serve --model "$tmp/model" --host 127.0.0.1 --port 0 --threads 1 --no-access-log >"$tmp/out" 2>"$tmp/err" &
+# BERT_EMOTION_TEST_MODEL: serve that model instead (e.g. a fine-tuned one for docs/serving-page.png).
+model=${BERT_EMOTION_TEST_MODEL:-$tmp/model}
+[ -n "${BERT_EMOTION_TEST_MODEL:-}" ] || "$bin" init --config tiny --seed 7 --out "$tmp/model" --tokenizer "$tokenizer" >/dev/null
+"$bin" serve --model "$model" --host 127.0.0.1 --port 0 --threads 1 --no-access-log >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 url=
 for _ in $(seq 600); do

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <functional>
+#include <unordered_map>
 
 #include "tokenizer/unicode.hpp"
 
@@ -73,6 +76,20 @@ bool later(const QueueEntry& x, const QueueEntry& y) { return x.rank != y.rank ?
 uint64_t merge_key(int32_t left, int32_t right) { return uint64_t(uint32_t(left)) << 32 | uint32_t(right); }
 
 size_t merge_hash(uint64_t key) { return size_t((key * 0x9E3779B97F4A7C15ull) >> 20); }
+
+// Per-thread word -> tokens cache of one model (the last one this thread used).
+struct WordCache {
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  static constexpr size_t kMaxWordBytes = 64;
+  static constexpr size_t kMaxEntries = 1 << 16;  // then start over: bounded memory
+  uint64_t serial = 0;
+  std::unordered_map<std::string, std::vector<BpeSymbol>, Hash, std::equal_to<>> words;
+};
+
+std::atomic<uint64_t> next_serial{1};
 
 }  // namespace
 
@@ -171,9 +188,26 @@ bool BpeModel::add_merge(std::string_view a, std::string_view b) {
 void BpeModel::finish() {
   for (int b = 0; b < 256; ++b) byte_ids_[b] = vocab_.find(byte_level_char(uint8_t(b)));
   unk_id_ = unk_token.empty() ? -1 : vocab_.find(unk_token);
+  serial_ = next_serial.fetch_add(1);
 }
 
 void BpeModel::merge_word(std::string_view word, std::vector<BpeSymbol>& out) const {
+  if (word.size() > WordCache::kMaxWordBytes) return merge_uncached(word, out);
+  thread_local WordCache cache;
+  if (cache.serial != serial_ || cache.words.size() >= WordCache::kMaxEntries) {
+    cache.words.clear();
+    cache.serial = serial_;
+  }
+  if (auto it = cache.words.find(word); it != cache.words.end()) {
+    out.insert(out.end(), it->second.begin(), it->second.end());
+    return;
+  }
+  const size_t first = out.size();
+  merge_uncached(word, out);
+  cache.words.emplace(std::string(word), std::vector<BpeSymbol>(out.begin() + std::ptrdiff_t(first), out.end()));
+}
+
+void BpeModel::merge_uncached(std::string_view word, std::vector<BpeSymbol>& out) const {
   const auto* p = reinterpret_cast<const unsigned char*>(word.data());
   if (ignore_merges) {
     thread_local std::string mapped;

@@ -5,7 +5,9 @@
 // bytes_to_unicode table (space -> "Ġ", newline -> "Ċ", printable Latin-1 -> itself), and the
 // vocabulary and merges are written in those characters. merge_word() starts from one symbol per
 // byte and repeatedly applies the lowest-ranked merge present, leftmost on ties, with HF's
-// priority queue (models/bpe/word.rs merge_all), stale entries included.
+// priority queue (models/bpe/word.rs merge_all), stale entries included. Results of words up to
+// 64 bytes are cached per thread (thread_local, so concurrent const calls share nothing; the
+// cache belongs to one model at a time, told apart by a load-time serial number).
 //
 //   BpeModel m;                               // filled by the loaders (tokenizer_files.cpp, bpe_files.cpp)
 //   m.add_token("Ġhello", 23748); ...; m.add_merge(a, b, ab); m.finish();
@@ -71,6 +73,9 @@ class BpeModel {
   size_t merge_count_ = 0;
   int32_t byte_ids_[256] = {};       // id of each byte's character, -1 when absent
   int32_t unk_id_ = -1;
+  uint64_t serial_ = 0;              // set by finish(): which model a thread's cache holds
+
+  void merge_uncached(std::string_view word, std::vector<BpeSymbol>& out) const;
 };
 
 }  // namespace bert_emotion

@@ -25,7 +25,9 @@ class CMakeExtension(Extension):
 
 class CMakeBuild(build_ext):
     def build_extension(self, ext):
-        build_dir = Path(self.build_temp).resolve() / "cmake"
+        # A fixed folder beside the sources (ignored by git): rebuilds are incremental, and ccache
+        # (CCACHE_BASEDIR) sees the same relative paths as the build/ tree.
+        build_dir = Path(os.environ.get("BERT_EMOTION_PY_BUILD_DIR", ROOT / "build-python")).resolve()
         configure = [
             "cmake", "-S", str(ROOT), "-B", str(build_dir),
             "-DCMAKE_BUILD_TYPE=Release",

@@ -5,12 +5,13 @@
 // GIL to call the progress callback and run Python's signal handlers; Ctrl-C (or an exception in
 // the callback) stops the run after saving a checkpoint of that step — exactly the CLI's Ctrl-C —
 // and is then raised. It returns the metrics the run wrote to all_results.json. evaluate() returns
-// the dict `eval --output` writes. bert_emotion/training.py wraps both (tqdm, defaults).
+// the dict `eval --output` writes, checking Ctrl-C between slices of batches. bert_emotion/training.py wraps both (tqdm, defaults).
 //
 //   _core.train({"model": "m", "data": "d.csv", "output_dir": "runs/x", "max_steps": 10}, callback)
 #include <omp.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -21,6 +22,7 @@
 #include "bindings.hpp"
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
+#include "data/metrics.hpp"
 #include "hub/hub.hpp"
 #include "model/model_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -201,6 +203,35 @@ py::object run_train(const py::dict& kwargs, const py::object& callback) {
   return read_json_file(a.o.output_dir / "all_results.json");
 }
 
+// evaluate_model over slices of whole batches, with a Ctrl-C check between slices: the same
+// batches in dataset order, so the same logits and predictions as one call; the loss is the
+// slices' means recombined (equal to float rounding). Call without the GIL.
+EvalOutput evaluate_interruptibly(const LoadedModel& model, const Tokenizer& tok, const Dataset& data, int batch_size,
+                                  size_t max_length) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const size_t slice = static_cast<size_t>(batch_size) * 16;
+  const size_t N = data.rows.size();
+  if (N == 0) return evaluate_model(model.config, model.weights, tok, data, batch_size, max_length);
+  EvalOutput all;
+  double loss_sum = 0;
+  for (size_t start = 0; start < N; start += slice) {
+    check_signals_without_gil();
+    Dataset part{data.source, data.label_names, {}};
+    part.rows.assign(data.rows.begin() + static_cast<ptrdiff_t>(start),
+                     data.rows.begin() + static_cast<ptrdiff_t>(std::min(N, start + slice)));
+    EvalOutput o = evaluate_model(model.config, model.weights, tok, part, batch_size, max_length);
+    loss_sum += o.loss * static_cast<double>(o.predictions.size());
+    all.predictions.insert(all.predictions.end(), o.predictions.begin(), o.predictions.end());
+    all.logits.insert(all.logits.end(), o.logits.begin(), o.logits.end());
+    all.labels.insert(all.labels.end(), o.labels.begin(), o.labels.end());
+    all.num_tokens += o.num_tokens;
+  }
+  all.loss = loss_sum / static_cast<double>(N);
+  all.metrics = compute_metrics(all.labels, all.predictions, model.config.num_labels());
+  all.runtime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return all;
+}
+
 // `eval --model`'s options (src/cli/cmd_eval.cpp).
 struct EvalArgs {
   std::string model, data, split = "test", output;
@@ -242,8 +273,7 @@ py::object run_evaluate(const py::dict& kwargs) {
     dopts.text_pair_column = a.text_pair_column;
     dopts.label_names = model.config.label_names();
     Dataset data = load_dataset(data_path, a.split, dopts);
-    check_signals_without_gil();
-    EvalOutput out = evaluate_model(model.config, model.weights, tok, data, a.batch_size, a.max_length);
+    EvalOutput out = evaluate_interruptibly(model, tok, data, a.batch_size, a.max_length);
     j = eval_results_json(out, data.label_names, a.batch_size);
     if (!a.output.empty()) write_file_atomic(a.output, j.dump(4) + "\n");
   }

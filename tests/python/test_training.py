@@ -106,3 +106,16 @@ def test_options_are_checked(models, dataset, tmp_path):
         bert_emotion.train(output_dir=tmp_path, **{**options, "num_train_epochs": 1.5})
     with pytest.raises(bert_emotion.InvalidArgumentError):
         bert_emotion.evaluate(model=options["model"], data=str(dataset), split="nope")
+
+
+def test_evaluate_in_slices_equals_the_cli(cli_run, cli, tmp_path):
+    """40 rows at batch size 1: evaluate() runs 3 slices (Ctrl-C checks between them); same numbers."""
+    labels = ["anger", "joy", "optimism", "sadness"]
+    rows = [f'"example {i} {"happy " * (i % 7)}{"sad " * (i % 5)}",{labels[i % 4]}' for i in range(40)]
+    (tmp_path / "test.csv").write_text("text,label\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "cli.json"
+    cli("eval", "--model", cli_run, "--data", tmp_path / "test.csv", "--batch-size", 1, "--output", out)
+    got = bert_emotion.evaluate(model=cli_run, data=tmp_path / "test.csv", batch_size=1)
+    want = json.loads(out.read_text())
+    assert without_timing(got) == pytest.approx(without_timing(want), rel=1e-9, abs=1e-12)
+    assert got["eval_samples"] == 40

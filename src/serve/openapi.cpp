@@ -3,6 +3,11 @@
 // methods: tests/server_test.cpp checks both ways and tests/js/openapi.test.mjs validates it.
 #include "serve/web_pages.hpp"
 
+#include <map>
+#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
+
 namespace bert_emotion::serve {
 
 namespace {
@@ -12,7 +17,7 @@ constexpr std::string_view kOpenApi = R"json(
   "openapi": "3.0.3",
   "info": {
     "title": "bert-emotion serve",
-    "version": "@VERSION@",
+    "version": "",
     "description": "Text classification over HTTP: text-embeddings-inference's (TEI) classifier routes, Hugging Face's Inference API shape on /pipeline/text-classification, a page at / and this document. Every error answers {\"error\", \"error_type\"}. docs/SERVING.md has the details."
   },
   "paths": {
@@ -23,11 +28,7 @@ constexpr std::string_view kOpenApi = R"json(
         "requestBody": {"$ref": "#/components/requestBodies/Predict"},
         "responses": {
           "200": {"$ref": "#/components/responses/Predictions"},
-          "400": {"$ref": "#/components/responses/Empty"}, "401": {"$ref": "#/components/responses/Unauthorized"},
-          "411": {"$ref": "#/components/responses/LengthRequired"}, "413": {"$ref": "#/components/responses/PayloadTooLarge"},
-          "415": {"$ref": "#/components/responses/UnsupportedMediaType"}, "422": {"$ref": "#/components/responses/Validation"},
-          "424": {"$ref": "#/components/responses/Backend"}, "429": {"$ref": "#/components/responses/Overloaded"},
-          "503": {"$ref": "#/components/responses/ShuttingDown"}
+          "x-errors": "inference"
         }
       }
     },
@@ -38,11 +39,7 @@ constexpr std::string_view kOpenApi = R"json(
         "requestBody": {"$ref": "#/components/requestBodies/Predict"},
         "responses": {
           "200": {"$ref": "#/components/responses/Predictions"},
-          "400": {"$ref": "#/components/responses/Empty"}, "401": {"$ref": "#/components/responses/Unauthorized"},
-          "411": {"$ref": "#/components/responses/LengthRequired"}, "413": {"$ref": "#/components/responses/PayloadTooLarge"},
-          "415": {"$ref": "#/components/responses/UnsupportedMediaType"}, "422": {"$ref": "#/components/responses/Validation"},
-          "424": {"$ref": "#/components/responses/Backend"}, "429": {"$ref": "#/components/responses/Overloaded"},
-          "503": {"$ref": "#/components/responses/ShuttingDown"}
+          "x-errors": "inference"
         }
       },
       "get": {
@@ -50,8 +47,7 @@ constexpr std::string_view kOpenApi = R"json(
         "operationId": "rootPage",
         "responses": {
           "200": {"description": "The page, or healthy", "content": {"text/html": {"schema": {"type": "string"}}}},
-          "401": {"$ref": "#/components/responses/Unauthorized"},
-          "503": {"$ref": "#/components/responses/Unhealthy"}
+          "x-errors": "health"
         }
       }
     },
@@ -62,11 +58,7 @@ constexpr std::string_view kOpenApi = R"json(
         "requestBody": {"$ref": "#/components/requestBodies/Predict"},
         "responses": {
           "200": {"$ref": "#/components/responses/Predictions"},
-          "400": {"$ref": "#/components/responses/Empty"}, "401": {"$ref": "#/components/responses/Unauthorized"},
-          "411": {"$ref": "#/components/responses/LengthRequired"}, "413": {"$ref": "#/components/responses/PayloadTooLarge"},
-          "415": {"$ref": "#/components/responses/UnsupportedMediaType"}, "422": {"$ref": "#/components/responses/Validation"},
-          "424": {"$ref": "#/components/responses/Backend"}, "429": {"$ref": "#/components/responses/Overloaded"},
-          "503": {"$ref": "#/components/responses/ShuttingDown"}
+          "x-errors": "inference"
         }
       }
     },
@@ -83,11 +75,7 @@ constexpr std::string_view kOpenApi = R"json(
             "description": "One list per input (nested even for one input), score descending",
             "content": {"application/json": {"schema": {"type": "array", "items": {"type": "array", "items": {"$ref": "#/components/schemas/Prediction"}}}}}
           },
-          "400": {"$ref": "#/components/responses/Empty"}, "401": {"$ref": "#/components/responses/Unauthorized"},
-          "411": {"$ref": "#/components/responses/LengthRequired"}, "413": {"$ref": "#/components/responses/PayloadTooLarge"},
-          "415": {"$ref": "#/components/responses/UnsupportedMediaType"}, "422": {"$ref": "#/components/responses/Validation"},
-          "424": {"$ref": "#/components/responses/Backend"}, "429": {"$ref": "#/components/responses/Overloaded"},
-          "503": {"$ref": "#/components/responses/ShuttingDown"}
+          "x-errors": "inference"
         }
       }
     },
@@ -104,10 +92,7 @@ constexpr std::string_view kOpenApi = R"json(
             "description": "One token list per input",
             "content": {"application/json": {"schema": {"type": "array", "items": {"type": "array", "items": {"$ref": "#/components/schemas/Token"}}}}}
           },
-          "400": {"$ref": "#/components/responses/Empty"}, "401": {"$ref": "#/components/responses/Unauthorized"},
-          "411": {"$ref": "#/components/responses/LengthRequired"}, "413": {"$ref": "#/components/responses/PayloadTooLarge"},
-          "415": {"$ref": "#/components/responses/UnsupportedMediaType"}, "422": {"$ref": "#/components/responses/Validation"},
-          "503": {"$ref": "#/components/responses/ShuttingDown"}
+          "x-errors": "body"
         }
       }
     },
@@ -117,8 +102,7 @@ constexpr std::string_view kOpenApi = R"json(
         "operationId": "health",
         "responses": {
           "200": {"description": "Healthy (empty body)"},
-          "401": {"$ref": "#/components/responses/Unauthorized"},
-          "503": {"$ref": "#/components/responses/Unhealthy"}
+          "x-errors": "health"
         }
       }
     },
@@ -128,8 +112,7 @@ constexpr std::string_view kOpenApi = R"json(
         "operationId": "ping",
         "responses": {
           "200": {"description": "Healthy (empty body)"},
-          "401": {"$ref": "#/components/responses/Unauthorized"},
-          "503": {"$ref": "#/components/responses/Unhealthy"}
+          "x-errors": "health"
         }
       }
     },
@@ -139,8 +122,7 @@ constexpr std::string_view kOpenApi = R"json(
         "operationId": "info",
         "responses": {
           "200": {"description": "Model and limits", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Info"}}}},
-          "401": {"$ref": "#/components/responses/Unauthorized"},
-          "503": {"$ref": "#/components/responses/ShuttingDown"}
+          "x-errors": "plain"
         }
       }
     },
@@ -150,8 +132,7 @@ constexpr std::string_view kOpenApi = R"json(
         "operationId": "metrics",
         "responses": {
           "200": {"description": "Counters, histograms and gauges", "content": {"text/plain": {"schema": {"type": "string"}}}},
-          "401": {"$ref": "#/components/responses/Unauthorized"},
-          "503": {"$ref": "#/components/responses/ShuttingDown"}
+          "x-errors": "plain"
         }
       }
     },
@@ -161,8 +142,7 @@ constexpr std::string_view kOpenApi = R"json(
         "operationId": "openapi",
         "responses": {
           "200": {"description": "OpenAPI 3 document", "content": {"application/json": {"schema": {"type": "object"}}}},
-          "401": {"$ref": "#/components/responses/Unauthorized"},
-          "503": {"$ref": "#/components/responses/ShuttingDown"}
+          "x-errors": "plain"
         }
       }
     },
@@ -172,8 +152,7 @@ constexpr std::string_view kOpenApi = R"json(
         "operationId": "docs",
         "responses": {
           "200": {"description": "HTML page (it reads /openapi.json)", "content": {"text/html": {"schema": {"type": "string"}}}},
-          "401": {"$ref": "#/components/responses/Unauthorized"},
-          "503": {"$ref": "#/components/responses/ShuttingDown"}
+          "x-errors": "plain"
         }
       }
     }
@@ -320,11 +299,31 @@ constexpr std::string_view kOpenApi = R"json(
 
 }  // namespace
 
+// Operations list their error answers as a named set ("x-errors"), expanded here into $refs to
+// components/responses, so that the routes sharing a pipeline share one list.
 std::string openapi_document(std::string_view version) {
-  std::string doc(kOpenApi);
-  const std::string_view marker = "@VERSION@";
-  if (const size_t at = doc.find(marker); at != std::string::npos) doc.replace(at, marker.size(), version);
-  return doc;
+  using nlohmann::ordered_json;
+  ordered_json doc = ordered_json::parse(kOpenApi);
+  doc["info"]["version"] = std::string(version);
+  const std::map<std::string, std::vector<std::pair<std::string, std::string>>> sets = {
+      {"plain", {{"401", "Unauthorized"}, {"503", "ShuttingDown"}}},
+      {"health", {{"401", "Unauthorized"}, {"503", "Unhealthy"}}},
+      {"body",
+       {{"400", "Empty"}, {"401", "Unauthorized"}, {"411", "LengthRequired"}, {"413", "PayloadTooLarge"},
+        {"415", "UnsupportedMediaType"}, {"422", "Validation"}, {"503", "ShuttingDown"}}},
+      {"inference",
+       {{"400", "Empty"}, {"401", "Unauthorized"}, {"411", "LengthRequired"}, {"413", "PayloadTooLarge"},
+        {"415", "UnsupportedMediaType"}, {"422", "Validation"}, {"424", "Backend"}, {"429", "Overloaded"},
+        {"503", "ShuttingDown"}}},
+  };
+  for (auto& [path, ops] : doc["paths"].items())
+    for (auto& [method, op] : ops.items()) {
+      ordered_json& responses = op["responses"];
+      const std::string set = responses.value("x-errors", "plain");
+      responses.erase("x-errors");
+      for (const auto& [status, name] : sets.at(set)) responses[status] = {{"$ref", "#/components/responses/" + name}};
+    }
+  return doc.dump(1);
 }
 
 }  // namespace bert_emotion::serve

@@ -277,7 +277,7 @@ TEST_F(ModelErrors, NoTokenizerFiles) {
     fs::remove(model / f);
   const CliResult r = predict();
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("no tokenizer.json or vocab.txt"));
+  EXPECT_THAT(r.err, HasSubstr("no tokenizer.json, vocab.json + merges.txt, or vocab.txt"));
   EXPECT_THAT(r.err, HasSubstr(model.string()));
   expect_one_error_line(r);
 }

@@ -14,14 +14,16 @@
 #include "serve/http_connections.hpp"
 #include "serve/request.hpp"
 #include "serve/truncation.hpp"
+#include "serve/web_pages.hpp"
 #include "util/error.hpp"
 
 namespace bert_emotion::serve {
 
+using ordered_json = nlohmann::ordered_json;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using ordered_json = nlohmann::ordered_json;
 
 constexpr size_t kCharsPerToken = 250;  // TEI's pre-tokenization cap: max_input_length x 250 chars
 constexpr const char* kJson = "application/json";
@@ -166,7 +168,8 @@ const std::vector<Server::Route>& Server::routes() {
   static const std::vector<Route> table = {
       {"POST", "/predict"}, {"POST", "/"},        {"POST", "/invocations"}, {"POST", "/tokenize"},
       {"GET", "/health"},   {"GET", "/"},         {"GET", "/ping"},         {"GET", "/info"},
-      {"GET", "/metrics"},
+      {"GET", "/metrics"},  {"POST", "/pipeline/text-classification"},    {"GET", "/openapi.json"},
+      {"GET", "/docs"},
   };
   return table;
 }
@@ -331,26 +334,136 @@ void Server::setup_routes() {
     });
   }
 
+  // Every registration must be in routes() (what /openapi.json documents): a route added here but
+  // not there fails at construction, in every test.
+  auto check = [](const char* method, const char* path) {
+    for (const Route& r : routes())
+      if (r.method == method && r.path == path) return path;
+    throw InvalidArgument(std::string("route ") + method + " " + path + " is not in Server::routes()");
+  };
   // POST routes read their body through a content reader (read_body); the rest are plain.
   using BodyHandler = void (Server::*)(const std::string&, httplib::Response&);
-  auto with_body = [this](BodyHandler h) {
-    return [this, h](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-      std::string body;
-      if (read_body(req, res, reader, body)) (this->*h)(body, res);
-    };
+  auto post = [&](const char* path, BodyHandler h) {
+    svr.Post(check("POST", path),
+             [this, h](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+               std::string body;
+               if (read_body(req, res, reader, body)) (this->*h)(body, res);
+             });
   };
+  auto get = [&](const char* path, httplib::Server::Handler h) { svr.Get(check("GET", path), std::move(h)); };
   auto health = [this](const httplib::Request&, httplib::Response& res) { handle_health(res); };
-  svr.Post("/predict", with_body(&Server::handle_predict));
-  svr.Post("/", with_body(&Server::handle_predict));             // TEI: default route of a classifier
-  svr.Post("/invocations", with_body(&Server::handle_predict));  // TEI: SageMaker
-  svr.Post("/tokenize", with_body(&Server::handle_tokenize));
-  svr.Get("/health", health);
-  svr.Get("/", health);
-  svr.Get("/ping", health);
-  svr.Get("/info", [this](const httplib::Request&, httplib::Response& res) { handle_info(res); });
-  svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  post("/predict", &Server::handle_predict);
+  post("/", &Server::handle_predict);             // TEI: default route of a classifier
+  post("/invocations", &Server::handle_predict);  // TEI: SageMaker
+  post("/tokenize", &Server::handle_tokenize);
+  post("/pipeline/text-classification", &Server::handle_hf_classify);  // Hugging Face's Inference API shape
+  get("/health", health);
+  get("/ping", health);
+  // A browser gets the page; health checkers (no text/html in Accept) get TEI's GET / = /health.
+  get("/", [this](const httplib::Request& req, httplib::Response& res) {
+    if (req.get_header_value("Accept").find("text/html") == std::string::npos) return handle_health(res);
+    res.set_content(std::string(index_page()), "text/html; charset=utf-8");
+  });
+  get("/docs", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(docs_page()), "text/html; charset=utf-8");
+  });
+  get("/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(openapi_document(BERT_EMOTION_VERSION), kJson);
+  });
+  get("/info", [this](const httplib::Request&, httplib::Response& res) { handle_info(res); });
+  get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_.render(), "text/plain; version=0.0.4");
   });
+}
+
+std::vector<std::vector<float>> Server::classify(const std::vector<Sequence>& inputs, bool is_batch, bool truncate,
+                                                 TruncationDirection direction, httplib::Response& res,
+                                                 Clock::time_point start) {
+  Permit permit(in_flight_, opts_.max_concurrent_requests);
+  if (!permit) throw ApiError(ErrorType::Overloaded, "Model is overloaded");
+
+  // Tokenize on this HTTP thread (TEI: tokenization workers), validate, then queue.
+  const size_t n = inputs.size();
+  std::vector<std::vector<int32_t>> rows;
+  rows.reserve(n);
+  size_t chars = 0, tokens = 0, truncated = 0;
+  const size_t max_chars = max_input_length_ * kCharsPerToken;
+  for (size_t i = 0; i < n; ++i) {
+    const Sequence& s = inputs[i];
+    const std::string where = is_batch ? "`inputs`[" + std::to_string(i).append("]") : "`inputs`";
+    const size_t c = count_chars(s.first) + (s.second ? count_chars(*s.second) : 0);
+    if (c > max_chars)
+      throw ApiError(ErrorType::Validation, where + " must have less than " + std::to_string(max_chars) +
+                                                " characters. Given: " + std::to_string(c));
+    chars += c;
+    Encoding e;
+    try {
+      e = s.second ? encoder_.encode_pair(s.first, *s.second) : encoder_.encode(s.first);
+    } catch (const Error& err) {
+      throw ApiError(ErrorType::Tokenizer, where + ": " + err.what());
+    }
+    if (e.ids.size() > max_input_length_) {
+      if (!truncate)
+        throw ApiError(ErrorType::Validation, where + " must have less than " + std::to_string(max_input_length_) +
+                                                  " tokens. Given: " + std::to_string(e.ids.size()));
+      truncate_encoding(e, max_input_length_, direction);
+      ++truncated;
+    }
+    metrics_.observe("te_request_input_length", static_cast<double>(e.ids.size()));
+    tokens += e.ids.size();
+    rows.push_back(std::move(e.ids));
+  }
+  const double tokenization = seconds_since(start);
+
+  auto futures = batcher_->submit(std::move(rows));
+  std::vector<RowResult> results;
+  results.reserve(n);
+  for (auto& f : futures) results.push_back(f.get());  // every row finishes before the permit is released
+
+  double queue = 0.0, inference = 0.0;
+  std::vector<std::vector<float>> logits;
+  logits.reserve(n);
+  for (RowResult& r : results) {
+    if (!r.ok()) throw ApiError(ErrorType::Backend, r.error);
+    if (r.logits.size() != info_.labels.size())
+      throw ApiError(ErrorType::Backend, "the backend returned " + std::to_string(r.logits.size()) +
+                                             " scores for a model with " + std::to_string(info_.labels.size()) + " labels");
+    for (float l : r.logits)
+      if (std::isnan(l)) throw ApiError(ErrorType::Backend, "score is NaN");
+    queue += r.queue_seconds;
+    inference += r.inference_seconds;
+    logits.push_back(std::move(r.logits));
+  }
+
+  const double total = seconds_since(start);
+  const double rows_n = static_cast<double>(n);
+  // TEI reports a batch's per-stage times as the mean over its inputs.
+  res.set_header("x-compute-type", "cpu");
+  res.set_header("x-compute-time", millis(total));
+  res.set_header("x-compute-characters", std::to_string(chars));
+  res.set_header("x-compute-tokens", std::to_string(tokens));
+  res.set_header("x-total-time", millis(total));
+  res.set_header("x-tokenization-time", millis(tokenization / rows_n));
+  res.set_header("x-queue-time", millis(queue / rows_n));
+  res.set_header("x-inference-time", millis(inference / rows_n));
+  if (truncated > 0) res.set_header("x-truncated", "true");
+  metrics_.increment("te_request_success", "method=\"predict\"");
+  metrics_.observe("te_request_duration", total);
+  metrics_.observe("te_request_tokenization_duration", tokenization / rows_n);
+  metrics_.observe("te_request_queue_duration", queue / rows_n);
+  metrics_.observe("te_request_inference_duration", inference / rows_n);
+  return logits;
+}
+
+// [{"score", "label"}, ...] for every label (or the top k), score descending, ties in label order.
+ordered_json Server::sorted_predictions(const std::vector<float>& scores, size_t top_k) const {
+  std::vector<size_t> order(scores.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  ordered_json predictions = ordered_json::array();
+  for (size_t i = 0; i < std::min(top_k, order.size()); ++i)
+    predictions.push_back({{"score", json_f32(scores[order[i]])}, {"label", info_.labels[order[i]]}});
+  return predictions;
 }
 
 void Server::handle_predict(const std::string& body_text, httplib::Response& res) {
@@ -358,89 +471,45 @@ void Server::handle_predict(const std::string& body_text, httplib::Response& res
   metrics_.increment("te_request_count", "method=\"predict\"");
   try {
     const PredictRequest pr = parse_predict_request(body_text, opts_.max_client_batch_size);
-    Permit permit(in_flight_, opts_.max_concurrent_requests);
-    if (!permit) throw ApiError(ErrorType::Overloaded, "Model is overloaded");
-    const bool truncate = pr.truncate.value_or(opts_.auto_truncate);
-
-    // Tokenize on this HTTP thread (TEI: tokenization workers), validate, then queue.
-    const size_t n = pr.inputs.size();
-    std::vector<std::vector<int32_t>> rows;
-    rows.reserve(n);
-    size_t chars = 0, tokens = 0, truncated = 0;
-    const size_t max_chars = max_input_length_ * kCharsPerToken;
-    for (size_t i = 0; i < n; ++i) {
-      const Sequence& s = pr.inputs[i];
-      const std::string where = pr.is_batch ? "`inputs`[" + std::to_string(i) + "]" : "`inputs`";
-      const size_t c = count_chars(s.first) + (s.second ? count_chars(*s.second) : 0);
-      if (c > max_chars)
-        throw ApiError(ErrorType::Validation, where + " must have less than " + std::to_string(max_chars) +
-                                                  " characters. Given: " + std::to_string(c));
-      chars += c;
-      Encoding e;
-      try {
-        e = s.second ? encoder_.encode_pair(s.first, *s.second) : encoder_.encode(s.first);
-      } catch (const Error& err) {
-        throw ApiError(ErrorType::Tokenizer, where + ": " + err.what());
-      }
-      if (e.ids.size() > max_input_length_) {
-        if (!truncate)
-          throw ApiError(ErrorType::Validation, where + " must have less than " + std::to_string(max_input_length_) +
-                                                    " tokens. Given: " + std::to_string(e.ids.size()));
-        truncate_encoding(e, max_input_length_, pr.truncation_direction);
-        ++truncated;
-      }
-      metrics_.observe("te_request_input_length", static_cast<double>(e.ids.size()));
-      tokens += e.ids.size();
-      rows.push_back(std::move(e.ids));
-    }
-    const double tokenization = seconds_since(start);
-
-    auto futures = batcher_->submit(std::move(rows));
-    std::vector<RowResult> results;
-    results.reserve(n);
-    for (auto& f : futures) results.push_back(f.get());  // every row finishes before the permit is released
-
-    double queue = 0.0, inference = 0.0;
+    const auto logits = classify(pr.inputs, pr.is_batch, pr.truncate.value_or(opts_.auto_truncate),
+                                 pr.truncation_direction, res, start);
     ordered_json body = ordered_json::array();
-    for (size_t i = 0; i < n; ++i) {
-      const RowResult& r = results[i];
-      if (!r.ok()) throw ApiError(ErrorType::Backend, r.error);
-      if (r.logits.size() != info_.labels.size())
-        throw ApiError(ErrorType::Backend, "the backend returned " + std::to_string(r.logits.size()) +
-                                               " scores for a model with " + std::to_string(info_.labels.size()) + " labels");
-      queue += r.queue_seconds;
-      inference += r.inference_seconds;
-      const std::vector<float> scores = pr.raw_scores ? r.logits : scores_for_response(r.logits, info_.multi_label);
-      for (float s : scores)
-        if (std::isnan(s)) throw ApiError(ErrorType::Backend, "score is NaN");
-      std::vector<size_t> order(scores.size());
-      std::iota(order.begin(), order.end(), size_t{0});
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
-      ordered_json predictions = ordered_json::array();
-      for (size_t k : order) predictions.push_back({{"score", json_f32(scores[k])}, {"label", info_.labels[k]}});
+    for (const auto& l : logits) {
+      ordered_json predictions =
+          sorted_predictions(pr.raw_scores ? l : scores_for_response(l, info_.multi_label), l.size());
       if (!pr.is_batch) body = std::move(predictions);
       else body.push_back(std::move(predictions));
     }
-
-    const double total = seconds_since(start);
-    const double rows_n = static_cast<double>(n);
-    // TEI reports a batch's per-stage times as the mean over its inputs.
-    res.set_header("x-compute-type", "cpu");
-    res.set_header("x-compute-time", millis(total));
-    res.set_header("x-compute-characters", std::to_string(chars));
-    res.set_header("x-compute-tokens", std::to_string(tokens));
-    res.set_header("x-total-time", millis(total));
-    res.set_header("x-tokenization-time", millis(tokenization / rows_n));
-    res.set_header("x-queue-time", millis(queue / rows_n));
-    res.set_header("x-inference-time", millis(inference / rows_n));
-    if (truncated > 0) res.set_header("x-truncated", "true");
     res.set_content(body.dump(-1, ' ', false, ordered_json::error_handler_t::replace), kJson);
+  } catch (const ApiError& e) {
+    fail(res, e);
+  } catch (const std::exception& e) {
+    fail(res, ApiError(ErrorType::Backend, e.what()));
+  }
+}
 
-    metrics_.increment("te_request_success", "method=\"predict\"");
-    metrics_.observe("te_request_duration", total);
-    metrics_.observe("te_request_tokenization_duration", tokenization / rows_n);
-    metrics_.observe("te_request_queue_duration", queue / rows_n);
-    metrics_.observe("te_request_inference_duration", inference / rows_n);
+// Hugging Face's Inference API shape (request.hpp): always one list per input, top_k, and the
+// pipeline's function_to_apply ("default" = TEI's rule: sigmoid for multi-label or one class).
+void Server::handle_hf_classify(const std::string& body_text, httplib::Response& res) {
+  const auto start = Clock::now();
+  metrics_.increment("te_request_count", "method=\"predict\"");
+  try {
+    const HfClassifyRequest hr = parse_hf_classify_request(body_text, opts_.max_client_batch_size);
+    const auto logits = classify(hr.inputs, hr.inputs.size() > 1, opts_.auto_truncate, TruncationDirection::Right, res, start);
+    ordered_json body = ordered_json::array();
+    for (const auto& l : logits) {
+      std::vector<float> scores;
+      switch (hr.function) {
+        case ScoreFunction::Default: scores = scores_for_response(l, info_.multi_label); break;
+        case ScoreFunction::Softmax: scores = scores_for_response(l, false); break;
+        case ScoreFunction::Sigmoid: scores = scores_for_response(l, true); break;
+        case ScoreFunction::None: scores = l; break;
+      }
+      // A one-label head under softmax: scores_for_response's TEI rule would give a sigmoid.
+      if (hr.function == ScoreFunction::Softmax && l.size() == 1) scores = {1.0f};
+      body.push_back(sorted_predictions(scores, hr.top_k.value_or(l.size())));
+    }
+    res.set_content(body.dump(-1, ' ', false, ordered_json::error_handler_t::replace), kJson);
   } catch (const ApiError& e) {
     fail(res, e);
   } catch (const std::exception& e) {

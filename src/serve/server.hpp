@@ -22,6 +22,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <nlohmann/json.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,6 +35,7 @@
 #include "serve/backend.hpp"
 #include "serve/batcher.hpp"
 #include "serve/prometheus.hpp"
+#include "serve/request.hpp"
 #include "serve/text_encoder.hpp"
 
 namespace httplib {
@@ -107,6 +110,13 @@ class Server {
   bool read_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader, std::string& body);
   void handle_predict(const std::string& body, httplib::Response& res);
   void handle_tokenize(const std::string& body, httplib::Response& res);
+  void handle_hf_classify(const std::string& body, httplib::Response& res);
+  // Permit, tokenization, validation, truncation, the batcher, x-* headers and metrics: one
+  // request's logits, one row per input. Throws ApiError.
+  std::vector<std::vector<float>> classify(const std::vector<Sequence>& inputs, bool is_batch, bool truncate,
+                                           TruncationDirection direction, httplib::Response& res,
+                                           std::chrono::steady_clock::time_point start);
+  nlohmann::ordered_json sorted_predictions(const std::vector<float>& scores, size_t top_k) const;
   void handle_health(httplib::Response& res);
   void handle_info(httplib::Response& res) const;
   void fail(httplib::Response& res, const ApiError& e);

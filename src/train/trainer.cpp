@@ -492,6 +492,7 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
                     " (lower --learning-rate?)");
       if (opts.logging_steps > 0 && ts.global_step % opts.logging_steps == 0) log_training_loss(epoch_now);
       progress.update(ts.global_step, loss, lr);
+      if (opts.on_step) opts.on_step(rec, total_steps);
       // Mid-epoch checkpoints (the epoch end saves its own): the state names this epoch, the batches
       // done in it and the RNG state it started from.
       const bool epoch_done = b + 1 == steps_per_epoch || ts.global_step >= total_steps;

@@ -38,6 +38,8 @@
 
 namespace bert_emotion {
 
+struct StepRecord;
+
 struct TrainOptions {
   std::string model;                    // directory or hub id (--model, --model_name_or_path)
   std::string data;                     // dataset spec (--data): TweetEval folder/task, folder of splits, file
@@ -75,6 +77,9 @@ struct TrainOptions {
   // Asked after every step (e.g. by a SIGINT handler): true stops the run after saving a
   // checkpoint of that exact step, so --resume-from-checkpoint continues it bit-identically.
   std::function<bool(int64_t global_step)> should_stop;
+  // Called after every step, before should_stop, with the step's record and the run's total step
+  // count: progress for embedders (the Python module's callback / tqdm bar).
+  std::function<void(const StepRecord& step, int64_t total_steps)> on_step;
 };
 
 // The options under the Trainer's TrainingArguments names (learning_rate, per_device_train_batch_size,

@@ -10,6 +10,7 @@
 //   bert-emotion train --model distilbert-base-cased --data tweet_eval/emotion --output-dir runs/emotion
 //   bert-emotion train --model runs/emotion --data reviews.csv --output-dir runs/r --num_train_epochs 1
 //   bert-emotion train ... --resume-from-checkpoint latest
+// Under mpirun: data-parallel over the ranks (docs/SCALING.md); the batch size is per rank.
 // Ctrl-C stops after the current step with a checkpoint of it (exit code 130); resuming from it
 // ends with the same weights as an uninterrupted run.
 #include <csignal>
@@ -132,6 +133,10 @@ Registrar reg("train", [](CLI::App& app) {
   sub->add_flag("--ignore-mismatched-sizes,--ignore_mismatched_sizes", o.ignore_mismatched_sizes,
                 "Replace a classification head whose label count differs from the data's");
   sub->add_option("--threads", o.threads, "CPU threads (0 = OpenMP default)")->capture_default_str();
+  sub->add_option("--weight-check-steps", o.weight_check_steps,
+                  "Under mpirun: compare the ranks' weights (a checksum) every N steps (docs/SCALING.md)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   sub->add_flag("--no-plots", c->no_plots, "Do not write the SVG plots");
   sub->add_flag("--quiet,-q", o.quiet, "No progress output");
   return std::function<int()>([c] { return run_train_cli(*c); });

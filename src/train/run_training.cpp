@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -261,7 +262,9 @@ TrainOutcome run_training(const TrainOptions& opts) {
                                             ") and epsilon=" + python_float_repr(opts.adam_epsilon)},
                           {"lr_scheduler_type", "linear"}};
   if (r.state.max_steps > 0 && opts.max_steps > 0) card.hyperparameters.push_back({"training_steps", std::to_string(opts.max_steps)});
-  else card.hyperparameters.push_back({"num_epochs", std::to_string(opts.num_train_epochs)});
+  else if (opts.num_train_epochs == std::floor(opts.num_train_epochs))
+    card.hyperparameters.push_back({"num_epochs", std::to_string(static_cast<int64_t>(opts.num_train_epochs))});
+  else card.hyperparameters.push_back({"num_epochs", python_float_repr(opts.num_train_epochs)});
   if (opts.warmup_steps > 0) card.hyperparameters.push_back({"lr_scheduler_warmup_steps", std::to_string(opts.warmup_steps)});
   else if (opts.warmup_ratio > 0) card.hyperparameters.push_back({"lr_scheduler_warmup_ratio", python_float_repr(opts.warmup_ratio)});
   if (opts.weight_decay > 0) card.hyperparameters.push_back({"weight_decay", python_float_repr(opts.weight_decay)});

@@ -29,19 +29,6 @@ namespace {
 
 bool split_enabled(const std::string& s) { return !s.empty() && s != "none"; }
 
-// Whether a dataset folder holds `split` in one of the layouts load_dataset reads.
-bool folder_has_split(const fs::path& dir, const std::string& split) {
-  const std::string s = canonical_split(split);
-  std::vector<std::string> stems = {s};
-  if (s == "val") stems.push_back("validation");
-  for (const auto& stem : stems) {
-    if (fs::exists(dir / (stem + "_text.txt"))) return true;
-    for (const char* ext : {".csv", ".tsv", ".jsonl", ".json"})
-      if (fs::exists(dir / (stem + ext))) return true;
-  }
-  return false;
-}
-
 // The evaluation or test split: an explicit file wins; a single-file dataset has no other split
 // (evaluating on the training file would mislead); a folder without that split skips it.
 // `role` is "val" or "test": the split read from an explicit folder.
@@ -55,7 +42,7 @@ std::optional<Dataset> load_optional_split(const fs::path& data_path, const std:
         (role == "test" ? "test-file" : "validation-file") + ")");
     return std::nullopt;
   }
-  if (!folder_has_split(data_path, split)) {
+  if (!dataset_has_split(data_path, split)) {
     say("note: " + data_path.string() + " has no '" + split + "' split; skipping it");
     return std::nullopt;
   }

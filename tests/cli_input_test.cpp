@@ -44,13 +44,7 @@ struct PipedCli {
       ::dup2(fe, 2);
       ::close(ip[1]);
       ::close(op[0]);
-      std::string bin = BERT_EMOTION_BIN;
-      std::vector<std::string> copy = args;
-      std::vector<char*> argv{bin.data()};
-      for (auto& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(bin.c_str(), argv.data());
-      ::_exit(127);
+      exec_cli(args);
     }
     ::close(ip[0]);
     ::close(op[1]);

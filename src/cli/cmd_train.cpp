@@ -66,8 +66,8 @@ int run_train_cli(TrainCli& c) {
   std::signal(SIGINT, previous_int == SIG_ERR ? SIG_DFL : previous_int);
   std::signal(SIGTERM, previous_term == SIG_ERR ? SIG_DFL : previous_term);
   if (r.interrupted) {
-    const int sig = g_stop_signal;
-    std::cerr << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": stopped after step " << r.global_step << ", saved "
+    const int sig = g_stop_signal != 0 ? g_stop_signal : SIGINT;  // 0: another rank was stopped (mpirun)
+    std::cerr << (g_stop_signal == 0 ? "another rank" : sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": stopped after step " << r.global_step << ", saved "
               << r.last_checkpoint.string() << "; exit " << 128 + sig << "\n";
     return 128 + sig;  // as a shell reports a command the signal ended
   }

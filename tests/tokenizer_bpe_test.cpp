@@ -293,3 +293,21 @@ TEST(TokenizerBpe, AddPrefixSpaceFromTheConfigKeepsTheFirstOffset) {
   EXPECT_EQ(e.offsets[2], (std::pair<uint32_t, uint32_t>(6, 11)));
   fs::remove_all(dir);
 }
+
+TEST(TokenizerBpe, IgnoreMergesKeepsWholeVocabularyWordsIdenticalToHuggingFace) {
+  // As generate_bpe.js builds it: ignore_merges on, two whole words no merge makes added.
+  json j = roberta_json();
+  j["model"]["ignore_merges"] = true;
+  j["model"]["vocab"]["Ġhellothere"] = 50261;
+  j["model"]["vocab"]["zzqx"] = 50262;
+  fs::path dir = temp_dir("bpe_ignore_merges");
+  write_file(dir / "tokenizer.json", j.dump());
+  Tokenizer tok = Tokenizer::from_tokenizer_json(dir / "tokenizer.json");
+  std::vector<std::string> texts = {"hellothere", " hellothere zzqx", "a hellothere's zzqxzzqx <mask> hellothere"};
+  for (auto& t : hard_cases()) texts.push_back(t);
+  for (auto& t : read_lines(kEmotion / "val_text.txt")) texts.push_back(t);
+  expect_all_equal(tok, texts, kBpe / "ignore_merges.jsonl", 512);
+  EXPECT_EQ(tok.encode(" hellothere").ids, (std::vector<int32_t>{0, 50261, 2}));
+  EXPECT_NE(load("tokenizer.json").encode(" hellothere").ids.size(), 3u);  // merges alone split it
+  fs::remove_all(dir);
+}

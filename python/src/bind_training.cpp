@@ -116,6 +116,7 @@ const std::map<std::string, Setter<TrainArgs>>& train_setters() {
       else a.o.resume_from_checkpoint = path_string(v);
     });
     alias({"ignore_mismatched_sizes"}, option(&TrainOptions::ignore_mismatched_sizes));
+    alias({"overwrite_output_dir"}, option(&TrainOptions::overwrite_output_dir));
     alias({"threads"}, option(&TrainOptions::threads));
     alias({"no_plots"}, field(&TrainArgs::no_plots));
     alias({"quiet"}, option(&TrainOptions::quiet));
@@ -148,12 +149,10 @@ void finish_train_options(TrainArgs& a) {
   if (a.o.model.empty()) throw InvalidArgument("train: model is required");
   if (a.o.data.empty()) throw InvalidArgument("train: data is required");
   if (a.output_dir.empty()) throw InvalidArgument("train: output_dir is required");
-  if (!(a.epochs >= 1 && a.epochs == std::floor(a.epochs) && a.epochs < 1e6) && a.o.max_steps <= 0)
-    throw InvalidArgument("--num-train-epochs must be a whole number >= 1 (got " + std::to_string(a.epochs) + ")");
   if (a.dropout != "on" && a.dropout != "off") throw InvalidArgument("--dropout must be on or off, got '" + a.dropout + "'");
   if (a.save_strategy != "epoch" && a.save_strategy != "no")
     throw InvalidArgument("--save-strategy must be epoch or no, got '" + a.save_strategy + "'");
-  a.o.num_train_epochs = a.epochs >= 1 ? static_cast<int>(a.epochs) : 1;
+  a.o.num_train_epochs = a.epochs;  // fractional: ceil(epochs x steps per epoch) steps (validate_train_options)
   a.o.output_dir = a.output_dir;
   a.o.dropout = a.dropout == "on";
   a.o.save_checkpoints = a.save_strategy == "epoch";

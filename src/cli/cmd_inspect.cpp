@@ -238,7 +238,7 @@ int run_inspect(const InspectOptions& o) {
 Registrar reg("inspect", [](CLI::App& app) {
   auto* sub = app.add_subcommand("inspect", "Describe a model directory: architecture, parameters, weights, labels, tokenizer");
   auto o = std::make_shared<InspectOptions>();
-  sub->add_option("model", o->model, "Model directory or hub id")->required();
+  sub->add_option("model,--model,-m", o->model, "Model directory or hub id (positional, or --model / -m)")->required();
   sub->add_flag("--json", o->json, "Print one JSON object instead of a table");
   return std::function<int()>([o] { return run_inspect(*o); });
 });

@@ -52,8 +52,8 @@ void require_empty_or_null(const JsonFile& f, const json& m, const char* key, co
   if (!v) return;
   if (!v->is_string()) f.fail(std::string("model.") + key, "must be a string or null");
   if (!v->get<std::string>().empty())
-    throw UnsupportedError(f.path.string() + ": model." + key + " '" + v->get<std::string>() + "' is not supported (" +
-                           what + "; supported: null or \"\")");
+    throw UnsupportedError(f.path.string() + ": model." + key + " '" + v->get<std::string>() +
+                           "' of the BPE model is not supported (" + what + "; supported: null or \"\")");
 }
 
 }  // namespace

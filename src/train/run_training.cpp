@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -29,19 +30,6 @@ namespace {
 
 bool split_enabled(const std::string& s) { return !s.empty() && s != "none"; }
 
-// Whether a dataset folder holds `split` in one of the layouts load_dataset reads.
-bool folder_has_split(const fs::path& dir, const std::string& split) {
-  const std::string s = canonical_split(split);
-  std::vector<std::string> stems = {s};
-  if (s == "val") stems.push_back("validation");
-  for (const auto& stem : stems) {
-    if (fs::exists(dir / (stem + "_text.txt"))) return true;
-    for (const char* ext : {".csv", ".tsv", ".jsonl", ".json"})
-      if (fs::exists(dir / (stem + ext))) return true;
-  }
-  return false;
-}
-
 // The evaluation or test split: an explicit file wins; a single-file dataset has no other split
 // (evaluating on the training file would mislead); a folder without that split skips it.
 // `role` is "val" or "test": the split read from an explicit folder.
@@ -55,7 +43,7 @@ std::optional<Dataset> load_optional_split(const fs::path& data_path, const std:
         (role == "test" ? "test-file" : "validation-file") + ")");
     return std::nullopt;
   }
-  if (!folder_has_split(data_path, split)) {
+  if (!dataset_has_split(data_path, split)) {
     say("note: " + data_path.string() + " has no '" + split + "' split; skipping it");
     return std::nullopt;
   }
@@ -271,7 +259,9 @@ TrainOutcome run_training(const TrainOptions& opts) {
                                             ") and epsilon=" + python_float_repr(opts.adam_epsilon)},
                           {"lr_scheduler_type", "linear"}};
   if (r.state.max_steps > 0 && opts.max_steps > 0) card.hyperparameters.push_back({"training_steps", std::to_string(opts.max_steps)});
-  else card.hyperparameters.push_back({"num_epochs", std::to_string(opts.num_train_epochs)});
+  else if (opts.num_train_epochs == std::floor(opts.num_train_epochs))
+    card.hyperparameters.push_back({"num_epochs", std::to_string(static_cast<int64_t>(opts.num_train_epochs))});
+  else card.hyperparameters.push_back({"num_epochs", python_float_repr(opts.num_train_epochs)});
   if (opts.warmup_steps > 0) card.hyperparameters.push_back({"lr_scheduler_warmup_steps", std::to_string(opts.warmup_steps)});
   else if (opts.warmup_ratio > 0) card.hyperparameters.push_back({"lr_scheduler_warmup_ratio", python_float_repr(opts.warmup_ratio)});
   if (opts.weight_decay > 0) card.hyperparameters.push_back({"weight_decay", python_float_repr(opts.weight_decay)});

@@ -34,11 +34,12 @@ void validate_train_options(const TrainOptions& o) {
   if (o.train_batch_size < 1) bad("--per-device-train-batch-size must be >= 1 (got " + std::to_string(o.train_batch_size) + ")");
   if (o.eval_batch_size < 1) bad("--per-device-eval-batch-size must be >= 1 (got " + std::to_string(o.eval_batch_size) + ")");
   if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) bad("--learning-rate must be > 0");
-  if (o.num_train_epochs < 1 && o.max_steps <= 0) bad("--num-train-epochs must be >= 1 (or give --max-steps)");
+  if (!(o.num_train_epochs > 0 && o.num_train_epochs <= 1e6) && o.max_steps <= 0)
+    bad("--num-train-epochs must be > 0 (got " + python_float_repr(o.num_train_epochs) + "; or give --max-steps)");
   if (o.max_steps == 0) bad("--max-steps must be > 0 (or -1 for the epoch count)");
   if (!(o.adam_beta1 >= 0 && o.adam_beta1 < 1)) bad("--adam-beta1 must be in [0, 1)");
   if (!(o.adam_beta2 >= 0 && o.adam_beta2 < 1)) bad("--adam-beta2 must be in [0, 1)");
-  if (!(o.adam_epsilon >= 0)) bad("--adam-epsilon must be >= 0");
+  if (!(o.adam_epsilon > 0)) bad("--adam-epsilon must be > 0 (0 divides by zero for untouched weights)");
   if (!(o.weight_decay >= 0)) bad("--weight-decay must be >= 0");
   if (!std::isfinite(o.max_grad_norm)) bad("--max-grad-norm must be finite");
   if (o.warmup_steps < 0) bad("--warmup-steps must be >= 0");
@@ -55,6 +56,7 @@ nlohmann::json training_args_json(const TrainOptions& o) {
   return {{"model_name_or_path", o.model},
           {"dataset", o.data},
           {"output_dir", o.output_dir.string()},
+          {"overwrite_output_dir", o.overwrite_output_dir},
           {"train_split_name", o.train_split},
           {"validation_split_name", o.eval_split},
           {"test_split_name", o.test_split},
@@ -246,9 +248,11 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   const int B = opts.train_batch_size;
   const size_t G = static_cast<size_t>(B) * static_cast<size_t>(R);  // the global batch
   const int64_t steps_per_epoch = static_cast<int64_t>((n + G - 1) / G);
-  const int64_t total_steps = opts.max_steps > 0 ? opts.max_steps : steps_per_epoch * opts.num_train_epochs;
-  const int64_t num_epochs = opts.max_steps > 0 ? (opts.max_steps + steps_per_epoch - 1) / steps_per_epoch
-                                                : static_cast<int64_t>(opts.num_train_epochs);
+  // Fractional epochs as the Trainer: max_steps = ceil(num_train_epochs * steps per epoch).
+  const int64_t total_steps =
+      opts.max_steps > 0 ? opts.max_steps
+                         : static_cast<int64_t>(std::ceil(opts.num_train_epochs * static_cast<double>(steps_per_epoch)));
+  const int64_t num_epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
   const int64_t warmup = resolve_warmup_steps(opts.warmup_steps, opts.warmup_ratio, total_steps);
   const LinearSchedule schedule{opts.learning_rate, warmup, total_steps};
   std::vector<std::vector<int64_t>> file_orders;
@@ -316,6 +320,7 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     out.steps = parse_step_log(ck.train_log_jsonl, (dir / "train_log.jsonl").string());
     out.resumed = true;
     out.resumed_from = dir;
+    if (ts.run_id.empty()) ts.run_id = new_run_id();  // a checkpoint from before run ids
     // Rebuild the results rows from the evaluations logged so far.
     std::optional<double> last_loss;
     for (const auto& e : st.log_history) {
@@ -327,6 +332,11 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
         out.evals.push_back({e.value("epoch", 0.0), e.value("step", int64_t{0}), e, ""});
       }
     }
+  }
+
+  if (!out.resumed) {  // a new run: never among an earlier run's outputs by accident
+    if (!opts.overwrite_output_dir) refuse_earlier_run_outputs(opts.output_dir);
+    ts.run_id = new_run_id();
   }
 
   // ---- buffers, sized once for the largest batch: no allocation inside the step loop ----
@@ -392,9 +402,11 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       return;
     }
     fs::create_directories(opts.output_dir);
+    c.state.saved_at = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     out.last_checkpoint = save_checkpoint(opts.output_dir, c);
-    rotate_checkpoints(opts.output_dir, opts.save_total_limit);
     progress.message("saved " + out.last_checkpoint.string());
+    for (const auto& gone : rotate_checkpoints(opts.output_dir, opts.save_total_limit, ts.run_id, out.last_checkpoint))
+      progress.message("deleted " + gone.string() + " (--save-total-limit " + std::to_string(opts.save_total_limit) + ")");
   };
 
   // Ranks must start from the same data and weights, and keep the same weights.
@@ -493,6 +505,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       if (opts.logging_steps > 0 && ts.global_step % opts.logging_steps == 0) log_training_loss(epoch_now);
       progress.update(ts.global_step, loss, lr);
       if (opts.on_step) opts.on_step(rec, total_steps);
+      // A stop asked for by on_step itself (Python's Ctrl-C check) ends this step; across ranks the
+      // request was agreed before the update, so only a single process can take a late one.
+      if (R == 1 && !stop && opts.should_stop) stop = opts.should_stop(ts.global_step);
       // Mid-epoch checkpoints (the epoch end saves its own): the state names this epoch, the batches
       // done in it and the RNG state it started from.
       const bool epoch_done = b + 1 == steps_per_epoch || ts.global_step >= total_steps;

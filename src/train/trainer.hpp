@@ -52,7 +52,7 @@ struct TrainOptions {
   double learning_rate = 5e-5;
   int train_batch_size = 4;
   int eval_batch_size = 4;
-  int num_train_epochs = 3;
+  double num_train_epochs = 3;          // may be fractional: steps = ceil(epochs * steps per epoch), as the Trainer
   int64_t max_steps = -1;               // > 0 overrides the epoch count (HF semantics)
   uint64_t seed = 42;
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
@@ -69,6 +69,10 @@ struct TrainOptions {
   int64_t save_steps = 0;               // also every N optimizer steps (0 = epoch ends only)
   int save_total_limit = 0;             // keep only the newest N checkpoints (0 = all)
   std::string resume_from_checkpoint;   // a checkpoint directory, or "latest"
+  // A new (not resumed) run refuses an output_dir holding an earlier run's checkpoints or model
+  // unless this is set, as the Trainer's scripts do; the earlier checkpoints are then kept (except
+  // one of a step this run saves too) and never rotated nor picked by "latest".
+  bool overwrite_output_dir = false;
   bool ignore_mismatched_sizes = false; // re-create a head whose label count differs from the data's
   int threads = 0;                      // OpenMP threads (0 = leave as is)
   int64_t weight_check_steps = 50;      // under mpirun: compare the ranks' weights every N steps

@@ -88,6 +88,17 @@ async function main() {
     }
   }
   write('pairs.jsonl', pairs);
+  // model.ignore_merges: a word that is a vocabulary token is not split. Two whole words no merge
+  // makes are added to the vocabulary (the test derives the same file from tokenizer.json).
+  const j = JSON.parse(fs.readFileSync(path.join(sharedDir, 'models/roberta-bpe-test/tokenizer.json'), 'utf8'));
+  j.model.ignore_merges = true;
+  j.model.vocab['\u0120hellothere'] = 50261;
+  j.model.vocab['zzqx'] = 50262;
+  const words = ['hellothere', ' hellothere zzqx', "a hellothere's zzqxzzqx <mask> hellothere"];
+  const tmp = path.join(require('os').tmpdir(), `ignore_merges_${process.pid}.json`);
+  fs.writeFileSync(tmp, JSON.stringify(j));
+  write('ignore_merges.jsonl', await encodeAll(Tokenizer.fromFile(tmp), [...words, ...hard, ...val], false, 512));
+  fs.unlinkSync(tmp);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -104,6 +104,8 @@ def test_options_are_checked(models, dataset, tmp_path):
         bert_emotion.train(output_dir=tmp_path, **{**options, "per_device_train_batch_size": 0})
     with pytest.raises(ValueError, match="--num-train-epochs must be a whole number"):
         bert_emotion.train(output_dir=tmp_path, **{**options, "num_train_epochs": 1.5})
+    with pytest.raises(ValueError, match="save_strategy must be 'epoch' or 'no', got 'sometimes'"):
+        bert_emotion.train(output_dir=tmp_path, save_strategy="sometimes", **options)
     with pytest.raises(bert_emotion.InvalidArgumentError):
         bert_emotion.evaluate(model=options["model"], data=str(dataset), split="nope")
 

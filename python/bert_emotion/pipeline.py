@@ -267,7 +267,8 @@ def pipeline(
     _check_dtype(dtype if dtype is not None else torch_dtype)
     if framework not in (None, "pt"):
         raise UnsupportedError(f"framework={framework!r} is not supported")
-    for name in ("trust_remote_code", "use_fast", "model_kwargs", "device_map", "token"):
+    # Accepted for compatibility; they change nothing here.
+    for name in ("trust_remote_code", "use_fast", "model_kwargs", "device_map", "token", "num_workers"):
         kwargs.pop(name, None)
     if isinstance(model, _core.Classifier):
         classifier = model

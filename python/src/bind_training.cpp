@@ -34,16 +34,10 @@ namespace bert_emotion::python {
 
 namespace {
 
-// The train options as the CLI holds them before run_train_cli turns them into TrainOptions.
+// TrainOptions plus the epoch count as given (a float, checked to be whole as the CLI does).
 struct TrainArgs {
   TrainOptions o;
   double epochs = 3;
-  std::string dropout = "on";
-  std::string save_strategy = "epoch";
-  bool no_shuffle = false;
-  bool no_plots = false;
-  std::string order;
-  std::string output_dir;
 };
 
 // A str, or an os.PathLike as its str.
@@ -71,6 +65,13 @@ Setter<TrainArgs> path_option(std::string TrainOptions::*member) {
   return [member](TrainArgs& a, const py::handle& v) { a.o.*member = path_string(v); };
 }
 
+// A two-valued string option (the CLI's IsMember check): true for `yes`, false for `no`.
+bool on_off(const char* name, const std::string& v, const char* yes, const char* no) {
+  if (v != yes && v != no)
+    throw InvalidArgument(std::string(name) + " must be '" + yes + "' or '" + no + "', got '" + v + "'");
+  return v == yes;
+}
+
 // Every keyword, with the CLI's aliases (the Trainer's names) beside the snake_case flag names.
 const std::map<std::string, Setter<TrainArgs>>& train_setters() {
   static const std::map<std::string, Setter<TrainArgs>> s = [] {
@@ -80,7 +81,7 @@ const std::map<std::string, Setter<TrainArgs>>& train_setters() {
     };
     alias({"model", "model_name_or_path"}, path_option(&TrainOptions::model));
     alias({"data", "dataset"}, path_option(&TrainOptions::data));
-    alias({"output_dir"}, path_field(&TrainArgs::output_dir));
+    alias({"output_dir"}, [](TrainArgs& a, const py::handle& v) { a.o.output_dir = path_string(v); });
     alias({"train_split", "train_split_name"}, option(&TrainOptions::train_split));
     alias({"eval_split", "validation_split_name"}, option(&TrainOptions::eval_split));
     alias({"test_split", "test_split_name"}, option(&TrainOptions::test_split));
@@ -103,12 +104,14 @@ const std::map<std::string, Setter<TrainArgs>>& train_setters() {
     alias({"warmup_ratio"}, option(&TrainOptions::warmup_ratio));
     alias({"max_seq_length"}, option(&TrainOptions::max_seq_length));
     alias({"logging_steps"}, option(&TrainOptions::logging_steps));
-    alias({"no_shuffle"}, field(&TrainArgs::no_shuffle));
-    alias({"order"}, path_field(&TrainArgs::order));
+    alias({"no_shuffle"}, [](TrainArgs& a, const py::handle& v) { a.o.shuffle = !v.cast<bool>(); });
+    alias({"order"}, [](TrainArgs& a, const py::handle& v) { a.o.order_file = path_string(v); });
     alias({"dropout"}, [](TrainArgs& a, const py::handle& v) {  // "on"/"off", or a bool
-      a.dropout = py::isinstance<py::bool_>(v) ? (v.cast<bool>() ? "on" : "off") : v.cast<std::string>();
+      a.o.dropout = py::isinstance<py::bool_>(v) ? v.cast<bool>() : on_off("dropout", v.cast<std::string>(), "on", "off");
     });
-    alias({"save_strategy"}, field(&TrainArgs::save_strategy));
+    alias({"save_strategy"}, [](TrainArgs& a, const py::handle& v) {
+      a.o.save_checkpoints = on_off("save_strategy", v.cast<std::string>(), "epoch", "no");
+    });
     alias({"save_steps"}, option(&TrainOptions::save_steps));
     alias({"save_total_limit"}, option(&TrainOptions::save_total_limit));
     alias({"resume_from_checkpoint"}, [](TrainArgs& a, const py::handle& v) {  // a path, or True = "latest"
@@ -118,7 +121,7 @@ const std::map<std::string, Setter<TrainArgs>>& train_setters() {
     alias({"ignore_mismatched_sizes"}, option(&TrainOptions::ignore_mismatched_sizes));
     alias({"overwrite_output_dir"}, option(&TrainOptions::overwrite_output_dir));
     alias({"threads"}, option(&TrainOptions::threads));
-    alias({"no_plots"}, field(&TrainArgs::no_plots));
+    alias({"no_plots"}, [](TrainArgs& a, const py::handle& v) { a.o.plots = !v.cast<bool>(); });
     alias({"quiet"}, option(&TrainOptions::quiet));
     return m;
   }();
@@ -144,21 +147,14 @@ void apply_kwargs(Args& a, const py::dict& kwargs, const std::map<std::string, S
   }
 }
 
-// What run_train_cli (src/cli/cmd_train.cpp) does between parsing and run_training.
+// The checks run_train_cli (src/cli/cmd_train.cpp) makes before run_training.
 void finish_train_options(TrainArgs& a) {
   if (a.o.model.empty()) throw InvalidArgument("train: model is required");
   if (a.o.data.empty()) throw InvalidArgument("train: data is required");
-  if (a.output_dir.empty()) throw InvalidArgument("train: output_dir is required");
-  if (a.dropout != "on" && a.dropout != "off") throw InvalidArgument("--dropout must be on or off, got '" + a.dropout + "'");
-  if (a.save_strategy != "epoch" && a.save_strategy != "no")
-    throw InvalidArgument("--save-strategy must be epoch or no, got '" + a.save_strategy + "'");
+  if (a.o.output_dir.empty()) throw InvalidArgument("train: output_dir is required");
+  if (!(a.epochs > 0 && a.epochs < 1e6) && a.o.max_steps <= 0)
+    throw InvalidArgument("--num-train-epochs must be > 0 (got " + std::to_string(a.epochs) + ")");
   a.o.num_train_epochs = a.epochs;  // fractional: ceil(epochs x steps per epoch) steps (validate_train_options)
-  a.o.output_dir = a.output_dir;
-  a.o.dropout = a.dropout == "on";
-  a.o.save_checkpoints = a.save_strategy == "epoch";
-  a.o.shuffle = !a.no_shuffle;
-  a.o.plots = !a.no_plots;
-  a.o.order_file = a.order;
 }
 
 py::object read_json_file(const std::filesystem::path& path) {
@@ -210,7 +206,9 @@ EvalOutput evaluate_interruptibly(const LoadedModel& model, const Tokenizer& tok
   const auto t0 = std::chrono::steady_clock::now();
   const size_t slice = static_cast<size_t>(batch_size) * 16;
   const size_t N = data.rows.size();
-  if (N == 0) return evaluate_model(model.config, model.weights, tok, data, batch_size, max_length);
+  // Slices recombine single-label outputs only; anything else runs as one call.
+  if (N == 0 || model.config.multi_label())
+    return evaluate_model(model.config, model.weights, tok, data, batch_size, max_length);
   EvalOutput all;
   double loss_sum = 0;
   for (size_t start = 0; start < N; start += slice) {

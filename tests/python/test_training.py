@@ -77,7 +77,10 @@ def test_an_interrupted_run_saves_a_checkpoint_and_resumes_identically(models, d
     options = common_options(models, dataset)
     with pytest.raises(KeyboardInterrupt):
         bert_emotion.train(output_dir=out, callback=stop_at_4, **options)
-    assert (out / "checkpoint-4" / "optimizer.safetensors").is_file()
+    # The stop lands on the step after the callback's (the trainer asks should_stop as a step starts).
+    newest = max(int(p.name.split("-")[1]) for p in out.glob("checkpoint-*"))
+    assert 4 <= newest < 6
+    assert (out / f"checkpoint-{newest}" / "optimizer.safetensors").is_file()
     assert not (out / "all_results.json").exists()
     metrics = bert_emotion.train(output_dir=out, resume_from_checkpoint=True, progress=False, **options)
     cli_metrics = json.loads((cli_run / "all_results.json").read_text())
@@ -104,6 +107,8 @@ def test_options_are_checked(models, dataset, tmp_path):
         bert_emotion.train(output_dir=tmp_path, **{**options, "per_device_train_batch_size": 0})
     with pytest.raises(ValueError, match="--num-train-epochs must be > 0"):
         bert_emotion.train(output_dir=tmp_path, **{**options, "num_train_epochs": 0})
+    with pytest.raises(ValueError, match="save_strategy must be 'epoch' or 'no', got 'sometimes'"):
+        bert_emotion.train(output_dir=tmp_path, save_strategy="sometimes", **options)
     with pytest.raises(bert_emotion.InvalidArgumentError):
         bert_emotion.evaluate(model=options["model"], data=str(dataset), split="nope")
 

@@ -15,7 +15,7 @@
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
 #include "data/metrics.hpp"
-#include "model/distilbert.hpp"
+#include "model/encoder.hpp"
 #include "train/checkpoint.hpp"
 #include "train/optimizer.hpp"
 #include "train/progress.hpp"
@@ -211,9 +211,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   for (size_t i = 0; i < n; ++i) {
     const int len = static_cast<int>(train.ids[i].size());
     if (len == 0) throw InvalidArgument("training example " + std::to_string(i) + " has no tokens");
-    if (len > cfg.max_position_embeddings)
+    if (len > cfg.max_tokens())
       throw InvalidArgument("training example " + std::to_string(i) + " has " + std::to_string(len) +
-                            " tokens > max_position_embeddings " + std::to_string(cfg.max_position_embeddings) +
+                            " tokens > the model's " + std::to_string(cfg.max_tokens()) + " positions" +
                             " (use --max-seq-length)");
     if (train.labels[i] < 0 || train.labels[i] >= K)
       throw InvalidArgument("training example " + std::to_string(i) + " has label " + std::to_string(train.labels[i]) +
@@ -400,9 +400,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       }
       // Step: forward, loss, backward, clip, AdamW with the scheduled rate.
       const DropoutSpec spec{opts.seed, static_cast<uint64_t>(ts.global_step)};
-      distilbert_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
+      encoder_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
       const float loss = cross_entropy_forward_backward(logits.data(), labels.data(), bs, K, dlogits.data());
-      distilbert_backward(cfg, w, gw, batch, acts, dlogits.data());  // grads are zero here (see below)
+      encoder_backward(cfg, w, gw, batch, acts, dlogits.data());  // grads are zero here (see below)
       const float norm = global_grad_norm(layout.params(), grads.data());
       const double lr = schedule.lr(ts.global_step);
       // The clip is folded into the update, which also zeroes the gradients for the next step.

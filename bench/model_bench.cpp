@@ -9,7 +9,7 @@
 
 #include "bench_common.hpp"
 #include "model/config.hpp"
-#include "model/distilbert.hpp"
+#include "model/encoder.hpp"
 #include "model/init.hpp"
 
 using namespace bert_emotion;
@@ -54,7 +54,7 @@ void BM_Forward(benchmark::State& state) {
   activations_reserve(acts, m.cfg, batch.B, batch.T, false);
   std::vector<float> logits(size_t(batch.B) * m.cfg.num_labels());
   for (auto _ : state) {
-    distilbert_forward(m.cfg, m.w, batch, acts, logits.data(), nullptr);
+    encoder_forward(m.cfg, m.w, batch, acts, logits.data(), nullptr);
     benchmark::DoNotOptimize(logits.data());
   }
   state.counters["tokens/s"] = benchmark::Counter(double(batch.B) * batch.T, benchmark::Counter::kIsIterationInvariantRate);
@@ -73,9 +73,9 @@ void BM_TrainStep(benchmark::State& state) {
   uint64_t step = 0;
   for (auto _ : state) {
     DropoutSpec spec{42, step++};
-    distilbert_forward(m.cfg, m.w, batch, acts, logits.data(), &spec);
+    encoder_forward(m.cfg, m.w, batch, acts, logits.data(), &spec);
     cross_entropy_forward_backward(logits.data(), labels.data(), batch.B, K, dlogits.data());
-    distilbert_backward(m.cfg, m.w, m.g, batch, acts, dlogits.data());
+    encoder_backward(m.cfg, m.w, m.g, batch, acts, dlogits.data());
     benchmark::DoNotOptimize(m.grads.data());
   }
 }

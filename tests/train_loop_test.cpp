@@ -1,5 +1,5 @@
-// The training loop against ../shared/reference/train.py (fixture from tools/make_train_fixture.sh:
-// tiny random DistilBERT, 38 examples, batch 4 -> 10 steps/epoch with a last batch of 2, 5 epochs,
+// The training loop against ../shared/reference/train.py (fixtures from tools/make_train_fixture.sh
+// and, for RoBERTa, tools/make_family_fixtures.sh: a tiny random model, 38 examples, batch 4 -> 10 steps/epoch with a last batch of 2, 5 epochs,
 // lr 1e-3 with 5 warmup steps, weight decay 0.01, clipping at 0.45, dropout off, train.py's
 // shuffled order replayed with --order), and resuming from a checkpoint with dropout on.
 #include <gtest/gtest.h>
@@ -48,10 +48,10 @@ std::vector<int> read_labels(const fs::path& p) {
   return out;
 }
 
-TrainModel load_init() {
+TrainModel load_init(const fs::path& traj = kTraj) {
   LoadOptions lo;
   lo.owned_arena = true;
-  LoadedModel m = load_model_dir(kTraj / "init", lo);
+  LoadedModel m = load_model_dir(traj / "init", lo);
   TrainModel tm;
   tm.config = m.config;
   tm.layout = m.layout;
@@ -59,7 +59,7 @@ TrainModel load_init() {
   return tm;
 }
 
-TrainOptions fixture_options(const fs::path& out) {
+TrainOptions fixture_options(const fs::path& out, const fs::path& traj = kTraj) {
   TrainOptions o;
   o.output_dir = out;
   o.learning_rate = 1e-3;
@@ -71,26 +71,29 @@ TrainOptions fixture_options(const fs::path& out) {
   o.num_train_epochs = 5;
   o.seed = 42;
   o.dropout = false;
-  o.order_file = kTraj / "order.txt";
+  o.order_file = traj / "order.txt";
   o.save_checkpoints = false;
   o.quiet = true;
   o.threads = 1;
   return o;
 }
 
+class Trajectory : public ::testing::TestWithParam<std::string> {};
+
 }  // namespace
 
-TEST(TrainLoop, MatchesPyTorchReferenceTrajectory) {
-  TrainModel tm = load_init();
-  TokenizedSplit train{read_ids(kTraj / "train.jsonl"), read_labels(kTraj / "train_labels.txt")};
-  TokenizedSplit eval{read_ids(kTraj / "eval.jsonl"), read_labels(kTraj / "eval_labels.txt")};
+TEST_P(Trajectory, MatchesPyTorchReference) {
+  const fs::path traj = fs::path(FIXTURES_DIR) / "train" / GetParam();
+  TrainModel tm = load_init(traj);
+  TokenizedSplit train{read_ids(traj / "train.jsonl"), read_labels(traj / "train_labels.txt")};
+  TokenizedSplit eval{read_ids(traj / "eval.jsonl"), read_labels(traj / "eval_labels.txt")};
   ASSERT_EQ(train.ids.size(), 38u);
-  const fs::path out = temp_dir("traj");
-  const TrainOutcome r = train_loop(tm, train, &eval, tm.config.label_names(), fixture_options(out));
+  const fs::path out = temp_dir(GetParam());
+  const TrainOutcome r = train_loop(tm, train, &eval, tm.config.label_names(), fixture_options(out, traj));
 
   std::vector<nlohmann::json> ref_steps, ref_evals;
   {
-    std::ifstream in(kTraj / "ref" / "log.jsonl");
+    std::ifstream in(traj / "ref" / "log.jsonl");
     std::string line;
     while (std::getline(in, line)) {
       auto j = nlohmann::json::parse(line);
@@ -130,7 +133,7 @@ TEST(TrainLoop, MatchesPyTorchReferenceTrajectory) {
   }
 
   // Final weights: relative L2 error per tensor.
-  auto ref = SafetensorsFile::open(kTraj / "ref" / "model.safetensors");
+  auto ref = SafetensorsFile::open(traj / "ref" / "model.safetensors");
   for (const auto& p : tm.layout.params()) {
     std::vector<float> want(p.numel);
     ref->to_float32(p.name, want.data());
@@ -140,10 +143,11 @@ TEST(TrainLoop, MatchesPyTorchReferenceTrajectory) {
       num += d * d;
       den += static_cast<double>(want[i]) * want[i];
     }
-    // attention.k_lin.bias has an exactly-zero true gradient (a per-query constant added to every
-    // score cancels in the softmax): both sides only move it by rounding noise, so it gets an
-    // absolute bound instead (its reference norm is ~1e-7).
-    const bool zero_grad_tensor = p.name.find("attention.k_lin.bias") != std::string::npos;
+    // The key bias (attention.k_lin.bias, BERT's attention.self.key.bias) has an exactly-zero true
+    // gradient (a per-query constant added to every score cancels in the softmax): both sides only
+    // move it by rounding noise, so it gets an absolute bound instead (its reference norm is ~1e-7).
+    const bool zero_grad_tensor = p.name.find("attention.k_lin.bias") != std::string::npos ||
+                                  p.name.find("attention.self.key.bias") != std::string::npos;
     if (!zero_grad_tensor) worst_tensor = std::max(worst_tensor, std::sqrt(num / den));
     if (zero_grad_tensor)
       EXPECT_LE(std::sqrt(num), 1e-5) << p.name;
@@ -161,6 +165,9 @@ TEST(TrainLoop, MatchesPyTorchReferenceTrajectory) {
   EXPECT_EQ(first["loss"].get<double>(), static_cast<double>(static_cast<float>(r.steps[0].loss)));
   fs::remove_all(out);
 }
+
+INSTANTIATE_TEST_SUITE_P(Families, Trajectory, ::testing::Values("traj", "roberta_traj"),
+                         [](const auto& info) { return info.param == "traj" ? std::string("distilbert") : std::string("roberta"); });
 
 TEST(TrainLoop, ResumeFromCheckpointIsBitIdenticalWithDropout) {
   TokenizedSplit train{read_ids(kTraj / "train.jsonl"), read_labels(kTraj / "train_labels.txt")};

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <mutex>
 
-#include "model/distilbert.hpp"
+#include "model/encoder.hpp"
 #include "model/model_dir.hpp"
 #include "util/error.hpp"
 
@@ -41,7 +41,7 @@ class DistilBertClassifier final : public Classifier {
     if (opts_.batch_size < 1)
       throw InvalidArgument("classifier: batch size must be >= 1, got " + std::to_string(opts_.batch_size));
     if (opts_.threads < 0) throw InvalidArgument("classifier: threads must be >= 0, got " + std::to_string(opts_.threads));
-    const size_t model_max = std::min<size_t>(tok_.model_max_length(), static_cast<size_t>(cfg.max_position_embeddings));
+    const size_t model_max = std::min<size_t>(tok_.model_max_length(), static_cast<size_t>(cfg.max_tokens()));
     max_length_ = opts_.max_length == 0 ? model_max : std::min(opts_.max_length, model_max);
     if (max_length_ < 2) throw InvalidArgument("classifier: max length must be >= 2 ([CLS] and [SEP])");
     names_ = cfg.label_names();
@@ -83,9 +83,9 @@ class DistilBertClassifier final : public Classifier {
     const auto& cfg = model_.config;
     for (size_t i = 0; i < rows.size(); ++i) {
       if (rows[i].empty()) throw InvalidArgument("classifier: row " + std::to_string(i) + " has no tokens");
-      if (rows[i].size() > static_cast<size_t>(cfg.max_position_embeddings))
+      if (rows[i].size() > static_cast<size_t>(cfg.max_tokens()))
         throw InvalidArgument("classifier: row " + std::to_string(i) + " has " + std::to_string(rows[i].size()) +
-                              " tokens; the model takes at most " + std::to_string(cfg.max_position_embeddings));
+                              " tokens; the model takes at most " + std::to_string(cfg.max_tokens()));
       for (int32_t id : rows[i])
         if (id < 0 || id >= cfg.vocab_size)
           throw InvalidArgument("classifier: row " + std::to_string(i) + " has token id " + std::to_string(id) +
@@ -114,7 +114,7 @@ class DistilBertClassifier final : public Classifier {
     std::unique_ptr<PackedActivations> acts = acquire();
     logits.assign(static_cast<size_t>(batch.B) * cfg.num_labels(), 0.f);
     try {
-      distilbert_forward_packed(cfg, model_.weights, batch, *acts, logits.data());
+      encoder_forward_packed(cfg, model_.weights, batch, *acts, logits.data());
     } catch (...) {
       release(std::move(acts));
       throw;

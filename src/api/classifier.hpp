@@ -14,7 +14,7 @@
 // borrows activation buffers from a small mutex-guarded pool (one set per concurrent caller,
 // grown to the largest batch seen). classify() tokenizes, truncates to max_length ([CLS] + first
 // pieces + [SEP]) and runs batches of batch_size texts in input order; every batch is packed (the
-// rows end to end, no padding: distilbert_forward_packed), so mixed lengths cost nothing extra and
+// rows end to end, no padding: encoder_forward_packed), so mixed lengths cost nothing extra and
 // the outputs do not depend on the batch size beyond float rounding. Scores are softmax over the logits for single-label models and an independent sigmoid per
 // label for problem_type multi_label_classification; label_id is the argmax (first on ties).
 // `threads` > 0 sets the OpenMP thread count of every calling thread (0 = leave OpenMP's default).

@@ -1,11 +1,13 @@
-// cmd_init.cpp — `bert-emotion init --config tiny|base|FILE.json --out DIR [--seed N] [--labels a,b]
+// cmd_init.cpp — `bert-emotion init --config PRESET|FILE.json --out DIR [--seed N] [--labels a,b]
 //                 [--tokenizer DIR] [--overwrite]`.
 //
-// Writes a randomly initialised DistilBertForSequenceClassification directory (config.json with
-// architectures, id2label/label2id and problem_type single_label_classification; model.safetensors;
-// the tokenizer files of --tokenizer). A JSON --config (a file, or inline text starting with '{')
-// overrides keys of the base preset, as ../shared/reference/make_model.py does; its label maps,
-// architectures and version keys are ignored, labels come from --labels; its problem_type is kept.
+// Writes a randomly initialised XForSequenceClassification directory (DistilBERT, BERT or RoBERTa:
+// config.json with architectures, id2label/label2id and problem_type single_label_classification
+// unless the JSON asks for multi_label_classification; model.safetensors; the tokenizer files of
+// --tokenizer). Presets: tiny, base (DistilBERT), bert-tiny, bert-base, roberta-tiny, roberta-base,
+// as ../shared/reference/make_model.py's. A JSON --config (a file, or inline text starting with '{')
+// overrides keys of the base preset of its model_type (distilbert when absent), as make_model.py
+// does; its label maps, architectures and version keys are ignored, labels come from --labels.
 //
 // --out must be missing or empty: a trained model is never replaced by a random one by accident.
 // With --overwrite (--force) a model directory (one with config.json) is replaced as a whole — the
@@ -21,6 +23,7 @@
 
 #include "cli/command.hpp"
 #include "model/config.hpp"
+#include "model/family.hpp"
 #include "model/init.hpp"
 #include "model/model_dir.hpp"
 #include "util/atomic_file.hpp"
@@ -109,28 +112,37 @@ std::vector<std::string> split_labels(const std::string& s) {
 }
 
 ModelConfig resolve_config(const std::string& spec) {
-  if (spec == "tiny" || spec == "base") return preset_config(spec);
+  for (const char* preset : {"tiny", "base", "bert-tiny", "bert-base", "roberta-tiny", "roberta-base"})
+    if (spec == preset) return preset_config(spec);
   nlohmann::json overrides;
   std::string source = spec;
   const size_t first = spec.find_first_not_of(" \t\r\n");
   const bool inline_json = first != std::string::npos && spec[first] == '{';
   if (inline_json) source = "--config";
   else if (!std::filesystem::is_regular_file(spec))
-    throw InvalidArgument("--config: \"" + spec + "\" is neither tiny, base, a JSON file nor inline JSON");
+    throw InvalidArgument("--config: \"" + spec +
+                          "\" is neither a preset (tiny, base, bert-tiny, bert-base, roberta-tiny, roberta-base), "
+                          "a JSON file nor inline JSON");
   try {
     overrides = nlohmann::json::parse(inline_json ? spec : read_file(spec));
   } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range 406 (number overflow: 1e400)
     throw FormatError(source + ": not valid JSON: " + e.what());
   }
   if (!overrides.is_object()) throw FormatError(source + ": expected a JSON object of config keys");
-  nlohmann::json merged = config_to_json(preset_config("base"));
+  std::string model_type = "distilbert";
+  if (overrides.contains("model_type")) {
+    if (!overrides["model_type"].is_string()) throw FormatError(source + ": key \"model_type\": expected a string");
+    model_type = overrides["model_type"].get<std::string>();
+  }
+  nlohmann::json merged = config_to_json(preset_config(base_preset_name(model_type)));
   for (const char* k : {"id2label", "label2id", "num_labels", "architectures", "model_type", "torch_dtype",
                         "transformers_version"})
     overrides.erase(k);
   // An HF alias in the overrides replaces the canonical key of the base preset.
-  for (const auto& [alias, canonical] : {std::pair{"hidden_size", "dim"}, {"num_attention_heads", "n_heads"},
-                                         {"num_hidden_layers", "n_layers"}})
-    if (overrides.contains(alias)) merged.erase(canonical);
+  if (model_type == "distilbert")
+    for (const auto& [alias, canonical] : {std::pair{"hidden_size", "dim"}, {"num_attention_heads", "n_heads"},
+                                           {"num_hidden_layers", "n_layers"}})
+      if (overrides.contains(alias)) merged.erase(canonical);
   merged.update(overrides);
   return parse_config(merged, source);
 }
@@ -139,14 +151,14 @@ int run_init(const InitOptions& o) {
   ModelConfig cfg = resolve_config(o.config);
   set_labels(cfg, split_labels(o.labels));
   if (cfg.problem_type != "multi_label_classification") cfg.problem_type = "single_label_classification";
-  cfg.architectures = {"DistilBertForSequenceClassification"};
+  cfg.architectures = {family_spec(cfg).architecture};
   if (check_out_dir(o.out, o.overwrite)) replace_model_dir(o.out, cfg, o.seed, o.tokenizer);
   else create_random_model_dir(o.out, cfg, o.seed, o.tokenizer);
 
   const ParamLayout layout(cfg);
   std::string labels;
   for (const auto& n : cfg.label_names()) labels += (labels.empty() ? "" : ",") + n;
-  std::cout << "wrote " << o.out << ": DistilBertForSequenceClassification, dim " << cfg.dim << ", " << cfg.n_layers
+  std::cout << "wrote " << o.out << ": " << architecture << ", dim " << cfg.dim << ", " << cfg.n_layers
             << " layers, " << cfg.n_heads << " heads, hidden " << cfg.hidden_dim << ", vocab " << cfg.vocab_size
             << ", " << layout.size() << " parameters, labels " << labels << ", seed " << o.seed << "\n";
   if (o.tokenizer.empty())
@@ -155,9 +167,11 @@ int run_init(const InitOptions& o) {
 }
 
 Registrar reg("init", [](CLI::App& app) {
-  auto* sub = app.add_subcommand("init", "Create a randomly initialised DistilBertForSequenceClassification directory");
+  auto* sub = app.add_subcommand("init", "Create a randomly initialised DistilBERT, BERT or RoBERTa classifier directory");
   auto o = std::make_shared<InitOptions>();
-  sub->add_option("--config", o->config, "tiny | base | FILE.json | inline JSON overriding base keys")
+  sub->add_option("--config", o->config,
+                  "tiny | base | bert-tiny | bert-base | roberta-tiny | roberta-base | FILE.json | inline JSON "
+                  "overriding the base preset of its model_type")
       ->capture_default_str();
   sub->add_option("--out", o->out, "Model directory to write")->required();
   sub->add_option("--seed", o->seed, "Random seed")->capture_default_str()->check(AtLeast(0));

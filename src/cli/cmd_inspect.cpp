@@ -16,6 +16,7 @@
 #include "cli/command.hpp"
 #include "hub/hub.hpp"
 #include "model/config.hpp"
+#include "model/family.hpp"
 #include "model/model_dir.hpp"
 #include "model/safetensors.hpp"
 #include "util/atomic_file.hpp"
@@ -98,9 +99,13 @@ json inspect_model(const fs::path& dir) {
   size_t without_head = 0;
   for (const auto& p : layout.params()) without_head += p.head ? 0 : p.numel;
 
+  const FamilySpec& family = family_spec(cfg);
+  const bool distil = cfg.family == Family::distilbert;
+  const json written = config_to_json(cfg);  // floats as config.json spells them (0.1, not 0.10000000149)
   json r = json::object();
   r["path"] = dir.string();
   r["model_type"] = cfg.model_type;
+  r["family"] = family.model_type;
   r["architectures"] = cfg.architectures;
   r["config"] = {{"vocab_size", cfg.vocab_size},
                  {"dim", cfg.dim},
@@ -111,9 +116,14 @@ json inspect_model(const fs::path& dir) {
                  {"max_position_embeddings", cfg.max_position_embeddings},
                  {"sinusoidal_pos_embds", cfg.sinusoidal_pos_embds},
                  {"activation", cfg.activation},
-                 {"dropout", config_to_json(cfg)["dropout"]},
-                 {"attention_dropout", config_to_json(cfg)["attention_dropout"]},
-                 {"seq_classif_dropout", config_to_json(cfg)["seq_classif_dropout"]},
+                 {"dropout", written[distil ? "dropout" : "hidden_dropout_prob"]},
+                 {"attention_dropout", written[distil ? "attention_dropout" : "attention_probs_dropout_prob"]},
+                 {"seq_classif_dropout", distil ? written["seq_classif_dropout"]
+                                                : written["classifier_dropout"].is_null()
+                                                      ? written["hidden_dropout_prob"]
+                                                      : written["classifier_dropout"]},
+                 {"type_vocab_size", cfg.type_vocab_size},
+                 {"layer_norm_eps", written.value("layer_norm_eps", json(1e-12))},
                  {"pad_token_id", cfg.pad_token_id}};
   r["parameters"] = {{"total", layout.size()}, {"without_head", without_head}};
   r["labels"] = cfg.label_names();
@@ -126,7 +136,8 @@ json inspect_model(const fs::path& dir) {
     // tensors the model uses, under either naming (see load_model_dir); the rest are ignored
     auto present = [&](const std::string& name) {
       if (m.file->find(name) != nullptr) return true;
-      return name.rfind("distilbert.", 0) == 0 && m.file->find(name.substr(11)) != nullptr;
+      const std::string prefix = family.prefix;
+      return name.rfind(prefix, 0) == 0 && m.file->find(name.substr(prefix.size())) != nullptr;
     };
     size_t used = 0;
     for (const auto& p : layout.params()) used += present(p.name);
@@ -174,7 +185,7 @@ void print_table(const json& r, std::ostream& out) {
   std::string arch;
   for (const auto& a : r["architectures"]) arch += (arch.empty() ? "" : ", ") + a.get<std::string>();
   rows.emplace_back("model", r["path"].get<std::string>());
-  rows.emplace_back("architecture", (arch.empty() ? "(none)" : arch) + " [" + r["model_type"].get<std::string>() + "]");
+  rows.emplace_back("architecture", (arch.empty() ? "(none)" : arch) + " [family " + r["family"].get<std::string>() + "]");
   rows.emplace_back("sizes", "dim " + c["dim"].dump() + ", " + c["n_layers"].dump() + " layers, " + c["n_heads"].dump() +
                                  " heads (head dim " + c["head_dim"].dump() + "), hidden " + c["hidden_dim"].dump() +
                                  ", vocab " + c["vocab_size"].dump() + ", " + c["max_position_embeddings"].dump() +

@@ -50,7 +50,7 @@ int run_serve(const ServeOptions& o) {
   info.model_id = o.model;
   info.labels = cfg.label_names();
   info.multi_label = cfg.multi_label();
-  info.max_input_length = static_cast<size_t>(cfg.max_position_embeddings);
+  info.max_input_length = static_cast<size_t>(cfg.max_tokens());
   if (tok.model_max_length() > 0) info.max_input_length = std::min(info.max_input_length, tok.model_max_length());
 
   // Health = a 2-token forward pass that must give finite logits (TEI asks the backend too).

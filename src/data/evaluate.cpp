@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cmath>
 
-#include "model/distilbert.hpp"
+#include "model/encoder.hpp"
 #include "util/error.hpp"
 
 namespace bert_emotion {
@@ -55,17 +55,16 @@ EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const st
       throw InvalidArgument("evaluate: label " + std::to_string(labels[i]) + " of example " + std::to_string(i) +
                             " is outside [0, " + std::to_string(K) + ")");
     if (ids[i].empty()) throw InvalidArgument("evaluate: example " + std::to_string(i) + " has no tokens");
-    if (ids[i].size() > static_cast<size_t>(cfg.max_position_embeddings))
+    if (ids[i].size() > static_cast<size_t>(cfg.max_tokens()))
       throw InvalidArgument("evaluate: example " + std::to_string(i) + " has " + std::to_string(ids[i].size()) +
-                            " tokens, more than max_position_embeddings " +
-                            std::to_string(cfg.max_position_embeddings));
+                            " tokens, more than the model's " + std::to_string(cfg.max_tokens()) + " positions");
     out.num_tokens += ids[i].size();
   }
   out.labels = labels;
   out.predictions.assign(N, 0);
   out.logits.assign(N * K, 0.f);
 
-  // Batches in dataset order, packed (no padding: distilbert_forward_packed); this rank's share of
+  // Batches in dataset order, packed (no padding: encoder_forward_packed); this rank's share of
   // them (all of them in one process).
   const size_t bs = static_cast<size_t>(batch_size);
   const dist::Range share = dist::even_share((N + bs - 1) / bs, comm.size(), comm.rank());
@@ -80,7 +79,7 @@ EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const st
     for (size_t i = start; i < end; ++i) rows.push_back(ids[i]);
     const PackedBatch batch = pack_rows(rows);
     logits.assign(static_cast<size_t>(batch.B) * K, 0.f);
-    distilbert_forward_packed(cfg, w, batch, acts, logits.data());
+    encoder_forward_packed(cfg, w, batch, acts, logits.data());
     std::copy(logits.begin(), logits.end(), out.logits.begin() + static_cast<ptrdiff_t>(start * K));
   }
   if (comm.distributed())  // every rank's rows, in rank order = dataset order
@@ -102,7 +101,7 @@ EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokeni
   if (static_cast<int>(data.label_names.size()) != K)
     throw InvalidArgument("evaluate: dataset " + data.source + " has " + std::to_string(data.label_names.size()) +
                           " labels but the model has " + std::to_string(K));
-  if (max_length == 0) max_length = std::min<size_t>(tok.model_max_length(), cfg.max_position_embeddings);
+  if (max_length == 0) max_length = std::min<size_t>(tok.model_max_length(), static_cast<size_t>(cfg.max_tokens()));
   std::vector<std::vector<int32_t>> ids;
   std::vector<int> labels;
   ids.reserve(data.rows.size());

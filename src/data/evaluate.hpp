@@ -3,7 +3,7 @@
 // Matches Trainer.evaluate(): eval mode (no dropout), eval_loss = mean per-example cross-entropy
 // over the whole dataset, prediction = argmax of the logits (first index on ties), metrics with
 // scikit-learn semantics (metrics.hpp). Rows are batched in dataset order, as the Trainer does,
-// and each batch is packed without padding (distilbert_forward_packed; equal to the padded
+// and each batch is packed without padding (encoder_forward_packed; equal to the padded
 // forward up to float rounding). Uses the OpenMP thread count the caller set.
 //
 //   Dataset val = load_dataset(spec, "val", {.label_names = cfg.label_names()});

@@ -130,6 +130,43 @@ void embedding_backward(float* dword, float* dpos, const float* dout, const int3
   }
 }
 
+void embedding_forward_typed(float* out, const int32_t* ids, const int32_t* positions, const int32_t* type_ids,
+                             const float* word, const float* pos, const float* types, int64_t N, int C, int V, int P,
+                             int TV) {
+  auto check = [](const char* what, int32_t v, int limit, int64_t i) {
+    if (v < 0 || v >= limit)
+      throw InvalidArgument(std::string("embedding: ") + what + " " + std::to_string(v) + " at token index " +
+                            std::to_string(i) + " is outside [0, " + std::to_string(limit) + ")");
+  };
+  for (int64_t i = 0; i < N; ++i) {
+    check("token id", ids[i], V, i);
+    check("position id", positions[i], P, i);
+    if (type_ids != nullptr) check("token type id", type_ids[i], TV, i);
+  }
+#pragma omp parallel for schedule(static) if (N * C > 65536)
+  for (int64_t i = 0; i < N; ++i) {
+    const float* wr = word + int64_t(ids[i]) * C;
+    const float* tr = types + int64_t(type_ids != nullptr ? type_ids[i] : 0) * C;
+    const float* pr = pos + int64_t(positions[i]) * C;
+    float* o = out + i * C;
+    for (int c = 0; c < C; ++c) o[c] = (wr[c] + tr[c]) + pr[c];
+  }
+}
+
+void embedding_backward_typed(float* dword, float* dpos, float* dtypes, const float* dout, const int32_t* ids,
+                              const int32_t* positions, const int32_t* type_ids, int64_t N, int C, int word_pad,
+                              int pos_pad) {
+  // Split over channels, as embedding_backward: deterministic sums whatever the thread count.
+#pragma omp parallel for schedule(static) if (N * C > 16384)
+  for (int c = 0; c < C; ++c)
+    for (int64_t i = 0; i < N; ++i) {
+      const float g = dout[i * C + c];
+      if (dword != nullptr && ids[i] != word_pad) dword[int64_t(ids[i]) * C + c] += g;
+      if (dpos != nullptr && positions[i] != pos_pad) dpos[int64_t(positions[i]) * C + c] += g;
+      if (dtypes != nullptr) dtypes[int64_t(type_ids != nullptr ? type_ids[i] : 0) * C + c] += g;
+    }
+}
+
 void layernorm_forward(float* y, float* mean, float* rstd, const float* x, const float* w, const float* b, int64_t N,
                        int64_t C, float eps) {
 #pragma omp parallel for schedule(static) if (N * C > 65536)

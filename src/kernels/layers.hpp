@@ -38,6 +38,21 @@ void embedding_forward(float* out, const int32_t* ids, const float* word, const 
 void embedding_forward_packed(float* out, const int32_t* ids, const int32_t* positions, const float* word,
                               const float* pos, int64_t N, int C, int V);
 
+// BERT/RoBERTa embeddings over N token rows (padded B x T, or packed):
+// out[i] = (word[ids[i]] + types[type_ids[i]]) + pos[positions[i]], HF's order of additions.
+// type_ids null: type 0 for every token. Validates ids against [0, V), positions against [0, P)
+// and type ids against [0, TV); throws InvalidArgument naming the first bad token's index.
+void embedding_forward_typed(float* out, const int32_t* ids, const int32_t* positions, const int32_t* type_ids,
+                             const float* word, const float* pos, const float* types, int64_t N, int C, int V, int P,
+                             int TV);
+
+// Scatter-add of embedding_forward_typed: dword[ids[i]] += dout[i] unless ids[i] == word_pad;
+// dpos[positions[i]] += dout[i] unless positions[i] == pos_pad (-1: none); dtypes[type_ids[i]] +=
+// dout[i] (type 0 when type_ids is null).
+void embedding_backward_typed(float* dword, float* dpos, float* dtypes, const float* dout, const int32_t* ids,
+                              const int32_t* positions, const int32_t* type_ids, int64_t N, int C, int word_pad,
+                              int pos_pad);
+
 // Scatter-add: dword[ids[b, t]] += dout[b, t] unless ids[b, t] == pad_id; dpos[t] += dout[b, t].
 // dpos null: frozen (sinusoidal) position table. dword null: frozen word table.
 void embedding_backward(float* dword, float* dpos, const float* dout, const int32_t* ids, int B, int T, int C,

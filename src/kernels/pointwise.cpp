@@ -109,6 +109,18 @@ void relu_backward(float* din, const float* dout, const float* in, size_t n) {
   for (size_t i = 0; i < n; ++i) din[i] = in[i] > 0.f ? dout[i] : 0.f;
 }
 
+void tanh_forward(float* out, const float* in, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = std::tanh(in[i]);
+}
+
+void tanh_backward(float* din, const float* dout, const float* in, size_t n) {
+  // torch: grad * (1 - y^2) with y = tanh(x) as the forward computed it.
+  for (size_t i = 0; i < n; ++i) {
+    const float y = std::tanh(in[i]);
+    din[i] = dout[i] * (1.f - y * y);
+  }
+}
+
 void silu_forward(float* out, const float* in, size_t n) {
 #pragma omp parallel for schedule(static) if (n > 16384)
   for (size_t i = 0; i < n; ++i) out[i] = in[i] / (1.f + std::exp(-in[i]));

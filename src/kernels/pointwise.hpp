@@ -34,6 +34,8 @@ void gelu_tanh_forward(float* out, const float* in, size_t n);
 void gelu_tanh_backward(float* din, const float* dout, const float* in, size_t n);
 void relu_forward(float* out, const float* in, size_t n);
 void relu_backward(float* din, const float* dout, const float* in, size_t n);
+void tanh_forward(float* out, const float* in, size_t n);  // the BERT pooler / RoBERTa head
+void tanh_backward(float* din, const float* dout, const float* in, size_t n);
 void silu_forward(float* out, const float* in, size_t n);
 void silu_backward(float* din, const float* dout, const float* in, size_t n);
 

@@ -1,7 +1,8 @@
 // config.cpp — config.json <-> ModelConfig (see config.hpp).
 //
-// Mirrors transformers' DistilBertConfig: the HF aliases (hidden_size, num_attention_heads,
-// num_hidden_layers) are accepted, a missing id2label means 2 labels LABEL_0/LABEL_1 (or
+// Mirrors transformers' DistilBertConfig (the HF aliases hidden_size, num_attention_heads,
+// num_hidden_layers are accepted) and BertConfig / RobertaConfig (their own key names and defaults;
+// only absolute position embeddings); a missing id2label means 2 labels LABEL_0/LABEL_1 (or
 // `num_labels` of them), and every key we do not interpret is kept verbatim in `extra`.
 // The shape keys are required: HF would silently fall back to distilbert-base-uncased sizes,
 // which only surfaces later as a confusing tensor-shape mismatch.
@@ -216,7 +217,7 @@ void parse_labels(KeyReader& r, ModelConfig& cfg, const std::string& source) {
 }
 
 const std::set<std::string>& known_activations() {
-  static const std::set<std::string> s = {"gelu", "relu", "gelu_new", "silu"};
+  static const std::set<std::string> s = {"gelu", "relu", "gelu_new", "gelu_pytorch_tanh", "silu"};
   return s;
 }
 
@@ -229,8 +230,21 @@ const std::set<std::string>& known_problem_types() {
 constexpr int kMaxLayers = 1024;
 constexpr double kMaxParameters = 2e10;  // 80 GB of float32
 
+// The config.json name of a ModelConfig field in this family (BERT/RoBERTa spell them differently).
+const char* key_name(const ModelConfig& c, const char* field) {
+  if (c.family == Family::distilbert) return field;
+  static const std::map<std::string, const char*> bert = {
+      {"dim", "hidden_size"},          {"n_layers", "num_hidden_layers"},
+      {"n_heads", "num_attention_heads"}, {"hidden_dim", "intermediate_size"},
+      {"activation", "hidden_act"},    {"dropout", "hidden_dropout_prob"},
+      {"attention_dropout", "attention_probs_dropout_prob"}};
+  auto it = bert.find(field);
+  return it == bert.end() ? field : it->second;
+}
+
 void validate(const ModelConfig& c, const std::string& source) {
-  auto positive = [&](const char* key, int v) {
+  auto positive = [&](const char* field, int v) {
+    const char* key = key_name(c, field);
     if (v <= 0) throw FormatError(source + ": key \"" + key + "\": must be > 0, got " + std::to_string(v));
   };
   positive("vocab_size", c.vocab_size);
@@ -239,37 +253,47 @@ void validate(const ModelConfig& c, const std::string& source) {
   positive("n_heads", c.n_heads);
   positive("hidden_dim", c.hidden_dim);
   positive("max_position_embeddings", c.max_position_embeddings);
+  if (c.family != Family::distilbert) positive("type_vocab_size", c.type_vocab_size);
   // Bounds far above any real checkpoint, so that a hostile or mistyped config fails here instead of
   // asking for terabytes (the parameter layout and the arena are sized from these numbers).
   if (c.n_layers > kMaxLayers)
-    throw FormatError(source + ": key \"n_layers\": " + std::to_string(c.n_layers) + " is implausibly large (at most " +
-                      std::to_string(kMaxLayers) + ")");
+    throw FormatError(source + ": key \"" + key_name(c, "n_layers") + "\": " + std::to_string(c.n_layers) +
+                      " is implausibly large (at most " + std::to_string(kMaxLayers) + ")");
   const double C = c.dim, F = c.hidden_dim;
-  const double params = (static_cast<double>(c.vocab_size) + c.max_position_embeddings) * C +
+  const double params = (static_cast<double>(c.vocab_size) + c.max_position_embeddings + c.type_vocab_size) * C +
                         c.n_layers * (4 * C * C + 2 * C * F + F + 9 * C) + C * C + 3 * C;
   if (params > kMaxParameters)
     throw FormatError(source + ": the configured sizes give " + std::to_string(params) +
                       " parameters, implausibly many (at most " + std::to_string(kMaxParameters) + ")");
   if (c.dim % c.n_heads != 0)
-    throw FormatError(source + ": dim (" + std::to_string(c.dim) + ") must be divisible by n_heads (" +
-                      std::to_string(c.n_heads) + ")");
+    throw FormatError(source + ": " + key_name(c, "dim") + " (" + std::to_string(c.dim) + ") must be divisible by " +
+                      key_name(c, "n_heads") + " (" + std::to_string(c.n_heads) + ")");
   if (c.sinusoidal_pos_embds && c.dim % 2 != 0)
     throw FormatError(source + ": sinusoidal_pos_embds needs an even dim, got " + std::to_string(c.dim));
   if (c.pad_token_id < 0 || c.pad_token_id >= c.vocab_size)
     throw FormatError(source + ": key \"pad_token_id\": " + std::to_string(c.pad_token_id) +
                       " is outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+  if (c.family == Family::roberta && c.max_tokens() < 1)
+    throw FormatError(source + ": key \"max_position_embeddings\": " + std::to_string(c.max_position_embeddings) +
+                      " leaves no position for a token (RoBERTa's positions start at pad_token_id + 1 = " +
+                      std::to_string(c.pad_token_id + 1) + ")");
   if (!known_activations().count(c.activation))
-    throw UnsupportedError(source + ": key \"activation\": unsupported activation \"" + c.activation +
-                           "\" (known: gelu, relu, gelu_new, silu)");
-  auto probability = [&](const char* key, float p) {
+    throw UnsupportedError(source + ": key \"" + key_name(c, "activation") + "\": unsupported activation \"" +
+                           c.activation + "\" (supported: gelu, gelu_new, gelu_pytorch_tanh, relu, silu)");
+  auto probability = [&](const char* field, float p) {
+    const char* key = key_name(c, field);
     if (!(p >= 0.f && p < 1.f))
       throw FormatError(source + ": key \"" + key + "\": a dropout probability must be in [0, 1), got " +
                         std::to_string(p));
   };
   probability("dropout", c.dropout);
   probability("attention_dropout", c.attention_dropout);
-  probability("seq_classif_dropout", c.seq_classif_dropout);
-  probability("qa_dropout", c.qa_dropout);
+  if (c.family == Family::distilbert) {
+    probability("seq_classif_dropout", c.seq_classif_dropout);
+    probability("qa_dropout", c.qa_dropout);
+  } else if (c.classifier_dropout) {
+    probability("classifier_dropout", *c.classifier_dropout);
+  }
   if (!(c.initializer_range >= 0.f) || !std::isfinite(c.initializer_range))
     throw FormatError(source + ": key \"initializer_range\": must be >= 0");
   if (!c.problem_type.empty() && !known_problem_types().count(c.problem_type))
@@ -311,6 +335,52 @@ ModelConfig parse_distilbert(const json& j, const std::string& source) {
   return cfg;
 }
 
+// BertConfig / RobertaConfig: their key names, their defaults (RoBERTa pads with id 1).
+ModelConfig parse_bert(const json& j, const std::string& source, Family family) {
+  ModelConfig cfg;
+  cfg.family = family;
+  KeyReader r(j, source);
+  cfg.model_type = r.get_string("model_type", "bert");
+  if (const json* a = r.get_raw("architectures")) {
+    if (!a->is_array()) fail_type(source, "architectures", "an array of strings", *a);
+    for (const auto& e : *a) {
+      if (!e.is_string()) fail_type(source, "architectures", "an array of strings", *a);
+      cfg.architectures.push_back(e.get<std::string>());
+    }
+  }
+  const std::string position_type = r.get_string("position_embedding_type", "absolute");
+  if (position_type != "absolute")
+    throw UnsupportedError(source + ": key \"position_embedding_type\": \"" + position_type +
+                           "\" is not supported (supported: absolute)");
+  for (const char* flag : {"is_decoder", "add_cross_attention"})
+    if (r.has(flag) && r.get_bool(flag, false))
+      throw UnsupportedError(source + ": key \"" + flag + "\": decoder / cross-attention models are not supported "
+                             "(supported: encoder-only sequence classifiers)");
+  // Like the DistilBERT shape keys, the sizes are required (HF's silent defaults hide mistakes).
+  cfg.vocab_size = r.get_int({"vocab_size"}, std::nullopt);
+  cfg.dim = r.get_int({"hidden_size"}, std::nullopt);
+  cfg.n_layers = r.get_int({"num_hidden_layers"}, std::nullopt);
+  cfg.n_heads = r.get_int({"num_attention_heads"}, std::nullopt);
+  cfg.hidden_dim = r.get_int({"intermediate_size"}, std::nullopt);
+  cfg.max_position_embeddings = r.get_int({"max_position_embeddings"}, std::nullopt);
+  cfg.type_vocab_size = r.get_int({"type_vocab_size"}, 2);
+  cfg.activation = r.get_string("hidden_act", "gelu");
+  cfg.dropout = r.get_float("hidden_dropout_prob", 0.1f);
+  cfg.attention_dropout = r.get_float("attention_probs_dropout_prob", 0.1f);
+  if (r.has("classifier_dropout")) cfg.classifier_dropout = r.get_float("classifier_dropout", 0.f);
+  else r.get_raw("classifier_dropout");  // an explicit null is consumed (written back as null)
+  cfg.initializer_range = r.get_float("initializer_range", 0.02f);
+  cfg.layer_norm_eps = r.get_float("layer_norm_eps", 1e-12f);
+  cfg.pad_token_id = r.get_int({"pad_token_id"}, family == Family::roberta ? 1 : 0);
+  cfg.problem_type = r.get_string("problem_type", "");
+  parse_labels(r, cfg, source);
+  cfg.extra = r.unused();
+  if (!(cfg.layer_norm_eps > 0.f) || !std::isfinite(cfg.layer_norm_eps))
+    throw FormatError(source + ": key \"layer_norm_eps\": must be > 0");
+  validate(cfg, source);
+  return cfg;
+}
+
 // Shortest decimal that round-trips the float, as a double: 0.1f is written "0.1" like Python
 // writes the 0.1 it read, not 0.10000000149011612.
 json float_json(float x) {
@@ -336,8 +406,10 @@ ModelConfig parse_config(const nlohmann::json& j, const std::string& source) {
   if (!j.at("model_type").is_string()) fail_type(source, "model_type", "a string", j.at("model_type"));
   const std::string model_type = j.at("model_type").get<std::string>();
   if (model_type == "distilbert") return parse_distilbert(j, source);
+  if (model_type == "bert") return parse_bert(j, source, Family::bert);
+  if (model_type == "roberta") return parse_bert(j, source, Family::roberta);
   throw UnsupportedError(source + ": key \"model_type\": unsupported model type \"" + model_type +
-                         "\" (supported: distilbert)");
+                         "\" (supported: distilbert, bert, roberta)");
 }
 
 ModelConfig load_config(const std::filesystem::path& path) {
@@ -351,7 +423,46 @@ ModelConfig load_config(const std::filesystem::path& path) {
   return parse_config(j, path.string());
 }
 
+namespace {
+
+void write_labels(json& j, const ModelConfig& cfg) {
+  json id2label = json::object();
+  for (const auto& [id, name] : cfg.id2label) id2label[std::to_string(id)] = name;
+  j["id2label"] = id2label;
+  json label2id = json::object();
+  for (const auto& [id, name] : cfg.id2label) label2id[name] = id;
+  j["label2id"] = label2id;
+  if (!cfg.problem_type.empty()) j["problem_type"] = cfg.problem_type;
+}
+
+json bert_config_to_json(const ModelConfig& cfg) {
+  json j = cfg.extra.is_object() ? cfg.extra : json::object();
+  j["model_type"] = cfg.model_type;
+  if (!cfg.architectures.empty()) j["architectures"] = cfg.architectures;
+  j["attention_probs_dropout_prob"] = float_json(cfg.attention_dropout);
+  j["classifier_dropout"] = cfg.classifier_dropout ? float_json(*cfg.classifier_dropout) : json(nullptr);
+  j["hidden_act"] = cfg.activation;
+  j["hidden_dropout_prob"] = float_json(cfg.dropout);
+  j["hidden_size"] = cfg.dim;
+  j["initializer_range"] = float_json(cfg.initializer_range);
+  j["intermediate_size"] = cfg.hidden_dim;
+  j["layer_norm_eps"] = float_json(cfg.layer_norm_eps);
+  j["max_position_embeddings"] = cfg.max_position_embeddings;
+  j["num_attention_heads"] = cfg.n_heads;
+  j["num_hidden_layers"] = cfg.n_layers;
+  j["pad_token_id"] = cfg.pad_token_id;
+  j["position_embedding_type"] = "absolute";
+  j["type_vocab_size"] = cfg.type_vocab_size;
+  j["vocab_size"] = cfg.vocab_size;
+  write_labels(j, cfg);
+  j.erase("num_labels");
+  return j;
+}
+
+}  // namespace
+
 nlohmann::json config_to_json(const ModelConfig& cfg) {
+  if (cfg.family != Family::distilbert) return bert_config_to_json(cfg);
   json j = cfg.extra.is_object() ? cfg.extra : json::object();
   j["model_type"] = cfg.model_type;
   if (!cfg.architectures.empty()) j["architectures"] = cfg.architectures;
@@ -369,19 +480,49 @@ nlohmann::json config_to_json(const ModelConfig& cfg) {
   j["seq_classif_dropout"] = float_json(cfg.seq_classif_dropout);
   j["sinusoidal_pos_embds"] = cfg.sinusoidal_pos_embds;
   j["vocab_size"] = cfg.vocab_size;
-  json id2label = json::object();
-  for (const auto& [id, name] : cfg.id2label) id2label[std::to_string(id)] = name;
-  j["id2label"] = id2label;
-  json label2id = json::object();
-  for (const auto& [id, name] : cfg.id2label) label2id[name] = id;
-  j["label2id"] = label2id;
-  if (!cfg.problem_type.empty()) j["problem_type"] = cfg.problem_type;
+  write_labels(j, cfg);
   // The HF aliases are written under their canonical names only.
   for (const char* alias : {"hidden_size", "num_attention_heads", "num_hidden_layers", "num_labels"}) j.erase(alias);
   return j;
 }
 
+namespace {
+
+// make_model.py's bert-* / roberta-* presets.
+ModelConfig bert_preset(Family family, bool tiny) {
+  ModelConfig c;
+  c.family = family;
+  const bool roberta = family == Family::roberta;
+  c.model_type = roberta ? "roberta" : "bert";
+  c.architectures = {roberta ? "RobertaForSequenceClassification" : "BertForSequenceClassification"};
+  c.vocab_size = roberta ? 50265 : 28996;
+  c.dim = tiny ? 32 : 768;
+  c.n_layers = tiny ? 2 : 12;
+  c.n_heads = tiny ? 2 : 12;
+  c.hidden_dim = tiny ? 64 : 3072;
+  c.max_position_embeddings = roberta ? (tiny ? 258 : 514) : (tiny ? 128 : 512);
+  c.type_vocab_size = roberta ? 1 : 2;
+  c.layer_norm_eps = roberta ? 1e-5f : 1e-12f;
+  c.pad_token_id = roberta ? 1 : 0;
+  c.activation = "gelu";
+  c.dropout = c.attention_dropout = 0.1f;
+  c.initializer_range = 0.02f;
+  if (roberta) c.extra = {{"bos_token_id", 0}, {"eos_token_id", 2}};
+  set_labels(c, {"LABEL_0", "LABEL_1"});
+  return c;
+}
+
+}  // namespace
+
+std::string base_preset_name(const std::string& model_type) {
+  if (model_type == "distilbert") return "base";
+  if (model_type == "bert" || model_type == "roberta") return model_type + "-base";
+  throw UnsupportedError("model_type \"" + model_type + "\" is not supported (supported: distilbert, bert, roberta)");
+}
+
 ModelConfig preset_config(const std::string& name) {
+  if (name == "bert-base" || name == "bert-tiny") return bert_preset(Family::bert, name == "bert-tiny");
+  if (name == "roberta-base" || name == "roberta-tiny") return bert_preset(Family::roberta, name == "roberta-tiny");
   ModelConfig c;
   c.model_type = "distilbert";
   c.architectures = {"DistilBertForSequenceClassification"};
@@ -407,7 +548,8 @@ ModelConfig preset_config(const std::string& name) {
     c.dim = 32;
     c.hidden_dim = 64;
   } else {
-    throw InvalidArgument("unknown preset config \"" + name + "\" (expected tiny or base)");
+    throw InvalidArgument("unknown preset config \"" + name +
+                          "\" (expected tiny, base, bert-tiny, bert-base, roberta-tiny or roberta-base)");
   }
   set_labels(c, {"LABEL_0", "LABEL_1"});  // transformers' default when no labels are given
   return c;

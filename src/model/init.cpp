@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "model/family.hpp"
 #include "model/model_dir.hpp"
 #include "util/rng.hpp"
 
@@ -50,6 +51,11 @@ void sinusoidal_position_table(int n_pos, int dim, float* out) {
 }
 
 void init_weights(const ModelConfig& cfg, const ParamLayout& layout, float* arena, uint64_t seed, bool head_only) {
+  init_weights(cfg, layout, arena, seed, [head_only](const ParamInfo& p) { return !head_only || p.head; });
+}
+
+void init_weights(const ModelConfig& cfg, const ParamLayout& layout, float* arena, uint64_t seed,
+                  const std::function<bool(const ParamInfo&)>& which) {
   struct Job {
     size_t param;
     size_t chunk;
@@ -58,9 +64,9 @@ void init_weights(const ModelConfig& cfg, const ParamLayout& layout, float* aren
   const auto& params = layout.params();
   for (size_t pi = 0; pi < params.size(); ++pi) {
     const ParamInfo& p = params[pi];
-    if (head_only && !p.head) continue;
+    if (!which(p)) continue;
     float* x = arena + p.offset;
-    const bool is_position = p.name == "distilbert.embeddings.position_embeddings.weight";
+    const bool is_position = &p == &layout.position_embeddings();
     if (is_layer_norm(p.name)) {
       std::fill(x, x + p.numel, ends_with(p.name, ".weight") ? 1.0f : 0.0f);
     } else if (ends_with(p.name, ".bias")) {
@@ -79,12 +85,15 @@ void init_weights(const ModelConfig& cfg, const ParamLayout& layout, float* aren
     Rng rng(hash3(seed, normal_jobs[j].param, normal_jobs[j].chunk));
     fill_normal(rng, cfg.initializer_range, arena + p.offset + begin, n);
   }
-  if (!head_only) {
-    // nn.Embedding(padding_idx=pad_token_id): that row starts at zero.
-    const ParamInfo& word = layout.find("distilbert.embeddings.word_embeddings.weight");
-    float* row = arena + word.offset + static_cast<size_t>(cfg.pad_token_id) * cfg.dim;
+  // nn.Embedding(padding_idx=pad_token_id): that row starts at zero (RoBERTa's position table has
+  // the same padding_idx).
+  auto zero_pad_row = [&](const ParamInfo& table) {
+    if (!which(table)) return;
+    float* row = arena + table.offset + static_cast<size_t>(cfg.pad_token_id) * cfg.dim;
     std::fill(row, row + cfg.dim, 0.0f);
-  }
+  };
+  zero_pad_row(layout.word_embeddings());
+  if (family_spec(cfg).positions_from_ids) zero_pad_row(layout.position_embeddings());
 }
 
 void create_random_model_dir(const std::filesystem::path& out, const ModelConfig& cfg, uint64_t seed,

@@ -1,8 +1,8 @@
-// init.hpp — Transformers' random initialisation of a DistilBertForSequenceClassification.
+// init.hpp — Transformers' random initialisation of an XForSequenceClassification (every family).
 //
-// DistilBertPreTrainedModel._init_weights: every nn.Linear and nn.Embedding weight drawn from
+// XPreTrainedModel._init_weights: every nn.Linear and nn.Embedding weight drawn from
 // normal(0, initializer_range), every bias zero, LayerNorm weight 1 and bias 0, and the
-// padding_idx (pad_token_id) row of word_embeddings zeroed. With sinusoidal_pos_embds the position
+// padding_idx (pad_token_id) row of word_embeddings zeroed (RoBERTa: of position_embeddings too). With sinusoidal_pos_embds the position
 // table is the fixed sin/cos table instead. The numbers come from bert_emotion::Rng, not torch's
 // generator, so they match Transformers in distribution, not bit for bit (torch's Mersenne Twister
 // + its normal_ kernel are not reproduced). A draw is a function of (seed, tensor, chunk) only, so
@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 
 #include "model/config.hpp"
 #include "model/weights.hpp"
@@ -26,6 +27,10 @@ namespace bert_emotion {
 // Initialises every parameter of `layout` in `arena` (or only the head tensors when head_only).
 void init_weights(const ModelConfig& cfg, const ParamLayout& layout, float* arena, uint64_t seed,
                   bool head_only = false);
+// Initialises the parameters `which` selects (e.g. the head tensors a checkpoint lacks). A tensor's
+// values do not depend on which others are selected.
+void init_weights(const ModelConfig& cfg, const ParamLayout& layout, float* arena, uint64_t seed,
+                  const std::function<bool(const ParamInfo&)>& which);
 
 // Writes a freshly initialised model directory (config.json + model.safetensors, and the tokenizer
 // files of `tokenizer_dir` when given) through save_model_dir.

@@ -1,15 +1,18 @@
 // model_dir.cpp — load and save Hugging Face model directories (see model_dir.hpp).
 //
 // Loading maps each canonical parameter (ParamLayout) to a tensor of model.safetensors, accepting
-// the "distilbert."-prefixed names of DistilBertFor* checkpoints and the bare names of a plain
-// DistilBertModel. Tensors we do not need (masked-LM vocab_transform / vocab_layer_norm /
-// vocab_projector, position_ids buffers) are ignored, as Transformers ignores them with a warning.
+// the family-prefixed names of XFor* checkpoints ("distilbert.", "bert.", "roberta.") and the bare
+// names of a plain base model. Tensors we do not need (the family's pretraining heads: masked-LM
+// vocab_* of DistilBERT, cls.* of BERT, lm_head.* and roberta.pooler.* of RoBERTa; position_ids
+// buffers) are ignored, as Transformers drops them with a warning. BERT's pooler belongs to the
+// pretrained model: used when present, created fresh (with the classifier) when absent.
 #include "model/model_dir.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <set>
 
+#include "model/family.hpp"
 #include "model/init.hpp"
 #include "model/safetensors.hpp"
 #include "util/atomic_file.hpp"
@@ -19,21 +22,21 @@ namespace bert_emotion {
 
 namespace {
 
-constexpr const char* kPrefix = "distilbert.";
-
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
 }
 
-// The file's tensor for a canonical name: "distilbert.X" or, for a bare DistilBertModel, "X".
-// The word embeddings may survive only as the masked-LM decoder tied to them (vocab_projector).
-const TensorEntry* find_tensor(const SafetensorsFile& file, const std::string& canonical) {
-  if (const TensorEntry* t = file.find(canonical)) return t;
-  if (canonical.rfind(kPrefix, 0) == 0)
-    if (const TensorEntry* t = file.find(canonical.substr(std::strlen(kPrefix)))) return t;
-  if (canonical == "distilbert.embeddings.word_embeddings.weight") return file.find("vocab_projector.weight");
+// The file's tensor for a canonical name: "bert.X" or, for a bare base model, "X". DistilBERT's
+// word embeddings may survive only as the masked-LM decoder tied to them (vocab_projector).
+const TensorEntry* find_tensor(const SafetensorsFile& file, const FamilySpec& family, const ParamLayout& layout,
+                               const ParamInfo& p) {
+  if (const TensorEntry* t = file.find(p.name)) return t;
+  const size_t n = std::strlen(family.prefix);
+  if (p.name.compare(0, n, family.prefix) == 0)
+    if (const TensorEntry* t = file.find(p.name.substr(n))) return t;
+  if (family.family == Family::distilbert && &p == &layout.word_embeddings()) return file.find("vocab_projector.weight");
   return nullptr;
 }
 
@@ -71,6 +74,7 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& 
     throw FormatError(src + ": " + config_path.string() + " has n_layers " + std::to_string(m.config.n_layers) +
                       " but the file holds only " + std::to_string(file.tensors().size()) + " tensors");
   m.layout = ParamLayout(m.config);
+  const FamilySpec& family = family_spec(m.config);
 
   // Resolve every parameter first so that errors come before any copying.
   const auto& params = m.layout.params();
@@ -79,7 +83,7 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& 
   std::set<std::string> dtypes;
   for (size_t i = 0; i < params.size(); ++i) {
     const ParamInfo& p = params[i];
-    const TensorEntry* t = find_tensor(file, p.name);
+    const TensorEntry* t = find_tensor(file, family, m.layout, p);
     if (t == nullptr) {
       (p.head ? missing_head : missing_body).push_back(p.name);
       continue;
@@ -94,7 +98,7 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& 
     dtypes.insert(dtype_name(t->dtype));
   }
   // HF computes a sinusoidal table itself, so a checkpoint may omit it.
-  const std::string position_name = "distilbert.embeddings.position_embeddings.weight";
+  const std::string position_name = m.layout.position_embeddings().name;
   bool compute_positions = false;
   if (m.config.sinusoidal_pos_embds) {
     auto it = std::find(missing_body.begin(), missing_body.end(), position_name);
@@ -110,16 +114,23 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& 
     throw FormatError(src + ": missing tensor" + (missing_body.size() > 1 ? "s " : " ") + list);
   }
   if (!missing_head.empty()) {
-    if (missing_head.size() != 4) {
-      std::string list;
-      for (size_t i = 0; i < missing_head.size(); ++i) list += (i ? ", " : "") + missing_head[i];
-      throw FormatError(src + ": incomplete classification head: missing " + list);
-    }
+    // The head is two modules (its dense, the classifier), each present or absent as a whole; a
+    // BERT checkpoint may carry its pooler (the dense) without a classifier.
+    const auto& h = family.head_params;
+    auto missing = [&](const char* name) {
+      return std::find(missing_head.begin(), missing_head.end(), name) != missing_head.end();
+    };
+    for (size_t module = 0; module < 2; ++module)
+      if (missing(h[2 * module]) != missing(h[2 * module + 1])) {
+        std::string list;
+        for (size_t i = 0; i < missing_head.size(); ++i) list += (i ? ", " : "") + missing_head[i];
+        throw FormatError(src + ": incomplete classification head: missing " + list);
+      }
     if (!opts.allow_missing_head)
-      throw FormatError(dir.string() +
-                        " has no classification head (pre_classifier/classifier): fine-tune it first with "
-                        "`bert-emotion train`");
+      throw FormatError(dir.string() + " has no classification head (" + h[0] + ", " + h[2] +
+                        "): fine-tune it first with `bert-emotion train`");
     m.has_head = false;
+    m.missing_head = missing_head;
   }
   m.weights_dtype = dtypes.size() == 1 ? *dtypes.begin() : dtypes.empty() ? "" : "mixed";
 
@@ -179,7 +190,7 @@ void save_model_dir(const std::filesystem::path& dir, const ModelConfig& cfg, co
 
   // What save_pretrained writes for the model class we hold.
   nlohmann::json j = config_to_json(cfg);
-  j["architectures"] = {"DistilBertForSequenceClassification"};
+  j["architectures"] = {family_spec(cfg).architecture};
   j["torch_dtype"] = "float32";
   write_file_atomic(dir / "config.json", j.dump(2) + "\n");
 

@@ -1,11 +1,14 @@
 // model_dir.hpp — a Hugging Face model directory: config.json + model.safetensors + tokenizer files.
 //
-// Loading checks every required tensor against the config (names with or without the
-// "distilbert." prefix; masked-LM `vocab_*` tensors ignored; F32/F16/BF16 widened to float32) and
-// fails with messages like
+// Loading checks every required tensor against the config (names with or without the family's
+// "distilbert." / "bert." / "roberta." prefix; pretraining heads — DistilBERT's masked-LM
+// `vocab_*`, BERT's `cls.*`, RoBERTa's `lm_head.*` and `roberta.pooler.*` — ignored; F32/F16/BF16
+// widened to float32) and fails with messages like
 //   tensor distilbert.transformer.layer.3.ffn.lin1.weight: expected [3072, 768], got [3072, 512]
-// A checkpoint without pre_classifier/classifier (distilbert-base-cased is a masked-LM checkpoint)
-// loads only with `allow_missing_head`; `has_head` then says the trainer must create it.
+// A checkpoint without its classification head (distilbert-base-cased, bert-base-cased,
+// roberta-base are pretraining checkpoints) loads only with `allow_missing_head`; `has_head` then
+// says the trainer must create the tensors listed in `missing_head` (BERT's pretrained pooler is
+// kept when present).
 //
 //   LoadedModel m = load_model_dir("runs/emotion");            // inference: F32 tensors stay mmap'ed
 //   const Weights& w = m.weights;                              // views, by checkpoint name
@@ -39,6 +42,7 @@ struct LoadedModel {
   std::shared_ptr<SafetensorsFile> file;    // keeps the mmap alive for views into it
   Weights weights{};                        // views into `arena` or `file`
   bool has_head = true;                     // false: head tensors absent (zero-filled in the arena)
+  std::vector<std::string> missing_head;    // the absent head tensors' names
   std::string weights_dtype;                // "F32", "F16", "BF16" or "mixed"
 };
 

@@ -2,9 +2,12 @@
 
 #include <stdexcept>
 
+#include "model/family.hpp"
+
 namespace bert_emotion {
 
 ParamLayout::ParamLayout(const ModelConfig& cfg) {
+  const FamilySpec& f = family_spec(cfg);
   const int64_t C = cfg.dim, F = cfg.hidden_dim, V = cfg.vocab_size, P = cfg.max_position_embeddings,
                 K = cfg.num_labels();
   auto add = [&](std::string name, std::vector<int64_t> shape, bool no_decay, bool head = false) {
@@ -19,31 +22,24 @@ ParamLayout::ParamLayout(const ModelConfig& cfg) {
     size_ += p.numel;
     params_.push_back(std::move(p));
   };
-  const std::string e = "distilbert.embeddings.";
-  add(e + "word_embeddings.weight", {V, C}, false);
-  add(e + "position_embeddings.weight", {P, C}, false);
+  const std::string base = f.prefix;
+  add(base + f.word_embeddings, {V, C}, false);
+  add(base + f.position_embeddings, {P, C}, false);
   if (cfg.sinusoidal_pos_embds) params_.back().trainable = false;
-  add(e + "LayerNorm.weight", {C}, true);
-  add(e + "LayerNorm.bias", {C}, true);
-  for (int i = 0; i < cfg.n_layers; ++i) {
-    const std::string l = "distilbert.transformer.layer." + std::to_string(i) + ".";
-    for (const char* lin : {"q_lin", "k_lin", "v_lin", "out_lin"}) {
-      add(l + "attention." + lin + ".weight", {C, C}, false);
-      add(l + "attention." + lin + ".bias", {C}, true);
-    }
-    add(l + "sa_layer_norm.weight", {C}, true);
-    add(l + "sa_layer_norm.bias", {C}, true);
-    add(l + "ffn.lin1.weight", {F, C}, false);
-    add(l + "ffn.lin1.bias", {F}, true);
-    add(l + "ffn.lin2.weight", {C, F}, false);
-    add(l + "ffn.lin2.bias", {C}, true);
-    add(l + "output_layer_norm.weight", {C}, true);
-    add(l + "output_layer_norm.bias", {C}, true);
-  }
-  add("pre_classifier.weight", {C, C}, false, true);
-  add("pre_classifier.bias", {C}, true, true);
-  add("classifier.weight", {K, C}, false, true);
-  add("classifier.bias", {K}, true, true);
+  token_types_ = f.token_type_embeddings != nullptr;
+  if (token_types_) add(base + f.token_type_embeddings, {cfg.type_vocab_size, C}, false);
+  add(base + f.embeddings_layer_norm + ".weight", {C}, true);
+  add(base + f.embeddings_layer_norm + ".bias", {C}, true);
+  n_layers_ = cfg.n_layers;
+  // Shapes of the 16 block tensors in LayerWeights order.
+  const std::vector<int64_t> shapes[16] = {{C, C}, {C}, {C, C}, {C}, {C, C}, {C}, {C, C}, {C},
+                                           {C},    {C}, {F, C}, {F}, {C, F}, {C}, {C},    {C}};
+  for (int i = 0; i < cfg.n_layers; ++i)
+    for (int s = 0; s < 16; ++s) add(f.layer_param(i, s), shapes[s], shapes[s].size() == 1);
+  add(f.head_params[0], {C, C}, false, true);
+  add(f.head_params[1], {C}, true, true);
+  add(f.head_params[2], {K, C}, false, true);
+  add(f.head_params[3], {K}, true, true);
 }
 
 const ParamInfo* ParamLayout::try_find(const std::string& name) const {
@@ -67,10 +63,10 @@ Weights ParamLayout::bind(const std::function<float*(const ParamInfo&)>& locate)
   Weights w{};
   w.word_emb = next();
   w.pos_emb = next();
+  if (token_types_) w.type_emb = next();
   w.emb_ln_w = next();
   w.emb_ln_b = next();
-  const size_t n_layers = (params_.size() - 8) / 16;
-  w.layers.resize(n_layers);
+  w.layers.resize(size_t(n_layers_));
   for (auto& L : w.layers) {
     L.q_w = next(); L.q_b = next();
     L.k_w = next(); L.k_b = next();

@@ -1,10 +1,10 @@
 // weights.hpp — the parameter arena and its named views, mirroring the checkpoint's tensor names.
 //
 // llm.c style: every trainable float lives in one contiguous arena laid out by ParamLayout, in a
-// fixed order (embeddings, layers 0..n-1, pre_classifier, classifier). Gradients and the AdamW
-// moments use the same layout, so zero-grad, global-norm clipping, AdamW and saving are flat loops
-// over `size` floats. The canonical names are those of a Transformers
-// DistilBertForSequenceClassification checkpoint:
+// fixed order (embeddings, layers 0..n-1, the head's dense, the classifier). Gradients and the
+// AdamW moments use the same layout, so zero-grad, global-norm clipping, AdamW and saving are flat
+// loops over `size` floats. The canonical names are those of the family's Transformers
+// XForSequenceClassification checkpoint (model/family.hpp); for DistilBERT:
 //
 //   distilbert.embeddings.word_embeddings.weight          [V, C]
 //   distilbert.embeddings.position_embeddings.weight      [P, C]
@@ -16,6 +16,9 @@
 //   distilbert.transformer.layer.{i}.output_layer_norm.{weight,bias} [C]
 //   pre_classifier.{weight [C, C], bias [C]}
 //   classifier.{weight [K, C], bias [K]}
+// BERT: bert.embeddings.{word,position,token_type}_embeddings, bert.encoder.layer.{i}.attention.self.query
+// ..., bert.pooler.dense (the head's dense), classifier. RoBERTa: roberta.* without a pooler,
+// classifier.dense and classifier.out_proj.
 //
 // Linear weights keep PyTorch's [out, in] layout: y = x W^T + b; nothing is transposed on load or
 // save. `Weights` is a set of pointers, one per tensor, into an arena (training: owned floats) or
@@ -39,15 +42,18 @@
 namespace bert_emotion {
 
 struct ParamInfo {
-  std::string name;              // canonical checkpoint name (with the "distilbert." prefix)
+  std::string name;              // canonical checkpoint name (with the family's prefix, "distilbert.")
   std::vector<int64_t> shape;
   size_t offset = 0;             // in floats, from the arena start
   size_t numel = 0;
   bool no_decay = false;         // biases and LayerNorm weights: the Trainer's no-weight-decay group
   bool trainable = true;         // false for a sinusoidal position table (HF freezes it)
-  bool head = false;             // pre_classifier.* / classifier.*: created fresh from an MLM checkpoint
+  bool head = false;             // the head's dense + classifier: created fresh from an MLM checkpoint
 };
 
+// Names in DistilBERT's terms; FamilySpec::layer_params gives each family's (BERT: query, key,
+// value, attention.output.dense, attention.output.LayerNorm, intermediate.dense, output.dense,
+// output.LayerNorm).
 struct LayerWeights {
   float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b;  // attention.{q,k,v,out}_lin
   float *ln1_w, *ln1_b;                                  // sa_layer_norm
@@ -57,7 +63,10 @@ struct LayerWeights {
 
 struct Weights {
   float *word_emb, *pos_emb, *emb_ln_w, *emb_ln_b;
+  float* type_emb = nullptr;  // [type_vocab_size, C]; null for DistilBERT
   std::vector<LayerWeights> layers;
+  // The head's dense (pre_classifier, bert.pooler.dense, classifier.dense) and the classifier
+  // (classifier, classifier.out_proj).
   float *pre_w, *pre_b, *cls_w, *cls_b;
 };
 
@@ -75,9 +84,15 @@ class ParamLayout {
   // Views located one tensor at a time (e.g. straight into an mmap'ed F32 file).
   Weights bind(const std::function<float*(const ParamInfo&)>& locate) const;
 
+  // The word / position embedding tables' entries (what init and loading treat specially).
+  const ParamInfo& word_embeddings() const { return params_.at(0); }
+  const ParamInfo& position_embeddings() const { return params_.at(1); }
+
  private:
   std::vector<ParamInfo> params_;
   size_t size_ = 0;
+  bool token_types_ = false;
+  int n_layers_ = 0;
 };
 
 }  // namespace bert_emotion

@@ -6,7 +6,7 @@
 //   rows                               <= max_batch_requests (0 = no limit)
 // (a batch always holds at least one row), runs Backend::predict on it, and fulfils each row's
 // future with its logits or with the backend's error. The backend packs the rows without padding
-// (distilbert_forward_packed), so a batch costs its real tokens whatever the mix of lengths and the
+// (encoder_forward_packed), so a batch costs its real tokens whatever the mix of lengths and the
 // worker never sorts or splits what arrived (as TEI's padding-free backends). The queue is bounded
 // (`max_queue_rows`): submit() past the bound throws ApiError(Overloaded) at once, after stop()
 // ApiError(Unhealthy); it never blocks.

@@ -28,7 +28,7 @@
 // (BPE model, vocab.json + merges.txt). Offsets are byte ranges into the text given.
 // A Tokenizer is immutable after loading; every method is const and safe to call from many
 // threads at once. Copies are cheap (they share the loaded state). Padding is left to the
-// batcher (make_batch in model/distilbert.hpp); pad_id() is the id to pad with.
+// batcher (make_batch in model/encoder.hpp); pad_id() is the id to pad with.
 #pragma once
 
 #include <cstdint>

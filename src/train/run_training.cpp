@@ -13,6 +13,7 @@
 #include "data/metrics.hpp"
 #include "dist/communicator.hpp"
 #include "hub/hub.hpp"
+#include "model/family.hpp"
 #include "model/init.hpp"
 #include "model/model_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -141,18 +142,26 @@ TrainOutcome run_training(const TrainOptions& opts) {
   }
   tm.config = loaded.config;
   set_labels(tm.config, names);
-  tm.config.architectures = {"DistilBertForSequenceClassification"};
+  tm.config.architectures = {family_spec(tm.config).architecture};
   tm.config.problem_type = "single_label_classification";
   tm.layout = ParamLayout(tm.config);
   tm.params.assign(tm.layout.size(), 0.0f);
+  // A fresh head replaces every head tensor when the label count changed, else only those the
+  // checkpoint lacks (a pretrained BERT pooler is kept).
+  const bool replace_whole_head = loaded.has_head;
+  auto fresh = [&](const ParamInfo& p) {
+    return p.head && fresh_head &&
+           (replace_whole_head || std::find(loaded.missing_head.begin(), loaded.missing_head.end(), p.name) !=
+                                      loaded.missing_head.end());
+  };
   for (const auto& p : tm.layout.params()) {
     const ParamInfo* src = loaded.layout.try_find(p.name);
-    if (p.head && fresh_head) continue;
+    if (fresh(p)) continue;
     if (!src || src->numel != p.numel) throw FormatError(model_path.string() + ": tensor " + p.name + " does not fit");
     std::copy_n(loaded.arena.data() + src->offset, p.numel, tm.params.data() + p.offset);
   }
   if (fresh_head) {
-    init_weights(tm.config, tm.layout, tm.params.data(), opts.seed, /*head_only=*/true);
+    init_weights(tm.config, tm.layout, tm.params.data(), opts.seed, fresh);
     say("created a new classification head for " + std::to_string(K) + " labels (seed " + std::to_string(opts.seed) + ")");
   }
   loaded = LoadedModel{};  // release the source arena
@@ -161,7 +170,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
   // small model with a 512-token tokenizer would otherwise index past its positions).
   if (opts.max_seq_length == 1) throw InvalidArgument("--max-seq-length must be >= 2");
   size_t max_len = opts.max_seq_length;
-  if (max_len == 0) max_len = std::min(tok.model_max_length(), static_cast<size_t>(tm.config.max_position_embeddings));
+  if (max_len == 0) max_len = std::min(tok.model_max_length(), static_cast<size_t>(tm.config.max_tokens()));
   TokenizedSplit train = tokenize_split(tok, train_ds, max_len);
   std::optional<TokenizedSplit> eval;
   if (eval_ds) eval = tokenize_split(tok, *eval_ds, max_len);

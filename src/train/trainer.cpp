@@ -16,7 +16,7 @@
 #include "data/evaluate.hpp"
 #include "data/metrics.hpp"
 #include "dist/communicator.hpp"
-#include "model/distilbert.hpp"
+#include "model/encoder.hpp"
 #include "train/checkpoint.hpp"
 #include "train/optimizer.hpp"
 #include "train/progress.hpp"
@@ -230,9 +230,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   for (size_t i = 0; i < n; ++i) {
     const int len = static_cast<int>(train.ids[i].size());
     if (len == 0) throw InvalidArgument("training example " + std::to_string(i) + " has no tokens");
-    if (len > cfg.max_position_embeddings)
+    if (len > cfg.max_tokens())
       throw InvalidArgument("training example " + std::to_string(i) + " has " + std::to_string(len) +
-                            " tokens > max_position_embeddings " + std::to_string(cfg.max_position_embeddings) +
+                            " tokens > the model's " + std::to_string(cfg.max_tokens()) + " positions" +
                             " (use --max-seq-length)");
     if (train.labels[i] < 0 || train.labels[i] >= K)
       throw InvalidArgument("training example " + std::to_string(i) + " has label " + std::to_string(train.labels[i]) +
@@ -466,11 +466,11 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
                                             static_cast<uint64_t>(comm.rank())};
       float loss = 0.f;
       if (bs > 0) {
-        distilbert_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
+        encoder_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
         loss = cross_entropy_forward_backward(logits.data(), labels.data(), bs, K, dlogits.data());
         // The loss is a mean over the global batch: weight this rank's mean by its share of it.
         if (R > 1) scale_inplace(dlogits.data(), static_cast<size_t>(bs) * K, static_cast<float>(bs) / static_cast<float>(global_bs));
-        distilbert_backward(cfg, w, gw, batch, acts, dlogits.data());  // grads are zero here (see below)
+        encoder_backward(cfg, w, gw, batch, acts, dlogits.data());  // grads are zero here (see below)
       }
       // Ranks: sum the weighted gradients and losses; a stop request on any rank stops them all.
       bool stop = opts.should_stop && opts.should_stop(ts.global_step + 1);

@@ -1,4 +1,6 @@
-// distilbert_forward.cpp — buffers, batching, the forward pass and the losses of distilbert.hpp.
+// encoder_forward.cpp — buffers, batching, the forward pass and the losses of encoder.hpp.
+// The family's parts (model/family.hpp) are switched here: embeddings, the dropout after the
+// attention output, the head.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -7,20 +9,13 @@
 #include "kernels/layers.hpp"
 #include "kernels/loss.hpp"
 #include "kernels/pointwise.hpp"
-#include "model/distilbert.hpp"
-#include "model/distilbert_buffers.hpp"
+#include "model/encoder.hpp"
+#include "model/encoder_buffers.hpp"
 #include "util/error.hpp"
 
 namespace bert_emotion {
 
 namespace {
-
-// Dropout sites: 0 embeddings, 1 + 2l layer l's attention probabilities, 2 + 2l its FFN output,
-// 1 + 2 n_layers the head.
-uint64_t site_embeddings() { return 0; }
-uint64_t site_attention(int l) { return 1 + 2 * uint64_t(l); }
-uint64_t site_ffn(int l) { return 2 + 2 * uint64_t(l); }
-uint64_t site_head(int n_layers) { return 1 + 2 * uint64_t(n_layers); }
 
 void add_inplace(float* y, const float* x, size_t n) {
 #pragma omp parallel for schedule(static) if (n > 65536)
@@ -39,9 +34,10 @@ void check_forward_config(const ModelConfig& cfg) {
 }
 
 void check_forward_weights_and_length(const ModelConfig& cfg, const Weights& w, int T, const char* who) {
-  if (T > cfg.max_position_embeddings)
-    throw InvalidArgument(std::string(who) + ": sequence length " + std::to_string(T) +
-                          " exceeds max_position_embeddings " + std::to_string(cfg.max_position_embeddings));
+  if (T > cfg.max_tokens())
+    throw InvalidArgument(std::string(who) + ": sequence length " + std::to_string(T) + " exceeds the model's " +
+                          std::to_string(cfg.max_tokens()) + " positions (max_position_embeddings " +
+                          std::to_string(cfg.max_position_embeddings) + ")");
   if (w.layers.size() != size_t(cfg.n_layers))
     throw InvalidArgument(std::string(who) + ": weights have " + std::to_string(w.layers.size()) +
                           " layers, config says " + std::to_string(cfg.n_layers));
@@ -61,7 +57,10 @@ void block_qkv_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffe
 void block_output_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_q,
                           int64_t Nq, Activation act, const DropoutSpec* dropout, int l) {
   const int64_t C = cfg.dim, F = cfg.hidden_dim;
-  linear_forward(L.res1, L.ctx, w.o_w, w.o_b, Nq, C, C);  // no dropout after out_lin (DistilBERT)
+  linear_forward(L.res1, L.ctx, w.o_w, w.o_b, Nq, C, C);  // DistilBERT: no dropout after out_lin
+  if (dropout && cfg.dropout > 0.f && family_spec(cfg).dropout_after_attention)
+    dropout_forward(L.res1, L.attn_out_keep, L.res1, size_t(Nq * C), cfg.dropout, dropout->seed,
+                    dropout_stream(dropout->step, site_attention_output(l, cfg.n_layers)));
   add_inplace(L.res1, x_q, size_t(Nq * C));
   layernorm_forward(L.h, L.mean1, L.rstd1, L.res1, w.ln1_w, w.ln1_b, Nq, C, cfg.layer_norm_eps);
   linear_forward(L.ff_pre, L.h, w.ff1_w, w.ff1_b, Nq, C, F);
@@ -72,6 +71,48 @@ void block_output_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBu
                     dropout_stream(dropout->step, site_ffn(l)));
   add_inplace(L.res2, L.h, size_t(Nq * C));
   layernorm_forward(L.out, L.mean2, L.rstd2, L.res2, w.ln2_w, w.ln2_b, Nq, C, cfg.layer_norm_eps);
+}
+
+void embeddings_sum_forward(const ModelConfig& cfg, const Weights& w, const int32_t* ids, const int32_t* type_ids,
+                            const int32_t* row_positions, int64_t N, int32_t* positions, float* out) {
+  const FamilySpec& f = family_spec(cfg);
+  if (f.positions_from_ids) {
+    // Per row: a row starts where row_positions restarts at 0.
+    int64_t begin = 0;
+    for (int64_t i = 1; i <= N; ++i)
+      if (i == N || row_positions[i] == 0) {
+        roberta_positions(ids + begin, positions + begin, i - begin, cfg.pad_token_id);
+        begin = i;
+      }
+  } else if (positions != row_positions) {
+    std::copy(row_positions, row_positions + N, positions);
+  }
+  embedding_forward_typed(out, ids, positions, type_ids, w.word_emb, w.pos_emb, w.type_emb, N, cfg.dim,
+                          cfg.vocab_size, cfg.max_position_embeddings, cfg.type_vocab_size);
+}
+
+void encoder_head_forward(const ModelConfig& cfg, const Weights& w, const HeadBuffers& h, const float* cls, int B,
+                          float* logits, const DropoutSpec* dropout) {
+  const FamilySpec& f = family_spec(cfg);
+  const int64_t C = cfg.dim, K = cfg.num_labels();
+  const float p = cfg.head_dropout();
+  const bool drop = dropout && p > 0.f;
+  const uint64_t seed = dropout ? dropout->seed : 0, step = dropout ? dropout->step : 0;
+  const float* x = cls;
+  if (f.head_dropout_first && drop) {  // RoBERTa: the head's dropout module runs on token 0 too
+    dropout_forward(h.head_in, h.head_in_keep, cls, size_t(B * C), p, seed,
+                    dropout_stream(step, site_head_input(cfg.n_layers)));
+    x = h.head_in;
+  }
+  linear_forward(h.pre, x, w.pre_w, w.pre_b, B, C, C);
+  if (f.head_tanh) tanh_forward(h.pre_act, h.pre, size_t(B * C));
+  else relu_forward(h.pre_act, h.pre, size_t(B * C));
+  if (drop)
+    dropout_forward(h.pooled, h.head_keep, h.pre_act, size_t(B * C), p, seed,
+                    dropout_stream(step, site_head(cfg.n_layers)));
+  else if (h.pooled != h.pre_act)
+    std::copy(h.pre_act, h.pre_act + B * C, h.pooled);
+  linear_forward(logits, h.pooled, w.cls_w, w.cls_b, B, C, K);
 }
 
 namespace {
@@ -115,6 +156,7 @@ BufferViews carve_buffers(const ModelConfig& cfg, int B, int T, bool training, f
       L.probs = c.take(BHTT);
       L.probs_dropped = c.take(BHTT);
       L.attn_keep = c.take_bytes(BHTT);
+      if (family_spec(cfg).dropout_after_attention) L.attn_out_keep = c.take_bytes(BTC);
       L.ctx = c.take(BTC);
       L.res1 = c.take(BTC);
       L.mean1 = c.take(BT);
@@ -171,6 +213,10 @@ BufferViews carve_buffers(const ModelConfig& cfg, int B, int T, bool training, f
   v.cls_in = c.take(BC);
   v.cls = c.take(BC);
   if (!v.layers.empty()) v.layers.back().out = v.cls;  // the last layer runs on [CLS] rows only
+  if (training && family_spec(cfg).head_dropout_first) {
+    v.head_in = c.take(BC);
+    v.head_in_keep = c.take_bytes(BC);
+  }
   v.pre = c.take(BC);
   v.pre_act = c.take(BC);
   v.head_keep = c.take_bytes(BC);
@@ -192,55 +238,79 @@ void activations_reserve(Activations& acts, const ModelConfig& cfg, int B, int T
   acts.T_max = T;
   acts.training = training;
   acts.buf.assign(carve_buffers(cfg, B, T, training, nullptr).floats, 0.f);
+  acts.positions.assign(size_t(B) * size_t(T), 0);
   acts.B = acts.T = 0;
   acts.has_backward_state = false;
   acts.dropout_applied = false;
 }
 
-TokenBatch make_batch(const std::vector<std::vector<int32_t>>& rows, int32_t pad_id) {
+TokenBatch make_batch(const std::vector<std::vector<int32_t>>& rows, int32_t pad_id,
+                      const std::vector<std::vector<int32_t>>& type_rows) {
   TokenBatch batch;
   batch.B = static_cast<int>(rows.size());
   for (const auto& r : rows) batch.T = std::max(batch.T, static_cast<int>(r.size()));
   batch.ids.assign(size_t(batch.B) * size_t(batch.T), pad_id);
   batch.lengths.resize(rows.size());
+  if (!type_rows.empty()) {
+    if (type_rows.size() != rows.size())
+      throw InvalidArgument("make_batch: " + std::to_string(type_rows.size()) + " token type rows for " +
+                            std::to_string(rows.size()) + " rows");
+    batch.type_ids.assign(batch.ids.size(), 0);
+  }
   for (size_t b = 0; b < rows.size(); ++b) {
     std::copy(rows[b].begin(), rows[b].end(), batch.ids.begin() + std::ptrdiff_t(b * size_t(batch.T)));
     batch.lengths[b] = static_cast<int32_t>(rows[b].size());
+    if (type_rows.empty()) continue;
+    if (type_rows[b].size() != rows[b].size())
+      throw InvalidArgument("make_batch: row " + std::to_string(b) + " has " + std::to_string(rows[b].size()) +
+                            " tokens but " + std::to_string(type_rows[b].size()) + " token types");
+    std::copy(type_rows[b].begin(), type_rows[b].end(), batch.type_ids.begin() + std::ptrdiff_t(b * size_t(batch.T)));
   }
   return batch;
 }
 
-void distilbert_forward(const ModelConfig& cfg, const Weights& w, const TokenBatch& batch, Activations& acts,
+void encoder_forward(const ModelConfig& cfg, const Weights& w, const TokenBatch& batch, Activations& acts,
                         float* logits, const DropoutSpec* dropout) {
   check_forward_config(cfg);
   const int B = batch.B, T = batch.T;
   const int64_t C = cfg.dim, K = cfg.num_labels();
-  if (B <= 0 || T <= 0) throw InvalidArgument("distilbert_forward: empty batch (" + std::to_string(B) + " x " +
+  if (B <= 0 || T <= 0) throw InvalidArgument("encoder_forward: empty batch (" + std::to_string(B) + " x " +
                                               std::to_string(T) + ")");
   if (batch.ids.size() != size_t(B) * size_t(T) || batch.lengths.size() != size_t(B))
-    throw InvalidArgument("distilbert_forward: batch has " + std::to_string(batch.ids.size()) + " ids and " +
+    throw InvalidArgument("encoder_forward: batch has " + std::to_string(batch.ids.size()) + " ids and " +
                           std::to_string(batch.lengths.size()) + " lengths, expected " + std::to_string(B * T) +
                           " and " + std::to_string(B));
+  if (!batch.type_ids.empty() && batch.type_ids.size() != batch.ids.size())
+    throw InvalidArgument("encoder_forward: batch has " + std::to_string(batch.type_ids.size()) +
+                          " token types for " + std::to_string(batch.ids.size()) + " ids");
   for (int b = 0; b < B; ++b)
     if (batch.lengths[b] < 0 || batch.lengths[b] > T)
-      throw InvalidArgument("distilbert_forward: row " + std::to_string(b) + " has length " +
+      throw InvalidArgument("encoder_forward: row " + std::to_string(b) + " has length " +
                             std::to_string(batch.lengths[b]) + ", outside [0, " + std::to_string(T) + "]");
-  check_forward_weights_and_length(cfg, w, T, "distilbert_forward");
+  check_forward_weights_and_length(cfg, w, T, "encoder_forward");
   const size_t need = carve_buffers(cfg, B, T, acts.training, nullptr).floats;
   if (acts.buf.size() < need || B > acts.B_max || T > acts.T_max)
-    throw InvalidArgument("distilbert_forward: batch " + std::to_string(B) + " x " + std::to_string(T) +
+    throw InvalidArgument("encoder_forward: batch " + std::to_string(B) + " x " + std::to_string(T) +
                           " exceeds the reserved activations (" + std::to_string(acts.B_max) + " x " +
                           std::to_string(acts.T_max) + "); call activations_reserve with a larger shape");
   if (dropout && !acts.training)
-    throw InvalidArgument("distilbert_forward: dropout needs training-mode activations (activations_reserve(..., "
+    throw InvalidArgument("encoder_forward: dropout needs training-mode activations (activations_reserve(..., "
                           "training=true))");
   const Activation act = parse_activation(cfg.activation);
   BufferViews v = carve_buffers(cfg, B, T, acts.training, acts.buf.data());
   const uint64_t seed = dropout ? dropout->seed : 0, step = dropout ? dropout->step : 0;
   const int64_t BT = int64_t(B) * T;
 
-  // Embeddings: word + position -> LayerNorm -> dropout.
-  embedding_forward(v.emb_sum, batch.ids.data(), w.word_emb, w.pos_emb, B, T, int(C), cfg.vocab_size);
+  // Embeddings: word (+ token type) + position -> LayerNorm -> dropout.
+  if (cfg.family == Family::distilbert) {
+    embedding_forward(v.emb_sum, batch.ids.data(), w.word_emb, w.pos_emb, B, T, int(C), cfg.vocab_size);
+  } else {
+    if (acts.positions.size() < size_t(BT)) acts.positions.resize(size_t(BT));
+    std::vector<int32_t>& row_positions = acts.positions;  // 0..T-1 per row, then the family's ids
+    for (int64_t i = 0; i < BT; ++i) row_positions[size_t(i)] = int32_t(i % T);
+    embeddings_sum_forward(cfg, w, batch.ids.data(), batch.type_ids.empty() ? nullptr : batch.type_ids.data(),
+                           row_positions.data(), BT, row_positions.data(), v.emb_sum);
+  }
   layernorm_forward(v.emb_ln, v.emb_mean, v.emb_rstd, v.emb_sum, w.emb_ln_w, w.emb_ln_b, BT, C, cfg.layer_norm_eps);
   if (acts.training) {
     if (dropout && cfg.dropout > 0.f)
@@ -266,15 +336,8 @@ void distilbert_forward(const ModelConfig& cfg, const Weights& w, const TokenBat
   if (n_layers == 0)
     for (int b = 0; b < B; ++b) std::copy_n(v.emb_out + int64_t(b) * T * C, C, v.cls + b * C);
 
-  // Head: pre_classifier -> ReLU -> dropout -> classifier.
-  linear_forward(v.pre, v.cls, w.pre_w, w.pre_b, B, C, C);
-  relu_forward(v.pre_act, v.pre, size_t(B * C));
-  if (dropout && cfg.seq_classif_dropout > 0.f)
-    dropout_forward(v.pooled, v.head_keep, v.pre_act, size_t(B * C), cfg.seq_classif_dropout, seed,
-                    dropout_stream(step, site_head(n_layers)));
-  else
-    std::copy(v.pre_act, v.pre_act + B * C, v.pooled);
-  linear_forward(logits, v.pooled, w.cls_w, w.cls_b, B, C, K);
+  encoder_head_forward(cfg, w, {v.head_in, v.pre, v.pre_act, v.pooled, v.head_in_keep, v.head_keep}, v.cls, B, logits,
+                       dropout);
 
   acts.B = B;
   acts.T = T;

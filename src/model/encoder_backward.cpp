@@ -1,5 +1,6 @@
-// distilbert_backward.cpp — the backward pass of distilbert.hpp, in the exact reverse order of the
-// forward, reading the caches the training-mode forward left in the activation slab.
+// encoder_backward.cpp — the backward pass of encoder.hpp, in the exact reverse order of the
+// forward, reading the caches the training-mode forward left in the activation slab. The family's
+// parts (model/family.hpp) mirror encoder_forward.cpp's.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -7,8 +8,8 @@
 #include "kernels/attention.hpp"
 #include "kernels/layers.hpp"
 #include "kernels/pointwise.hpp"
-#include "model/distilbert.hpp"
-#include "model/distilbert_buffers.hpp"
+#include "model/encoder.hpp"
+#include "model/encoder_buffers.hpp"
 #include "util/error.hpp"
 
 namespace bert_emotion {
@@ -39,6 +40,8 @@ void block_backward(const ModelConfig& cfg, const LayerWeights& w, const LayerWe
   layernorm_backward(v.d_tmp, g.ln1_w, g.ln1_b, v.d_h, L.res1, w.ln1_w, L.mean1, L.rstd1, Nq, C, false);
   float* dxq = all_rows ? dx_kv : dx_q;
   std::copy(v.d_tmp, v.d_tmp + NqC, dxq);
+  if (dropout_applied && cfg.dropout > 0.f && family_spec(cfg).dropout_after_attention)
+    dropout_backward(v.d_tmp, v.d_tmp, L.attn_out_keep, NqC, cfg.dropout);
   linear_backward(v.d_ctx, g.o_w, g.o_b, v.d_tmp, L.ctx, w.o_w, Nq, C, C, false);
   const float p_attn = dropout_applied ? cfg.attention_dropout : 0.f;
   attention_backward(v.d_q, v.d_k, v.d_v, v.d_probs, v.d_ctx, L.q, L.k, L.v, L.probs, L.probs_dropped, L.attn_keep,
@@ -56,17 +59,17 @@ void block_backward(const ModelConfig& cfg, const LayerWeights& w, const LayerWe
 
 }  // namespace
 
-void distilbert_backward(const ModelConfig& cfg, const Weights& w, const Weights& grads, const TokenBatch& batch,
+void encoder_backward(const ModelConfig& cfg, const Weights& w, const Weights& grads, const TokenBatch& batch,
                          Activations& acts, const float* dlogits) {
   if (!acts.training || !acts.has_backward_state)
-    throw InvalidArgument("distilbert_backward: needs a preceding training-mode distilbert_forward "
+    throw InvalidArgument("encoder_backward: needs a preceding training-mode encoder_forward "
                           "(activations_reserve(..., training=true))");
   if (acts.B != batch.B || acts.T != batch.T)
-    throw InvalidArgument("distilbert_backward: batch is " + std::to_string(batch.B) + " x " +
+    throw InvalidArgument("encoder_backward: batch is " + std::to_string(batch.B) + " x " +
                           std::to_string(batch.T) + " but the cached forward was " + std::to_string(acts.B) + " x " +
                           std::to_string(acts.T));
   if (grads.layers.size() != size_t(cfg.n_layers))
-    throw InvalidArgument("distilbert_backward: gradient views have " + std::to_string(grads.layers.size()) +
+    throw InvalidArgument("encoder_backward: gradient views have " + std::to_string(grads.layers.size()) +
                           " layers, config says " + std::to_string(cfg.n_layers));
   const int B = batch.B, T = batch.T;
   const int64_t C = cfg.dim, K = cfg.num_labels();
@@ -75,12 +78,18 @@ void distilbert_backward(const ModelConfig& cfg, const Weights& w, const Weights
   const bool drop = acts.dropout_applied;
   BufferViews v = carve_buffers(cfg, B, T, true, acts.buf.data());
 
-  // Head: logits = pooled Wc^T + bc; pooled = dropout(relu(pre)); pre = cls Wp^T + bp.
+  // Head: logits = pooled Wc^T + bc; pooled = dropout(act(pre)); pre = x Wp^T + bp, x = [dropout](cls).
+  const FamilySpec& fam = family_spec(cfg);
+  const float p_head = cfg.head_dropout();
+  const bool drop_head = drop && p_head > 0.f;
   linear_backward(v.d_pooled, grads.cls_w, grads.cls_b, dlogits, v.pooled, w.cls_w, B, C, K, false);
-  if (drop && cfg.seq_classif_dropout > 0.f)
-    dropout_backward(v.d_pooled, v.d_pooled, v.head_keep, size_t(B * C), cfg.seq_classif_dropout);
-  relu_backward(v.d_pre, v.d_pooled, v.pre, size_t(B * C));
-  linear_backward(v.d_cls, grads.pre_w, grads.pre_b, v.d_pre, v.cls, w.pre_w, B, C, C, false);
+  if (drop_head) dropout_backward(v.d_pooled, v.d_pooled, v.head_keep, size_t(B * C), p_head);
+  if (fam.head_tanh) tanh_backward(v.d_pre, v.d_pooled, v.pre, size_t(B * C));
+  else relu_backward(v.d_pre, v.d_pooled, v.pre, size_t(B * C));
+  const bool head_in_dropped = fam.head_dropout_first && drop_head;
+  linear_backward(v.d_cls, grads.pre_w, grads.pre_b, v.d_pre, head_in_dropped ? v.head_in : v.cls, w.pre_w, B, C, C,
+                  false);
+  if (head_in_dropped) dropout_backward(v.d_cls, v.d_cls, v.head_in_keep, size_t(B * C), p_head);
 
   // The last layer ran on the [CLS] rows only: its output gradient is d_cls [B, C].
   float* d_out = v.d_a;
@@ -101,12 +110,17 @@ void distilbert_backward(const ModelConfig& cfg, const Weights& w, const Weights
     std::swap(d_out, d_in);
   }
 
-  // Embeddings: dropout -> LayerNorm -> word + position scatter.
+  // Embeddings: dropout -> LayerNorm -> word (+ token type) + position scatter.
   if (drop && cfg.dropout > 0.f) dropout_backward(d_out, d_out, v.emb_keep, size_t(BT * C), cfg.dropout);
   layernorm_backward(d_in, grads.emb_ln_w, grads.emb_ln_b, d_out, v.emb_sum, w.emb_ln_w, v.emb_mean, v.emb_rstd, BT,
                      C, false);
-  embedding_backward(grads.word_emb, cfg.sinusoidal_pos_embds ? nullptr : grads.pos_emb, d_in, batch.ids.data(), B,
-                     T, int(C), cfg.pad_token_id);
+  if (cfg.family == Family::distilbert)
+    embedding_backward(grads.word_emb, cfg.sinusoidal_pos_embds ? nullptr : grads.pos_emb, d_in, batch.ids.data(),
+                       B, T, int(C), cfg.pad_token_id);
+  else  // the positions the forward left in acts; RoBERTa's padding position row gets no gradient
+    embedding_backward_typed(grads.word_emb, grads.pos_emb, grads.type_emb, d_in, batch.ids.data(),
+                             acts.positions.data(), batch.type_ids.empty() ? nullptr : batch.type_ids.data(), BT,
+                             int(C), cfg.pad_token_id, fam.positions_from_ids ? cfg.pad_token_id : -1);
 }
 
 }  // namespace bert_emotion

@@ -1,6 +1,6 @@
-// distilbert_packed.cpp — the packed (no padding) inference forward of distilbert.hpp.
+// encoder_packed.cpp — the packed (no padding) inference forward of encoder.hpp.
 //
-// Same layers as distilbert_forward in eval mode, on token rows laid end to end: every linear layer,
+// Same layers as encoder_forward in eval mode, on token rows laid end to end: every linear layer,
 // LayerNorm and the FFN run over the N real tokens of the batch, attention runs per row over its own
 // length (attention_forward_varlen), and the last layer computes its [CLS] rows only. With no
 // padding, a batch's cost is its real tokens whatever the mix of lengths: the HTTP batcher can run
@@ -11,8 +11,8 @@
 #include "kernels/attention.hpp"
 #include "kernels/layers.hpp"
 #include "kernels/pointwise.hpp"
-#include "model/distilbert.hpp"
-#include "model/distilbert_buffers.hpp"
+#include "model/encoder.hpp"
+#include "model/encoder_buffers.hpp"
 #include "util/error.hpp"
 
 namespace bert_emotion {
@@ -52,7 +52,11 @@ PackedViews carve(const ModelConfig& cfg, int64_t N, int B, size_t scratch, floa
 
 }  // namespace
 
-PackedBatch pack_rows(const std::vector<std::vector<int32_t>>& rows) {
+PackedBatch pack_rows(const std::vector<std::vector<int32_t>>& rows,
+                      const std::vector<std::vector<int32_t>>& type_rows) {
+  if (!type_rows.empty() && type_rows.size() != rows.size())
+    throw InvalidArgument("pack_rows: " + std::to_string(type_rows.size()) + " token type rows for " +
+                          std::to_string(rows.size()) + " rows");
   PackedBatch batch;
   batch.B = static_cast<int>(rows.size());
   batch.offsets.assign(1, 0);
@@ -63,6 +67,12 @@ PackedBatch pack_rows(const std::vector<std::vector<int32_t>>& rows) {
   for (size_t b = 0; b < rows.size(); ++b) {
     if (rows[b].empty()) throw InvalidArgument("pack_rows: row " + std::to_string(b) + " has no tokens");
     batch.ids.insert(batch.ids.end(), rows[b].begin(), rows[b].end());
+    if (!type_rows.empty()) {
+      if (type_rows[b].size() != rows[b].size())
+        throw InvalidArgument("pack_rows: row " + std::to_string(b) + " has " + std::to_string(rows[b].size()) +
+                              " tokens but " + std::to_string(type_rows[b].size()) + " token types");
+      batch.type_ids.insert(batch.type_ids.end(), type_rows[b].begin(), type_rows[b].end());
+    }
     for (size_t t = 0; t < rows[b].size(); ++t) batch.positions.push_back(static_cast<int32_t>(t));
     batch.offsets.push_back(static_cast<int32_t>(batch.ids.size()));
     batch.T_max = std::max(batch.T_max, static_cast<int>(rows[b].size()));
@@ -70,17 +80,18 @@ PackedBatch pack_rows(const std::vector<std::vector<int32_t>>& rows) {
   return batch;
 }
 
-void distilbert_forward_packed(const ModelConfig& cfg, const Weights& w, const PackedBatch& batch,
+void encoder_forward_packed(const ModelConfig& cfg, const Weights& w, const PackedBatch& batch,
                                PackedActivations& acts, float* logits) {
   const int B = batch.B;
-  const int64_t N = batch.tokens(), C = cfg.dim, K = cfg.num_labels();
-  if (B <= 0 || N <= 0) throw InvalidArgument("distilbert_forward_packed: empty batch");
-  if (batch.offsets.size() != size_t(B) + 1 || batch.ids.size() != size_t(N) || batch.positions.size() != size_t(N))
-    throw InvalidArgument("distilbert_forward_packed: inconsistent batch (" + std::to_string(B) + " rows, " +
+  const int64_t N = batch.tokens(), C = cfg.dim;
+  if (B <= 0 || N <= 0) throw InvalidArgument("encoder_forward_packed: empty batch");
+  if (batch.offsets.size() != size_t(B) + 1 || batch.ids.size() != size_t(N) || batch.positions.size() != size_t(N) ||
+      (!batch.type_ids.empty() && batch.type_ids.size() != size_t(N)))
+    throw InvalidArgument("encoder_forward_packed: inconsistent batch (" + std::to_string(B) + " rows, " +
                           std::to_string(batch.offsets.size()) + " offsets, " + std::to_string(batch.ids.size()) +
                           " ids, " + std::to_string(batch.positions.size()) + " positions)");
   check_forward_config(cfg);
-  check_forward_weights_and_length(cfg, w, batch.T_max, "distilbert_forward_packed");
+  check_forward_weights_and_length(cfg, w, batch.T_max, "encoder_forward_packed");
   const Activation act = parse_activation(cfg.activation);
 
   // [CLS] query rows of the last layer: one per row.
@@ -91,8 +102,14 @@ void distilbert_forward_packed(const ModelConfig& cfg, const Weights& w, const P
   if (acts.buf.size() < need) acts.buf.resize(need);
   PackedViews v = carve(cfg, N, B, scratch, acts.buf.data());
 
-  embedding_forward_packed(v.L.res1, batch.ids.data(), batch.positions.data(), w.word_emb, w.pos_emb, N, int(C),
-                           cfg.vocab_size);
+  if (cfg.family == Family::distilbert) {
+    embedding_forward_packed(v.L.res1, batch.ids.data(), batch.positions.data(), w.word_emb, w.pos_emb, N, int(C),
+                             cfg.vocab_size);
+  } else {
+    if (acts.positions.size() < size_t(N)) acts.positions.resize(size_t(N));
+    embeddings_sum_forward(cfg, w, batch.ids.data(), batch.type_ids.empty() ? nullptr : batch.type_ids.data(),
+                           batch.positions.data(), N, acts.positions.data(), v.L.res1);
+  }
   layernorm_forward(v.x0, nullptr, nullptr, v.L.res1, w.emb_ln_w, w.emb_ln_b, N, C, cfg.layer_norm_eps);
 
   float* x = v.x0;
@@ -102,7 +119,7 @@ void distilbert_forward_packed(const ModelConfig& cfg, const Weights& w, const P
     const float* x_q = x;
     int64_t Nq = N;
     const int32_t* q_offsets = batch.offsets.data();
-    if (last) {  // only the [CLS] rows are read after the last layer (see distilbert_forward)
+    if (last) {  // only the [CLS] rows are read after the last layer (see encoder_forward)
       for (int b = 0; b < B; ++b) std::copy_n(x + int64_t(batch.offsets[size_t(b)]) * C, C, v.cls_in + b * C);
       x_q = v.cls_in;
       Nq = B;
@@ -120,10 +137,8 @@ void distilbert_forward_packed(const ModelConfig& cfg, const Weights& w, const P
     for (int b = 0; b < B; ++b) std::copy_n(x + int64_t(batch.offsets[size_t(b)]) * C, C, v.cls_in + b * C);
     x = v.cls_in;
   }
-  // Head: pre_classifier -> ReLU -> classifier (dropout is identity in eval mode).
-  linear_forward(v.pre, x, w.pre_w, w.pre_b, B, C, C);
-  relu_forward(v.pre, v.pre, size_t(B * C));
-  linear_forward(logits, v.pre, w.cls_w, w.cls_b, B, C, K);
+  // Head (dropout is identity in eval mode): the dense, its activation and the classifier in place.
+  encoder_head_forward(cfg, w, {nullptr, v.pre, v.pre, v.pre, nullptr, nullptr}, x, B, logits, /*dropout=*/nullptr);
 }
 
 }  // namespace bert_emotion

@@ -308,8 +308,11 @@ TEST(ModelDir, MissingFilesAreIoErrorsNamingThePath) {
             std::string::npos);
   Model m = random_model();
   write_file_atomic(dir.path / "config.json", config_to_json(m.cfg).dump(2));
-  EXPECT_NE(error_of<IoError>([&] { load_model_dir(dir.path); }).find((dir.path / "model.safetensors").string()),
-            std::string::npos);
+  const std::string no_weights = error_of<IoError>([&] { load_model_dir(dir.path); });
+  EXPECT_NE(no_weights.find(dir.path.string() + ": no weights (expected model.safetensors, model.safetensors.index.json, "
+                                                "pytorch_model.bin or pytorch_model.bin.index.json)"),
+            std::string::npos)
+      << no_weights;
   write_file_atomic(dir.path / "pytorch_model.bin", "not a zip");
   EXPECT_NE(error_of<CheckpointError>([&] { load_model_dir(dir.path); }).find("pytorch_model.bin"),
             std::string::npos);

@@ -60,7 +60,7 @@ TEST(TorchPickle, HugeMemoStackAndContainersHitLimits) {
   EXPECT_EQ(rule_of("\x80\x02" + std::string((1 << 20) + 1, 'N') + "."), CheckpointRule::LimitExceeded);
   EXPECT_EQ(rule_of("\x80\x02" + std::string((1 << 20) + 1, '(') + "."), CheckpointRule::LimitExceeded);
   EXPECT_EQ(rule_of("\x80\x02" + std::string(100, ']') + ".", {.max_containers = 50}), CheckpointRule::LimitExceeded);
-  EXPECT_EQ(rule_of("\x80\x02]" + std::string(100, '2') + "t.", {.max_items = 50}), CheckpointRule::LimitExceeded);
+  EXPECT_EQ(rule_of("\x80\x02(]" + std::string(100, '2') + "t.", {.max_items = 50}), CheckpointRule::LimitExceeded);
   // deep nesting is just an index: no recursion, no crash
   std::string deep = "\x80\x02N";
   for (int i = 0; i < 200000; ++i) deep += "\x85";

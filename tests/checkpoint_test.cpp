@@ -5,10 +5,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "model/checkpoint.hpp"
+#include "model/convert.hpp"
 #include "model/distilbert.hpp"
 #include "model/model_dir.hpp"
 #include "model/torch_zip.hpp"
@@ -216,4 +219,46 @@ TEST(Checkpoint, AnIndexThatLiesIsRefused) {
   expect_bad(nlohmann::json::array(), "weight_map");
   spit(index, good.dump());
   EXPECT_NO_THROW(Checkpoint::open_dir(d.path));
+}
+
+// convert writes what the reference's safetensors writer wrote from the same tensors, byte for byte
+// (so it loads in ../shared/reference): names normalized, the tied decoder dropped, casts as torch's.
+TEST(Convert, WritesTheSafetensorsTheReferenceWrites) {
+  TempDir d;
+  struct Case {
+    const char* from;
+    std::optional<Dtype> dtype;
+    const char* want;
+  };
+  for (const Case& c : {Case{"bin-f32", std::nullopt, "st-f32"}, Case{"bin-f32", Dtype::F16, "st-f16"},
+                        Case{"sharded-bin", Dtype::BF16, "st-bf16"}, Case{"bin-bf16", std::nullopt, "st-bf16"},
+                        Case{"sharded-st", Dtype::F32, "st-f32"}}) {
+    const fs::path out = d.path / (std::string(c.from) + "-" + c.want);
+    const ConvertReport r = convert_model_dir(kDir / c.from, out, c.dtype);
+    EXPECT_EQ(slurp(out / "model.safetensors"), slurp(kDir / c.want / "model.safetensors")) << c.from << " -> " << c.want;
+    const auto config = nlohmann::json::parse(slurp(out / "config.json"));
+    EXPECT_EQ(config.at("torch_dtype"), std::string(c.want) == "st-f32" ? "float32" : std::string(c.want) == "st-f16" ? "float16" : "bfloat16");
+    EXPECT_EQ(logits_of(out), logits_of(kDir / c.want));
+  }
+  EXPECT_THROW(convert_model_dir(kDir / "st-f32", kDir / "st-f32"), InvalidArgument);
+  EXPECT_THROW(convert_model_dir(kDir / "st-f32", d.path / "x", Dtype::I64), InvalidArgument);
+  EXPECT_THROW(convert_model_dir(kDir / "hostile", d.path / "y"), IoError);  // no config.json
+  EXPECT_FALSE(fs::exists(d.path / "y" / "model.safetensors"));
+}
+
+TEST(Convert, HalfAndBfloatRoundToNearestEven) {
+  EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
+  EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);         // halfway to the next: rounds to even = inf
+  EXPECT_EQ(f32_to_f16(5.9604645e-08f), 0x0001);   // smallest subnormal
+  EXPECT_EQ(f32_to_f16(2.9802322e-08f), 0x0000);   // half of it: ties to even (0)
+  EXPECT_EQ(f32_to_f16(-0.0f), 0x8000);
+  EXPECT_EQ(f32_to_f16(1.0f + 1.0f / 2048), 0x3c00);  // tie, to even
+  EXPECT_EQ(f32_to_f16(1.0f + 3.0f / 2048), 0x3c02);  // tie, to even (up)
+  EXPECT_EQ(f32_to_bf16(1.0f + 1.0f / 256), 0x3f80);  // tie, to even
+  EXPECT_EQ(f32_to_bf16(1.0f + 3.0f / 256), 0x3f82);
+  EXPECT_TRUE(std::isnan(f16_to_f32(f32_to_f16(std::nanf("")))));
+  EXPECT_TRUE(std::isnan(bf16_to_f32(f32_to_bf16(std::nanf("")))));
+  for (float x : {0.1f, -3.14159f, 1e-5f, 6.1e-5f, 1234.5f})
+    EXPECT_EQ(f32_to_f16(f16_to_f32(f32_to_f16(x))), f32_to_f16(x)) << x;
 }

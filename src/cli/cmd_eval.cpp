@@ -11,6 +11,8 @@
 //       evaluation script does; its headline number depends on the task: macro F1 (emotion, emoji,
 //       hate, offensive), macro recall (sentiment), F1 of "irony" (label 1), and the mean F1 of
 //       "against" and "favor" (labels 1, 2) for stance.
+// Under mpirun each rank scores a share of the batches (the same batches one process runs); rank 0
+// prints and writes the results, equal to one process's.
 // SPEC is anything load_dataset accepts (TweetEval folder, folder of {split}.csv/.tsv/.jsonl, a
 // file) or a TweetEval task name such as tweet_eval/emotion.
 #include <cstdio>
@@ -24,6 +26,7 @@
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
 #include "data/metrics.hpp"
+#include "dist/communicator.hpp"
 #include "hub/hub.hpp"
 #include "model/model_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -107,7 +110,9 @@ int run_eval(const EvalOptions& o) {
   dopts.label_column = o.label_column;
   dopts.text_pair_column = o.text_pair_column;
 
+  dist::Communicator& comm = dist::world();
   if (!o.predictions.empty()) {
+    if (!comm.is_root()) return kExitOk;  // scoring a file needs no model: rank 0 alone
     Dataset gold = load_dataset(data_path, o.split, dopts);
     auto lines = read_lines(o.predictions);
     // run_classification.py's predict_results.txt: a header "index<TAB>prediction", then
@@ -162,7 +167,8 @@ int run_eval(const EvalOptions& o) {
   Tokenizer tok = Tokenizer::from_model_dir(model_dir);
   dopts.label_names = model.config.label_names();
   Dataset data = load_dataset(data_path, o.split, dopts);
-  EvalOutput out = evaluate_model(model.config, model.weights, tok, data, o.batch_size, o.max_length);
+  EvalOutput out = evaluate_model(model.config, model.weights, tok, data, o.batch_size, o.max_length, comm);
+  if (!comm.is_root()) return kExitOk;
   const auto& names = data.label_names;
   std::cout << "model " << model_dir.string() << " on " << data.source << " (" << out.predictions.size()
             << " examples, " << fmt(out.runtime_seconds, 2) << " s)\n";

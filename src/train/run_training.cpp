@@ -10,6 +10,7 @@
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
 #include "data/metrics.hpp"
+#include "dist/communicator.hpp"
 #include "hub/hub.hpp"
 #include "model/init.hpp"
 #include "model/model_dir.hpp"
@@ -85,8 +86,10 @@ TrainOutcome run_training(const TrainOptions& opts) {
   if (opts.model.empty()) throw InvalidArgument("--model is required");
   if (opts.data.empty()) throw InvalidArgument("--data is required");
   if (opts.threads > 0) omp_set_num_threads(opts.threads);
+  dist::Communicator& comm = dist::world();  // under mpirun: rank 0 alone reports and writes
+  const bool root = comm.is_root();
   auto say = [&](const std::string& s) {
-    if (!opts.quiet) std::cerr << s << "\n";
+    if (!opts.quiet && root) std::cerr << s << "\n";
   };
 
   // Model and tokenizer.
@@ -177,7 +180,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
   say("training on " + std::to_string(train.ids.size()) + " examples (" + train_ds.source + "), " +
       std::to_string(K) + " labels, evaluating on " + std::to_string(eval ? eval->ids.size() : 0));
 
-  {
+  if (root) {
     std::error_code ec;  // typed IoError (exit 4), not an escaped std::filesystem_error
     fs::create_directories(opts.output_dir, ec);
     if (ec) throw IoError("cannot create output directory " + opts.output_dir.string() + ": " + ec.message());
@@ -189,7 +192,16 @@ TrainOutcome run_training(const TrainOptions& opts) {
     return r;
   }
 
-  // Final model, Trainer files.
+  // Final model, Trainer files (rank 0; the other ranks only join the evaluations).
+  const Weights w = tm.layout.bind(tm.params.data());
+  std::optional<TokenizedSplit> test;
+  if (test_ds) test = tokenize_split(tok, *test_ds, max_len);
+  if (!root) {
+    if (eval && (r.evals.empty() || r.evals.back().step != r.global_step))
+      evaluate_tokenized(tm.config, w, eval->ids, eval->labels, opts.eval_batch_size, comm);
+    if (test) evaluate_tokenized(tm.config, w, test->ids, test->labels, opts.eval_batch_size, comm);
+    return r;
+  }
   save_model_dir(opts.output_dir, tm.config, tm.layout, tm.params.data(), tm.tokenizer_dir);
   write_json_file(opts.output_dir / "trainer_state.json", trainer_state_json(r.state), 2);
   write_json_file(opts.output_dir / "training_args.json", training_args_json(opts), 2);
@@ -203,7 +215,6 @@ TrainOutcome run_training(const TrainOptions& opts) {
                                   {"train_steps_per_second", last["train_steps_per_second"]}};
   save_metrics(opts.output_dir, "train", train_metrics);
 
-  const Weights w = tm.layout.bind(tm.params.data());
   std::optional<ResultsRow> final_eval;
   if (eval) {
     // trainer.evaluate() after training; the last epoch's evaluation already saw these weights.
@@ -212,7 +223,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
       m = r.evals.back().metrics;
       m.erase("step");
     } else {
-      EvalOutput eo = evaluate_tokenized(tm.config, w, eval->ids, eval->labels, opts.eval_batch_size);
+      EvalOutput eo = evaluate_tokenized(tm.config, w, eval->ids, eval->labels, opts.eval_batch_size, comm);
       m = eval_results_json(eo, names, opts.eval_batch_size, "eval_");
       m["epoch"] = r.epoch;
     }
@@ -220,9 +231,8 @@ TrainOutcome run_training(const TrainOptions& opts) {
     final_eval = ResultsRow{std::nullopt, r.epoch, r.global_step, m["eval_loss"].get<double>(),
                             m.value("eval_precision", 0.0), m.value("eval_recall", 0.0), m.value("eval_f1", 0.0)};
   }
-  if (test_ds) {
-    TokenizedSplit test = tokenize_split(tok, *test_ds, max_len);
-    EvalOutput eo = evaluate_tokenized(tm.config, w, test.ids, test.labels, opts.eval_batch_size);
+  if (test) {
+    EvalOutput eo = evaluate_tokenized(tm.config, w, test->ids, test->labels, opts.eval_batch_size, comm);
     nlohmann::json m = eval_results_json(eo, names, opts.eval_batch_size, "test_");
     m["epoch"] = r.epoch;
     save_metrics(opts.output_dir, "test", m);

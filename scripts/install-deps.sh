@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libdnnl-dev libopenblas-dev          # GEMM (oneDNN sgemm; OpenBLAS as an alternative backend)
   nlohmann-json3-dev libutf8proc-dev libcli11-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev
+  libminizip-dev                       # the zip directory of pytorch_model.bin checkpoints
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev             # fuzzing and sanitizer builds
   libopenmpi-dev openmpi-bin           # optional: data-parallel training / sharded inference under mpirun

@@ -472,14 +472,12 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
         if (R > 1) scale_inplace(dlogits.data(), static_cast<size_t>(bs) * K, static_cast<float>(bs) / static_cast<float>(global_bs));
         encoder_backward(cfg, w, gw, batch, acts, dlogits.data());  // grads are zero here (see below)
       }
-      // Ranks: sum the weighted gradients and losses; a stop request on any rank stops them all.
-      bool stop = opts.should_stop && opts.should_stop(ts.global_step + 1);
+      // Ranks: sum the weighted gradients and losses.
       if (R > 1) {
-        double shared[2] = {static_cast<double>(loss) * bs / global_bs, stop ? 1.0 : 0.0};
-        comm.allreduce_sum(shared, 2);
+        double loss_share = static_cast<double>(loss) * bs / global_bs;
+        comm.allreduce_sum(&loss_share, 1);
         comm.allreduce_sum(grads.data(), grads.size());
-        loss = static_cast<float>(shared[0]);
-        stop = shared[1] > 0;
+        loss = static_cast<float>(loss_share);
       }
       const float norm = global_grad_norm(layout.params(), grads.data());
       const double lr = schedule.lr(ts.global_step);
@@ -513,6 +511,13 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       const bool epoch_done = b + 1 == steps_per_epoch || ts.global_step >= total_steps;
       if (R > 1 && ts.global_step % weight_check_steps == 0)
         check_ranks_agree(dist::arena_checksum(model.params.data(), model.params.size()), "the weights");
+      // A stop request on any rank stops them all after this step.
+      bool stop = opts.should_stop && opts.should_stop(ts.global_step);
+      if (R > 1) {
+        double any = stop ? 1.0 : 0.0;
+        comm.allreduce_sum(&any, 1);
+        stop = any > 0;
+      }
       if (!epoch_done && ((opts.save_checkpoints && opts.save_steps > 0 && ts.global_step % opts.save_steps == 0) ||
                           stop)) {
         ts.epoch = e;

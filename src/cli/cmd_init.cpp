@@ -151,7 +151,8 @@ int run_init(const InitOptions& o) {
   ModelConfig cfg = resolve_config(o.config);
   set_labels(cfg, split_labels(o.labels));
   if (cfg.problem_type != "multi_label_classification") cfg.problem_type = "single_label_classification";
-  cfg.architectures = {family_spec(cfg).architecture};
+  const char* architecture = family_spec(cfg).architecture;
+  cfg.architectures = {architecture};
   if (check_out_dir(o.out, o.overwrite)) replace_model_dir(o.out, cfg, o.seed, o.tokenizer);
   else create_random_model_dir(o.out, cfg, o.seed, o.tokenizer);
 

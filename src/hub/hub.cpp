@@ -501,7 +501,8 @@ fs::path repo_cache_folder(const fs::path& cache_dir, const std::string& repo_id
 const std::vector<HubFile>& default_model_files() {
   static const std::vector<HubFile> files = {
       {"config.json", true},          {"tokenizer.json", false},     {"tokenizer_config.json", false},
-      {"vocab.txt", false},           {"special_tokens_map.json", false},
+      {"vocab.txt", false},           {"vocab.json", false},         {"merges.txt", false},
+      {"special_tokens_map.json", false},
   };
   return files;
 }

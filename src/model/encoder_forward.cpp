@@ -273,7 +273,7 @@ void encoder_forward(const ModelConfig& cfg, const Weights& w, const TokenBatch&
                         float* logits, const DropoutSpec* dropout) {
   check_forward_config(cfg);
   const int B = batch.B, T = batch.T;
-  const int64_t C = cfg.dim, K = cfg.num_labels();
+  const int64_t C = cfg.dim;
   if (B <= 0 || T <= 0) throw InvalidArgument("encoder_forward: empty batch (" + std::to_string(B) + " x " +
                                               std::to_string(T) + ")");
   if (batch.ids.size() != size_t(B) * size_t(T) || batch.lengths.size() != size_t(B))

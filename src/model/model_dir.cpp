@@ -44,8 +44,8 @@ const CheckpointTensor* find_tensor(const Checkpoint& file, const FamilySpec& fa
 }  // namespace
 
 const std::vector<std::string>& tokenizer_file_names() {
-  static const std::vector<std::string> names = {"vocab.txt", "tokenizer.json", "tokenizer_config.json",
-                                                 "special_tokens_map.json"};
+  static const std::vector<std::string> names = {"vocab.txt", "vocab.json", "merges.txt", "tokenizer.json",
+                                                 "tokenizer_config.json", "special_tokens_map.json"};
   return names;
 }
 

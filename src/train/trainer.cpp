@@ -503,9 +503,6 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       if (opts.logging_steps > 0 && ts.global_step % opts.logging_steps == 0) log_training_loss(epoch_now);
       progress.update(ts.global_step, loss, lr);
       if (opts.on_step) opts.on_step(rec, total_steps);
-      // A stop asked for by on_step itself (Python's Ctrl-C check) ends this step; across ranks the
-      // request was agreed before the update, so only a single process can take a late one.
-      if (R == 1 && !stop && opts.should_stop) stop = opts.should_stop(ts.global_step);
       // Mid-epoch checkpoints (the epoch end saves its own): the state names this epoch, the batches
       // done in it and the RNG state it started from.
       const bool epoch_done = b + 1 == steps_per_epoch || ts.global_step >= total_steps;

@@ -14,7 +14,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-60}
 BUILD_DIR=${BUILD_DIR:-build-fuzz}
-ALL_TARGETS="safetensors config tokenizer_json tokenize dataset tweeteval predict_request"
+ALL_TARGETS="safetensors config tokenizer_json tokenize dataset tweeteval predict_request torch_pickle"
 TARGETS=${TARGETS:-$ALL_TARGETS}
 
 if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
@@ -41,7 +41,7 @@ for t in $TARGETS; do
     dict=(-dict="$BUILD_DIR/logs/$t.dict")
   fi
   max_len=4096
-  [[ $t == tokenizer_json ]] && max_len=16384
+  [[ $t == tokenizer_json || $t == torch_pickle ]] && max_len=16384
   echo "== fuzz_$t: ${SECONDS_PER_TARGET}s"
   "$BUILD_DIR/fuzz/fuzz_$t" "$corpus" "fuzz/corpus/$t" "${dict[@]}" \
     -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 \

@@ -6,13 +6,18 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libdnnl-dev libopenblas-dev          # GEMM (oneDNN sgemm; OpenBLAS as an alternative backend)
   nlohmann-json3-dev libutf8proc-dev libcli11-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev
+  libminizip-dev                       # the zip directory of pytorch_model.bin checkpoints
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev             # fuzzing and sanitizer builds
+  libopenmpi-dev openmpi-bin           # optional: data-parallel training / sharded inference under mpirun
   python3 curl ccache
+  nodejs npm chromium                  # tests/js: the real HF client, the OpenAPI validator, the page in headless Chromium
+  # The Python module (python/, docs/PYTHON.md): pybind11, headers, NumPy, pytest, and what
+  # `pip install --no-build-isolation .` builds with.
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-setuptools python3-wheel python3-pip python3-venv
 )
 if [ "${BERT_EMOTION_WITH_PEERS:-0}" = 1 ]; then
   packages+=(python3-torch python3-numpy python3-onnx wrk hyperfine)
-  command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -24,3 +29,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# tests/js's npm packages, exactly as package-lock.json pins them.
+(cd "$(dirname "$0")/../tests/js" && npm ci --no-audit --no-fund --loglevel=error)

@@ -137,7 +137,8 @@ else
     MODEL="$(dirname "$OUT")/random-init-$(basename "$MODEL_ID")"
     if [ -f "$SHARED_MODEL/config.json" ]; then
       # The genuine config.json and tokenizer of distilbert-base-cased, random weights.
-      init_args=(init --config "$SHARED_MODEL/config.json" --tokenizer "$SHARED_MODEL" --seed "$SEED" --out "$MODEL")
+      # --overwrite: a rerun recreates this scratch directory (init refuses a non-empty --out otherwise).
+      init_args=(init --config "$SHARED_MODEL/config.json" --tokenizer "$SHARED_MODEL" --seed "$SEED" --out "$MODEL" --overwrite)
       if [ -n "$LABELS" ]; then init_args+=(--labels "$LABELS"); fi
       echo "+ bert-emotion ${init_args[*]}" >&2
       "$BIN" "${init_args[@]}" >&2

@@ -52,6 +52,17 @@ struct CliResult {
   std::string out, err;
 };
 
+// In a forked child: replaces it with the CLI run with `args` (exit 127 if that fails).
+[[noreturn]] inline void exec_cli(const std::vector<std::string>& args) {
+  std::string bin = BERT_EMOTION_BIN;
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv{bin.data()};
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(bin.c_str(), argv.data());
+  ::_exit(127);
+}
+
 // Starts the CLI and returns its pid; stdout/stderr go to `out`/`err`.
 inline pid_t spawn_cli(const std::vector<std::string>& args, const fs::path& out, const fs::path& err,
                        const CliOptions& opts = {}) {
@@ -132,13 +143,7 @@ inline CliResult run_cli(const std::vector<std::string>& args, const CliOptions&
       rlimit rl{static_cast<rlim_t>(opts.file_size_limit), static_cast<rlim_t>(opts.file_size_limit)};
       ::setrlimit(RLIMIT_FSIZE, &rl);
     }
-    std::string bin = BERT_EMOTION_BIN;
-    std::vector<std::string> copy = args;
-    std::vector<char*> argv{bin.data()};
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
-    ::_exit(127);
+    exec_cli(args);
   }
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);

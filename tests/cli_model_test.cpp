@@ -115,6 +115,65 @@ TEST_F(CliModel, InitErrors) {
   EXPECT_FALSE(fs::exists(dir_ / "x" / "model.safetensors"));
 }
 
+TEST_F(CliModel, InitRefusesANonEmptyDirectoryUnlessOverwrite) {
+  // A "trained" model directory: model, config, tokenizer, model card, results, a checkpoint.
+  const fs::path out = dir_ / "trained";
+  ASSERT_EQ(run("init --config tiny --seed 3 --out " + out.string() + " --tokenizer " + kTokenizer.string()).code, 0);
+  write_file_atomic(out / "README.md", "# my fine-tuned model\n");
+  write_file_atomic(out / "all_results.json", "{}");
+  fs::create_directories(out / "checkpoint-6520");
+  const std::string weights = read_file(out / "model.safetensors");
+
+  Result r = run("init --config tiny --seed 4 --out " + out.string());
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("error: --out " + out.string() + " is not empty"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--overwrite"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(out / "model.safetensors"), weights);  // untouched
+  EXPECT_TRUE(fs::exists(out / "README.md"));
+
+  // --overwrite (alias --force) replaces the directory as a whole: nothing of the old model stays,
+  // so the note about missing tokenizer files is true.
+  for (const char* flag : {"--overwrite", "--force"}) {
+    r = run("init --config tiny --seed 4 --out " + out.string() + " " + flag);
+    ASSERT_EQ(r.code, 0) << flag << " " << r.err;
+    EXPECT_NE(read_file(out / "model.safetensors"), weights);
+    for (const char* gone : {"README.md", "all_results.json", "checkpoint-6520", "vocab.txt", "tokenizer.json"})
+      EXPECT_FALSE(fs::exists(out / gone)) << flag << " left " << gone;
+    EXPECT_NE(r.out.find("no tokenizer files"), std::string::npos) << r.out;
+  }
+  for (const auto& e : fs::directory_iterator(dir_))  // no temp or old copies beside it
+    EXPECT_EQ(e.path().filename().string().find("trained."), std::string::npos) << e.path();
+
+  // --tokenizer may name the directory being replaced: its files are read before the swap.
+  ASSERT_EQ(run("init --config tiny --out " + out.string() + " --force --tokenizer " + kTokenizer.string()).code, 0);
+  r = run("init --config tiny --out " + out.string() + " --force --tokenizer " + out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(read_file(out / "vocab.txt"), read_file(kTokenizer / "vocab.txt"));
+  EXPECT_EQ(r.out.find("no tokenizer files"), std::string::npos) << r.out;
+
+  // A non-empty directory that is not a model directory is never deleted, even with --overwrite.
+  const fs::path notes = dir_ / "notes";
+  fs::create_directories(notes);
+  write_file_atomic(notes / "todo.txt", "keep me");
+  r = run("init --config tiny --out " + notes.string() + " --overwrite");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("not a model directory"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(notes / "todo.txt"), "keep me");
+  EXPECT_FALSE(fs::exists(notes / "model.safetensors"));
+  // An existing empty directory is fine.
+  fs::create_directories(dir_ / "empty");
+  EXPECT_EQ(run("init --config tiny --out " + (dir_ / "empty").string()).code, 0);
+}
+
+TEST_F(CliModel, InitKeepsAMultiLabelProblemType) {
+  write_file_atomic(dir_ / "ml.json", R"({"n_layers": 1, "dim": 16, "n_heads": 2, "hidden_dim": 8, "vocab_size": 50,
+                                         "problem_type": "multi_label_classification"})");
+  ASSERT_EQ(run("init --config " + (dir_ / "ml.json").string() + " --out " + (dir_ / "ml").string()).code, 0);
+  EXPECT_EQ(load_config(dir_ / "ml" / "config.json").problem_type, "multi_label_classification");
+  ASSERT_EQ(run("init --config tiny --out " + (dir_ / "sl").string()).code, 0);
+  EXPECT_EQ(load_config(dir_ / "sl" / "config.json").problem_type, "single_label_classification");
+}
+
 TEST_F(CliModel, InspectJsonDescribesTheReferenceFixture) {
   // The F16 fixture written by PyTorch; expected numbers are PyTorch's.
   const fs::path fixture = fs::path(FIXTURES_DIR) / "interop" / "f16";

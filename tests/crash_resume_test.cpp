@@ -200,4 +200,37 @@ TEST_F(CrashResume, LatestIgnoresTempAndMalformedNames) {
   EXPECT_EQ(latest->filename().string(), "checkpoint-96");
 }
 
+TEST_F(CrashResume, SigtermAndSigintSaveTheCurrentStep) {
+  // Schedulers, `timeout` and container stops send SIGTERM: it must save like Ctrl-C does.
+  for (const int sig : {SIGTERM, SIGINT}) {
+    SCOPED_TRACE(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    TempDir tmp;
+    const fs::path out = tmp.path / "run", log = tmp.path / "log";
+    const std::vector<std::string> args = {"train", "--model", (shared->path / "model").string(), "--data",
+                                           (shared->path / "train.csv").string(), "--output-dir", out.string(),
+                                           "--eval-split", "none", "--test-split", "none", "--epochs", "1000",
+                                           "--save-strategy", "no", "--threads", "1", "--no-plots"};
+    const pid_t pid = spawn_cli(args, log.string() + ".out", log.string() + ".err");
+    const auto start = std::chrono::steady_clock::now();
+    while (slurp(log.string() + ".err").find("training on") == std::string::npos &&
+           std::chrono::steady_clock::now() - start < std::chrono::seconds(120))
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ::kill(pid, sig);
+    CliResult r;
+    wait_cli(pid, 120, r);
+    const std::string err = slurp(log.string() + ".err");
+    EXPECT_EQ(r.signal, 0) << err;
+    EXPECT_EQ(r.exit_code, 128 + sig) << err;
+    const auto latest = latest_checkpoint(out);
+    ASSERT_TRUE(latest.has_value()) << err;
+    const LoadedModel m = load_model_dir(*latest, {.owned_arena = true});
+    const LoadedCheckpoint c = load_checkpoint(*latest, m.layout);
+    EXPECT_GE(c.state.global_step, 1);
+    EXPECT_THAT(err, ::testing::HasSubstr(std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": stopped after step " +
+                                          std::to_string(c.state.global_step) + ", saved " + latest->string()));
+    EXPECT_FALSE(fs::exists(out / "model.safetensors"));  // no final model from an interrupted run
+  }
+}
+
 }  // namespace

@@ -21,6 +21,7 @@ namespace {
 using namespace bert_emotion::testing_support;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 namespace fs = std::filesystem;
 
 class OptionErrors : public TinyModelTest {
@@ -114,6 +115,65 @@ TEST_F(OptionErrors, EvalAndPredictBatchSizeZero) {
     EXPECT_THAT(r.err, HasSubstr(" to 2147483647"));
     EXPECT_THAT(r.err, ::testing::Not(HasSubstr("1797693")));
   }
+}
+
+TEST_F(OptionErrors, ParseErrorsSuggestAndPrintIntegers) {
+  // A misspelled command: named, with its likely meaning (was "A subcommand is required").
+  CliResult r = run_cli({"predcit", "--model", model.string(), "hi"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("error: unknown command 'predcit'; did you mean 'predict'?"));
+  // A misspelled option: "did you mean", behind the promised "error:" prefix.
+  r = run_cli(with(train_args(tmp.path / "run"), {"--lerning-rate", "1e-4"}));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err.rfind("error: train: ", 0), 0u) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--lerning-rate: did you mean --learning-rate?"));
+  // Integer ranges print as integers (was "Value 0 not in range 0.000000 to 1797...").
+  std::vector<std::vector<std::string>> cases = {{"tokenize", "--model", model.string(), "--max-length", "0", "x"}};
+  for (const char* flag : {"--max-concurrent-requests", "--max-batch-tokens", "--max-client-batch-size", "--payload-limit"})
+    cases.push_back({"serve", "-m", model.string(), flag, "0"});
+  for (const char* flag : {"--threads", "--http-workers", "--max-batch-requests", "--max-input-length"})
+    cases.push_back({"serve", "-m", model.string(), flag, "-1"});
+  cases.push_back({"serve", "-m", model.string(), "--port", "70000"});
+  CliOptions quick;
+  quick.timeout_s = 30;
+  for (const auto& args : cases) {
+    r = run_cli(args, quick);
+    const std::string& flag = args[args.size() - (args[0] == "tokenize" ? 3 : 2)];
+    EXPECT_EQ(r.exit_code, 2) << flag << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("error: "));
+    EXPECT_THAT(r.err, HasSubstr(flag + ": must be an integer ")) << r.err;
+    EXPECT_THAT(r.err, Not(HasSubstr("0.000000"))) << r.err;
+    EXPECT_THAT(r.err, Not(HasSubstr("1797693"))) << r.err;
+  }
+  // --adam-epsilon 0 trained to NaN; a negative --seed wrapped to 2^64-1.
+  const fs::path out = tmp.path / "run";
+  expect_usage_error(run_cli(with(train_args(out), {"--adam-epsilon", "0"})), "--adam-epsilon must be > 0");
+  expect_usage_error(run_cli(with(train_args(out), {"--seed", "-1"})), "--seed: must be an integer >= 0 (got -1)");
+  expect_usage_error(run_cli({"init", "--seed", "-1", "--out", (tmp.path / "m").string()}), "--seed");
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(tmp.path / "m"));
+}
+
+TEST_F(OptionErrors, ShortModelFlagEverywhereAndHelpDefaults) {
+  EXPECT_EQ(run_cli({"tokenize", "-m", model.string(), "hi"}).exit_code, 0);
+  CliResult r = run_cli({"inspect", "--model", model.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(run_cli({"inspect", "-m", model.string()}).exit_code, 0);
+  EXPECT_EQ(run_cli({"inspect", model.string()}).out, r.out);
+  r = run_cli({"train", "-m", model.string(), "--data", data.string(), "--output-dir", (tmp.path / "r").string(),
+               "--max-steps", "1", "--eval-split", "none", "--test-split", "none", "--save-strategy", "no", "-q"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // --help shows the defaults.
+  r = run_cli({"predict", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("--batch-size[^\n]*=32"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("--format[^\n]*=jsonl"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("--on-invalid-utf8[^\n]*=error"));
+  r = run_cli({"eval", "--help"});
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("--split[^\n]*=test"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("--batch-size[^\n]*=32"));
+  r = run_cli({"serve", "--help"});
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("--threads[^\n]*=0"));
 }
 
 TEST_F(OptionErrors, UnknownSplit) {

@@ -263,12 +263,12 @@ TEST_F(ModelErrors, ConfigNotJson) {
 
 TEST_F(ModelErrors, UnsupportedTokenizerType) {
   nlohmann::json tok = read_json("tokenizer.json");
-  tok["model"]["type"] = "BPE";
+  tok["model"]["type"] = "Unigram";  // BPE and WordPiece are supported
   write_json("tokenizer.json", tok);
   const CliResult r = predict();
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_THAT(r.err, HasSubstr((model / "tokenizer.json").string()));
-  EXPECT_THAT(r.err, HasSubstr("BPE"));
+  EXPECT_THAT(r.err, HasSubstr("Unigram"));
   expect_one_error_line(r);
 }
 
@@ -277,7 +277,7 @@ TEST_F(ModelErrors, NoTokenizerFiles) {
     fs::remove(model / f);
   const CliResult r = predict();
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("no tokenizer.json or vocab.txt"));
+  EXPECT_THAT(r.err, HasSubstr("no tokenizer.json, vocab.json + merges.txt, or vocab.txt"));
   EXPECT_THAT(r.err, HasSubstr(model.string()));
   expect_one_error_line(r);
 }

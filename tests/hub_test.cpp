@@ -20,6 +20,7 @@
 
 #include "hub/hub.hpp"
 #include "hub/sha256.hpp"
+#include "model/checkpoint_error.hpp"
 #include "model/config.hpp"
 #include "model/init.hpp"
 #include "test_support.hpp"
@@ -552,3 +553,79 @@ TEST_F(HubTest, PredictTakesAHubId) {
 }
 
 }  // namespace
+
+// Weights are chosen as transformers' from_pretrained does, and nothing else is fetched.
+namespace {
+int requests_for(const FakeHub& hub, const std::string& file) {
+  int n = 0;
+  for (const auto& line : hub.log)
+    if (line.size() > file.size() && line.compare(line.size() - file.size() - 1, std::string::npos, "/" + file) == 0) ++n;
+  return n;
+}
+}  // namespace
+
+TEST_F(HubTest, SafetensorsWinsOverPytorchModelBin) {
+  hub_.files["pytorch_model.bin"] = {"PK-bin", false};
+  hub_.files["model.safetensors.index.json"] = {R"({"weight_map": {"a": "model-1.safetensors"}})", false};
+  const fs::path snap = resolve_model_path("org/tiny", opts_);
+  EXPECT_TRUE(fs::exists(snap / "model.safetensors"));
+  EXPECT_EQ(requests_for(hub_, "pytorch_model.bin"), 0);
+  EXPECT_EQ(requests_for(hub_, "model.safetensors.index.json"), 0);
+  EXPECT_FALSE(fs::exists(snap / "pytorch_model.bin"));
+}
+
+TEST_F(HubTest, ASafetensorsIndexBringsItsShardsOnly) {
+  hub_.files.erase("model.safetensors");
+  hub_.files["model.safetensors.index.json"] = {
+      R"({"metadata": {}, "weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors", "c": "model-00001-of-00002.safetensors"}})",
+      false};
+  hub_.files["model-00001-of-00002.safetensors"] = {"shard one", false};
+  hub_.files["model-00002-of-00002.safetensors"] = {"shard two", false};
+  hub_.files["model-00003-of-00002.safetensors"] = {"not in the index", false};
+  hub_.files["pytorch_model.bin"] = {"PK-bin", false};
+  const fs::path snap = resolve_model_path("org/tiny", opts_);
+  EXPECT_EQ(slurp(snap / "model-00001-of-00002.safetensors"), "shard one");
+  EXPECT_EQ(slurp(snap / "model-00002-of-00002.safetensors"), "shard two");
+  EXPECT_GE(requests_for(hub_, "model-00001-of-00002.safetensors"), 1);
+  EXPECT_EQ(requests_for(hub_, "model-00003-of-00002.safetensors"), 0);
+  EXPECT_EQ(requests_for(hub_, "pytorch_model.bin"), 0);
+  // and offline, the cached index with its shards is a complete snapshot
+  hub_.stop();
+  opts_.offline = true;
+  EXPECT_EQ(resolve_model_path("org/tiny", opts_), snap);
+}
+
+TEST_F(HubTest, PytorchModelBinWhenThereIsNoSafetensors) {
+  hub_.files.erase("model.safetensors");
+  hub_.files["pytorch_model.bin"] = {"PK-bin", false};
+  hub_.files["pytorch_model.bin.index.json"] = {R"({"weight_map": {"a": "pytorch_model-1.bin"}})", false};
+  const fs::path snap = resolve_model_path("org/tiny", opts_);
+  EXPECT_EQ(slurp(snap / "pytorch_model.bin"), "PK-bin");
+  EXPECT_EQ(requests_for(hub_, "pytorch_model.bin.index.json"), 0);
+  // the two safetensors candidates were asked for and are marked absent, as huggingface_hub does
+  EXPECT_TRUE(fs::exists(repo_dir() / ".no_exist" / hub_.commit / "model.safetensors"));
+  EXPECT_TRUE(fs::exists(repo_dir() / ".no_exist" / hub_.commit / "model.safetensors.index.json"));
+}
+
+TEST_F(HubTest, ABinIndexBringsItsShardsAndAnIndexThatEscapesIsRefused) {
+  hub_.files.erase("model.safetensors");
+  hub_.files["pytorch_model.bin.index.json"] = {R"({"weight_map": {"a": "pytorch_model-00001-of-00001.bin"}})", false};
+  hub_.files["pytorch_model-00001-of-00001.bin"] = {"PK-shard", false};
+  const fs::path snap = resolve_model_path("org/tiny", opts_);
+  EXPECT_EQ(slurp(snap / "pytorch_model-00001-of-00001.bin"), "PK-shard");
+
+  hub_.files["pytorch_model.bin.index.json"] = {R"({"weight_map": {"a": "../../evil.bin"}})", false};
+  fs::remove_all(opts_.cache_dir);
+  EXPECT_THROW(resolve_model_path("org/tiny", opts_), CheckpointError);
+}
+
+TEST_F(HubTest, NoWeightsAtAllIsAClearError) {
+  hub_.files.erase("model.safetensors");
+  try {
+    resolve_model_path("org/tiny", opts_);
+    FAIL() << "a repo without weights must fail";
+  } catch (const HubError& e) {
+    EXPECT_EQ(e.status, 404);
+    EXPECT_NE(std::string(e.what()).find("pytorch_model.bin.index.json"), std::string::npos) << e.what();
+  }
+}

@@ -2,6 +2,7 @@
 // from tools/make_interop_fixture.sh), shape and missing-tensor errors with exact messages,
 // missing heads, bare DistilBertModel names, ignored masked-LM tensors, mmap views vs owned copies,
 // and save_model_dir round trips.
+#include "model/checkpoint.hpp"
 #include "model/model_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -138,10 +139,12 @@ TEST(ModelDir, F32IsMappedInPlaceAndEqualsOwnedCopy) {
   const LoadedModel mapped = load_model_dir(kInterop / "f32");
   EXPECT_TRUE(mapped.arena.empty());  // every tensor used straight from the mapping
   ASSERT_NE(mapped.file, nullptr);
-  const uint8_t* lo = mapped.file->bytes(mapped.file->tensors().front()).data();
+  const auto st = SafetensorsFile::open(kInterop / "f32" / "model.safetensors");
+  const uint8_t* lo = mapped.file->tensors().front().bytes.data() - 8 - st->header_size() - st->tensors().front().begin;
   const auto* p = reinterpret_cast<const uint8_t*>(mapped.weights.layers[1].ff1_w);
+  EXPECT_TRUE(mapped.file->tensors().front().mapped);
   EXPECT_GE(p, lo);
-  EXPECT_LT(p, lo + mapped.file->file_size());
+  EXPECT_LT(p, lo + st->file_size());
 
   const LoadedModel owned = load_model_dir(kInterop / "f32", {.owned_arena = true});
   ASSERT_EQ(owned.arena.size(), owned.layout.size());
@@ -207,7 +210,7 @@ TEST(ModelDir, MissingHead) {
       if (p.head) std::fill(want.begin() + p.offset, want.begin() + p.offset + p.numel, 0.0f);
     expect_weights_equal(l, want);
     if (!owned) {  // the body still comes from the mapping
-      const uint8_t* lo = l.file->bytes(l.file->tensors().front()).data();
+      const uint8_t* lo = l.file->tensors().front().bytes.data();
       EXPECT_GE(reinterpret_cast<const uint8_t*>(l.weights.word_emb), lo);
     }
   }
@@ -269,7 +272,7 @@ TEST(ModelDir, UnpaddedHeaderIsCopiedNotMisreadInPlace) {
   std::memcpy(unpadded.data(), &n2, 8);
   write_file_atomic(dir.path / "model.safetensors", unpadded + header + bytes.substr(8 + n));
   const LoadedModel l = load_model_dir(dir.path);
-  EXPECT_EQ(l.file->header_size() % 4, 1u);
+  EXPECT_EQ(SafetensorsFile::open(dir.path / "model.safetensors")->header_size() % 4, 1u);
   EXPECT_EQ(l.arena.size(), l.layout.size());
   EXPECT_EQ(l.weights.word_emb, l.arena.data());
   expect_weights_equal(l, m.arena);
@@ -305,10 +308,13 @@ TEST(ModelDir, MissingFilesAreIoErrorsNamingThePath) {
             std::string::npos);
   Model m = random_model();
   write_file_atomic(dir.path / "config.json", config_to_json(m.cfg).dump(2));
-  EXPECT_NE(error_of<IoError>([&] { load_model_dir(dir.path); }).find((dir.path / "model.safetensors").string()),
-            std::string::npos);
-  write_file_atomic(dir.path / "pytorch_model.bin", "not supported");
-  EXPECT_NE(error_of<UnsupportedError>([&] { load_model_dir(dir.path); }).find("pytorch_model.bin"),
+  const std::string no_weights = error_of<IoError>([&] { load_model_dir(dir.path); });
+  EXPECT_NE(no_weights.find(dir.path.string() + ": no weights (expected model.safetensors, model.safetensors.index.json, "
+                                                "pytorch_model.bin or pytorch_model.bin.index.json)"),
+            std::string::npos)
+      << no_weights;
+  write_file_atomic(dir.path / "pytorch_model.bin", "not a zip");
+  EXPECT_NE(error_of<CheckpointError>([&] { load_model_dir(dir.path); }).find("pytorch_model.bin"),
             std::string::npos);
   // a corrupt weights file surfaces the safetensors rule
   write_file_atomic(dir.path / "model.safetensors", "short");

@@ -10,6 +10,7 @@
 #include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "serve/server.hpp"
@@ -333,7 +334,7 @@ TEST(Server, ValidationErrors) {
 
 TEST(Server, TruncationTrueFalseNullAndDirection) {
   std::string words;
-  for (int i = 0; i < 20; ++i) words += "w" + std::to_string(i) + " ";  // 20 words -> 22 tokens
+  for (int i = 0; i < 20; ++i) words.append("w").append(std::to_string(i)).append(" ");  // 20 words -> 22 tokens
   ServerOptions o;
   o.max_input_length = 8;  // below the model's 64
   Harness h(o);
@@ -606,4 +607,77 @@ TEST(Server, InconsistentLimitsAreRejected) {
   same.port = port;
   Server b(*backend, enc, ModelInfo{"m", kLabels, false, 64}, same);
   EXPECT_THROW(b.start(), IoError);
+}
+
+// Issue 19 #2: /openapi.json documents exactly the routes the server registers (Server::routes();
+// registering one outside it throws), each of them is answered, and GET / serves the page to a
+// browser and TEI's health answer to anything else.
+TEST(Server, OpenApiDocumentsExactlyTheRoutesAndRootNegotiates) {
+  Harness h;
+  auto r = h.client().Get("/openapi.json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  const json doc = json::parse(r->body);
+  EXPECT_EQ(doc["openapi"].get<std::string>().substr(0, 2), "3.");
+  std::set<std::pair<std::string, std::string>> documented, served;
+  for (const auto& [path, ops] : doc["paths"].items())
+    for (const auto& [method, op] : ops.items()) {
+      std::string m = method;
+      std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+      documented.insert({m, path});
+      EXPECT_TRUE(op.contains("responses") && op["responses"].contains("401")) << m << " " << path;
+    }
+  for (const auto& route : Server::routes()) served.insert({route.method, route.path});
+  EXPECT_EQ(documented, served);
+  for (const auto& [method, path] : served) {
+    auto c = h.client();
+    auto res = method == "POST" ? c.Post(path.c_str(), R"({"inputs": "hello"})", "application/json") : c.Get(path.c_str());
+    ASSERT_TRUE(res) << method << " " << path;
+    EXPECT_NE(res->status, 404) << method << " " << path;
+    EXPECT_NE(res->status, 405) << method << " " << path;
+  }
+  auto page = h.client().Get("/", {{"Accept", "text/html,application/xhtml+xml"}});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("<textarea"), std::string::npos);
+  EXPECT_EQ(page->body.find("http://"), std::string::npos) << "the page must not load anything from elsewhere";
+  EXPECT_EQ(page->body.find("https://"), std::string::npos);
+  auto health = h.client().Get("/");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->body, "");
+  h.model.healthy = false;
+  EXPECT_EQ(h.client().Get("/")->status, 503);
+}
+
+// Issue 19 #1: Hugging Face's Inference API shape — nested list for one input, a list of strings is
+// a batch, {text, text_pair} a pair, top_k and function_to_apply.
+TEST(Server, HuggingFacePipelineRoute) {
+  Harness h;
+  const std::string text = "so happy today";
+  const std::vector<double> expected = softmax(fake_logits(ids_of(text), 4));
+  auto one = h.post("/pipeline/text-classification", json({{"inputs", text}}).dump());
+  ASSERT_EQ(one->status, 200) << one->body;
+  const json a = json::parse(one->body);
+  ASSERT_EQ(a.size(), 1u);
+  expect_predictions(a[0], expected);
+  auto top = h.post("/pipeline/text-classification", json({{"inputs", json::array({text, "b"})}, {"parameters", {{"top_k", 2}}}}).dump());
+  const json t = json::parse(top->body);
+  ASSERT_EQ(t.size(), 2u) << "a list of strings is a batch here";
+  EXPECT_EQ(t[0].size(), 2u);
+  EXPECT_EQ(t[0][0], a[0][0]);
+  auto none = h.post("/pipeline/text-classification",
+                     json({{"inputs", text}, {"parameters", {{"function_to_apply", "none"}}}}).dump());
+  const std::vector<float> logits = fake_logits(ids_of(text), 4);
+  const json raw = json::parse(none->body);
+  for (const auto& p : raw[0]) {
+    const size_t id = size_t(std::find(kLabels.begin(), kLabels.end(), p["label"]) - kLabels.begin());
+    EXPECT_NEAR(p["score"].get<double>(), logits[id], 1e-6);
+  }
+  auto pair = h.post("/pipeline/text-classification", json({{"inputs", json::object({{"text", "a b"}, {"text_pair", "c"}})}}).dump());
+  ASSERT_EQ(pair->status, 200) << pair->body;
+  expect_predictions(json::parse(pair->body)[0], softmax(fake_logits(FakeEncoder().encode_pair("a b", "c").ids, 4)));
+  EXPECT_EQ(h.post("/pipeline/text-classification", R"({"inputs": "x", "parameters": {"top_k": 0}})")->status, 422);
+  EXPECT_EQ(h.post("/pipeline/text-classification", R"({"inputs": "x", "parameters": {"function_to_apply": "max"}})")->status, 422);
+  EXPECT_EQ(h.post("/pipeline/text-classification", R"({"inputs": []})")->status, 400);
 }

@@ -11,6 +11,7 @@
 #include "model/config.hpp"
 #include "model/init.hpp"
 #include "model/safetensors.hpp"
+#include "train/checkpoint.hpp"
 #include "util/atomic_file.hpp"
 
 using namespace bert_emotion;
@@ -175,6 +176,53 @@ TEST_F(TrainCli, ResumeLatestReproducesTheFinalWeights) {
   EXPECT_EQ(read_json(out2 / "trainer_state.json")["global_step"], 8);
 }
 
+TEST_F(TrainCli, ReusedOutputDirKeepsTheEarlierRunsCheckpoints) {
+  ASSERT_EQ(first_.exit_code, 0) << first_.output;
+  // An earlier run's directory with a stale large checkpoint (as after a long run).
+  const fs::path dir = root_ / "reused";
+  fs::copy(root_ / "out", dir, fs::copy_options::recursive);
+  fs::remove_all(dir / "checkpoint-4");
+  fs::copy(dir / "checkpoint-8", dir / "checkpoint-6520", fs::copy_options::recursive);
+  const std::string stale = read_file(dir / "checkpoint-6520" / "training_state.json");
+  const std::string model = read_file(dir / "model.safetensors");
+  const std::string args = common_ + " --output_dir " + dir.string() + " --max-steps 6 --save-steps 2 --save-total-limit 1";
+
+  // A new run is refused, as the Trainer's scripts refuse a non-empty output dir; nothing changes.
+  RunResult r = run(args);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("already holds an earlier run's 2 checkpoints (checkpoint-8 ... checkpoint-6520)"),
+            std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--overwrite-output-dir"), std::string::npos) << r.output;
+  EXPECT_EQ(read_file(dir / "model.safetensors"), model);
+  EXPECT_FALSE(fs::exists(dir / "checkpoint-2"));
+
+  // --overwrite-output-dir: --save-total-limit 1 rotates only this run's checkpoints (2, 4, 6 are
+  // saved; 6 stays) and never the earlier run's.
+  r = run(args + " --overwrite-output-dir");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::is_directory(dir / "checkpoint-6"));
+  EXPECT_FALSE(fs::exists(dir / "checkpoint-2"));
+  EXPECT_FALSE(fs::exists(dir / "checkpoint-4"));
+  EXPECT_TRUE(fs::is_directory(dir / "checkpoint-8"));
+  EXPECT_EQ(read_file(dir / "checkpoint-6520" / "training_state.json"), stale);
+  EXPECT_NE(r.output.find("deleted " + (dir / "checkpoint-4").string() + " (--save-total-limit 1)"), std::string::npos)
+      << r.output;
+  // "latest" is this run's newest checkpoint, not the stale checkpoint-6520.
+  EXPECT_EQ(latest_checkpoint(dir)->filename(), "checkpoint-6");
+  r = run(args + " --resume-from-checkpoint latest");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_json(dir / "trainer_state.json")["global_step"], 6);
+
+  // --save-total-limit 1 with a single save never deletes the checkpoint just saved.
+  const fs::path one = root_ / "reused_one";
+  fs::create_directories(one);
+  fs::copy(root_ / "out" / "checkpoint-8", one / "checkpoint-6520", fs::copy_options::recursive);
+  r = run(common_ + " --output_dir " + one.string() + " --max-steps 2 --save-total-limit 1 --overwrite-output-dir");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::is_directory(one / "checkpoint-2"));
+  EXPECT_TRUE(fs::is_directory(one / "checkpoint-6520"));
+}
+
 TEST_F(TrainCli, StartsFromACheckpointWithoutHead) {
   // A masked-LM-style directory: the same tensors minus pre_classifier/classifier.
   const fs::path mlm = root_ / "mlm";
@@ -223,7 +271,8 @@ TEST_F(TrainCli, BadOptionsNameTheFlag) {
                         Case{"--learning_rate -0.1", "--learning-rate"},
                         Case{"--learning-rate 0", "--learning-rate"},
                         Case{"--num_train_epochs 0", "--num-train-epochs"},
-                        Case{"--num-train-epochs 1.5", "--num-train-epochs"},
+                        Case{"--num-train-epochs -0.5", "--num-train-epochs"},
+                        Case{"--adam-epsilon 0", "--adam-epsilon"},
                         Case{"--warmup-ratio 2", "--warmup-ratio"},
                         Case{"--dropout maybe", "--dropout"},
                         Case{"--per-device-train-batch-size abc", "--per-device-train-batch-size"}}) {
@@ -235,6 +284,21 @@ TEST_F(TrainCli, BadOptionsNameTheFlag) {
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.output.find("--model"), std::string::npos) << missing.output;
   EXPECT_FALSE(fs::exists(root_ / "bad" / "model.safetensors"));
+}
+
+TEST_F(TrainCli, FractionalEpochsTrainTheTrainersStepCount) {
+  // 10 rows, batch 3: 4 steps per epoch; 1.5 epochs = ceil(1.5 * 4) = 6 steps, as the Trainer.
+  const RunResult r = run("--model " + (root_ / "tiny").string() + " --data " + (root_ / "data").string() +
+                          " --num-train-epochs 1.5 --per-device-train-batch-size 3 --eval-split none --test-split none"
+                          " --ignore-mismatched-sizes --threads 1 --output-dir " + (root_ / "frac").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto st = read_json(root_ / "frac" / "trainer_state.json");
+  EXPECT_EQ(st["global_step"], 6);
+  EXPECT_DOUBLE_EQ(st["epoch"].get<double>(), 1.5);
+  EXPECT_TRUE(fs::is_directory(root_ / "frac" / "checkpoint-4"));
+  EXPECT_TRUE(fs::is_directory(root_ / "frac" / "checkpoint-6"));
+  EXPECT_EQ(read_json(root_ / "frac" / "training_args.json")["num_train_epochs"], 1.5);
+  EXPECT_NE(read_file(root_ / "frac" / "README.md").find("num_epochs: 1.5"), std::string::npos);
 }
 
 TEST_F(TrainCli, SingleFileDataHasNoEvalSplitUnlessGiven) {

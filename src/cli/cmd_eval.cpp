@@ -5,12 +5,14 @@
 //       classification_report and the confusion matrix; --output writes Trainer-style keys
 //       (eval_loss, eval_accuracy, eval_f1 = macro F1, ...) as JSON (indent 4, sorted keys).
 //   bert-emotion eval --predictions FILE --data SPEC [--split test]
-//       scores one predicted label per line (id or name; or `predict`'s .jsonl output, whose
-//       "label" is used; or run_classification.py's predict_results.txt, "index<TAB>prediction")
-//       against the gold labels, as TweetEval's
+//       scores one predicted label per line (id or name), or any output of `predict` (jsonl, csv,
+//       table: recognised by content, see read_predicted_labels), or run_classification.py's
+//       predict_results.txt ("index<TAB>prediction"), against the gold labels, as TweetEval's
 //       evaluation script does; its headline number depends on the task: macro F1 (emotion, emoji,
 //       hate, offensive), macro recall (sentiment), F1 of "irony" (label 1), and the mean F1 of
 //       "against" and "favor" (labels 1, 2) for stance.
+// Under mpirun each rank scores a share of the batches (the same batches one process runs); rank 0
+// prints and writes the results, equal to one process's.
 // SPEC is anything load_dataset accepts (TweetEval folder, folder of {split}.csv/.tsv/.jsonl, a
 // file) or a TweetEval task name such as tweet_eval/emotion.
 #include <cstdio>
@@ -20,10 +22,13 @@
 #include <nlohmann/json.hpp>
 #include <omp.h>
 
+#include <string_view>
+
 #include "cli/command.hpp"
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
 #include "data/metrics.hpp"
+#include "dist/communicator.hpp"
 #include "hub/hub.hpp"
 #include "model/model_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -86,6 +91,62 @@ std::string jsonl_label(const std::string& line, const std::string& file, size_t
   throw FormatError(file + ":" + std::to_string(line_no) + ": \"label\" must be a name or an integer id");
 }
 
+// One predicted label and the line it came from.
+struct PredictedLabel {
+  std::string value;
+  size_t line = 0;
+};
+
+// A CSV cell as predict wrote it, with its formula neutralisation ("'" before = + - @ TAB CR) undone.
+std::string csv_cell_value(const std::string& cell) {
+  if (cell.size() >= 2 && cell[0] == '\'' && std::string_view("=+-@\t\r").find(cell[1]) != std::string_view::npos)
+    return cell.substr(1);
+  return cell;
+}
+
+// The predicted labels of FILE, whatever `predict` wrote or a script made, recognised by content:
+//   predict --format jsonl   lines starting with '{': the "label" of each object
+//   predict --format csv     header text,label,score,...: the label column (RFC 4180 records)
+//   predict --format table   header "label  score   text": the first column (--logits lines skipped)
+//   predict_results.txt      header index<TAB>prediction (run_classification.py): the prediction column
+//   otherwise                one label (name or id) per line
+std::vector<PredictedLabel> read_predicted_labels(const std::string& path) {
+  std::string data = read_file(path);
+  if (data.compare(0, 3, "\xEF\xBB\xBF") == 0) data.erase(0, 3);
+  const std::string first = data.substr(0, data.find('\n'));
+  std::vector<PredictedLabel> out;
+  if (first.rfind("text,label,score", 0) == 0) {
+    const auto records = parse_csv(data, ',', path);
+    for (size_t r = 1; r < records.size(); ++r) {
+      if (records[r].fields.size() < 2)
+        throw FormatError(path + ":" + std::to_string(records[r].line) + ": expected text,label,score,... (predict's csv)");
+      out.push_back({csv_cell_value(records[r].fields[1]), records[r].line});
+    }
+    return out;
+  }
+  const auto lines = split_lines(data, path);
+  const bool table = first.rfind("label ", 0) == 0 && first.find("  score   text") != std::string::npos;
+  const bool tsv = first == "index\tprediction" || first == "index\tprediction\r";
+  const bool jsonl = !first.empty() && first.find_first_not_of(" \t") != std::string::npos &&
+                     first[first.find_first_not_of(" \t")] == '{';
+  for (size_t i = (table || tsv) ? 1 : 0; i < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    if (jsonl) {
+      if (l.empty()) continue;
+      out.push_back({jsonl_label(l, path, i + 1), i + 1});
+    } else if (table) {
+      if (l.empty() || l[0] == ' ') continue;  // --logits lines are indented
+      out.push_back({l.substr(0, l.find("  ")), i + 1});
+    } else if (tsv) {
+      const size_t tab = l.find('\t');
+      out.push_back({tab == std::string::npos ? l : l.substr(tab + 1), i + 1});
+    } else {
+      out.push_back({l, i + 1});
+    }
+  }
+  return out;
+}
+
 void print_report(const ClassificationMetrics& m, const std::vector<std::string>& names, int digits) {
   std::cout << "\n" << classification_report(m, names, digits) << "\n";
   std::cout << "confusion matrix (rows = true label, columns = predicted):\n" << confusion_matrix_text(m, names);
@@ -107,37 +168,26 @@ int run_eval(const EvalOptions& o) {
   dopts.label_column = o.label_column;
   dopts.text_pair_column = o.text_pair_column;
 
+  dist::Communicator& comm = dist::world();
   if (!o.predictions.empty()) {
+    if (!comm.is_root()) return kExitOk;  // scoring a file needs no model: rank 0 alone
     Dataset gold = load_dataset(data_path, o.split, dopts);
-    auto lines = read_lines(o.predictions);
-    // run_classification.py's predict_results.txt: a header "index<TAB>prediction", then
-    // "i<TAB>label name" rows; keep the label column.
-    size_t first_line = 1;
-    if (!lines.empty() && (lines[0] == "index\tprediction" || lines[0] == "index\tprediction\r")) {
-      lines.erase(lines.begin());
-      first_line = 2;
-      for (auto& l : lines) {
-        size_t tab = l.find('\t');
-        if (tab != std::string::npos) l = l.substr(tab + 1);
-      }
-    }
+    std::vector<PredictedLabel> preds = read_predicted_labels(o.predictions);
     // A final empty line (e.g. "\n\n" at the end) is not a prediction.
-    while (lines.size() > gold.rows.size() && !lines.empty() && lines.back().empty()) lines.pop_back();
-    if (lines.size() != gold.rows.size())
-      throw FormatError(o.predictions + ": " + std::to_string(lines.size()) + " predictions but " + gold.source +
+    while (preds.size() > gold.rows.size() && !preds.empty() && preds.back().value.empty()) preds.pop_back();
+    if (preds.size() != gold.rows.size())
+      throw FormatError(o.predictions + ": " + std::to_string(preds.size()) + " predictions but " + gold.source +
                         " has " + std::to_string(gold.rows.size()) + " examples");
     std::vector<int> y_true, y_pred;
-    const bool jsonl = std::filesystem::path(o.predictions).extension() == ".jsonl";
-    for (size_t i = 0; i < lines.size(); ++i) {
-      std::string v = lines[i];
-      if (jsonl) v = jsonl_label(v, o.predictions, i + first_line);
+    for (size_t i = 0; i < preds.size(); ++i) {
+      std::string v = preds[i].value;
       while (!v.empty() && (v.back() == '\r' || v.back() == ' ' || v.back() == '\t')) v.pop_back();
       while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(v.begin());
       int id = resolve_label(v, gold.label_names);
       if (id < 0) {
         std::string names;
         for (const auto& n : gold.label_names) names += (names.empty() ? "" : ", ") + n;
-        throw FormatError(o.predictions + ":" + std::to_string(i + first_line) + ": unknown label '" + v +
+        throw FormatError(o.predictions + ":" + std::to_string(preds[i].line) + ": unknown label '" + v +
                           "': expected one of: " + names + " or an id in [0, " +
                           std::to_string(gold.label_names.size()) + ")");
       }
@@ -162,7 +212,8 @@ int run_eval(const EvalOptions& o) {
   Tokenizer tok = Tokenizer::from_model_dir(model_dir);
   dopts.label_names = model.config.label_names();
   Dataset data = load_dataset(data_path, o.split, dopts);
-  EvalOutput out = evaluate_model(model.config, model.weights, tok, data, o.batch_size, o.max_length);
+  EvalOutput out = evaluate_model(model.config, model.weights, tok, data, o.batch_size, o.max_length, comm);
+  if (!comm.is_root()) return kExitOk;
   const auto& names = data.label_names;
   std::cout << "model " << model_dir.string() << " on " << data.source << " (" << out.predictions.size()
             << " examples, " << fmt(out.runtime_seconds, 2) << " s)\n";
@@ -178,17 +229,17 @@ Registrar reg("eval", [](CLI::App& app) {
   auto* sub = app.add_subcommand("eval", "Evaluate a model (or a predictions file) on a labelled dataset split");
   auto o = std::make_shared<EvalOptions>();
   sub->add_option("--model,-m", o->model, "Model directory or hub id");
-  sub->add_option("--predictions,-p", o->predictions, "One predicted label (id or name) per line, or predict's .jsonl output");
+  sub->add_option("--predictions,-p", o->predictions, "One predicted label (id or name) per line, or predict's jsonl/csv/table output");
   sub->add_option("--data,-d", o->data, "TweetEval folder or task name, folder of {split}.csv|.tsv|.jsonl, or a file")
       ->required();
-  sub->add_option("--split,-s", o->split, "train, val (validation) or test");
-  sub->add_option("--batch-size", o->batch_size, "Examples per forward pass")->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
-  sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->check(CLI::Range(0, std::numeric_limits<int>::max()));
-  sub->add_option("--max-length", o->max_length, "Truncate to this many tokens (0 = model max)");
-  sub->add_option("--digits", o->digits, "Decimals in the classification report")->check(CLI::Range(0, 10));
+  sub->add_option("--split,-s", o->split, "train, val (validation) or test")->capture_default_str();
+  sub->add_option("--batch-size", o->batch_size, "Examples per forward pass")->capture_default_str()->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
+  sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->capture_default_str()->check(CLI::Range(0, std::numeric_limits<int>::max()));
+  sub->add_option("--max-length", o->max_length, "Truncate to this many tokens (0 = model max)")->capture_default_str();
+  sub->add_option("--digits", o->digits, "Decimals in the classification report")->capture_default_str()->check(CLI::Range(0, 10));
   sub->add_option("--output,-o", o->output, "Write the metrics as JSON (Trainer eval_* keys)");
-  sub->add_option("--text-column", o->text_column, "CSV/TSV/JSONL text column");
-  sub->add_option("--label-column", o->label_column, "CSV/TSV/JSONL label column");
+  sub->add_option("--text-column", o->text_column, "CSV/TSV/JSONL text column")->capture_default_str();
+  sub->add_option("--label-column", o->label_column, "CSV/TSV/JSONL label column")->capture_default_str();
   sub->add_option("--text-pair-column", o->text_pair_column, "Optional second text column (sentence pairs)");
   return std::function<int()>([o] { return run_eval(*o); });
 });

@@ -1,13 +1,21 @@
 // cmd_init.cpp — `bert-emotion init --config PRESET|FILE.json --out DIR [--seed N] [--labels a,b]
-//                 [--tokenizer DIR]`.
+//                 [--tokenizer DIR] [--overwrite]`.
 //
 // Writes a randomly initialised XForSequenceClassification directory (DistilBERT, BERT or RoBERTa:
-// config.json with architectures, id2label/label2id and problem_type single_label_classification;
-// model.safetensors; the tokenizer files of --tokenizer). Presets: tiny, base (DistilBERT),
-// bert-tiny, bert-base, roberta-tiny, roberta-base, as ../shared/reference/make_model.py's. A JSON
-// --config (a file, or inline text starting with '{') overrides keys of the base preset of its
-// model_type (distilbert when absent), as make_model.py does; its label maps, architectures and
-// version keys are ignored, labels come from --labels.
+// config.json with architectures, id2label/label2id and problem_type single_label_classification
+// unless the JSON asks for multi_label_classification; model.safetensors; the tokenizer files of
+// --tokenizer). Presets: tiny, base (DistilBERT), bert-tiny, bert-base, roberta-tiny, roberta-base,
+// as ../shared/reference/make_model.py's. A JSON --config (a file, or inline text starting with '{')
+// overrides keys of the base preset of its model_type (distilbert when absent), as make_model.py
+// does; its label maps, architectures and version keys are ignored, labels come from --labels.
+//
+// --out must be missing or empty: a trained model is never replaced by a random one by accident.
+// With --overwrite (--force) a model directory (one with config.json) is replaced as a whole — the
+// new model is written beside it and swapped in, so no file of the old model (model card, results,
+// checkpoints, tokenizer files) stays behind to misdescribe it. A non-empty directory that is not a
+// model directory is never deleted.
+#include <unistd.h>
+
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -30,7 +38,62 @@ struct InitOptions {
   uint64_t seed = 0;
   std::string labels = "anger,joy,optimism,sadness";
   std::string tokenizer;
+  bool overwrite = false;
 };
+
+namespace fs = std::filesystem;
+
+bool is_empty_dir(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_directory(dir, ec) && fs::directory_iterator(dir, ec) == fs::directory_iterator();
+}
+
+// Refuses an --out that holds something, unless --overwrite names a model directory. Returns true
+// when an existing model directory is to be replaced.
+bool check_out_dir(const fs::path& out, bool overwrite) {
+  std::error_code ec;
+  if (!fs::exists(out, ec) || is_empty_dir(out)) return false;
+  if (!fs::is_directory(out, ec)) throw IoError("--out " + out.string() + " exists and is not a directory");
+  if (!overwrite)
+    throw InvalidArgument("--out " + out.string() +
+                          " is not empty; init would replace what is there with a random model: choose another "
+                          "directory, or pass --overwrite to replace it");
+  if (!fs::is_regular_file(out / "config.json", ec))
+    throw InvalidArgument("--out " + out.string() +
+                          " is not empty and not a model directory (no config.json); --overwrite replaces only a "
+                          "model directory: choose another --out");
+  return true;
+}
+
+// Writes the model into a sibling temp directory and swaps it in for `out`, so the old model's
+// files all go and a failure leaves the old directory as it was.
+void replace_model_dir(const fs::path& out, const ModelConfig& cfg, uint64_t seed, const std::string& tokenizer) {
+  const fs::path target = fs::absolute(out).lexically_normal();
+  const fs::path base = target.has_filename() ? target : target.parent_path();
+  const std::string pid = std::to_string(::getpid());
+  const fs::path fresh = base.string() + ".tmp-" + pid, old = base.string() + ".old-" + pid;
+  std::error_code ec;
+  fs::remove_all(fresh, ec);
+  try {
+    create_random_model_dir(fresh, cfg, seed, tokenizer);
+  } catch (...) {
+    fs::remove_all(fresh, ec);
+    throw;
+  }
+  fs::rename(base, old, ec);
+  if (ec) {
+    fs::remove_all(fresh, ec);
+    throw IoError("cannot move " + base.string() + " aside: " + ec.message());
+  }
+  fs::rename(fresh, base, ec);
+  if (ec) {
+    const std::string why = ec.message();
+    fs::rename(old, base, ec);
+    fs::remove_all(fresh, ec);
+    throw IoError("cannot rename " + fresh.string() + " to " + base.string() + ": " + why);
+  }
+  fs::remove_all(old, ec);
+}
 
 std::vector<std::string> split_labels(const std::string& s) {
   std::vector<std::string> names;
@@ -87,10 +150,10 @@ ModelConfig resolve_config(const std::string& spec) {
 int run_init(const InitOptions& o) {
   ModelConfig cfg = resolve_config(o.config);
   set_labels(cfg, split_labels(o.labels));
-  cfg.problem_type = "single_label_classification";
-  const char* architecture = family_spec(cfg).architecture;
-  cfg.architectures = {architecture};
-  create_random_model_dir(o.out, cfg, o.seed, o.tokenizer);
+  if (cfg.problem_type != "multi_label_classification") cfg.problem_type = "single_label_classification";
+  cfg.architectures = {family_spec(cfg).architecture};
+  if (check_out_dir(o.out, o.overwrite)) replace_model_dir(o.out, cfg, o.seed, o.tokenizer);
+  else create_random_model_dir(o.out, cfg, o.seed, o.tokenizer);
 
   const ParamLayout layout(cfg);
   std::string labels;
@@ -111,9 +174,11 @@ Registrar reg("init", [](CLI::App& app) {
                   "overriding the base preset of its model_type")
       ->capture_default_str();
   sub->add_option("--out", o->out, "Model directory to write")->required();
-  sub->add_option("--seed", o->seed, "Random seed")->capture_default_str();
+  sub->add_option("--seed", o->seed, "Random seed")->capture_default_str()->check(AtLeast(0));
   sub->add_option("--labels", o->labels, "Comma-separated label names, in id order")->capture_default_str();
   sub->add_option("--tokenizer", o->tokenizer, "Directory whose tokenizer files are copied");
+  sub->add_flag("--overwrite,--force", o->overwrite,
+                "Replace an existing model directory at --out as a whole (a non-empty --out is refused otherwise)");
   return std::function<int()>([o] { return run_init(*o); });
 });
 

@@ -15,6 +15,7 @@
 
 #include "cli/command.hpp"
 #include "hub/hub.hpp"
+#include "model/checkpoint.hpp"
 #include "model/config.hpp"
 #include "model/family.hpp"
 #include "model/model_dir.hpp"
@@ -93,6 +94,15 @@ json describe_tokenizer(const fs::path& dir) {
   return t;
 }
 
+bool has_weights(const fs::path& dir) {
+  try {
+    Checkpoint::weights_path(dir);
+    return true;
+  } catch (const IoError&) {
+    return false;
+  }
+}
+
 json inspect_model(const fs::path& dir) {
   const ModelConfig cfg = load_config(dir / "config.json");
   const ParamLayout layout(cfg);
@@ -129,7 +139,7 @@ json inspect_model(const fs::path& dir) {
   r["labels"] = cfg.label_names();
   r["problem_type"] = cfg.problem_type.empty() ? json() : json(cfg.problem_type);
 
-  if (fs::exists(dir / "model.safetensors")) {
+  if (has_weights(dir)) {
     const LoadedModel m = load_model_dir(dir, {.allow_missing_head = true});
     std::map<std::string, int> dtypes;
     for (const auto& t : m.file->tensors()) dtypes[dtype_name(t.dtype)]++;
@@ -141,13 +151,14 @@ json inspect_model(const fs::path& dir) {
     };
     size_t used = 0;
     for (const auto& p : layout.params()) used += present(p.name);
-    r["weights"] = {{"file", "model.safetensors"},
+    r["weights"] = {{"file", fs::path(m.file->source()).filename().string()},
+                    {"format", m.file->format()},
+                    {"files", m.file->files().size()},
                     {"tensors", m.file->tensors().size()},
                     {"tensors_ignored", m.file->tensors().size() - used},
                     {"dtype", m.weights_dtype},
                     {"dtypes", dtypes},
                     {"has_head", m.has_head},
-                    {"header_bytes", m.file->header_size()},
                     {"metadata", m.file->metadata()}};
   } else {
     r["weights"] = nullptr;
@@ -249,7 +260,7 @@ int run_inspect(const InspectOptions& o) {
 Registrar reg("inspect", [](CLI::App& app) {
   auto* sub = app.add_subcommand("inspect", "Describe a model directory: architecture, parameters, weights, labels, tokenizer");
   auto o = std::make_shared<InspectOptions>();
-  sub->add_option("model", o->model, "Model directory or hub id")->required();
+  sub->add_option("model,--model,-m", o->model, "Model directory or hub id (positional, or --model / -m)")->required();
   sub->add_flag("--json", o->json, "Print one JSON object instead of a table");
   return std::function<int()>([o] { return run_inspect(*o); });
 });

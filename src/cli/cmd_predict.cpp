@@ -7,16 +7,21 @@
 //          scores in label-id order, plus "logits": [...] with --logits
 //   csv    header text,label,score,<one column per label>[,logit_<label>...] (RFC 4180 quoting)
 //   table  label, score and the text, aligned for reading
+// Under mpirun rank 0 reads the input and shares it; each rank classifies a contiguous share of the
+// batches (the batches one process runs, so the numbers are the same) and rank 0 prints them all.
 #include <charconv>
 #include <cstdio>
 #include <iostream>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "api/classifier.hpp"
 #include "cli/command.hpp"
+#include "cli/line_input.hpp"
 #include "data/dataset.hpp"
+#include "dist/communicator.hpp"
 #include "hub/hub.hpp"
 #include "util/error.hpp"
 
@@ -32,6 +37,7 @@ struct PredictOptions {
   int threads = 0;
   bool logits = false;
   size_t max_length = 0;
+  std::string on_invalid_utf8 = "error";
 };
 
 // A float as JSON: the shortest decimal that reads back as the same float (not its double
@@ -48,8 +54,14 @@ std::string shortest(float v) {
   return std::string(buf, res.ptr);
 }
 
-// RFC 4180: quote when the field holds a comma, quote, CR or LF; double the quotes.
-std::string csv_field(const std::string& s) {
+// One CSV cell. First spreadsheet formulas are neutralised (OWASP "CSV injection"): a cell starting
+// with =, +, -, @, TAB or CR gets a leading apostrophe, which spreadsheets display as text and
+// `eval --predictions` removes again. Then RFC 4180: quoted when it holds a comma, quote, CR or LF,
+// quotes doubled. Numbers are written without this (a negative logit stays a number).
+std::string csv_cell(const std::string& text) {
+  const std::string s = !text.empty() && std::string_view("=+-@\t\r").find(text[0]) != std::string_view::npos
+                            ? "'" + text
+                            : text;
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) {
@@ -80,16 +92,138 @@ std::string table_text(const std::string& s, size_t width) {
   return out;
 }
 
+// Rows of one output format; the header (csv, table) is printed once, before the first rows.
+class PredictionWriter {
+ public:
+  PredictionWriter(const PredictOptions& o, std::vector<std::string> names) : o_(o), names_(std::move(names)) {
+    for (const auto& n : names_) label_w_ = std::max(label_w_, code_points(n));
+  }
+
+  std::string header() const {
+    std::string out;
+    if (o_.format == "csv") {
+      out += "text,label,score";
+      for (const auto& n : names_) out += "," + csv_cell(n);
+      if (o_.logits)
+        for (const auto& n : names_) out += "," + csv_cell("logit_" + n);
+      out += "\n";
+    } else if (o_.format == "table") {
+      out += pad("label") + "  score   text\n";
+    }
+    return out;
+  }
+
+  std::string row(const std::string& text, const Prediction& p) const {
+    std::string out;
+    if (o_.format == "jsonl") {
+      nlohmann::ordered_json j;
+      j["text"] = text;
+      j["label"] = p.label;
+      j["score"] = json_float(p.score);
+      nlohmann::ordered_json scores = nlohmann::ordered_json::object();
+      for (size_t k = 0; k < names_.size(); ++k) scores[names_[k]] = json_float(p.scores[k]);
+      j["scores"] = scores;
+      if (o_.logits) {
+        nlohmann::ordered_json l = nlohmann::ordered_json::array();
+        for (float v : p.logits) l.push_back(json_float(v));
+        j["logits"] = l;
+      }
+      out += j.dump() + "\n";
+    } else if (o_.format == "csv") {
+      out += csv_cell(text) + "," + csv_cell(p.label) + "," + shortest(p.score);
+      for (float sc : p.scores) out += "," + shortest(sc);
+      if (o_.logits)
+        for (float l : p.logits) out += "," + shortest(l);
+      out += "\n";
+    } else {
+      char score[16];
+      std::snprintf(score, sizeof score, "%.4f", p.score);
+      out += pad(p.label) + "  " + score + "  " + table_text(text, 80) + "\n";
+      if (o_.logits) {
+        out += pad("") + "  logits ";
+        for (float l : p.logits) out += " " + shortest(l);
+        out += "\n";
+      }
+    }
+    return out;
+  }
+
+ private:
+  std::string pad(const std::string& s) const { return s + std::string(label_w_ - std::min(label_w_, code_points(s)), ' '); }
+
+  const PredictOptions& o_;
+  std::vector<std::string> names_;
+  size_t label_w_ = 5;
+};
+
+void write_out(const std::string& s) {
+  std::fwrite(s.data(), 1, s.size(), stdout);
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) throw IoError("predict: cannot write to stdout");
+}
+
+// Rank 0's texts on every rank (mpirun gives stdin to rank 0 only), length-prefixed.
+void broadcast_texts(dist::Communicator& comm, std::vector<std::string>& texts) {
+  std::string wire;
+  for (const auto& t : texts) wire += std::to_string(t.size()) + ":" + t;
+  comm.broadcast(wire);
+  texts.clear();
+  for (size_t pos = 0; pos < wire.size();) {
+    const size_t colon = wire.find(':', pos);
+    const size_t len = std::stoull(wire.substr(pos, colon - pos));
+    texts.push_back(wire.substr(colon + 1, len));
+    pos = colon + 1 + len;
+  }
+}
+
+// classify() of this rank's share of the batches; every rank's predictions, in input order. Each
+// travels as K * 2 + 3 floats: label id, score, token count (exact below 2^24), scores, logits.
+std::vector<Prediction> classify_sharded(dist::Communicator& comm, const Classifier& clf,
+                                         const std::vector<std::string>& texts, size_t batch_size,
+                                         const std::vector<std::string>& names) {
+  if (!comm.distributed()) return clf.classify(texts);
+  const dist::Range share = dist::even_share((texts.size() + batch_size - 1) / batch_size, comm.size(), comm.rank());
+  const size_t first = std::min(texts.size(), share.first * batch_size);
+  const size_t last = std::min(texts.size(), share.last * batch_size);
+  const auto mine = clf.classify(std::vector<std::string>(texts.begin() + static_cast<ptrdiff_t>(first),
+                                                          texts.begin() + static_cast<ptrdiff_t>(last)));
+  const size_t K = names.size(), stride = 2 * K + 3;
+  std::vector<float> wire;
+  wire.reserve(mine.size() * stride);
+  for (const auto& p : mine) {
+    wire.insert(wire.end(), {static_cast<float>(p.label_id), p.score, static_cast<float>(p.num_tokens)});
+    wire.insert(wire.end(), p.scores.begin(), p.scores.end());
+    wire.insert(wire.end(), p.logits.begin(), p.logits.end());
+  }
+  const std::vector<float> all = comm.allgather(wire);
+  std::vector<Prediction> out(all.size() / stride);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const float* r = all.data() + i * stride;
+    Prediction& p = out[i];
+    p.label_id = static_cast<int>(r[0]);
+    p.label = names[static_cast<size_t>(p.label_id)];
+    p.score = r[1];
+    p.num_tokens = static_cast<size_t>(r[2]);
+    p.scores.assign(r + 3, r + 3 + K);
+    p.logits.assign(r + 3 + K, r + stride);
+  }
+  return out;
+}
+
 int run_predict(const PredictOptions& o) {
   if (o.format != "jsonl" && o.format != "csv" && o.format != "table")
     throw InvalidArgument("predict: --format must be jsonl, csv or table, got '" + o.format + "'");
-  std::vector<std::string> texts = o.texts;
-  if (!o.input.empty()) {
-    auto more = read_lines(o.input);
-    texts.insert(texts.end(), more.begin(), more.end());
-  } else if (texts.empty()) {
-    texts = read_lines("-");
+  const Utf8Policy policy = parse_utf8_policy(o.on_invalid_utf8);
+  std::vector<std::string> args;
+  for (size_t i = 0; i < o.texts.size(); ++i) {
+    std::string t = o.texts[i];
+    if (apply_utf8_policy(t, policy, "argument " + std::to_string(i + 1), false)) args.push_back(std::move(t));
   }
+  dist::Communicator& comm = dist::world();
+  // The input is opened (a directory, a missing file: refused) before the model is loaded.
+  std::unique_ptr<LineInput> input;
+  if (comm.is_root() && (!o.input.empty() || o.texts.empty()))
+    input = std::make_unique<LineInput>(o.input.empty() ? "-" : o.input, policy, true);
+
   auto dir = resolve_model_path(o.model, cli_hub_options());
   ClassifierOptions copts;
   copts.threads = o.threads;
@@ -97,58 +231,57 @@ int run_predict(const PredictOptions& o) {
   copts.max_length = o.max_length;
   auto clf = Classifier::load(dir, copts);
   const auto names = clf->config().label_names();
-  auto preds = clf->classify(texts);
+  const PredictionWriter writer(o, names);
+  auto note_skipped = [&] {
+    if (const auto& sk = input->skipped_lines(); !sk.empty())
+      std::cerr << "note: skipped " << sk.size() << " line(s) of " << input->source() << " with invalid UTF-8 (line "
+                << sk.front() << (sk.size() > 1 ? ", ..." : "") << ")\n";
+  };
 
-  std::string out;
-  if (o.format == "jsonl") {
-    for (size_t i = 0; i < preds.size(); ++i) {
-      const auto& p = preds[i];
-      nlohmann::ordered_json j;
-      j["text"] = texts[i];
-      j["label"] = p.label;
-      j["score"] = json_float(p.score);
-      nlohmann::ordered_json scores = nlohmann::ordered_json::object();
-      for (size_t k = 0; k < names.size(); ++k) scores[names[k]] = json_float(p.scores[k]);
-      j["scores"] = scores;
-      if (o.logits) {
-        nlohmann::ordered_json l = nlohmann::ordered_json::array();
-        for (float v : p.logits) l.push_back(json_float(v));
-        j["logits"] = l;
-      }
-      out += j.dump() + "\n";
-    }
-  } else if (o.format == "csv") {
-    out += "text,label,score";
-    for (const auto& n : names) out += "," + csv_field(n);
-    if (o.logits)
-      for (const auto& n : names) out += "," + csv_field("logit_" + n);
-    out += "\n";
-    for (size_t i = 0; i < preds.size(); ++i) {
-      const auto& p = preds[i];
-      out += csv_field(texts[i]) + "," + csv_field(p.label) + "," + shortest(p.score);
-      for (float s : p.scores) out += "," + shortest(s);
-      if (o.logits)
-        for (float l : p.logits) out += "," + shortest(l);
-      out += "\n";
-    }
-  } else {
-    size_t label_w = 5;
-    for (const auto& n : names) label_w = std::max(label_w, code_points(n));
-    auto pad = [](const std::string& s, size_t w) { return s + std::string(w - std::min(w, code_points(s)), ' '); };
-    out += pad("label", label_w) + "  score   text\n";
-    for (size_t i = 0; i < preds.size(); ++i) {
-      char score[16];
-      std::snprintf(score, sizeof score, "%.4f", preds[i].score);
-      out += pad(preds[i].label, label_w) + "  " + score + "  " + table_text(texts[i], 80) + "\n";
-      if (o.logits) {
-        out += pad("", label_w) + "  logits ";
-        for (float l : preds[i].logits) out += " " + shortest(l);
-        out += "\n";
-      }
-    }
+  if (comm.distributed()) {  // mpirun: the whole input at once, shared, classified in shares
+    std::vector<std::string> texts = std::move(args);
+    std::string line;
+    while (input && input->next(line, /*wait=*/true)) texts.push_back(std::move(line));
+    broadcast_texts(comm, texts);
+    const auto preds = classify_sharded(comm, *clf, texts, static_cast<size_t>(o.batch_size), names);
+    if (!comm.is_root()) return kExitOk;
+    std::string out = writer.header();
+    for (size_t i = 0; i < preds.size(); ++i) out += writer.row(texts[i], preds[i]);
+    write_out(out);
+    if (input) note_skipped();
+    return kExitOk;
   }
-  std::cout << out << std::flush;
-  if (!std::cout) throw IoError("predict: cannot write to stdout");
+
+  // Streamed: classify and print a chunk whenever it is full or no more input is available now,
+  // so a pipe that stays open gets its answers line by line; output order = input order.
+  const size_t chunk = std::max<size_t>(static_cast<size_t>(o.batch_size), 256);
+  std::string out = writer.header();
+  auto emit = [&](std::vector<std::string>& texts) {
+    if (!texts.empty()) {
+      const auto preds = clf->classify(texts);
+      for (size_t i = 0; i < preds.size(); ++i) out += writer.row(texts[i], preds[i]);
+      texts.clear();
+    }
+    write_out(out);
+    out.clear();
+  };
+  emit(args);
+  if (input) {
+    std::vector<std::string> pending;
+    std::string line;
+    for (;;) {
+      if (input->next(line, /*wait=*/pending.empty())) {
+        pending.push_back(std::move(line));
+        if (pending.size() >= chunk) emit(pending);
+      } else if (input->at_end()) {
+        break;
+      } else {
+        emit(pending);  // nothing more available now: answer before blocking
+      }
+    }
+    emit(pending);
+    note_skipped();
+  }
   return kExitOk;
 }
 
@@ -158,11 +291,15 @@ Registrar reg("predict", [](CLI::App& app) {
   sub->add_option("--model,-m", o->model, "Model directory or hub id")->required();
   sub->add_option("texts", o->texts, "Texts to classify");
   sub->add_option("--input,-i", o->input, "File with one text per line; - = stdin");
-  sub->add_option("--format,-f", o->format, "jsonl (default), csv or table")->check(CLI::IsMember({"jsonl", "csv", "table"}));
-  sub->add_option("--batch-size", o->batch_size, "Texts per forward pass (sorted by length)")->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
-  sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->check(CLI::Range(0, std::numeric_limits<int>::max()));
+  sub->add_option("--format,-f", o->format, "jsonl (default), csv or table")->capture_default_str()->check(CLI::IsMember({"jsonl", "csv", "table"}));
+  sub->add_option("--batch-size", o->batch_size, "Texts per forward pass (sorted by length)")->capture_default_str()->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
+  sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->capture_default_str()->check(CLI::Range(0, std::numeric_limits<int>::max()));
   sub->add_flag("--logits", o->logits, "Also print the raw logits");
-  sub->add_option("--max-length", o->max_length, "Truncate to this many tokens, specials included (0 = model max)");
+  sub->add_option("--max-length", o->max_length, "Truncate to this many tokens, specials included (0 = model max)")->capture_default_str();
+  sub->add_option("--on-invalid-utf8", o->on_invalid_utf8,
+                  "A line that is not UTF-8: error (exit 3), replace (bad bytes -> U+FFFD) or skip it")
+      ->check(CLI::IsMember({"error", "replace", "skip"}))
+      ->capture_default_str();
   return std::function<int()>([o] { return run_predict(*o); });
 });
 

@@ -69,7 +69,9 @@ int run_serve(const ServeOptions& o) {
   const int port = server.start();
   std::cerr << "serving " << o.model << " (" << info.labels.size() << " labels, max input length "
             << server.max_input_length() << " tokens, max batch tokens " << sopts.max_batch_tokens << ")\n";
-  std::cout << "listening on http://" << sopts.host << ":" << port << std::endl;
+  // An IPv6 literal needs brackets in a URL (RFC 3986): http://[::1]:8080
+  const bool ipv6 = sopts.host.find(':') != std::string::npos;
+  std::cout << "listening on http://" << (ipv6 ? "[" + sopts.host + "]" : sopts.host) << ":" << port << std::endl;
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -87,28 +89,31 @@ Registrar reg("serve", [](CLI::App& app) {
   sub->add_option("--model,-m", o->model, "Model directory or hub id")->required();
   sub->add_option("--host", s.host, "Address to bind (default loopback; 0.0.0.0 = every interface)")->capture_default_str();
   sub->add_option("--port,-p", s.port, "TCP port; 0 = any free port (printed on stdout)")
-      ->capture_default_str()->check(CLI::Range(0, 65535));
+      ->capture_default_str()->check(IntRange(0, 65535));
   sub->add_option("--max-concurrent-requests", s.max_concurrent_requests,
-                  "Requests in progress at once; more are answered 429 at once")->capture_default_str()->check(CLI::PositiveNumber);
+                  "Requests in progress at once; more are answered 429 at once")->capture_default_str()->check(AtLeast(1));
   sub->add_option("--max-batch-tokens", s.max_batch_tokens, "Tokens per inference batch (rows are packed, no padding)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(AtLeast(1));
   sub->add_option("--max-batch-requests", s.max_batch_requests, "Rows per inference batch (0 = only the token budget)")
-      ->capture_default_str();
+      ->capture_default_str()->check(AtLeast(0));
   sub->add_option("--max-client-batch-size", s.max_client_batch_size, "Inputs per HTTP request")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(AtLeast(1));
   sub->add_option("--max-input-length", s.max_input_length, "Tokens per input, specials included (0 = the model's maximum)")
-      ->capture_default_str();
+      ->capture_default_str()->check(AtLeast(0));
   sub->add_flag("--auto-truncate", s.auto_truncate, "Truncate long inputs when a request leaves `truncate` unset or null");
   sub->add_option("--payload-limit", s.payload_limit, "Largest request body in bytes (larger: 413)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(AtLeast(1));
   sub->add_option("--api-key", s.api_key, "Require `Authorization: Bearer KEY` on every route")->envname("BERT_EMOTION_API_KEY");
   sub->add_option("--threads", o->threads, "OpenMP threads of the inference thread (0 = OpenMP's default)")
-      ->check(CLI::NonNegativeNumber);
-  sub->add_option("--http-workers", s.http_workers, "HTTP/tokenization threads (0 = min(max-concurrent-requests, 128), at least 4)")
-      ->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(AtLeast(0));
+  sub->add_option("--http-workers", s.http_workers,
+                  "HTTP/tokenization threads, started on demand (0 = max-concurrent-requests + 8; the 8 spare answer 429 at once)")
+      ->capture_default_str()->check(AtLeast(0));
   sub->add_option("--keep-alive-timeout", s.keep_alive_timeout_s,
                   "Seconds an idle connection is kept open (shutdown waits this long for idle ones)")
-      ->capture_default_str()->check(CLI::Range(1, 3600));
+      ->capture_default_str()->check(IntRange(1, 3600));
+  sub->add_option("--cors-allow-origin", s.cors_allow_origin,
+                  "Answer browsers from these origins: `*` or a comma-separated list (default: no CORS headers)");
   sub->add_option("--served-model-name", s.served_model_name, "Name reported by /info (default: --model)");
   sub->add_flag("--no-access-log", o->no_access_log, "Do not log one line per request on stderr");
   return std::function<int()>([o] { return run_serve(*o); });

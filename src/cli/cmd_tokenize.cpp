@@ -8,20 +8,20 @@
 // (a file, or "-" for stdin; with neither, stdin is read). Lines are split on "\n" only: "\r",
 // U+0085, U+2028 and every other character belong to the text; a final trailing newline does not
 // make an extra line, an empty line in the middle is an input. --pair-input gives the second
-// sequence of each pair, line by line. Invalid UTF-8 fails naming the file and line (exit 3).
+// sequence of each pair, line by line. Input is streamed: each line is printed as soon as it is
+// read (a pipe that stays open gets answers line by line). Invalid UTF-8 fails naming the file and
+// line and the likely encoding (exit 3; lines before it are printed), unless --on-invalid-utf8
+// replace|skip. A directory as --input is refused (exit 4).
 // MODEL is a directory or a hub id (resolve_model_path).
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cli/command.hpp"
+#include "cli/line_input.hpp"
 #include "hub/hub.hpp"
 #include "tokenizer/tokenizer.hpp"
-#include "tokenizer/unicode.hpp"
 #include "util/error.hpp"
 
 namespace bert_emotion::cli {
@@ -34,100 +34,97 @@ struct TokenizeOptions {
   std::string pair_input;
   size_t max_length = 0;
   bool offsets = false;
+  std::string on_invalid_utf8 = "error";
 };
 
-std::string read_all(const std::string& path) {
-  if (path == "-") {
-    std::ostringstream ss;
-    ss << std::cin.rdbuf();
-    return ss.str();
+std::string encode_json(const Tokenizer& tok, const TokenizeOptions& o, const std::string& text, const std::string* pair) {
+  const Encoding e = pair ? tok.encode_pair(text, *pair, o.max_length) : tok.encode(text, o.max_length);
+  nlohmann::json j;
+  j["input_ids"] = e.ids;
+  j["tokens"] = e.tokens;
+  if (o.offsets) {
+    nlohmann::json offs = nlohmann::json::array();
+    for (const auto& [b, en] : e.offsets) offs.push_back({b, en});
+    j["offsets"] = std::move(offs);
+    j["type_ids"] = e.type_ids;
+    j["special_tokens_mask"] = e.special_tokens_mask;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("cannot open " + path);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw IoError("cannot read " + path);
-  return data;
+  return j.dump() + "\n";
 }
 
-// Split on "\n" only; a final trailing newline does not make an extra line.
-std::vector<std::string> split_lines(const std::string& data) {
-  std::vector<std::string> lines;
-  size_t i = 0;
-  while (i < data.size()) {
-    size_t j = data.find('\n', i);
-    if (j == std::string::npos) j = data.size();
-    lines.emplace_back(data, i, j - i);
-    i = j + 1;
-  }
-  return lines;
+void write_out(const std::string& s) {
+  std::fwrite(s.data(), 1, s.size(), stdout);
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) throw IoError("cannot write to stdout");
 }
 
 int run_tokenize(const TokenizeOptions& o) {
+  const Utf8Policy policy = parse_utf8_policy(o.on_invalid_utf8);
+  if (!o.input.empty() && !o.texts.empty()) throw InvalidArgument("give texts as arguments or --input, not both");
+  if (!o.pair_input.empty() && policy == Utf8Policy::Skip)
+    throw InvalidArgument("--on-invalid-utf8 skip would misalign --pair-input's pairs: use error or replace");
+  // Inputs are opened (a directory, a missing file: refused) before the tokenizer is loaded.
+  std::unique_ptr<LineInput> input;
+  if (o.texts.empty()) input = std::make_unique<LineInput>(o.input.empty() ? "-" : o.input, policy, false);
+  std::vector<std::string> pairs;
+  if (!o.pair_input.empty()) pairs = read_all_lines(o.pair_input, policy, false);
   const Tokenizer tok = Tokenizer::from_model_dir(resolve_model_path(o.model, cli_hub_options()));
 
-  std::vector<std::string> texts = o.texts;
-  std::string source = "argument";
-  if (!o.input.empty() || texts.empty()) {
-    if (!texts.empty()) throw InvalidArgument("give texts as arguments or --input, not both");
-    const std::string path = o.input.empty() ? "-" : o.input;
-    texts = split_lines(read_all(path));
-    source = path == "-" ? "<stdin>" : path;
+  std::vector<std::string> texts;
+  for (size_t i = 0; i < o.texts.size(); ++i) {
+    std::string t = o.texts[i];
+    if (apply_utf8_policy(t, policy, "argument " + std::to_string(i + 1), false)) texts.push_back(std::move(t));
   }
-  std::vector<std::string> pairs;
-  if (!o.pair_input.empty()) {
-    pairs = split_lines(read_all(o.pair_input));
-    if (pairs.size() != texts.size())
+  // Streamed: each line is printed once tokenized, flushed whenever no more input is available now.
+  size_t n = 0;
+  auto pair_of = [&](size_t i) -> const std::string* {
+    if (pairs.empty()) return nullptr;
+    if (i >= pairs.size())
       throw InvalidArgument("--pair-input " + o.pair_input + " has " + std::to_string(pairs.size()) +
-                            " lines, the first sequences " + std::to_string(texts.size()));
-  }
-
-  // Every line is checked before anything is printed: a bad line fails the whole run.
-  auto check = [](const std::vector<std::string>& lines, const std::string& where) {
-    for (size_t i = 0; i < lines.size(); ++i) {
-      const size_t bad = unicode::find_invalid_utf8(lines[i]);
-      if (bad == std::string_view::npos) continue;
-      const std::string loc = where == "argument" ? "argument " + std::to_string(i + 1) : where + ":" + std::to_string(i + 1);
-      throw Utf8Error(loc + ": invalid UTF-8 at byte " + std::to_string(bad) + " of the line", bad);
-    }
+                            " lines, fewer than the first sequences");
+    return &pairs[i];
   };
-  check(texts, source);
-  check(pairs, o.pair_input);
-
   std::string out;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    const Encoding e =
-        pairs.empty() ? tok.encode(texts[i], o.max_length) : tok.encode_pair(texts[i], pairs[i], o.max_length);
-    nlohmann::json j;
-    j["input_ids"] = e.ids;
-    j["tokens"] = e.tokens;
-    if (o.offsets) {
-      nlohmann::json offs = nlohmann::json::array();
-      for (const auto& [b, en] : e.offsets) offs.push_back({b, en});
-      j["offsets"] = std::move(offs);
-      j["type_ids"] = e.type_ids;
-      j["special_tokens_mask"] = e.special_tokens_mask;
-    }
-    out += j.dump();
-    out += '\n';
-    if (out.size() > (1u << 16)) {
-      std::fwrite(out.data(), 1, out.size(), stdout);
-      out.clear();
+  for (const auto& t : texts) out += encode_json(tok, o, t, pair_of(n++));
+  if (input) {
+    std::string line;
+    for (;;) {
+      if (input->next(line, /*wait=*/out.empty())) {
+        out += encode_json(tok, o, line, pair_of(n++));
+        if (out.size() > (1u << 16)) {
+          write_out(out);
+          out.clear();
+        }
+      } else if (input->at_end()) {
+        break;
+      } else {
+        write_out(out);  // nothing more available now: print before blocking
+        out.clear();
+      }
     }
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  if (std::fflush(stdout) != 0) throw IoError("cannot write to stdout");
+  write_out(out);
+  if (!pairs.empty() && n != pairs.size())
+    throw InvalidArgument("--pair-input " + o.pair_input + " has " + std::to_string(pairs.size()) +
+                          " lines, the first sequences " + std::to_string(n));
+  if (input && !input->skipped_lines().empty())
+    std::cerr << "note: skipped " << input->skipped_lines().size() << " line(s) of " << input->source()
+              << " with invalid UTF-8 (line " << input->skipped_lines().front() << ")\n";
   return kExitOk;
 }
 
 Registrar reg("tokenize", [](CLI::App& app) {
   auto* sub = app.add_subcommand("tokenize", "Print token ids and tokens of texts, one JSON object per line");
   auto o = std::make_shared<TokenizeOptions>();
-  sub->add_option("--model", o->model, "Model directory (tokenizer.json or vocab.txt) or hub id")->required();
+  sub->add_option("--model,-m", o->model, "Model directory (tokenizer.json, vocab.json + merges.txt, or vocab.txt) or hub id")->required();
   sub->add_option("texts", o->texts, "Texts to tokenize (else --input or stdin)");
   sub->add_option("--input", o->input, "File with one text per line, or - for stdin");
   sub->add_option("--pair-input", o->pair_input, "File with the second sequence of each pair, line by line");
   sub->add_option("--max-length", o->max_length, "Truncate to N tokens, specials included (default: the model's max)")
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast(1));
+  sub->add_option("--on-invalid-utf8", o->on_invalid_utf8,
+                  "A line that is not UTF-8: error (exit 3), replace (bad bytes -> U+FFFD) or skip it")
+      ->check(CLI::IsMember({"error", "replace", "skip"}))
+      ->capture_default_str();
   sub->add_flag("--offsets", o->offsets, "Also print offsets (byte ranges), type_ids and special_tokens_mask");
   return std::function<int()>([o] { return run_tokenize(*o); });
 });

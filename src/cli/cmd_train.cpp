@@ -10,10 +10,14 @@
 //   bert-emotion train --model distilbert-base-cased --data tweet_eval/emotion --output-dir runs/emotion
 //   bert-emotion train --model runs/emotion --data reviews.csv --output-dir runs/r --num_train_epochs 1
 //   bert-emotion train ... --resume-from-checkpoint latest
-// Ctrl-C stops after the current step with a checkpoint of it (exit code 130); resuming from it
-// ends with the same weights as an uninterrupted run.
+// Under mpirun: data-parallel over the ranks (docs/SCALING.md); the batch size is per rank.
+// Ctrl-C (SIGINT) or SIGTERM (kill, timeout, schedulers, container stops) stops after the current
+// step with a checkpoint of it and exits 128 + the signal number (130 / 143, as a shell reports a
+// command the signal ended); resuming from it ends with the same weights as an uninterrupted run.
+// A new run refuses an --output-dir holding an earlier run's checkpoints or model unless
+// --overwrite-output-dir (the Trainer's rule); --save-total-limit and "latest" see only this run's.
 #include <csignal>
-#include <cmath>
+#include <iostream>
 #include <memory>
 
 #include "cli/command.hpp"
@@ -35,34 +39,39 @@ struct TrainCli {
   std::string output_dir;
 };
 
-// Ctrl-C: the first one asks the loop to stop after the current step and save a checkpoint of it;
-// a second one kills the process as usual.
-volatile std::sig_atomic_t g_stop_requested = 0;
+// SIGINT / SIGTERM: the first one asks the loop to stop after the current step and save a checkpoint
+// of it; a second one kills the process as usual.
+volatile std::sig_atomic_t g_stop_signal = 0;
 
 extern "C" void request_stop(int sig) {
-  g_stop_requested = 1;
+  g_stop_signal = sig;
   std::signal(sig, SIG_DFL);
 }
 
 int run_train_cli(TrainCli& c) {
-  if (!(c.epochs >= 1 && c.epochs == std::floor(c.epochs) && c.epochs < 1e6) && c.o.max_steps <= 0)
-    throw InvalidArgument("--num-train-epochs must be a whole number >= 1 (got " + std::to_string(c.epochs) + ")");
-  c.o.num_train_epochs = c.epochs >= 1 ? static_cast<int>(c.epochs) : 1;
+  c.o.num_train_epochs = c.epochs;
   c.o.output_dir = c.output_dir;
   c.o.dropout = c.dropout == "on";
   c.o.save_checkpoints = c.save_strategy == "epoch";
   c.o.shuffle = !c.no_shuffle;
   c.o.plots = !c.no_plots;
   c.o.order_file = c.order;
-  c.o.should_stop = [](int64_t) { return g_stop_requested != 0; };
+  c.o.should_stop = [](int64_t) { return g_stop_signal != 0; };
   // Fetch a hub model / dataset here, with the CLI's progress bar; run_training then finds them in
   // the cache (and keeps the hub id for the model card).
   resolve_model_path(c.o.model, cli_hub_options());
   resolve_dataset_path(c.o.data, cli_hub_options());
-  auto previous = std::signal(SIGINT, request_stop);
+  auto previous_int = std::signal(SIGINT, request_stop);
+  auto previous_term = std::signal(SIGTERM, request_stop);
   const TrainOutcome r = run_training(c.o);
-  std::signal(SIGINT, previous == SIG_ERR ? SIG_DFL : previous);
-  if (r.interrupted) return 130;  // 128 + SIGINT, as a shell reports an interrupted command
+  std::signal(SIGINT, previous_int == SIG_ERR ? SIG_DFL : previous_int);
+  std::signal(SIGTERM, previous_term == SIG_ERR ? SIG_DFL : previous_term);
+  if (r.interrupted) {
+    const int sig = g_stop_signal != 0 ? g_stop_signal : SIGINT;  // 0: another rank was stopped (mpirun)
+    std::cerr << (g_stop_signal == 0 ? "another rank" : sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": stopped after step " << r.global_step << ", saved "
+              << r.last_checkpoint.string() << "; exit " << 128 + sig << "\n";
+    return 128 + sig;  // as a shell reports a command the signal ended
+  }
   return r.global_step > 0 ? kExitOk : kExitFailure;
 }
 
@@ -70,7 +79,7 @@ Registrar reg("train", [](CLI::App& app) {
   auto* sub = app.add_subcommand("train", "Fine-tune a DistilBERT text classifier (Hugging Face Trainer recipe)");
   auto c = std::make_shared<TrainCli>();
   TrainOptions& o = c->o;
-  sub->add_option("--model,--model_name_or_path", o.model,
+  sub->add_option("--model,-m,--model_name_or_path", o.model,
                   "Model directory or hub id: a sequence-classification model or a masked-LM checkpoint "
                   "(e.g. distilbert-base-cased; its head is created fresh)")
       ->required();
@@ -94,10 +103,14 @@ Registrar reg("train", [](CLI::App& app) {
   sub->add_option("--per-device-eval-batch-size,--per_device_eval_batch_size,--eval-batch-size", o.eval_batch_size,
                   "Evaluation batch size")
       ->capture_default_str();
-  sub->add_option("--num-train-epochs,--num_train_epochs,--epochs", c->epochs, "Number of epochs")->capture_default_str();
+  sub->add_option("--num-train-epochs,--num_train_epochs,--epochs", c->epochs,
+                  "Number of epochs; a fraction trains ceil(epochs x steps per epoch) steps, as the Trainer")
+      ->capture_default_str();
   sub->add_option("--max-steps,--max_steps", o.max_steps, "Total optimizer steps (overrides the epoch count; -1 = off)")
       ->capture_default_str();
-  sub->add_option("--seed", o.seed, "Seed for shuffling, dropout and head initialisation")->capture_default_str();
+  sub->add_option("--seed", o.seed, "Seed for shuffling, dropout and head initialisation")
+      ->capture_default_str()
+      ->check(AtLeast(0));
   sub->add_option("--adam-beta1,--adam_beta1", o.adam_beta1, "AdamW beta1")->capture_default_str();
   sub->add_option("--adam-beta2,--adam_beta2", o.adam_beta2, "AdamW beta2")->capture_default_str();
   sub->add_option("--adam-epsilon,--adam_epsilon", o.adam_epsilon, "AdamW epsilon")->capture_default_str();
@@ -128,10 +141,17 @@ Registrar reg("train", [](CLI::App& app) {
   sub->add_option("--save-total-limit,--save_total_limit", o.save_total_limit, "Keep only the newest N checkpoints")
       ->capture_default_str();
   sub->add_option("--resume-from-checkpoint,--resume_from_checkpoint", o.resume_from_checkpoint,
-                  "Continue from a checkpoint directory, or 'latest' in --output-dir");
+                  "Continue from a checkpoint directory, or 'latest' (this output dir's last run's newest)");
+  sub->add_flag("--overwrite-output-dir,--overwrite_output_dir", o.overwrite_output_dir,
+                "Start a new run in an --output-dir that holds an earlier run's checkpoints or model (they are "
+                "kept, and never rotated nor resumed by 'latest'; a checkpoint of the same step is replaced)");
   sub->add_flag("--ignore-mismatched-sizes,--ignore_mismatched_sizes", o.ignore_mismatched_sizes,
                 "Replace a classification head whose label count differs from the data's");
-  sub->add_option("--threads", o.threads, "CPU threads (0 = OpenMP default)")->capture_default_str();
+  sub->add_option("--threads", o.threads, "CPU threads (0 = OpenMP default)")->capture_default_str()->check(AtLeast(0));
+  sub->add_option("--weight-check-steps", o.weight_check_steps,
+                  "Under mpirun: compare the ranks' weights (a checksum) every N steps (docs/SCALING.md)")
+      ->check(AtLeast(1))
+      ->capture_default_str();
   sub->add_flag("--no-plots", c->no_plots, "Do not write the SVG plots");
   sub->add_flag("--quiet,-q", o.quiet, "No progress output");
   return std::function<int()>([c] { return run_train_cli(*c); });

@@ -15,6 +15,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <limits>
 #include <functional>
 #include <string>
 #include <vector>
@@ -36,6 +38,29 @@ struct Registrar {
     command_registry().push_back({std::move(name), std::move(setup)});
   }
 };
+
+// An integer option's bounds, checked on the text before conversion and printed as integers
+// (CLI::Range / PositiveNumber print doubles: "Value 0 not in range 0.000000 to 1797...", and an
+// unsigned option would take "-1" as 2^64-1). CLI11 prefixes the option name:
+//   --threads: must be an integer >= 0 (got -1)
+inline CLI::Validator IntRange(long long min, long long max) {
+  const std::string range = max == std::numeric_limits<long long>::max()
+                                ? ">= " + std::to_string(min)
+                                : "in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+  return CLI::Validator(
+      [min, max, range](std::string& text) -> std::string {
+        long long v = 0;
+        const char* end = text.data() + text.size();
+        const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+        const bool positive_overflow = ec == std::errc::result_out_of_range && !text.empty() && text[0] != '-';
+        if (positive_overflow && max == std::numeric_limits<long long>::max()) return "";  // the type's own limit applies
+        if (ec != std::errc() || ptr != end || v < min || v > max)
+          return "must be an integer " + range + " (got " + text + ")";
+        return "";
+      },
+      "INT " + range);
+}
+inline CLI::Validator AtLeast(long long min) { return IntRange(min, std::numeric_limits<long long>::max()); }
 
 // Exit codes shared by every command.
 enum ExitCode : int {

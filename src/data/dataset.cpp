@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -10,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "tokenizer/unicode.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
@@ -18,38 +20,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629: no overlongs,
-// no surrogates, nothing above U+10FFFF), or npos.
-size_t find_invalid_utf8(std::string_view s) {
-  size_t i = 0, n = s.size();
-  while (i < n) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) { ++i; continue; }
-    size_t len;
-    uint32_t min_cp;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) { len = 2; min_cp = 0x80; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; min_cp = 0x800; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; min_cp = 0x10000; cp = c & 0x07; }
-    else return i;
-    if (i + len > n) return i;
-    for (size_t k = 1; k < len; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (cp < min_cp || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-    i += len;
-  }
-  return std::string_view::npos;
-}
-
 void check_utf8(std::string_view text, const std::string& source, size_t line) {
-  size_t bad = find_invalid_utf8(text);
+  const size_t bad = unicode::find_invalid_utf8(text);
   if (bad != std::string_view::npos)
-    throw Utf8Error(source + ":" + std::to_string(line) + ": invalid UTF-8 at byte " + std::to_string(bad) +
-                        " of the line",
-                    bad);
+    throw Utf8Error(invalid_utf8_message(text, bad, source + ":" + std::to_string(line), line == 1), bad);
 }
 
 std::string where(const std::string& source, size_t line) { return source + ":" + std::to_string(line); }
@@ -156,10 +130,7 @@ void resolve_labels(Dataset& ds, const std::vector<RawLabel>& raw, const Dataset
 
 // ---- CSV / TSV (RFC 4180) ----
 
-struct CsvRecord {
-  std::vector<std::string> fields;
-  size_t line = 0;  // line where the record starts
-};
+}  // namespace
 
 std::vector<CsvRecord> parse_csv(const std::string& data, char delim, const std::string& source) {
   std::vector<CsvRecord> records;
@@ -210,6 +181,8 @@ std::vector<CsvRecord> parse_csv(const std::string& data, char delim, const std:
   }
   return records;
 }
+
+namespace {
 
 Dataset load_csv(const fs::path& path, char delim, const DatasetOptions& opts) {
   const std::string source = path.string();
@@ -410,15 +383,70 @@ Dataset load_tweeteval(const fs::path& dir, const std::string& file_split, const
 }
 
 fs::path find_split_file(const fs::path& dir, const std::string& split) {
-  std::vector<std::string> stems = {split};
-  if (split == "val") stems.push_back("validation");
-  for (const auto& stem : stems)
+  for (const auto& stem : split_file_stems(split))
     for (const char* ext : {".csv", ".tsv", ".jsonl", ".json"})
       if (fs::exists(dir / (stem + ext))) return dir / (stem + ext);
   return {};
 }
 
+// The TweetEval stem of `split` present in `dir` ({stem}_text.txt), or "".
+std::string find_tweeteval_stem(const fs::path& dir, const std::string& split) {
+  for (const auto& stem : split_file_stems(split))
+    if (fs::exists(dir / (stem + "_text.txt"))) return stem;
+  return "";
+}
+
 }  // namespace
+
+std::vector<std::string> split_file_stems(const std::string& split) {
+  const std::string s = canonical_split(split);
+  if (s == "val") return {"val", "validation", "dev"};
+  return {s};
+}
+
+bool dataset_has_split(const fs::path& dir, const std::string& split) {
+  return !find_tweeteval_stem(dir, split).empty() || !find_split_file(dir, split).empty();
+}
+
+std::string invalid_utf8_message(std::string_view text, size_t offset, const std::string& where, bool first_line) {
+  std::string msg = where + ": invalid UTF-8 at byte " + std::to_string(offset) + " of the line";
+  const auto byte = [&](size_t i) { return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u; };
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%02X", byte(offset));
+  if (first_line && offset == 0 && ((byte(0) == 0xFF && byte(1) == 0xFE) || (byte(0) == 0xFE && byte(1) == 0xFF))) {
+    msg += std::string(": the input starts with a UTF-16 byte-order mark (") + (byte(0) == 0xFF ? "FF FE" : "FE FF") +
+           "), so it is UTF-16, not UTF-8; convert it, e.g. iconv -f UTF-16 -t UTF-8";
+  } else {
+    msg += std::string(" (") + hex + "): expected UTF-8";
+    if (byte(offset) >= 0xA0) {
+      // A lone Latin-1 letter (é = 0xE9) is the usual culprit: legacy Windows / ISO-8859-1 files.
+      std::string as_latin1;
+      as_latin1 += static_cast<char>(0xC0 | (byte(offset) >> 6));
+      as_latin1 += static_cast<char>(0x80 | (byte(offset) & 0x3F));
+      msg += "; this looks like Latin-1 / Windows-1252 text (" + std::string(hex) + " is '" + as_latin1 +
+             "' there): convert it, e.g. iconv -f WINDOWS-1252 -t UTF-8";
+    } else if (byte(offset) >= 0x80 && byte(offset) < 0xC0) {
+      msg += "; a stray continuation byte: perhaps Windows-1252 text, e.g. iconv -f WINDOWS-1252 -t UTF-8";
+    }
+  }
+  return msg;
+}
+
+std::string replace_invalid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    const size_t bad = unicode::find_invalid_utf8(text);
+    if (bad == std::string_view::npos) {
+      out += text;
+      break;
+    }
+    out += text.substr(0, bad);
+    out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER, one per invalid byte
+    text.remove_prefix(bad + 1);
+  }
+  return out;
+}
 
 std::string canonical_split(const std::string& split) {
   if (split == "train" || split == "test" || split == "val") return split;
@@ -464,12 +492,15 @@ Dataset load_dataset(const fs::path& spec, const std::string& split, const Datas
   if (fs::is_directory(spec)) {
     if (split.empty()) throw InvalidArgument(spec.string() + ": a dataset folder needs a split (train, val, test)");
     const std::string s = canonical_split(split);
-    if (fs::exists(spec / (s + "_text.txt"))) return load_tweeteval(spec, s, opts);
-    if (s == "val" && fs::exists(spec / "validation_text.txt")) return load_tweeteval(spec, "validation", opts);
+    if (const std::string stem = find_tweeteval_stem(spec, s); !stem.empty()) return load_tweeteval(spec, stem, opts);
     fs::path file = find_split_file(spec, s);
-    if (file.empty())
-      throw IoError(spec.string() + ": no '" + s + "' split: expected " + s + "_text.txt + " + s +
-                    "_labels.txt (TweetEval) or " + s + ".csv / .tsv / .jsonl");
+    if (file.empty()) {
+      std::string stems;
+      for (const auto& stem : split_file_stems(s)) stems += (stems.empty() ? "" : "|") + stem;
+      if (s == "val") stems = "{" + stems + "}";
+      throw IoError(spec.string() + ": no '" + s + "' split: expected " + stems + "_text.txt + " + stems +
+                    "_labels.txt (TweetEval) or " + stems + ".csv / .tsv / .jsonl");
+    }
     return load_dataset(file, s, opts);
   }
   std::string ext = spec.extension().string();

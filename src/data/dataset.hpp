@@ -5,7 +5,8 @@
 //     line) and mapping.txt (`id<TAB>name[<TAB>...]`, here or in the parent folder, as for stance);
 //   * a folder holding {split}.csv, {split}.tsv or {split}.jsonl;
 //   * one .csv / .tsv / .jsonl file (the split argument is then ignored).
-// Splits are "train", "val" (alias "validation") and "test". Lines split on "\n" only: U+0085,
+// Splits are "train", "val" (aliases "validation", "dev", "eval") and "test"; the validation split's
+// files may be named val.*, validation.* or dev.* (val_text.txt, validation_text.txt, dev_text.txt). Lines split on "\n" only: U+0085,
 // U+2028, VT, FF and "\r" inside a tweet belong to its text; a final newline adds no row.
 // CSV/TSV follow RFC 4180 (header row; quoted fields with "" escapes, embedded commas/newlines).
 //
@@ -23,6 +24,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bert_emotion {
@@ -63,7 +65,33 @@ std::vector<std::string> split_lines(const std::string& contents, const std::str
 // size). Returns -1 if it is neither.
 int resolve_label(const std::string& value, const std::vector<std::string>& label_names);
 
-// Canonical split name ("validation" -> "val"); throws InvalidArgument for anything else.
+// One CSV/TSV record (RFC 4180) and the 1-based line where it starts.
+struct CsvRecord {
+  std::vector<std::string> fields;
+  size_t line = 0;
+};
+
+// Parses CSV/TSV text (a leading UTF-8 BOM skipped; quoted fields with "" escapes and embedded
+// delimiters/newlines; blank lines skipped). FormatError naming `source` and the line for broken
+// quoting. Fields are not checked for UTF-8.
+std::vector<CsvRecord> parse_csv(const std::string& data, char delim, const std::string& source);
+
+// Canonical split name ("validation", "dev", "eval" -> "val"); throws InvalidArgument for anything else.
 std::string canonical_split(const std::string& split);
+
+// The file stems a folder may use for `split`, in the order looked for: {"val", "validation", "dev"}
+// for the validation split, else the canonical name.
+std::vector<std::string> split_file_stems(const std::string& split);
+
+// Whether folder `dir` holds `split` in a layout load_dataset reads.
+bool dataset_has_split(const std::filesystem::path& dir, const std::string& split);
+
+// The Utf8Error message for `text` (at `where`, e.g. "in.txt:3") whose first invalid byte is at
+// `offset`, naming the likely encoding: UTF-16 (a byte-order mark at the start of the first line)
+// or Latin-1 / Windows-1252 (a lone byte >= 0xA0), with the iconv command that converts it.
+std::string invalid_utf8_message(std::string_view text, size_t offset, const std::string& where, bool first_line);
+
+// `text` with every byte that does not begin well-formed UTF-8 replaced by U+FFFD.
+std::string replace_invalid_utf8(std::string_view text);
 
 }  // namespace bert_emotion

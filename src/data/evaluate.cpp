@@ -38,7 +38,7 @@ double round_to(double v, int decimals) {
 }  // namespace
 
 EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const std::vector<std::vector<int32_t>>& ids,
-                              const std::vector<int>& labels, int batch_size) {
+                              const std::vector<int>& labels, int batch_size, dist::Communicator& comm) {
   const auto t0 = std::chrono::steady_clock::now();
   const int K = cfg.num_labels();
   if (batch_size < 1) throw InvalidArgument("evaluate: batch size must be >= 1, got " + std::to_string(batch_size));
@@ -64,25 +64,28 @@ EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const st
   out.predictions.assign(N, 0);
   out.logits.assign(N * K, 0.f);
 
-  // Batches in dataset order, packed (no padding: encoder_forward_packed).
+  // Batches in dataset order, packed (no padding: encoder_forward_packed); this rank's share of
+  // them (all of them in one process).
+  const size_t bs = static_cast<size_t>(batch_size);
+  const dist::Range share = dist::even_share((N + bs - 1) / bs, comm.size(), comm.rank());
+  const size_t row_first = std::min(N, share.first * bs), row_last = std::min(N, share.last * bs);
   PackedActivations acts;
   std::vector<std::vector<int32_t>> rows;
   std::vector<float> logits;
   double loss_sum = 0;
-  for (size_t start = 0; start < N; start += batch_size) {
-    const size_t end = std::min(N, start + static_cast<size_t>(batch_size));
+  for (size_t start = row_first; start < row_last; start += bs) {
+    const size_t end = std::min(row_last, start + bs);
     rows.clear();
     for (size_t i = start; i < end; ++i) rows.push_back(ids[i]);
     const PackedBatch batch = pack_rows(rows);
     logits.assign(static_cast<size_t>(batch.B) * K, 0.f);
     encoder_forward_packed(cfg, w, batch, acts, logits.data());
-    for (size_t r = 0; r < rows.size(); ++r) {
-      const size_t i = start + r;
-      const float* l = logits.data() + r * K;
-      std::copy(l, l + K, out.logits.begin() + i * K);
-      out.predictions[i] = argmax_first(l, K);
-    }
+    std::copy(logits.begin(), logits.end(), out.logits.begin() + static_cast<ptrdiff_t>(start * K));
   }
+  if (comm.distributed())  // every rank's rows, in rank order = dataset order
+    out.logits = comm.allgather(std::vector<float>(out.logits.begin() + static_cast<ptrdiff_t>(row_first * K),
+                                                   out.logits.begin() + static_cast<ptrdiff_t>(row_last * K)));
+  for (size_t i = 0; i < N; ++i) out.predictions[i] = argmax_first(out.logits.data() + i * K, K);
   // Sum the losses in dataset order so the result does not depend on the batching.
   for (size_t i = 0; i < N; ++i) loss_sum += example_cross_entropy(out.logits.data() + i * K, K, labels[i]);
   out.loss = N ? loss_sum / static_cast<double>(N) : 0.0;
@@ -92,7 +95,7 @@ EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const st
 }
 
 EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokenizer& tok, const Dataset& data,
-                          int batch_size, size_t max_length) {
+                          int batch_size, size_t max_length, dist::Communicator& comm) {
   const auto t0 = std::chrono::steady_clock::now();
   const int K = cfg.num_labels();
   if (static_cast<int>(data.label_names.size()) != K)
@@ -110,7 +113,7 @@ EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokeni
                                         : tok.encode_pair(row.text, row.text_pair, max_length).ids);
     labels.push_back(row.label);
   }
-  EvalOutput out = evaluate_tokenized(cfg, w, ids, labels, batch_size);
+  EvalOutput out = evaluate_tokenized(cfg, w, ids, labels, batch_size, comm);
   out.runtime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

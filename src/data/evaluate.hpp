@@ -11,6 +11,9 @@
 //   nlohmann::json j = eval_results_json(out, cfg.label_names());   // eval_loss, eval_f1, ...
 //
 // The trainer, which tokenizes once, calls evaluate_tokenized() with the token ids directly.
+// With a distributed communicator (every rank calls with the same rows) each rank runs a
+// contiguous share of the batches, the same batches one process would run, and the logits are
+// gathered: every rank returns the whole EvalOutput, equal to one process's.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +24,7 @@
 
 #include "data/dataset.hpp"
 #include "data/metrics.hpp"
+#include "dist/communicator.hpp"
 #include "model/config.hpp"
 #include "model/weights.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -41,11 +45,13 @@ struct EvalOutput {
 // Throws InvalidArgument for batch_size < 1, a dataset whose label space differs in size from the
 // model's num_labels, or a multi-label model (single-label datasets only).
 EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokenizer& tok, const Dataset& data,
-                          int batch_size, size_t max_length = 0);
+                          int batch_size, size_t max_length = 0,
+                          dist::Communicator& comm = dist::Communicator::solo());
 
 // Same on pre-tokenized rows ([CLS] ... [SEP] included) with gold ids in [0, K).
 EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const std::vector<std::vector<int32_t>>& ids,
-                              const std::vector<int>& labels, int batch_size);
+                              const std::vector<int>& labels, int batch_size,
+                              dist::Communicator& comm = dist::Communicator::solo());
 
 // Trainer-style eval results: {prefix}loss, metrics_to_json keys, {prefix}runtime,
 // {prefix}samples_per_second, {prefix}steps_per_second (batches/s), and "{prefix}samples".

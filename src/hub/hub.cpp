@@ -22,6 +22,7 @@
 
 #include "hub/http_client.hpp"
 #include "hub/sha256.hpp"
+#include "model/checkpoint.hpp"
 #include "util/atomic_file.hpp"
 
 namespace bert_emotion {
@@ -365,6 +366,48 @@ void mark_missing(const HubContext& ctx, const std::string& repo_id, const std::
 
 HubContext make_context(const HubOptions& opts) { return HubContext{hub_options_from_env(opts)}; }
 
+// The weights files transformers' from_pretrained looks for, in its order (as Checkpoint::weights_path).
+constexpr const char* kWeightCandidates[] = {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                                             "pytorch_model.bin.index.json"};
+constexpr const char* kWeightList =
+    "model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json";
+
+bool is_index(const std::string& name) { return name.size() > 11 && name.ends_with(".index.json"); }
+
+// Fetches the first weights candidate the repo has (an index with its shards) and nothing else.
+void download_weights(const HubContext& ctx, const std::string& repo_id, const std::string& commit) {
+  for (const char* name : kWeightCandidates) {
+    fs::path p;
+    try {
+      p = download_one(ctx, repo_id, commit, name, nullptr);
+    } catch (const HubError& e) {
+      if (e.status != 404 || e.error_code == "RepoNotFound" || e.error_code == "RevisionNotFound") throw;
+      mark_missing(ctx, repo_id, commit, name);
+      continue;
+    }
+    if (is_index(name))
+      for (const std::string& shard : Checkpoint::index_shards(p)) download_one(ctx, repo_id, commit, shard, nullptr);
+    return;
+  }
+  throw HubError(repo_id + " (commit " + commit + ") has no weights: none of " + kWeightList, 404, "EntryNotFound");
+}
+
+// The first weights candidate complete in the cached snapshot (an index with every shard), or "".
+std::string cached_weights(const fs::path& repo_dir, const std::string& commit) {
+  for (const char* name : kWeightCandidates) {
+    const fs::path p = cached_file(repo_dir, commit, name);
+    if (p.empty()) continue;
+    if (!is_index(name)) return name;
+    try {
+      bool complete = true;
+      for (const std::string& shard : Checkpoint::index_shards(p)) complete = complete && !cached_file(repo_dir, commit, shard).empty();
+      if (complete) return name;
+    } catch (const FormatError&) {
+    }
+  }
+  return {};
+}
+
 
 std::string effective_revision(const HubRepoRef& ref, const HubOptions& opts) {
   std::string rev = !opts.revision.empty() ? opts.revision : !ref.revision.empty() ? ref.revision : "main";
@@ -458,7 +501,7 @@ fs::path repo_cache_folder(const fs::path& cache_dir, const std::string& repo_id
 const std::vector<HubFile>& default_model_files() {
   static const std::vector<HubFile> files = {
       {"config.json", true},          {"tokenizer.json", false},     {"tokenizer_config.json", false},
-      {"vocab.txt", false},           {"special_tokens_map.json", false}, {"model.safetensors", true},
+      {"vocab.txt", false},           {"special_tokens_map.json", false},
   };
   return files;
 }
@@ -489,6 +532,7 @@ std::optional<fs::path> cached_snapshot(const std::string& repo_ref, const HubOp
   if (commit.empty()) return std::nullopt;
   for (const auto& f : default_model_files())
     if (f.required && cached_file(repo_dir, commit, f.name).empty()) return std::nullopt;
+  if (cached_weights(repo_dir, commit).empty()) return std::nullopt;
   return repo_dir / "snapshots" / commit;
 }
 
@@ -509,6 +553,10 @@ fs::path snapshot_download(const std::string& repo_ref, const HubOptions& opts, 
       if (f.required && cached_file(repo_dir, commit, f.name).empty())
         throw NetworkError("HF_HUB_OFFLINE is set and the cached snapshot " + (repo_dir / "snapshots" / commit).string() +
                            " lacks " + f.name + "; run `bert-emotion download " + ref.repo_id + "` with network access");
+    if (files_in.empty() && cached_weights(repo_dir, commit).empty())
+      throw NetworkError("HF_HUB_OFFLINE is set and the cached snapshot " + (repo_dir / "snapshots" / commit).string() +
+                         " holds no complete weights (" + kWeightList + "); run `bert-emotion download " + ref.repo_id +
+                         "` with network access");
     return repo_dir / "snapshots" / commit;
   }
 
@@ -528,6 +576,7 @@ fs::path snapshot_download(const std::string& repo_ref, const HubOptions& opts, 
     }
   }
   if (commit.empty()) throw InvalidArgument("snapshot_download of '" + ref.repo_id + "': no files requested");
+  if (files_in.empty()) download_weights(ctx, ref.repo_id, commit);
   return repo_dir / "snapshots" / commit;
 }
 

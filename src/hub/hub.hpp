@@ -2,7 +2,9 @@
 //
 // Everywhere a model directory is accepted, a hub id works too. resolve_model_path() returns a
 // local directory: an existing directory wins; otherwise `distilbert-base-cased`, `org/name` or
-// `org/name@revision` is fetched (config.json, tokenizer files, model.safetensors) from
+// `org/name@revision` is fetched (config.json, tokenizer files, and the weights transformers would
+// pick: model.safetensors, else model.safetensors.index.json + its shards, else pytorch_model.bin,
+// else pytorch_model.bin.index.json + its shards; nothing else) from
 // {endpoint}/{repo}/resolve/{revision}/{file} into the Hugging Face cache layout, shared with
 // Python users:
 //   {cache}/models--{org}--{name}/blobs/{etag}                  the bytes (sha256 for LFS files)
@@ -81,8 +83,8 @@ bool is_valid_repo_ref(const std::string& id);
 // {cache}/models--org--name
 std::filesystem::path repo_cache_folder(const std::filesystem::path& cache_dir, const std::string& repo_id);
 
-// The files fetched for a model: required ones fail the download when absent, optional ones (the
-// tokenizer files) may be missing from the repo.
+// The files fetched for a model besides its weights (chosen as above): required ones fail the
+// download when absent, optional ones (the tokenizer files) may be missing from the repo.
 struct HubFile {
   std::string name;
   bool required;
@@ -95,13 +97,13 @@ const std::vector<HubFile>& default_model_files();
 std::filesystem::path hub_download_file(const std::string& repo_id, const std::string& filename,
                                         const HubOptions& opts = {});
 
-// Downloads `files` (default_model_files() when empty) of `repo_ref` and returns the snapshot
+// Downloads `files` (default_model_files() and the weights when empty) of `repo_ref` and returns the snapshot
 // directory snapshots/{commit}. Offline: the cached snapshot of refs/{revision}, or a clear error.
 std::filesystem::path snapshot_download(const std::string& repo_ref, const HubOptions& opts = {},
                                         const std::vector<HubFile>& files = {});
 
 // The cached snapshot directory for `repo_ref` (refs/{revision}, or a commit hash given as the
-// revision) if it holds config.json and model.safetensors; nothing otherwise. Never touches the network.
+// revision) if it holds config.json and complete weights; nothing otherwise. Never touches the network.
 std::optional<std::filesystem::path> cached_snapshot(const std::string& repo_ref, const HubOptions& opts = {});
 
 // A local directory as given when it exists; else a hub id resolved through the cache, downloading

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "model/family.hpp"
+#include "model/checkpoint.hpp"
 #include "model/init.hpp"
 #include "model/safetensors.hpp"
 #include "util/atomic_file.hpp"
@@ -30,12 +31,12 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 
 // The file's tensor for a canonical name: "bert.X" or, for a bare base model, "X". DistilBERT's
 // word embeddings may survive only as the masked-LM decoder tied to them (vocab_projector).
-const TensorEntry* find_tensor(const SafetensorsFile& file, const FamilySpec& family, const ParamLayout& layout,
+const CheckpointTensor* find_tensor(const Checkpoint& file, const FamilySpec& family, const ParamLayout& layout,
                                const ParamInfo& p) {
-  if (const TensorEntry* t = file.find(p.name)) return t;
+  if (const CheckpointTensor* t = file.find(p.name)) return t;
   const size_t n = std::strlen(family.prefix);
   if (p.name.compare(0, n, family.prefix) == 0)
-    if (const TensorEntry* t = file.find(p.name.substr(n))) return t;
+    if (const CheckpointTensor* t = file.find(p.name.substr(n))) return t;
   if (family.family == Family::distilbert && &p == &layout.word_embeddings()) return file.find("vocab_projector.weight");
   return nullptr;
 }
@@ -55,21 +56,15 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& 
   namespace fs = std::filesystem;
   if (!fs::is_directory(dir)) throw IoError(dir.string() + ": not a directory (expected a model directory)");
   const fs::path config_path = dir / "config.json";
-  const fs::path weights_path = dir / "model.safetensors";
   if (!fs::exists(config_path)) throw IoError(config_path.string() + ": no such file (not a model directory?)");
-  if (!fs::exists(weights_path)) {
-    if (fs::exists(dir / "pytorch_model.bin") || fs::exists(dir / "model.safetensors.index.json"))
-      throw UnsupportedError(weights_path.string() +
-                             ": no such file; only a single model.safetensors is supported "
-                             "(pytorch_model.bin and sharded checkpoints are not)");
-    throw IoError(weights_path.string() + ": no such file");
-  }
+  const fs::path weights_path = Checkpoint::weights_path(dir);
 
   LoadedModel m;
   m.dir = dir;
   m.config = load_config(config_path);
-  m.file = SafetensorsFile::open(weights_path);
-  const SafetensorsFile& file = *m.file;
+  m.file = Checkpoint::open(weights_path);
+  m.file->normalize_names();
+  const Checkpoint& file = *m.file;
   const std::string src = weights_path.string();
   // Every layer needs tensors of its own: a config claiming more layers than the file has tensors
   // is refused before ParamLayout would build (and the arena allocate) millions of entries.
@@ -81,12 +76,12 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& 
 
   // Resolve every parameter first so that errors come before any copying.
   const auto& params = m.layout.params();
-  std::vector<const TensorEntry*> entries(params.size(), nullptr);
+  std::vector<const CheckpointTensor*> entries(params.size(), nullptr);
   std::vector<std::string> missing_head, missing_body;
   std::set<std::string> dtypes;
   for (size_t i = 0; i < params.size(); ++i) {
     const ParamInfo& p = params[i];
-    const TensorEntry* t = find_tensor(file, family, m.layout, p);
+    const CheckpointTensor* t = find_tensor(file, family, m.layout, p);
     if (t == nullptr) {
       (p.head ? missing_head : missing_body).push_back(p.name);
       continue;

@@ -1,5 +1,8 @@
-// model_dir.hpp — a Hugging Face model directory: config.json + model.safetensors + tokenizer files.
+// model_dir.hpp — a Hugging Face model directory: config.json + weights + tokenizer files.
 //
+// The weights may be in any layout a Checkpoint reads (model.safetensors, pytorch_model.bin, or
+// either sharded), chosen as transformers does; legacy LayerNorm.gamma/beta names are renamed and
+// position_ids buffers ignored first (Checkpoint::normalize_names).
 // Loading checks every required tensor against the config (names with or without the family's
 // "distilbert." / "bert." / "roberta." prefix; pretraining heads — DistilBERT's masked-LM
 // `vocab_*`, BERT's `cls.*`, RoBERTa's `lm_head.*` and `roberta.pooler.*` — ignored; F32/F16/BF16
@@ -26,7 +29,7 @@
 
 namespace bert_emotion {
 
-class SafetensorsFile;  // io in model/safetensors.hpp
+class Checkpoint;  // model/checkpoint.hpp
 
 struct LoadOptions {
   bool allow_missing_head = false;  // accept a checkpoint without pre_classifier/classifier
@@ -39,7 +42,7 @@ struct LoadedModel {
   ModelConfig config;
   ParamLayout layout{ModelConfig{}};
   std::vector<float> arena;                 // owned floats in `layout` order (empty when fully mmap'ed)
-  std::shared_ptr<SafetensorsFile> file;    // keeps the mmap alive for views into it
+  std::shared_ptr<Checkpoint> file;         // keeps the mappings alive for views into them
   Weights weights{};                        // views into `arena` or `file`
   bool has_head = true;                     // false: head tensors absent (zero-filled in the arena)
   std::vector<std::string> missing_head;    // the absent head tensors' names

@@ -57,6 +57,14 @@ const json& inputs_field(const json& body) {
   return *inputs;
 }
 
+// "[i]"; built by appending (GCC 12 warns -Wrestrict, falsely, on "[" + std::to_string(i)).
+std::string index_label(size_t i) {
+  std::string s = "[";
+  s += std::to_string(i);
+  s += ']';
+  return s;
+}
+
 void check_batch_size(size_t n, size_t max_client_batch_size) {
   if (n > max_client_batch_size)
     invalid("batch size " + std::to_string(n) + " > maximum allowed batch size " + std::to_string(max_client_batch_size),
@@ -106,7 +114,7 @@ PredictRequest parse_predict_request(std::string_view body, size_t max_client_ba
       req.inputs.reserve(inputs.size());
       for (size_t i = 0; i < inputs.size(); ++i) {
         const json& item = inputs[i];
-        const std::string where = "[" + std::to_string(i) + "]";
+        const std::string where = index_label(i);
         if (!item.is_array()) invalid("`inputs`" + where + " must be an array of 1 or 2 strings, got " + item.type_name());
         if (item.empty() || item.size() > 2)
           invalid("`inputs`" + where + " has " + std::to_string(item.size()) + " elements; " + kInputsShape);
@@ -142,12 +150,53 @@ TokenizeRequest parse_tokenize_request(std::string_view body, size_t max_client_
   } else if (inputs.is_array()) {
     check_batch_size(inputs.size(), max_client_batch_size);
     for (size_t i = 0; i < inputs.size(); ++i)
-      req.inputs.push_back(as_string(inputs[i], ("[" + std::to_string(i) + "]").c_str()));
+      req.inputs.push_back(as_string(inputs[i], index_label(i).c_str()));
   } else {
     invalid(std::string("`inputs` must be a string or an array of strings, got ") + inputs.type_name());
   }
   req.add_special_tokens = optional_bool(j, "add_special_tokens").value_or(true);
   return req;
+}
+
+HfClassifyRequest parse_hf_classify_request(std::string_view body, size_t max_client_batch_size) {
+  const json j = parse_object(body);
+  const json& inputs = inputs_field(j);
+  HfClassifyRequest r;
+  // One input: a string, or {"text", "text_pair"} (the pipeline's pair form).
+  auto one = [](const json& v, const std::string& where) {
+    if (v.is_string()) return Sequence{v.get<std::string>(), std::nullopt};
+    if (v.is_object()) {
+      auto text = v.find("text");
+      if (text == v.end() || !text->is_string()) invalid("`" + where + "`.text must be a string");
+      auto pair = v.find("text_pair");
+      if (pair == v.end() || pair->is_null()) return Sequence{text->get<std::string>(), std::nullopt};
+      if (!pair->is_string()) invalid("`" + where + "`.text_pair must be a string or null");
+      return Sequence{text->get<std::string>(), pair->get<std::string>()};
+    }
+    invalid("`" + where + "` must be a string or {\"text\", \"text_pair\"}, got " + std::string(v.type_name()));
+  };
+  if (inputs.is_array()) {
+    check_batch_size(inputs.size(), max_client_batch_size);
+    for (size_t i = 0; i < inputs.size(); ++i) r.inputs.push_back(one(inputs[i], "inputs" + index_label(i)));
+  } else {
+    r.inputs.push_back(one(inputs, "inputs"));
+  }
+  auto params = j.find("parameters");
+  if (params == j.end() || params->is_null()) return r;
+  if (!params->is_object()) invalid("`parameters` must be an object, got " + std::string(params->type_name()));
+  if (auto k = params->find("top_k"); k != params->end() && !k->is_null()) {
+    if (!k->is_number_integer() || k->get<long long>() < 1) invalid("`parameters.top_k` must be a positive integer or null");
+    r.top_k = static_cast<size_t>(k->get<long long>());
+  }
+  if (auto f = params->find("function_to_apply"); f != params->end() && !f->is_null()) {
+    const std::string name = f->is_string() ? f->get<std::string>() : std::string();
+    if (name == "default") r.function = ScoreFunction::Default;
+    else if (name == "softmax") r.function = ScoreFunction::Softmax;
+    else if (name == "sigmoid") r.function = ScoreFunction::Sigmoid;
+    else if (name == "none") r.function = ScoreFunction::None;
+    else invalid("`parameters.function_to_apply` must be \"softmax\", \"sigmoid\", \"none\" or \"default\"");
+  }
+  return r;
 }
 
 }  // namespace bert_emotion::serve

@@ -46,9 +46,23 @@ struct TokenizeRequest {
   bool add_special_tokens = true;
 };
 
-// Both throw ApiError (Validation / Empty) with a message naming the offending field.
+// Hugging Face's Inference API / Inference Endpoints shape for text classification (the transformers
+// pipeline behind HTTP), as @huggingface/inference and huggingface_hub's InferenceClient send it:
+//   {"inputs": "text" | ["a", "b", ...] | {"text": "a", "text_pair": "b"} | [{...}, ...],
+//    "parameters": {"top_k": int|null, "function_to_apply": "softmax"|"sigmoid"|"none"|"default"|null}}
+// Here a list of strings IS a batch (the pipeline's reading, unlike TEI's pair). Answer: one list
+// per input, always nested ([[{label, score}, ...]] for one input), scores descending.
+enum class ScoreFunction { Default, Softmax, Sigmoid, None };
+struct HfClassifyRequest {
+  std::vector<Sequence> inputs;       // >= 1
+  std::optional<size_t> top_k;        // nullopt = every label
+  ScoreFunction function = ScoreFunction::Default;
+};
+
+// All throw ApiError (Validation / Empty) with a message naming the offending field.
 PredictRequest parse_predict_request(std::string_view body, size_t max_client_batch_size);
 TokenizeRequest parse_tokenize_request(std::string_view body, size_t max_client_batch_size);
+HfClassifyRequest parse_hf_classify_request(std::string_view body, size_t max_client_batch_size);
 
 // Deepest nesting of [ and { outside strings; stops counting at `limit` + 1.
 size_t json_nesting_depth(std::string_view body, size_t limit);

@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <random>
+#include <tuple>
 #include <cstdio>
 #include <cstdlib>
 
@@ -37,18 +40,6 @@ std::optional<int64_t> checkpoint_step(const std::string& name) {
   return std::stoll(digits);
 }
 
-std::vector<std::pair<int64_t, fs::path>> list_checkpoints(const fs::path& output_dir) {
-  std::vector<std::pair<int64_t, fs::path>> out;
-  std::error_code ec;
-  if (!fs::is_directory(output_dir, ec)) return out;
-  for (const auto& entry : fs::directory_iterator(output_dir, ec)) {
-    if (!entry.is_directory()) continue;
-    if (auto n = checkpoint_step(entry.path().filename().string())) out.emplace_back(*n, entry.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 }  // namespace
 
 nlohmann::json training_state_json(const TrainingState& s) {
@@ -64,6 +55,7 @@ nlohmann::json training_state_json(const TrainingState& s) {
           {"seed", s.seed},
           {"num_train_examples", s.num_train_examples},
           {"train_batch_size", s.train_batch_size},
+          {"world_size", s.world_size},
           {"num_train_epochs", s.num_train_epochs},
           {"max_steps", s.max_steps},
           {"warmup_steps", s.warmup_steps},
@@ -72,7 +64,16 @@ nlohmann::json training_state_json(const TrainingState& s) {
           {"logged_loss_sum", s.logged_loss_sum},
           {"steps_since_log", s.steps_since_log},
           {"num_input_tokens_seen", s.num_input_tokens_seen},
-          {"total_flos", s.total_flos}};
+          {"total_flos", s.total_flos},
+          {"run_id", s.run_id},
+          {"saved_at", s.saved_at}};
+}
+
+std::string new_run_id() {
+  std::random_device rd;
+  const uint64_t v = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
+                     static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  return hex64(v);
 }
 
 TrainingState training_state_from_json(const nlohmann::json& j, const std::string& source) {
@@ -102,6 +103,7 @@ TrainingState training_state_from_json(const nlohmann::json& j, const std::strin
     s.seed = need("seed").get<uint64_t>();
     s.num_train_examples = need("num_train_examples").get<int64_t>();
     s.train_batch_size = need("train_batch_size").get<int64_t>();
+    s.world_size = j.value("world_size", int64_t{1});  // absent before MPI support: one process
     s.num_train_epochs = need("num_train_epochs").get<int64_t>();
     s.max_steps = need("max_steps").get<int64_t>();
     s.warmup_steps = need("warmup_steps").get<int64_t>();
@@ -111,6 +113,8 @@ TrainingState training_state_from_json(const nlohmann::json& j, const std::strin
     s.steps_since_log = need("steps_since_log").get<int64_t>();
     s.num_input_tokens_seen = j.value("num_input_tokens_seen", int64_t{0});
     s.total_flos = j.value("total_flos", 0.0);
+    s.run_id = j.value("run_id", std::string());
+    s.saved_at = j.value("saved_at", 0.0);
   } catch (const nlohmann::json::exception& e) {
     throw FormatError(source + ": " + e.what());
   }
@@ -205,20 +209,70 @@ LoadedCheckpoint load_checkpoint(const fs::path& dir, const ParamLayout& layout)
   return out;
 }
 
-std::optional<fs::path> latest_checkpoint(const fs::path& output_dir) {
-  auto all = list_checkpoints(output_dir);
-  if (all.empty()) return std::nullopt;
-  return all.back().second;
+std::vector<CheckpointEntry> list_checkpoints(const fs::path& output_dir) {
+  std::vector<CheckpointEntry> out;
+  std::error_code ec;
+  if (!fs::is_directory(output_dir, ec)) return out;
+  for (const auto& entry : fs::directory_iterator(output_dir, ec)) {
+    if (!entry.is_directory()) continue;
+    auto n = checkpoint_step(entry.path().filename().string());
+    if (!n) continue;
+    CheckpointEntry c{*n, entry.path(), "", 0};
+    try {  // a missing or broken state leaves the run unknown; load_checkpoint reports it when used
+      const auto j = nlohmann::json::parse(read_file(entry.path() / "training_state.json"));
+      c.run_id = j.value("run_id", std::string());
+      c.saved_at = j.value("saved_at", 0.0);
+    } catch (const std::exception&) {
+    }
+    out.push_back(std::move(c));
+  }
+  std::sort(out.begin(), out.end(), [](const CheckpointEntry& a, const CheckpointEntry& b) { return a.step < b.step; });
+  return out;
 }
 
-void rotate_checkpoints(const fs::path& output_dir, int limit) {
-  if (limit <= 0) return;
-  auto all = list_checkpoints(output_dir);
-  for (size_t i = 0; i + static_cast<size_t>(limit) < all.size(); ++i) {
+std::optional<fs::path> latest_checkpoint(const fs::path& output_dir) {
+  const auto all = list_checkpoints(output_dir);
+  if (all.empty()) return std::nullopt;
+  const auto last_saved = std::max_element(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.saved_at, a.step) < std::tie(b.saved_at, b.step);
+  });
+  const std::string& run = last_saved->run_id;
+  for (auto it = all.rbegin(); it != all.rend(); ++it)
+    if (it->run_id == run) return it->dir;
+  return last_saved->dir;
+}
+
+void refuse_earlier_run_outputs(const fs::path& output_dir) {
+  const auto all = list_checkpoints(output_dir);
+  std::error_code ec;
+  const bool model = fs::exists(output_dir / "model.safetensors", ec);
+  if (all.empty() && !model) return;
+  std::string what;
+  if (!all.empty())
+    what = std::to_string(all.size()) + " checkpoint" + (all.size() == 1 ? "" : "s") + " (" +
+           all.front().dir.filename().string() + (all.size() > 1 ? " ... " + all.back().dir.filename().string() : "") + ")";
+  if (model) what += std::string(what.empty() ? "" : " and ") + "a model.safetensors";
+  throw InvalidArgument("--output-dir " + output_dir.string() + " already holds an earlier run's " + what + ": " +
+                        (all.empty() ? "" : "continue that run with --resume-from-checkpoint latest, ") +
+                        "start a new run there with --overwrite-output-dir (earlier checkpoints are kept and never "
+                        "rotated), or choose another --output-dir");
+}
+
+std::vector<fs::path> rotate_checkpoints(const fs::path& output_dir, int limit, const std::string& run_id,
+                                         const fs::path& keep) {
+  std::vector<fs::path> deleted;
+  if (limit <= 0) return deleted;
+  std::vector<fs::path> mine;  // this run's, oldest first, the one just saved last
+  for (const auto& c : list_checkpoints(output_dir))
+    if (c.run_id == run_id && c.dir.filename() != keep.filename()) mine.push_back(c.dir);
+  mine.push_back(keep);
+  for (size_t i = 0; i + static_cast<size_t>(limit) < mine.size(); ++i) {
     std::error_code ec;
-    fs::remove_all(all[i].second, ec);
-    if (ec) throw IoError("cannot delete old checkpoint " + all[i].second.string() + ": " + ec.message());
+    fs::remove_all(mine[i], ec);
+    if (ec) throw IoError("cannot delete old checkpoint " + mine[i].string() + ": " + ec.message());
+    deleted.push_back(mine[i]);
   }
+  return deleted;
 }
 
 }  // namespace bert_emotion

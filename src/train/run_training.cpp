@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -10,6 +11,7 @@
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
 #include "data/metrics.hpp"
+#include "dist/communicator.hpp"
 #include "hub/hub.hpp"
 #include "model/family.hpp"
 #include "model/init.hpp"
@@ -29,19 +31,6 @@ namespace {
 
 bool split_enabled(const std::string& s) { return !s.empty() && s != "none"; }
 
-// Whether a dataset folder holds `split` in one of the layouts load_dataset reads.
-bool folder_has_split(const fs::path& dir, const std::string& split) {
-  const std::string s = canonical_split(split);
-  std::vector<std::string> stems = {s};
-  if (s == "val") stems.push_back("validation");
-  for (const auto& stem : stems) {
-    if (fs::exists(dir / (stem + "_text.txt"))) return true;
-    for (const char* ext : {".csv", ".tsv", ".jsonl", ".json"})
-      if (fs::exists(dir / (stem + ext))) return true;
-  }
-  return false;
-}
-
 // The evaluation or test split: an explicit file wins; a single-file dataset has no other split
 // (evaluating on the training file would mislead); a folder without that split skips it.
 // `role` is "val" or "test": the split read from an explicit folder.
@@ -55,7 +44,7 @@ std::optional<Dataset> load_optional_split(const fs::path& data_path, const std:
         (role == "test" ? "test-file" : "validation-file") + ")");
     return std::nullopt;
   }
-  if (!folder_has_split(data_path, split)) {
+  if (!dataset_has_split(data_path, split)) {
     say("note: " + data_path.string() + " has no '" + split + "' split; skipping it");
     return std::nullopt;
   }
@@ -86,8 +75,10 @@ TrainOutcome run_training(const TrainOptions& opts) {
   if (opts.model.empty()) throw InvalidArgument("--model is required");
   if (opts.data.empty()) throw InvalidArgument("--data is required");
   if (opts.threads > 0) omp_set_num_threads(opts.threads);
+  dist::Communicator& comm = dist::world();  // under mpirun: rank 0 alone reports and writes
+  const bool root = comm.is_root();
   auto say = [&](const std::string& s) {
-    if (!opts.quiet) std::cerr << s << "\n";
+    if (!opts.quiet && root) std::cerr << s << "\n";
   };
 
   // Model and tokenizer.
@@ -186,7 +177,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
   say("training on " + std::to_string(train.ids.size()) + " examples (" + train_ds.source + "), " +
       std::to_string(K) + " labels, evaluating on " + std::to_string(eval ? eval->ids.size() : 0));
 
-  {
+  if (root) {
     std::error_code ec;  // typed IoError (exit 4), not an escaped std::filesystem_error
     fs::create_directories(opts.output_dir, ec);
     if (ec) throw IoError("cannot create output directory " + opts.output_dir.string() + ": " + ec.message());
@@ -198,7 +189,16 @@ TrainOutcome run_training(const TrainOptions& opts) {
     return r;
   }
 
-  // Final model, Trainer files.
+  // Final model, Trainer files (rank 0; the other ranks only join the evaluations).
+  const Weights w = tm.layout.bind(tm.params.data());
+  std::optional<TokenizedSplit> test;
+  if (test_ds) test = tokenize_split(tok, *test_ds, max_len);
+  if (!root) {
+    if (eval && (r.evals.empty() || r.evals.back().step != r.global_step))
+      evaluate_tokenized(tm.config, w, eval->ids, eval->labels, opts.eval_batch_size, comm);
+    if (test) evaluate_tokenized(tm.config, w, test->ids, test->labels, opts.eval_batch_size, comm);
+    return r;
+  }
   save_model_dir(opts.output_dir, tm.config, tm.layout, tm.params.data(), tm.tokenizer_dir);
   write_json_file(opts.output_dir / "trainer_state.json", trainer_state_json(r.state), 2);
   write_json_file(opts.output_dir / "training_args.json", training_args_json(opts), 2);
@@ -212,7 +212,6 @@ TrainOutcome run_training(const TrainOptions& opts) {
                                   {"train_steps_per_second", last["train_steps_per_second"]}};
   save_metrics(opts.output_dir, "train", train_metrics);
 
-  const Weights w = tm.layout.bind(tm.params.data());
   std::optional<ResultsRow> final_eval;
   if (eval) {
     // trainer.evaluate() after training; the last epoch's evaluation already saw these weights.
@@ -221,7 +220,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
       m = r.evals.back().metrics;
       m.erase("step");
     } else {
-      EvalOutput eo = evaluate_tokenized(tm.config, w, eval->ids, eval->labels, opts.eval_batch_size);
+      EvalOutput eo = evaluate_tokenized(tm.config, w, eval->ids, eval->labels, opts.eval_batch_size, comm);
       m = eval_results_json(eo, names, opts.eval_batch_size, "eval_");
       m["epoch"] = r.epoch;
     }
@@ -229,9 +228,8 @@ TrainOutcome run_training(const TrainOptions& opts) {
     final_eval = ResultsRow{std::nullopt, r.epoch, r.global_step, m["eval_loss"].get<double>(),
                             m.value("eval_precision", 0.0), m.value("eval_recall", 0.0), m.value("eval_f1", 0.0)};
   }
-  if (test_ds) {
-    TokenizedSplit test = tokenize_split(tok, *test_ds, max_len);
-    EvalOutput eo = evaluate_tokenized(tm.config, w, test.ids, test.labels, opts.eval_batch_size);
+  if (test) {
+    EvalOutput eo = evaluate_tokenized(tm.config, w, test->ids, test->labels, opts.eval_batch_size, comm);
     nlohmann::json m = eval_results_json(eo, names, opts.eval_batch_size, "test_");
     m["epoch"] = r.epoch;
     save_metrics(opts.output_dir, "test", m);
@@ -270,7 +268,9 @@ TrainOutcome run_training(const TrainOptions& opts) {
                                             ") and epsilon=" + python_float_repr(opts.adam_epsilon)},
                           {"lr_scheduler_type", "linear"}};
   if (r.state.max_steps > 0 && opts.max_steps > 0) card.hyperparameters.push_back({"training_steps", std::to_string(opts.max_steps)});
-  else card.hyperparameters.push_back({"num_epochs", std::to_string(opts.num_train_epochs)});
+  else if (opts.num_train_epochs == std::floor(opts.num_train_epochs))
+    card.hyperparameters.push_back({"num_epochs", std::to_string(static_cast<int64_t>(opts.num_train_epochs))});
+  else card.hyperparameters.push_back({"num_epochs", python_float_repr(opts.num_train_epochs)});
   if (opts.warmup_steps > 0) card.hyperparameters.push_back({"lr_scheduler_warmup_steps", std::to_string(opts.warmup_steps)});
   else if (opts.warmup_ratio > 0) card.hyperparameters.push_back({"lr_scheduler_warmup_ratio", python_float_repr(opts.warmup_ratio)});
   if (opts.weight_decay > 0) card.hyperparameters.push_back({"weight_decay", python_float_repr(opts.weight_decay)});

@@ -15,6 +15,7 @@
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
 #include "data/metrics.hpp"
+#include "dist/communicator.hpp"
 #include "model/encoder.hpp"
 #include "train/checkpoint.hpp"
 #include "train/optimizer.hpp"
@@ -33,11 +34,12 @@ void validate_train_options(const TrainOptions& o) {
   if (o.train_batch_size < 1) bad("--per-device-train-batch-size must be >= 1 (got " + std::to_string(o.train_batch_size) + ")");
   if (o.eval_batch_size < 1) bad("--per-device-eval-batch-size must be >= 1 (got " + std::to_string(o.eval_batch_size) + ")");
   if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) bad("--learning-rate must be > 0");
-  if (o.num_train_epochs < 1 && o.max_steps <= 0) bad("--num-train-epochs must be >= 1 (or give --max-steps)");
+  if (!(o.num_train_epochs > 0 && o.num_train_epochs <= 1e6) && o.max_steps <= 0)
+    bad("--num-train-epochs must be > 0 (got " + python_float_repr(o.num_train_epochs) + "; or give --max-steps)");
   if (o.max_steps == 0) bad("--max-steps must be > 0 (or -1 for the epoch count)");
   if (!(o.adam_beta1 >= 0 && o.adam_beta1 < 1)) bad("--adam-beta1 must be in [0, 1)");
   if (!(o.adam_beta2 >= 0 && o.adam_beta2 < 1)) bad("--adam-beta2 must be in [0, 1)");
-  if (!(o.adam_epsilon >= 0)) bad("--adam-epsilon must be >= 0");
+  if (!(o.adam_epsilon > 0)) bad("--adam-epsilon must be > 0 (0 divides by zero for untouched weights)");
   if (!(o.weight_decay >= 0)) bad("--weight-decay must be >= 0");
   if (!std::isfinite(o.max_grad_norm)) bad("--max-grad-norm must be finite");
   if (o.warmup_steps < 0) bad("--warmup-steps must be >= 0");
@@ -54,6 +56,7 @@ nlohmann::json training_args_json(const TrainOptions& o) {
   return {{"model_name_or_path", o.model},
           {"dataset", o.data},
           {"output_dir", o.output_dir.string()},
+          {"overwrite_output_dir", o.overwrite_output_dir},
           {"train_split_name", o.train_split},
           {"validation_split_name", o.eval_split},
           {"test_split_name", o.test_split},
@@ -165,6 +168,22 @@ std::vector<StepRecord> parse_step_log(const std::string& text, const std::strin
   return out;
 }
 
+// The training examples' token ids and labels, for checking that every rank reads the same data.
+uint64_t training_data_checksum(const TokenizedSplit& train) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+  for (size_t i = 0; i < train.ids.size(); ++i) {
+    mix(train.ids[i].size());
+    for (int32_t id : train.ids[i]) mix(static_cast<uint32_t>(id));
+    mix(static_cast<uint32_t>(train.labels[i]));
+  }
+  return h;
+}
+
+void scale_inplace(float* v, size_t n, float factor) {
+  for (size_t i = 0; i < n; ++i) v[i] *= factor;
+}
+
 // HF Trainer.floating_point_ops: 6 x (padded) tokens x parameters without the embeddings.
 double non_embedding_params(const ParamLayout& layout) {
   size_t n = 0;
@@ -222,12 +241,18 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   }
   if (opts.threads > 0) omp_set_num_threads(opts.threads);
 
-  // ---- run geometry (Trainer semantics) ----
+  // ---- run geometry (Trainer semantics): a step consumes B examples on each of the R ranks ----
+  dist::Communicator& comm = dist::world();
+  const int R = comm.size();
+  const bool root = comm.is_root();
   const int B = opts.train_batch_size;
-  const int64_t steps_per_epoch = static_cast<int64_t>((n + static_cast<size_t>(B) - 1) / static_cast<size_t>(B));
-  const int64_t total_steps = opts.max_steps > 0 ? opts.max_steps : steps_per_epoch * opts.num_train_epochs;
-  const int64_t num_epochs = opts.max_steps > 0 ? (opts.max_steps + steps_per_epoch - 1) / steps_per_epoch
-                                                : static_cast<int64_t>(opts.num_train_epochs);
+  const size_t G = static_cast<size_t>(B) * static_cast<size_t>(R);  // the global batch
+  const int64_t steps_per_epoch = static_cast<int64_t>((n + G - 1) / G);
+  // Fractional epochs as the Trainer: max_steps = ceil(num_train_epochs * steps per epoch).
+  const int64_t total_steps =
+      opts.max_steps > 0 ? opts.max_steps
+                         : static_cast<int64_t>(std::ceil(opts.num_train_epochs * static_cast<double>(steps_per_epoch)));
+  const int64_t num_epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
   const int64_t warmup = resolve_warmup_steps(opts.warmup_steps, opts.warmup_ratio, total_steps);
   const LinearSchedule schedule{opts.learning_rate, warmup, total_steps};
   std::vector<std::vector<int64_t>> file_orders;
@@ -242,6 +267,7 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   ts.seed = opts.seed;
   ts.num_train_examples = static_cast<int64_t>(n);
   ts.train_batch_size = B;
+  ts.world_size = R;
   ts.num_train_epochs = num_epochs;
   ts.max_steps = total_steps;
   ts.warmup_steps = warmup;
@@ -272,8 +298,10 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     };
     if (ck.state.num_train_examples != ts.num_train_examples)
       mismatch("number of training examples", std::to_string(ck.state.num_train_examples), std::to_string(n));
-    if (ck.state.train_batch_size != B)
-      mismatch("train batch size", std::to_string(ck.state.train_batch_size), std::to_string(B));
+    if (ck.state.train_batch_size * ck.state.world_size != static_cast<int64_t>(G))  // another -np is fine
+      mismatch("global train batch size (per-device batch x ranks)",
+               std::to_string(ck.state.train_batch_size) + " x " + std::to_string(ck.state.world_size),
+               std::to_string(B) + " x " + std::to_string(R));
     if (ck.state.max_steps != total_steps)
       mismatch("total step count", std::to_string(ck.state.max_steps), std::to_string(total_steps));
     if (ck.state.seed != opts.seed) mismatch("seed", std::to_string(ck.state.seed), std::to_string(opts.seed));
@@ -285,11 +313,14 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     optimizer.set_step_count(ck.state.optimizer_step);
     ts = ck.state;
     ts.warmup_steps = warmup;
+    ts.train_batch_size = B;
+    ts.world_size = R;
     st = ck.trainer_state;
     st.max_steps = total_steps;
     out.steps = parse_step_log(ck.train_log_jsonl, (dir / "train_log.jsonl").string());
     out.resumed = true;
     out.resumed_from = dir;
+    if (ts.run_id.empty()) ts.run_id = new_run_id();  // a checkpoint from before run ids
     // Rebuild the results rows from the evaluations logged so far.
     std::optional<double> last_loss;
     for (const auto& e : st.log_history) {
@@ -301,6 +332,11 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
         out.evals.push_back({e.value("epoch", 0.0), e.value("step", int64_t{0}), e, ""});
       }
     }
+  }
+
+  if (!out.resumed) {  // a new run: never among an earlier run's outputs by accident
+    if (!opts.overwrite_output_dir) refuse_earlier_run_outputs(opts.output_dir);
+    ts.run_id = new_run_id();
   }
 
   // ---- buffers, sized once for the largest batch: no allocation inside the step loop ----
@@ -321,12 +357,13 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   for (const auto& r : out.steps) append_step_record(log_text, r);
   const double flops_per_token = 6.0 * non_embedding_params(layout);
 
+  const bool quiet = opts.quiet || !root;  // rank 0 alone reports
   ProgressReporter progress(total_steps, ts.global_step,
-                            opts.quiet ? ProgressReporter::Mode::Quiet : ProgressReporter::Mode::Auto,
+                            quiet ? ProgressReporter::Mode::Quiet : ProgressReporter::Mode::Auto,
                             std::max<int64_t>(1, opts.logging_steps > 0 ? opts.logging_steps / 5 : 50));
   bool printed_header = false;
   auto print_row = [&](const ResultsRow& r) {
-    if (opts.quiet) return;
+    if (quiet) return;
     progress.message("");
     if (!printed_header) print_results_header(std::cout);
     printed_header = true;
@@ -360,11 +397,30 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     c.trainer_state = st;
     c.train_log_jsonl = log_text;
     c.training_args = training_args_json(opts);
+    if (!root) {  // rank 0 alone writes
+      out.last_checkpoint = opts.output_dir / ("checkpoint-" + std::to_string(ts.global_step));
+      return;
+    }
     fs::create_directories(opts.output_dir);
+    c.state.saved_at = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     out.last_checkpoint = save_checkpoint(opts.output_dir, c);
-    rotate_checkpoints(opts.output_dir, opts.save_total_limit);
     progress.message("saved " + out.last_checkpoint.string());
+    for (const auto& gone : rotate_checkpoints(opts.output_dir, opts.save_total_limit, ts.run_id, out.last_checkpoint))
+      progress.message("deleted " + gone.string() + " (--save-total-limit " + std::to_string(opts.save_total_limit) + ")");
   };
+
+  // Ranks must start from the same data and weights, and keep the same weights.
+  auto check_ranks_agree = [&](uint64_t checksum, const std::string& what) {
+    if (!comm.same_on_all_ranks(checksum))
+      throw Error("data-parallel ranks disagree: " + what + " differ between ranks at step " +
+                  std::to_string(ts.global_step) + " (rank " + std::to_string(comm.rank()) + " of " +
+                  std::to_string(R) + "); every rank needs the same model, data and options");
+  };
+  const int64_t weight_check_steps = std::max<int64_t>(1, opts.weight_check_steps);
+  if (R > 1) {
+    check_ranks_agree(training_data_checksum(train), "the training examples");
+    check_ranks_agree(dist::arena_checksum(model.params.data(), model.params.size()), "the weights");
+  }
 
   const auto t_start = std::chrono::steady_clock::now();
   const int64_t first_epoch = ts.epoch;
@@ -381,10 +437,16 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     const int64_t first_b = (e == first_epoch) ? ts.step_in_epoch : 0;
     bool stopped_mid_epoch = false;  // a stop request already saved this step's checkpoint
     for (int64_t b = first_b; b < steps_per_epoch && ts.global_step < total_steps; ++b) {
-      // Batch: right-padded to its longest row.
-      const size_t begin = static_cast<size_t>(b) * static_cast<size_t>(B);
-      const int bs = static_cast<int>(std::min(n, begin + static_cast<size_t>(B)) - begin);
-      int T = 1;
+      // The global batch is the next G examples of the order; this rank takes an even share of it
+      // (B each, fewer in a short last batch), right-padded to its longest row.
+      const size_t global_begin = static_cast<size_t>(b) * G;
+      const int global_bs = static_cast<int>(std::min(n, global_begin + G) - global_begin);
+      const dist::Range share = dist::even_share(static_cast<size_t>(global_bs), R, comm.rank());
+      const size_t begin = global_begin + share.first;
+      const int bs = static_cast<int>(share.size());
+      int T = 1, global_T = 1;
+      for (int i = 0; i < global_bs; ++i)
+        global_T = std::max(global_T, static_cast<int>(train.ids[static_cast<size_t>(order[global_begin + static_cast<size_t>(i)])].size()));
       for (int i = 0; i < bs; ++i)
         T = std::max(T, static_cast<int>(train.ids[static_cast<size_t>(order[begin + static_cast<size_t>(i)])].size()));
       batch.B = bs;
@@ -398,11 +460,27 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
         batch.lengths[static_cast<size_t>(i)] = static_cast<int32_t>(ids.size());
         labels[static_cast<size_t>(i)] = train.labels[ex];
       }
-      // Step: forward, loss, backward, clip, AdamW with the scheduled rate.
-      const DropoutSpec spec{opts.seed, static_cast<uint64_t>(ts.global_step)};
-      encoder_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
-      const float loss = cross_entropy_forward_backward(logits.data(), labels.data(), bs, K, dlogits.data());
-      encoder_backward(cfg, w, gw, batch, acts, dlogits.data());  // grads are zero here (see below)
+      // Step: forward, loss, backward, clip, AdamW with the scheduled rate. Dropout masks are keyed
+      // by (seed, step) in one process and by (seed, step x R + rank) on R ranks: distinct per rank.
+      const DropoutSpec spec{opts.seed, static_cast<uint64_t>(ts.global_step) * static_cast<uint64_t>(R) +
+                                            static_cast<uint64_t>(comm.rank())};
+      float loss = 0.f;
+      if (bs > 0) {
+        encoder_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
+        loss = cross_entropy_forward_backward(logits.data(), labels.data(), bs, K, dlogits.data());
+        // The loss is a mean over the global batch: weight this rank's mean by its share of it.
+        if (R > 1) scale_inplace(dlogits.data(), static_cast<size_t>(bs) * K, static_cast<float>(bs) / static_cast<float>(global_bs));
+        encoder_backward(cfg, w, gw, batch, acts, dlogits.data());  // grads are zero here (see below)
+      }
+      // Ranks: sum the weighted gradients and losses; a stop request on any rank stops them all.
+      bool stop = opts.should_stop && opts.should_stop(ts.global_step + 1);
+      if (R > 1) {
+        double shared[2] = {static_cast<double>(loss) * bs / global_bs, stop ? 1.0 : 0.0};
+        comm.allreduce_sum(shared, 2);
+        comm.allreduce_sum(grads.data(), grads.size());
+        loss = static_cast<float>(shared[0]);
+        stop = shared[1] > 0;
+      }
       const float norm = global_grad_norm(layout.params(), grads.data());
       const double lr = schedule.lr(ts.global_step);
       // The clip is folded into the update, which also zeroes the gradients for the next step.
@@ -414,11 +492,11 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       ts.loss_sum += loss;
       ts.logged_loss_sum += loss;
       ++ts.steps_since_log;
-      ts.num_input_tokens_seen += static_cast<int64_t>(bs) * T;
-      ts.total_flos += flops_per_token * static_cast<double>(bs) * T;
+      ts.num_input_tokens_seen += static_cast<int64_t>(global_bs) * global_T;  // as one process pads
+      ts.total_flos += flops_per_token * static_cast<double>(global_bs) * global_T;
       ++out.steps_this_run;
       const double epoch_now = static_cast<double>(e) + static_cast<double>(b + 1) / static_cast<double>(steps_per_epoch);
-      StepRecord rec{ts.global_step, epoch_now, loss, lr, norm, bs, T};
+      StepRecord rec{ts.global_step, epoch_now, loss, lr, norm, global_bs, global_T};
       out.steps.push_back(rec);
       append_step_record(log_text, rec);
       if (!std::isfinite(loss))
@@ -426,10 +504,15 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
                     " (lower --learning-rate?)");
       if (opts.logging_steps > 0 && ts.global_step % opts.logging_steps == 0) log_training_loss(epoch_now);
       progress.update(ts.global_step, loss, lr);
+      if (opts.on_step) opts.on_step(rec, total_steps);
+      // A stop asked for by on_step itself (Python's Ctrl-C check) ends this step; across ranks the
+      // request was agreed before the update, so only a single process can take a late one.
+      if (R == 1 && !stop && opts.should_stop) stop = opts.should_stop(ts.global_step);
       // Mid-epoch checkpoints (the epoch end saves its own): the state names this epoch, the batches
       // done in it and the RNG state it started from.
       const bool epoch_done = b + 1 == steps_per_epoch || ts.global_step >= total_steps;
-      const bool stop = opts.should_stop && opts.should_stop(ts.global_step);
+      if (R > 1 && ts.global_step % weight_check_steps == 0)
+        check_ranks_agree(dist::arena_checksum(model.params.data(), model.params.size()), "the weights");
       if (!epoch_done && ((opts.save_checkpoints && opts.save_steps > 0 && ts.global_step % opts.save_steps == 0) ||
                           stop)) {
         ts.epoch = e;
@@ -447,7 +530,7 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     const double epoch_now = static_cast<double>(e) + static_cast<double>(ts.step_in_epoch) / static_cast<double>(steps_per_epoch);
     log_training_loss(epoch_now);
     if (eval != nullptr && !eval->ids.empty()) {
-      EvalOutput eo = evaluate_tokenized(cfg, w, eval->ids, eval->labels, opts.eval_batch_size);
+      EvalOutput eo = evaluate_tokenized(cfg, w, eval->ids, eval->labels, opts.eval_batch_size, comm);
       nlohmann::json m = eval_results_json(eo, label_names, opts.eval_batch_size, "eval_");
       m["epoch"] = epoch_now;
       m["step"] = ts.global_step;
@@ -476,12 +559,13 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     if (out.interrupted) break;
   }
   progress.finish();
+  if (R > 1) check_ranks_agree(dist::arena_checksum(model.params.data(), model.params.size()), "the final weights");
 
   out.train_runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   out.global_step = ts.global_step;
   out.epoch = st.epoch;
   out.train_loss = ts.global_step > 0 ? ts.loss_sum / static_cast<double>(ts.global_step) : 0.0;
-  const double samples = static_cast<double>(opts.max_steps > 0 ? total_steps * B : static_cast<int64_t>(n) * num_epochs);
+  const double samples = static_cast<double>(opts.max_steps > 0 ? total_steps * static_cast<int64_t>(G) : static_cast<int64_t>(n) * num_epochs);
   st.global_step = ts.global_step;
   st.log_history.push_back(
       {{"epoch", st.epoch},
@@ -492,7 +576,7 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
        {"train_samples_per_second", out.train_runtime > 0 ? round_to(samples / out.train_runtime, 3) : 0.0},
        {"train_steps_per_second",
         out.train_runtime > 0 ? round_to(static_cast<double>(total_steps) / out.train_runtime, 3) : 0.0}});
-  if (!opts.output_dir.empty()) {
+  if (!opts.output_dir.empty() && root) {
     fs::create_directories(opts.output_dir);
     write_file_atomic(opts.output_dir / "train_log.jsonl", log_text);
   }

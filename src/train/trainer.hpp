@@ -15,6 +15,12 @@
 // Epoch orders: a seeded Fisher-Yates shuffle per epoch (one Rng, saved in checkpoints), dataset
 // order with shuffle = false, or replayed from an order file (one line per epoch, 0-based indices).
 //
+// Under `mpirun -np R` (dist::world(), docs/SCALING.md) a step consumes a global batch of
+// train_batch_size x R examples of the same epoch order; each rank runs an even share of it and
+// the gradients, weighted by each share's size, are summed over the ranks, so the update equals
+// one process's with batch B x R (to float rounding; dropout masks differ: keyed by rank too).
+// Weights are compared by checksum every weight_check_steps; rank 0 alone writes and reports.
+//
 //   TrainOptions o;  o.model = "distilbert-base-cased";  o.data = "tweet_eval/emotion";  o.output_dir = "runs/e";
 //   TrainOutcome r = run_training(o);      // r.train_loss, r.global_step, r.evals.back().metrics
 #pragma once
@@ -32,6 +38,8 @@
 
 namespace bert_emotion {
 
+struct StepRecord;
+
 struct TrainOptions {
   std::string model;                    // directory or hub id (--model, --model_name_or_path)
   std::string data;                     // dataset spec (--data): TweetEval folder/task, folder of splits, file
@@ -44,7 +52,7 @@ struct TrainOptions {
   double learning_rate = 5e-5;
   int train_batch_size = 4;
   int eval_batch_size = 4;
-  int num_train_epochs = 3;
+  double num_train_epochs = 3;          // may be fractional: steps = ceil(epochs * steps per epoch), as the Trainer
   int64_t max_steps = -1;               // > 0 overrides the epoch count (HF semantics)
   uint64_t seed = 42;
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
@@ -61,13 +69,21 @@ struct TrainOptions {
   int64_t save_steps = 0;               // also every N optimizer steps (0 = epoch ends only)
   int save_total_limit = 0;             // keep only the newest N checkpoints (0 = all)
   std::string resume_from_checkpoint;   // a checkpoint directory, or "latest"
+  // A new (not resumed) run refuses an output_dir holding an earlier run's checkpoints or model
+  // unless this is set, as the Trainer's scripts do; the earlier checkpoints are then kept (except
+  // one of a step this run saves too) and never rotated nor picked by "latest".
+  bool overwrite_output_dir = false;
   bool ignore_mismatched_sizes = false; // re-create a head whose label count differs from the data's
   int threads = 0;                      // OpenMP threads (0 = leave as is)
+  int64_t weight_check_steps = 50;      // under mpirun: compare the ranks' weights every N steps
   bool quiet = false;                   // no progress output
   bool plots = true;                    // loss_curve.svg / eval_metrics.svg
   // Asked after every step (e.g. by a SIGINT handler): true stops the run after saving a
   // checkpoint of that exact step, so --resume-from-checkpoint continues it bit-identically.
   std::function<bool(int64_t global_step)> should_stop;
+  // Called after every step, before should_stop, with the step's record and the run's total step
+  // count: progress for embedders (the Python module's callback / tqdm bar).
+  std::function<void(const StepRecord& step, int64_t total_steps)> on_step;
 };
 
 // The options under the Trainer's TrainingArguments names (learning_rate, per_device_train_batch_size,

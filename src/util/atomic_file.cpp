@@ -64,6 +64,8 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
 }
 
 std::string read_file(const std::filesystem::path& path) {
+  std::error_code ec;  // an ifstream opens a directory and then reads nothing: say what it is
+  if (std::filesystem::is_directory(path, ec)) throw IoError(path.string() + " is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError("cannot open " + path.string() + ": " + errno_text());
   std::ostringstream ss;

@@ -12,7 +12,7 @@
 
 #include "model/checkpoint.hpp"
 #include "model/convert.hpp"
-#include "model/distilbert.hpp"
+#include "model/encoder.hpp"
 #include "model/model_dir.hpp"
 #include "model/torch_zip.hpp"
 #include "test_support.hpp"
@@ -33,7 +33,7 @@ std::vector<float> logits_of(const fs::path& dir) {
   activations_reserve(acts, m.config, 2, 8, false);
   const TokenBatch batch = make_batch({{101, 17, 42, 199, 3, 102}, {101, 150, 102}}, m.config.pad_token_id);
   std::vector<float> logits(static_cast<size_t>(batch.B * m.config.num_labels()));
-  distilbert_forward(m.config, m.weights, batch, acts, logits.data(), nullptr);
+  encoder_forward(m.config, m.weights, batch, acts, logits.data(), nullptr);
   return logits;
 }
 

@@ -159,7 +159,7 @@ int run_init(const InitOptions& o) {
   const ParamLayout layout(cfg);
   std::string labels;
   for (const auto& n : cfg.label_names()) labels += (labels.empty() ? "" : ",") + n;
-  std::cout << "wrote " << o.out << ": " << architecture << ", dim " << cfg.dim << ", " << cfg.n_layers
+  std::cout << "wrote " << o.out << ": " << cfg.architectures.front() << ", dim " << cfg.dim << ", " << cfg.n_layers
             << " layers, " << cfg.n_heads << " heads, hidden " << cfg.hidden_dim << ", vocab " << cfg.vocab_size
             << ", " << layout.size() << " parameters, labels " << labels << ", seed " << o.seed << "\n";
   if (o.tokenizer.empty())

@@ -41,6 +41,9 @@ const CheckpointTensor* find_tensor(const Checkpoint& file, const FamilySpec& fa
   return nullptr;
 }
 
+// "classifier.out_proj.weight" -> "classifier.out_proj".
+std::string module_name(const std::string& tensor) { return tensor.substr(0, tensor.rfind('.')); }
+
 }  // namespace
 
 const std::vector<std::string>& tokenizer_file_names() {
@@ -115,15 +118,17 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& 
     auto missing = [&](const char* name) {
       return std::find(missing_head.begin(), missing_head.end(), name) != missing_head.end();
     };
+    // Only BERT's dense (the pooler) belongs to the pretrained model and may stay without a classifier.
+    const bool whole_head_only = family.family != Family::bert;
     for (size_t module = 0; module < 2; ++module)
-      if (missing(h[2 * module]) != missing(h[2 * module + 1])) {
+      if (missing(h[2 * module]) != missing(h[2 * module + 1]) || (whole_head_only && missing_head.size() != 4)) {
         std::string list;
         for (size_t i = 0; i < missing_head.size(); ++i) list += (i ? ", " : "") + missing_head[i];
         throw FormatError(src + ": incomplete classification head: missing " + list);
       }
     if (!opts.allow_missing_head)
-      throw FormatError(dir.string() + " has no classification head (" + h[0] + ", " + h[2] +
-                        "): fine-tune it first with `bert-emotion train`");
+      throw FormatError(dir.string() + " has no classification head (" + module_name(h[0]) + "/" +
+                        module_name(h[2]) + "): fine-tune it first with `bert-emotion train`");
     m.has_head = false;
     m.missing_head = missing_head;
   }

@@ -3,15 +3,11 @@
 // Validation follows huggingface/safetensors `tensor.rs` step by step (read_metadata, then
 // Metadata::validate), so every refusal maps onto one of the reference's error names.
 #include "model/safetensors.hpp"
+#include "util/mapped_file.hpp"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -166,30 +162,9 @@ float bf16_to_f32(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t
 std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::path& path) {
   std::shared_ptr<SafetensorsFile> f(new SafetensorsFile());
   f->source_ = path.string();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(path.string() + ": cannot open: " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int e = errno;
-    ::close(fd);
-    throw IoError(path.string() + ": cannot stat: " + std::strerror(e));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw IoError(path.string() + ": not a regular file");
-  }
-  f->size_ = static_cast<size_t>(st.st_size);
-  if (f->size_ > 0) {
-    void* p = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      const int e = errno;
-      ::close(fd);
-      throw IoError(path.string() + ": cannot mmap " + std::to_string(f->size_) + " bytes: " + std::strerror(e));
-    }
-    f->mapping_ = p;
-    f->base_ = static_cast<const uint8_t*>(p);
-  }
-  ::close(fd);  // the mapping stays valid
+  f->mapping_ = MappedFile::open(path);
+  f->base_ = f->mapping_->data();
+  f->size_ = f->mapping_->size();
   f->parse();
   return f;
 }
@@ -209,9 +184,7 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::from_bytes(std::string_view by
   return from_bytes(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), source);
 }
 
-SafetensorsFile::~SafetensorsFile() {
-  if (mapping_ != nullptr) ::munmap(mapping_, size_);
-}
+SafetensorsFile::~SafetensorsFile() = default;
 
 void SafetensorsFile::parse() {
   using SR = SafetensorsRule;

@@ -35,6 +35,8 @@
 
 namespace bert_emotion {
 
+class MappedFile;  // util/mapped_file.hpp
+
 // Every way the reader refuses a file; the names are the reference implementation's error names
 // (plus InvalidHeaderStart, DuplicateName and TensorNotFound).
 enum class SafetensorsRule {
@@ -121,7 +123,7 @@ class SafetensorsFile {
   std::string source_;
   const uint8_t* base_ = nullptr;  // whole file
   size_t size_ = 0;
-  void* mapping_ = nullptr;        // mmap'ed region (nullptr when held in `owned_`)
+  std::shared_ptr<MappedFile> mapping_;  // the mmap'ed file (null when held in `owned_`)
   std::vector<uint8_t> owned_;
   uint64_t header_size_ = 0;
   std::map<std::string, std::string> metadata_;

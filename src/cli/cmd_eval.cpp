@@ -11,8 +11,14 @@
 //       evaluation script does; its headline number depends on the task: macro F1 (emotion, emoji,
 //       hate, offensive), macro recall (sentiment), F1 of "irony" (label 1), and the mean F1 of
 //       "against" and "favor" (labels 1, 2) for stance.
+// Multi-label data (GoEmotions, "2,7" labels; a multi-label model): scikit-learn's multi-label
+// report (micro/macro/weighted/samples averages), subset accuracy, Hamming loss and ROC-AUC (model
+// only); --threshold overrides the model's thresholds. A multi-label predictions file holds one
+// label set per line ("joy,love" or "2,7"; an empty line is the empty set), or predict's .jsonl
+// ("labels" array).
 // SPEC is anything load_dataset accepts (TweetEval folder, folder of {split}.csv/.tsv/.jsonl, a
 // file) or a TweetEval task name such as tweet_eval/emotion.
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <limits>
@@ -24,6 +30,8 @@
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
 #include "data/metrics.hpp"
+#include "data/multilabel_metrics.hpp"
+#include "data/thresholds.hpp"
 #include "hub/hub.hpp"
 #include "model/model_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -46,12 +54,62 @@ struct EvalOptions {
   std::string text_column = "text";
   std::string label_column = "label";
   std::string text_pair_column;
+  double threshold = -1;
 };
 
 std::string fmt(double v, int digits = 4) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
+}
+
+// One multi-label prediction line ("a,b" of names or ids, or predict's jsonl "labels") as multi-hot.
+std::vector<float> predicted_set(const std::string& line, bool jsonl, const std::vector<std::string>& names,
+                                 const std::string& file, size_t line_no) {
+  std::vector<std::string> items;
+  const std::string at = file + ":" + std::to_string(line_no);
+  if (jsonl) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      throw FormatError(at + ": invalid JSON: " + e.what());
+    }
+    if (!j.is_object() || !j.contains("labels") || !j["labels"].is_array())
+      throw FormatError(at + ": expected an object with a \"labels\" array (predict's jsonl for a multi-label model)");
+    for (const auto& v : j["labels"]) {
+      if (!v.is_string()) throw FormatError(at + ": \"labels\" must hold label names");
+      items.push_back(v.get<std::string>());
+    }
+  } else {
+    size_t start = 0;
+    for (;;) {
+      const size_t comma = line.find(',', start);
+      std::string v = line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      while (!v.empty() && (v.back() == '\r' || v.back() == ' ' || v.back() == '\t')) v.pop_back();
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(v.begin());
+      if (!v.empty()) items.push_back(v);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  std::vector<float> hot(names.size(), 0.f);
+  for (const auto& v : items) {
+    const int id = resolve_label(v, names);
+    if (id < 0)
+      throw FormatError(at + ": unknown label '" + v + "': expected names or ids in [0, " + std::to_string(names.size()) + ")");
+    hot[static_cast<size_t>(id)] = 1.f;
+  }
+  return hot;
+}
+
+void print_multilabel_summary(const MultiLabelMetrics& m) {
+  std::cout << "micro F1: " << fmt(m.micro_f1) << "  macro F1: " << fmt(m.macro_f1)
+            << "  samples F1: " << fmt(m.samples_f1) << "  subset accuracy: " << fmt(m.subset_accuracy)
+            << "  Hamming loss: " << fmt(m.hamming_loss);
+  if (!m.roc_auc.empty())
+    std::cout << "  ROC-AUC (macro): " << (std::isnan(m.roc_auc_macro) ? std::string("undefined") : fmt(m.roc_auc_macro));
+  std::cout << "\n";
 }
 
 // TweetEval's headline metric for the task folder `dir` (evaluation_script.py of cardiffnlp/tweeteval).
@@ -126,8 +184,22 @@ int run_eval(const EvalOptions& o) {
     if (lines.size() != gold.rows.size())
       throw FormatError(o.predictions + ": " + std::to_string(lines.size()) + " predictions but " + gold.source +
                         " has " + std::to_string(gold.rows.size()) + " examples");
-    std::vector<int> y_true, y_pred;
     const bool jsonl = std::filesystem::path(o.predictions).extension() == ".jsonl";
+    if (gold.multi_label) {
+      MultiHot y_pred;
+      for (size_t i = 0; i < lines.size(); ++i)
+        y_pred.push_back(predicted_set(lines[i], jsonl, gold.label_names, o.predictions, i + first_line));
+      const MultiLabelMetrics m = compute_multilabel_metrics(multi_hot(gold), y_pred);
+      std::cout << "predictions " << o.predictions << " vs " << gold.source << " (" << m.total
+                << " examples, multi-label)\n";
+      print_multilabel_summary(m);
+      std::cout << "\n" << multilabel_report(m, gold.label_names, o.digits);
+      auto j = multilabel_metrics_to_json(m, gold.label_names, "eval_");
+      j["eval_samples"] = m.total;
+      write_json(o.output, j);
+      return kExitOk;
+    }
+    std::vector<int> y_true, y_pred;
     for (size_t i = 0; i < lines.size(); ++i) {
       std::string v = lines[i];
       if (jsonl) v = jsonl_label(v, o.predictions, i + first_line);
@@ -161,9 +233,24 @@ int run_eval(const EvalOptions& o) {
   LoadedModel model = load_model_dir(model_dir);
   Tokenizer tok = Tokenizer::from_model_dir(model_dir);
   dopts.label_names = model.config.label_names();
+  const bool multi = model.config.multi_label();
+  dopts.label_mode = multi ? LabelMode::Multi : LabelMode::Single;
   Dataset data = load_dataset(data_path, o.split, dopts);
-  EvalOutput out = evaluate_model(model.config, model.weights, tok, data, o.batch_size, o.max_length);
+  std::vector<float> thresholds;
+  if (multi)
+    thresholds = o.threshold >= 0 ? std::vector<float>(dopts.label_names.size(), static_cast<float>(o.threshold))
+                                  : read_thresholds(model_dir, dopts.label_names);
+  EvalOutput out = evaluate_model(model.config, model.weights, tok, data, o.batch_size, o.max_length, thresholds);
   const auto& names = data.label_names;
+  if (multi) {
+    std::cout << "model " << model_dir.string() << " on " << data.source << " (" << out.predictions.size()
+              << " examples, multi-label, " << fmt(out.runtime_seconds, 2) << " s)\n";
+    std::cout << "loss: " << fmt(out.loss) << "  ";
+    print_multilabel_summary(out.ml_metrics);
+    std::cout << "\n" << multilabel_report(out.ml_metrics, names, o.digits);
+    write_json(o.output, eval_results_json(out, names, o.batch_size));
+    return kExitOk;
+  }
   std::cout << "model " << model_dir.string() << " on " << data.source << " (" << out.predictions.size()
             << " examples, " << fmt(out.runtime_seconds, 2) << " s)\n";
   std::cout << "loss: " << fmt(out.loss) << "  accuracy: " << fmt(out.metrics.accuracy)
@@ -190,6 +277,9 @@ Registrar reg("eval", [](CLI::App& app) {
   sub->add_option("--text-column", o->text_column, "CSV/TSV/JSONL text column");
   sub->add_option("--label-column", o->label_column, "CSV/TSV/JSONL label column");
   sub->add_option("--text-pair-column", o->text_pair_column, "Optional second text column (sentence pairs)");
+  sub->add_option("--threshold", o->threshold,
+                  "Multi-label: one threshold for every label (default: the model's thresholds.json, else 0.5)")
+      ->check(CLI::Range(0.0, 1.0));
   return std::function<int()>([o] { return run_eval(*o); });
 });
 

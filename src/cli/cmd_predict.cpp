@@ -7,6 +7,11 @@
 //          scores in label-id order, plus "logits": [...] with --logits
 //   csv    header text,label,score,<one column per label>[,logit_<label>...] (RFC 4180 quoting)
 //   table  label, score and the text, aligned for reading
+// Multi-label models add the labels whose sigmoid score passes their threshold (--threshold, else the
+// model's thresholds.json, else 0.5): "labels": [...] (jsonl, highest score first), a "labels" column
+// joined by "|" (csv), the label column of the table. --top-k K keeps the K highest scores in
+// "scores" (jsonl, highest first) and the table shows them.
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <iostream>
@@ -32,7 +37,24 @@ struct PredictOptions {
   int threads = 0;
   bool logits = false;
   size_t max_length = 0;
+  double threshold = -1;
+  int top_k = 0;
 };
+
+// Label ids by descending score (ties: lower id first), cut to k (0 = all).
+std::vector<int> top_ids(const std::vector<float>& scores, int k) {
+  std::vector<int> ids(scores.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int>(i);
+  std::stable_sort(ids.begin(), ids.end(), [&](int a, int b) { return scores[static_cast<size_t>(a)] > scores[static_cast<size_t>(b)]; });
+  if (k > 0 && static_cast<size_t>(k) < ids.size()) ids.resize(static_cast<size_t>(k));
+  return ids;
+}
+
+std::string joined_names(const std::vector<int>& ids, const std::vector<std::string>& names, const char* sep) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? sep : "") + names[static_cast<size_t>(ids[i])];
+  return s;
+}
 
 // A float as JSON: the shortest decimal that reads back as the same float (not its double
 // widening, which would print 0.9100000262260437 for 0.91f).
@@ -95,8 +117,10 @@ int run_predict(const PredictOptions& o) {
   copts.threads = o.threads;
   copts.batch_size = o.batch_size;
   copts.max_length = o.max_length;
+  copts.threshold = static_cast<float>(o.threshold);
   auto clf = Classifier::load(dir, copts);
   const auto names = clf->config().label_names();
+  const bool multi = clf->config().multi_label();
   auto preds = clf->classify(texts);
 
   std::string out;
@@ -107,8 +131,16 @@ int run_predict(const PredictOptions& o) {
       j["text"] = texts[i];
       j["label"] = p.label;
       j["score"] = json_float(p.score);
+      if (multi) {
+        nlohmann::ordered_json labels = nlohmann::ordered_json::array();
+        for (int id : p.passing) labels.push_back(names[static_cast<size_t>(id)]);
+        j["labels"] = labels;
+      }
       nlohmann::ordered_json scores = nlohmann::ordered_json::object();
-      for (size_t k = 0; k < names.size(); ++k) scores[names[k]] = json_float(p.scores[k]);
+      if (o.top_k > 0)
+        for (int id : top_ids(p.scores, o.top_k)) scores[names[static_cast<size_t>(id)]] = json_float(p.scores[static_cast<size_t>(id)]);
+      else
+        for (size_t k = 0; k < names.size(); ++k) scores[names[k]] = json_float(p.scores[k]);
       j["scores"] = scores;
       if (o.logits) {
         nlohmann::ordered_json l = nlohmann::ordered_json::array();
@@ -118,7 +150,7 @@ int run_predict(const PredictOptions& o) {
       out += j.dump() + "\n";
     }
   } else if (o.format == "csv") {
-    out += "text,label,score";
+    out += multi ? "text,label,score,labels" : "text,label,score";
     for (const auto& n : names) out += "," + csv_field(n);
     if (o.logits)
       for (const auto& n : names) out += "," + csv_field("logit_" + n);
@@ -126,20 +158,36 @@ int run_predict(const PredictOptions& o) {
     for (size_t i = 0; i < preds.size(); ++i) {
       const auto& p = preds[i];
       out += csv_field(texts[i]) + "," + csv_field(p.label) + "," + shortest(p.score);
+      if (multi) out += "," + csv_field(joined_names(p.passing, names, "|"));
       for (float s : p.scores) out += "," + shortest(s);
       if (o.logits)
         for (float l : p.logits) out += "," + shortest(l);
       out += "\n";
     }
   } else {
+    // Multi-label: the passing labels joined by ","; --top-k: the K best "name score" pairs.
+    std::vector<std::string> shown(preds.size());
+    for (size_t i = 0; i < preds.size(); ++i) {
+      shown[i] = multi ? joined_names(preds[i].passing, names, ",") : preds[i].label;
+      if (multi && shown[i].empty()) shown[i] = "(none)";
+    }
     size_t label_w = 5;
-    for (const auto& n : names) label_w = std::max(label_w, code_points(n));
+    for (const auto& n : shown) label_w = std::max(label_w, code_points(n));
     auto pad = [](const std::string& s, size_t w) { return s + std::string(w - std::min(w, code_points(s)), ' '); };
     out += pad("label", label_w) + "  score   text\n";
     for (size_t i = 0; i < preds.size(); ++i) {
       char score[16];
       std::snprintf(score, sizeof score, "%.4f", preds[i].score);
-      out += pad(preds[i].label, label_w) + "  " + score + "  " + table_text(texts[i], 80) + "\n";
+      out += pad(shown[i], label_w) + "  " + score + "  " + table_text(texts[i], 80) + "\n";
+      if (o.top_k > 0) {
+        out += pad("", label_w) + "  top    ";
+        for (int id : top_ids(preds[i].scores, o.top_k)) {
+          char sc[16];
+          std::snprintf(sc, sizeof sc, "%.4f", preds[i].scores[static_cast<size_t>(id)]);
+          out += " " + names[static_cast<size_t>(id)] + " " + sc;
+        }
+        out += "\n";
+      }
       if (o.logits) {
         out += pad("", label_w) + "  logits ";
         for (float l : preds[i].logits) out += " " + shortest(l);
@@ -162,6 +210,11 @@ Registrar reg("predict", [](CLI::App& app) {
   sub->add_option("--batch-size", o->batch_size, "Texts per forward pass (sorted by length)")->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
   sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->check(CLI::Range(0, std::numeric_limits<int>::max()));
   sub->add_flag("--logits", o->logits, "Also print the raw logits");
+  sub->add_option("--threshold", o->threshold,
+                  "Multi-label: one threshold for every label (default: the model's thresholds.json, else 0.5)")
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--top-k,--top_k", o->top_k, "Keep only the K highest scores (jsonl scores, table)")
+      ->check(CLI::Range(1, std::numeric_limits<int>::max()));
   sub->add_option("--max-length", o->max_length, "Truncate to this many tokens, specials included (0 = model max)");
   return std::function<int()>([o] { return run_predict(*o); });
 });

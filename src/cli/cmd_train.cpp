@@ -129,6 +129,16 @@ Registrar reg("train", [](CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--resume-from-checkpoint,--resume_from_checkpoint", o.resume_from_checkpoint,
                   "Continue from a checkpoint directory, or 'latest' in --output-dir");
+  sub->add_option("--problem-type,--problem_type", o.problem_type,
+                  "single_label_classification or multi_label_classification (default: the model's config, "
+                  "else inferred from the data: label sets such as \"2,7\" make it multi-label)")
+      ->check(CLI::IsMember({"single_label_classification", "multi_label_classification"}));
+  sub->add_option("--threshold", o.threshold, "Multi-label: predict a label when its sigmoid score > this")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  sub->add_flag("--tune-thresholds,--tune_thresholds", o.tune_thresholds,
+                "Multi-label: tune one threshold per label on the evaluation split (best F1) and save "
+                "thresholds.json in --output-dir (used by predict, eval and serve)");
   sub->add_flag("--ignore-mismatched-sizes,--ignore_mismatched_sizes", o.ignore_mismatched_sizes,
                 "Replace a classification head whose label count differs from the data's");
   sub->add_option("--threads", o.threads, "CPU threads (0 = OpenMP default)")->capture_default_str();

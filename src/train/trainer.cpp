@@ -15,6 +15,7 @@
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
 #include "data/metrics.hpp"
+#include "data/multilabel_metrics.hpp"
 #include "model/distilbert.hpp"
 #include "train/checkpoint.hpp"
 #include "train/optimizer.hpp"
@@ -48,6 +49,10 @@ void validate_train_options(const TrainOptions& o) {
   if (o.threads < 0) bad("--threads must be >= 0");
   if (o.output_dir.empty()) bad("--output-dir is required");
   if (!o.order_file.empty() && !o.shuffle) bad("--order and --no-shuffle exclude each other");
+  if (!o.problem_type.empty() && o.problem_type != "single_label_classification" &&
+      o.problem_type != "multi_label_classification")
+    bad("--problem-type must be single_label_classification or multi_label_classification (got '" + o.problem_type + "')");
+  if (!(o.threshold >= 0 && o.threshold <= 1)) bad("--threshold must be in [0, 1]");
 }
 
 nlohmann::json training_args_json(const TrainOptions& o) {
@@ -88,6 +93,9 @@ nlohmann::json training_args_json(const TrainOptions& o) {
           {"dropout", o.dropout},
           {"resume_from_checkpoint", o.resume_from_checkpoint},
           {"ignore_mismatched_sizes", o.ignore_mismatched_sizes},
+          {"problem_type", o.problem_type},
+          {"threshold", o.threshold},
+          {"tune_thresholds", o.tune_thresholds},
           {"threads", o.threads}};
 }
 
@@ -202,7 +210,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   const int K = cfg.num_labels();
   const size_t n = train.ids.size();
   if (n == 0) throw InvalidArgument("the training split is empty");
-  if (train.labels.size() != n) throw InvalidArgument("train ids and labels differ in length");
+  const bool multi = cfg.multi_label();
+  if (!multi && train.labels.size() != n) throw InvalidArgument("train ids and labels differ in length");
+  if (multi && train.targets.size() != n) throw InvalidArgument("train ids and label sets differ in length");
   if (model.params.size() != layout.size()) throw InvalidArgument("train_loop: params do not match the layout");
   if (static_cast<int>(label_names.size()) != K)
     throw InvalidArgument("the model has " + std::to_string(K) + " labels but " + std::to_string(label_names.size()) +
@@ -215,7 +225,10 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       throw InvalidArgument("training example " + std::to_string(i) + " has " + std::to_string(len) +
                             " tokens > max_position_embeddings " + std::to_string(cfg.max_position_embeddings) +
                             " (use --max-seq-length)");
-    if (train.labels[i] < 0 || train.labels[i] >= K)
+    if (multi && train.targets[i].size() != static_cast<size_t>(K))
+      throw InvalidArgument("training example " + std::to_string(i) + " has a label set of " +
+                            std::to_string(train.targets[i].size()) + " entries, expected " + std::to_string(K));
+    if (!multi && (train.labels[i] < 0 || train.labels[i] >= K))
       throw InvalidArgument("training example " + std::to_string(i) + " has label " + std::to_string(train.labels[i]) +
                             ", outside [0, " + std::to_string(K) + ")");
     T_max = std::max(T_max, len);
@@ -314,6 +327,7 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   batch.lengths.reserve(static_cast<size_t>(B));
   std::vector<float> logits(static_cast<size_t>(B) * K), dlogits(static_cast<size_t>(B) * K);
   std::vector<int32_t> labels(static_cast<size_t>(B));
+  std::vector<float> targets(multi ? static_cast<size_t>(B) * K : 0);
   std::vector<int64_t> order(n);
   std::string log_text;
   log_text.reserve(static_cast<size_t>(total_steps + 1) * 200);
@@ -396,12 +410,16 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
         const auto& ids = train.ids[ex];
         std::copy(ids.begin(), ids.end(), batch.ids.begin() + static_cast<ptrdiff_t>(i) * T);
         batch.lengths[static_cast<size_t>(i)] = static_cast<int32_t>(ids.size());
-        labels[static_cast<size_t>(i)] = train.labels[ex];
+        if (multi)
+          std::copy(train.targets[ex].begin(), train.targets[ex].end(), targets.begin() + static_cast<ptrdiff_t>(i) * K);
+        else
+          labels[static_cast<size_t>(i)] = train.labels[ex];
       }
       // Step: forward, loss, backward, clip, AdamW with the scheduled rate.
       const DropoutSpec spec{opts.seed, static_cast<uint64_t>(ts.global_step)};
       distilbert_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
-      const float loss = cross_entropy_forward_backward(logits.data(), labels.data(), bs, K, dlogits.data());
+      const float loss = multi ? bce_with_logits_forward_backward(logits.data(), targets.data(), bs, K, dlogits.data())
+                               : cross_entropy_forward_backward(logits.data(), labels.data(), bs, K, dlogits.data());
       distilbert_backward(cfg, w, gw, batch, acts, dlogits.data());  // grads are zero here (see below)
       const float norm = global_grad_norm(layout.params(), grads.data());
       const double lr = schedule.lr(ts.global_step);
@@ -447,7 +465,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     const double epoch_now = static_cast<double>(e) + static_cast<double>(ts.step_in_epoch) / static_cast<double>(steps_per_epoch);
     log_training_loss(epoch_now);
     if (eval != nullptr && !eval->ids.empty()) {
-      EvalOutput eo = evaluate_tokenized(cfg, w, eval->ids, eval->labels, opts.eval_batch_size);
+      EvalOutput eo = multi ? evaluate_tokenized_multilabel(cfg, w, eval->ids, eval->targets, opts.eval_batch_size,
+                                                          std::vector<float>(static_cast<size_t>(K), static_cast<float>(opts.threshold)))
+                            : evaluate_tokenized(cfg, w, eval->ids, eval->labels, opts.eval_batch_size);
       nlohmann::json m = eval_results_json(eo, label_names, opts.eval_batch_size, "eval_");
       m["epoch"] = epoch_now;
       m["step"] = ts.global_step;
@@ -455,10 +475,12 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       std::optional<double> last_loss;
       for (const auto& h : st.log_history)
         if (h.contains("loss")) last_loss = h["loss"].get<double>();
-      ResultsRow row{last_loss, epoch_now, ts.global_step, eo.loss, eo.metrics.macro_precision,
-                     eo.metrics.macro_recall, eo.metrics.macro_f1};
+      ResultsRow row{last_loss, epoch_now, ts.global_step, eo.loss, m["eval_precision"].get<double>(),
+                     m["eval_recall"].get<double>(), m["eval_f1"].get<double>()};
       out.results.push_back(row);
-      out.evals.push_back({epoch_now, ts.global_step, m, classification_report(eo.metrics, label_names, 4)});
+      out.evals.push_back({epoch_now, ts.global_step, m,
+                           multi ? multilabel_report(eo.ml_metrics, label_names, 4)
+                                 : classification_report(eo.metrics, label_names, 4)});
       print_row(row);
     }
     if (ts.step_in_epoch >= steps_per_epoch) {  // the next step starts a new epoch

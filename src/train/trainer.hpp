@@ -11,6 +11,8 @@
 // Per optimizer step k (0-based), exactly as train.py / the Trainer do:
 //   batch = next train_batch_size examples of the epoch order, right-padded to its longest row
 //   loss  = mean cross-entropy (train mode; dropout masks keyed by (seed, k)); grads = d loss
+//           (multi-label models: mean BCE with logits over the batch's B x K entries, as torch's
+//           BCEWithLogitsLoss in DistilBertForSequenceClassification)
 //   norm  = clip_grad_norm(grads, max_grad_norm);  AdamW step with lr * linear_schedule_factor(k)
 // Epoch orders: a seeded Fisher-Yates shuffle per epoch (one Rng, saved in checkpoints), dataset
 // order with shuffle = false, or replayed from an order file (one line per epoch, 0-based indices).
@@ -62,6 +64,12 @@ struct TrainOptions {
   int save_total_limit = 0;             // keep only the newest N checkpoints (0 = all)
   std::string resume_from_checkpoint;   // a checkpoint directory, or "latest"
   bool ignore_mismatched_sizes = false; // re-create a head whose label count differs from the data's
+  // single_label_classification | multi_label_classification; "" = the model's config.json, else
+  // inferred from the data as transformers does (label sets -> multi-label).
+  std::string problem_type;
+  double threshold = 0.5;               // multi-label: predict a label when sigmoid > threshold
+  bool tune_thresholds = false;         // multi-label: tune per-label thresholds on the eval split
+                                        // and save thresholds.json (src/data/thresholds.hpp)
   int threads = 0;                      // OpenMP threads (0 = leave as is)
   bool quiet = false;                   // no progress output
   bool plots = true;                    // loss_curve.svg / eval_metrics.svg
@@ -80,7 +88,8 @@ void validate_train_options(const TrainOptions& o);
 
 struct TokenizedSplit {
   std::vector<std::vector<int32_t>> ids;  // [CLS] ... [SEP] per example
-  std::vector<int> labels;                // in [0, K)
+  std::vector<int> labels;                // in [0, K) (single-label models)
+  std::vector<std::vector<float>> targets;  // [N][K] multi-hot (multi-label models; labels unused)
 };
 
 // The model being trained: parameters owned in `layout` order.

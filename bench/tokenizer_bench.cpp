@@ -1,7 +1,9 @@
 // tokenizer_bench.cpp — single-threaded tokenization of every TweetEval emotion text
-// (train + val + test, 5052 tweets) with the distilbert-base-cased tokenizer.json.
+// (train + val + test, 5052 tweets) with the distilbert-base-cased tokenizer.json, or the model
+// directory named by TOKENIZER_BENCH_MODEL (e.g. ../shared/models/roberta-bpe-test: byte-level BPE).
 //
 //   build/bench/tokenizer_bench --benchmark_filter=Encode
+//   TOKENIZER_BENCH_MODEL=../shared/models/roberta-bpe-test build/bench/tokenizer_bench
 //   bench/tokenizer_peer.sh     # the same texts through Hugging Face's npm `tokenizers`, and the ratio
 //
 // BM_EncodeFull builds complete Encodings (ids, token strings, offsets, masks) like the npm
@@ -9,6 +11,7 @@
 // encode_batch on 1 thread. Items = tweets, bytes = UTF-8 input bytes.
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -20,7 +23,8 @@
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kModel = fs::path(SHARED_DIR) / "models" / "distilbert-base-cased";
+const fs::path kModel = std::getenv("TOKENIZER_BENCH_MODEL") ? fs::path(std::getenv("TOKENIZER_BENCH_MODEL"))
+                                                             : fs::path(SHARED_DIR) / "models" / "distilbert-base-cased";
 
 const std::vector<std::string>& tweets() {
   static const std::vector<std::string> texts = [] {

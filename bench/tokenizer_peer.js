@@ -1,6 +1,7 @@
 // tokenizer_peer.js — bert-emotion's tokenizer vs Hugging Face's `tokenizers` (npm, Rust core)
 // on all 5052 TweetEval emotion tweets, single-threaded, interleaved rounds; run through
-// bench/tokenizer_peer.sh. Usage: node tokenizer_peer.js BENCH_BINARY SHARED_DIR ROUNDS
+// bench/tokenizer_peer.sh. Usage: node tokenizer_peer.js BENCH_BINARY SHARED_DIR ROUNDS [MODEL_DIR]
+// (MODEL_DIR's tokenizer.json; the bench binary reads TOKENIZER_BENCH_MODEL, set by the .sh)
 // Times are CPU seconds of the process (the machine is shared; wall time is printed too).
 'use strict';
 const fs = require('fs');
@@ -8,7 +9,8 @@ const path = require('path');
 const { execFileSync } = require('child_process');
 const { Tokenizer } = require('tokenizers');
 
-const [bench, shared, roundsArg] = process.argv.slice(2);
+const [bench, shared, roundsArg, modelArg] = process.argv.slice(2);
+const modelDir = modelArg || path.join(shared, 'models/distilbert-base-cased');
 const rounds = Number(roundsArg || 3);
 const texts = [];
 for (const split of ['train', 'val', 'test']) {
@@ -16,7 +18,7 @@ for (const split of ['train', 'val', 'test']) {
   if (lines[lines.length - 1] === '') lines.pop();
   texts.push(...lines);
 }
-const tok = Tokenizer.fromFile(path.join(shared, 'models/distilbert-base-cased/tokenizer.json'));
+const tok = Tokenizer.fromFile(path.join(modelDir, 'tokenizer.json'));
 tok.setTruncation(512);
 
 function cpuSeconds() {
@@ -71,7 +73,7 @@ const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2
     put('npm tokenizers encode loop', a);
     put('npm tokenizers encodeBatch', b);
   }
-  console.log(`${texts.length} TweetEval emotion tweets, 1 thread, median of ${rounds} interleaved rounds (CPU ms per pass; wall ms)`);
+  console.log(`${path.basename(modelDir)}: ${texts.length} TweetEval emotion tweets, 1 thread, median of ${rounds} interleaved rounds (CPU ms per pass; wall ms)`);
   const med = {};
   for (const [k, v] of Object.entries(rows)) {
     med[k] = median(v);

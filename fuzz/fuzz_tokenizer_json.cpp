@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::write_bytes(path, data, size);
   try {
     const Tokenizer tok = Tokenizer::from_tokenizer_json(path);
-    for (const char* text : {"", "Hello, world! I'm so happy 😀", "naïve café ##ing [CLS] [UNK]", "a b c d e f g"}) {
+    for (const char* text : {"", "Hello, world! I'm so happy 😀", "naïve café ##ing [CLS] [UNK]", "a b c d e f g",
+                             "hello <mask>  there's\t\n 12 <s>"}) {
       const Encoding e = tok.encode(text);
       FUZZ_CHECK(e.ids.size() == e.tokens.size());
       FUZZ_CHECK(e.ids.size() == e.offsets.size());

@@ -8,7 +8,11 @@ packages=(
   nlohmann-json3-dev libutf8proc-dev libcli11-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev             # fuzzing and sanitizer builds
+  libopenmpi-dev openmpi-bin           # optional: data-parallel training / sharded inference under mpirun
   python3 curl ccache
+  # The Python module (python/, docs/PYTHON.md): pybind11, headers, NumPy, pytest, and what
+  # `pip install --no-build-isolation .` builds with.
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-setuptools python3-wheel python3-pip python3-venv
 )
 if [ "${BERT_EMOTION_WITH_PEERS:-0}" = 1 ]; then
   packages+=(python3-torch python3-numpy python3-onnx wrk hyperfine)

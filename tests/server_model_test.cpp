@@ -257,8 +257,9 @@ Child spawn_serve(const std::vector<std::string>& extra,
   return {pid, fds[0]};
 }
 
-// Reads the child's stdout until "listening on http://127.0.0.1:PORT\n" or the deadline.
-int read_port(int fd, int timeout_ms) {
+// Reads the child's stdout until "listening on http://HOST:PORT\n" or the deadline.
+int read_port(int fd, int timeout_ms, const std::string& host = "127.0.0.1") {
+  const std::string prefix = "listening on http://" + host + ":";
   std::string out;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -268,10 +269,10 @@ int read_port(int fd, int timeout_ms) {
     const ssize_t n = read(fd, buf, sizeof buf);
     if (n <= 0) return -1;
     out.append(buf, size_t(n));
-    const auto at = out.find("listening on http://127.0.0.1:");
+    const auto at = out.find(prefix);
     const auto nl = out.find('\n', at);
     if (at != std::string::npos && nl != std::string::npos)
-      return std::stoi(out.substr(at + 30, nl - at - 30));
+      return std::stoi(out.substr(at + prefix.size(), nl - at - prefix.size()));
   }
   return -1;
 }
@@ -346,6 +347,23 @@ TEST(ServeCommand, EphemeralPortRequestsAndSigtermDrain) {
   auto info = c.Get("/info");
   ASSERT_TRUE(info);
   EXPECT_EQ(json::parse(info->body)["max_input_length"], 128);
+  kill(child.pid, SIGTERM);
+  EXPECT_EQ(wait_exit(child.pid, 20000), 0);
+  close(child.out_fd);
+}
+
+// Issue 20 #9: an IPv6 literal is printed in brackets, as a URL needs.
+TEST(ServeCommand, Ipv6HostPrintsABracketedUrl) {
+  Child child = spawn_serve({"--model", Env::tiny.string(), "--host", "::1", "--port", "0", "--threads", "1", "--no-access-log"});
+  ASSERT_GT(child.pid, 0);
+  const int port = read_port(child.out_fd, 60000, "[::1]");
+  EXPECT_GT(port, 0) << "no 'listening on http://[::1]:PORT' line";
+  if (port > 0) {
+    httplib::Client c("::1", port);
+    auto health = c.Get("/health");
+    ASSERT_TRUE(health);
+    EXPECT_EQ(health->status, 200);
+  }
   kill(child.pid, SIGTERM);
   EXPECT_EQ(wait_exit(child.pid, 20000), 0);
   close(child.out_fd);

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "server_socket.hpp"
 #include "serve/server.hpp"
 #include "serve/text_encoder.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -31,68 +32,7 @@ using namespace bert_emotion;
 using namespace bert_emotion::serve;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-// One connection: sends `request` (optionally in pieces with pauses), optionally half-closes, then
-// reads until the server closes or `timeout_s` passes. Returns what came back.
-struct Exchange {
-  std::string response;
-  bool closed_by_server = false;
-  double seconds = 0;
-};
-
-int connect_loopback(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-Exchange exchange(int port, const std::string& request, bool half_close, double timeout_s = 10) {
-  Exchange ex;
-  const auto start = std::chrono::steady_clock::now();
-  const int fd = connect_loopback(port);
-  if (fd < 0) return ex;
-  size_t sent = 0;
-  while (sent < request.size()) {
-    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server may close early (e.g. header too large): fine
-    sent += static_cast<size_t>(n);
-  }
-  if (half_close) ::shutdown(fd, SHUT_WR);
-  timeval tv{0, 100000};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  char buf[65536];
-  for (;;) {
-    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (t > timeout_s) break;
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n > 0) {
-      ex.response.append(buf, static_cast<size_t>(n));
-    } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-      ex.closed_by_server = true;
-      break;
-    }
-  }
-  ::close(fd);
-  ex.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return ex;
-}
-
-std::string post(const std::string& path, const std::string& body, const std::string& extra_headers = "") {
-  return "POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nConnection: close\r\n" +
-         extra_headers + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-}
-
-int status_of(const std::string& response) {
-  if (response.rfind("HTTP/1.1 ", 0) != 0 || response.size() < 12) return 0;
-  return std::stoi(response.substr(9, 3));
-}
+using namespace bert_emotion::testing_support;
 
 class ServerRobustness : public ::testing::Test {
  protected:
@@ -185,7 +125,9 @@ TEST_F(ServerRobustness, OversizedBodyIs413) {
   const std::string big = "{\"inputs\": \"" + std::string(200 * 1024, 'a') + "\"}";
   const Exchange e = exchange(port, post("/predict", big), false);
   // 413, or the connection closed before/after the answer while we were still sending.
-  if (!e.response.empty()) EXPECT_EQ(status_of(e.response), 413) << e.response.substr(0, 300);
+  if (!e.response.empty()) {
+    EXPECT_EQ(status_of(e.response), 413) << e.response.substr(0, 300);
+  }
   expect_healthy("200 KiB body");
 }
 
@@ -202,7 +144,9 @@ TEST_F(ServerRobustness, LyingContentLength) {
                            "\r\n\r\n{\"inputs\": \"a\"}",
                  true, 10);
     EXPECT_TRUE(e.closed_by_server) << cl;
-    if (!e.response.empty()) EXPECT_NE(status_of(e.response), 200) << cl << "\n" << e.response.substr(0, 300);
+    if (!e.response.empty()) {
+      EXPECT_NE(status_of(e.response), 200) << cl << "\n" << e.response.substr(0, 300);
+    }
     expect_healthy(std::string("Content-Length: ") + cl);
   }
 }
@@ -221,7 +165,9 @@ TEST_F(ServerRobustness, HugeHeaderLineAndManyHeaders) {
   const std::string huge = "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(1 << 20, 'h') + "\r\n\r\n";
   Exchange e = exchange(port, huge, true, 10);
   EXPECT_TRUE(e.closed_by_server);
-  if (!e.response.empty()) EXPECT_GE(status_of(e.response), 400) << e.response.substr(0, 300);
+  if (!e.response.empty()) {
+    EXPECT_GE(status_of(e.response), 400) << e.response.substr(0, 300);
+  }
   expect_healthy("1 MiB header line");
 
   std::string many = "GET /health HTTP/1.1\r\nHost: x\r\n";
@@ -237,7 +183,9 @@ TEST_F(ServerRobustness, BadChunkedEncoding) {
       port, "POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZZ\r\n{\"inputs\": \"a\"}\r\n0\r\n\r\n",
       true, 10);
   EXPECT_TRUE(e.closed_by_server);
-  if (!e.response.empty()) EXPECT_NE(status_of(e.response), 200) << e.response.substr(0, 300);
+  if (!e.response.empty()) {
+    EXPECT_NE(status_of(e.response), 200) << e.response.substr(0, 300);
+  }
   expect_healthy("bad chunk size");
 }
 
@@ -280,7 +228,9 @@ TEST_F(ServerRobustness, SlowClientsAreCutOffByTheReadTimeout) {
       else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) closed = true;
     }
     EXPECT_TRUE(closed);
-    if (!got.empty()) EXPECT_GE(status_of(got), 400) << got.substr(0, 200);
+    if (!got.empty()) {
+      EXPECT_GE(status_of(got), 400) << got.substr(0, 200);
+    }
     ::close(fd);
   }
   expect_healthy("slow clients");

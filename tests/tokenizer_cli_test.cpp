@@ -28,12 +28,12 @@ struct CliRun {
   std::string out, err;
 };
 
-CliRun run(const std::string& args, const std::string& stdin_data = "") {
+CliRun run(const std::string& args, const std::string& stdin_data = "", const fs::path& model = kModel) {
   static int counter = 0;
   const fs::path dir = fs::temp_directory_path() / ("bert_emotion_tokenize_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
   fs::create_directories(dir);
   { std::ofstream(dir / "in", std::ios::binary) << stdin_data; }
-  const std::string cmd = std::string(BERT_EMOTION_BIN) + " tokenize --model '" + kModel.string() + "' " + args + " < '" +
+  const std::string cmd = std::string(BERT_EMOTION_BIN) + " tokenize --model '" + model.string() + "' " + args + " < '" +
                           (dir / "in").string() + "' > '" + (dir / "out").string() + "' 2> '" + (dir / "err").string() + "'";
   CliRun r;
   int rc = std::system(cmd.c_str());
@@ -137,4 +137,35 @@ TEST(TokenizeCli, InvalidUtf8NamesFileAndLine) {
   EXPECT_EQ(s.status, 3);
   EXPECT_NE(s.err.find("<stdin>:2"), std::string::npos) << s.err;
   fs::remove(in);
+}
+
+// A RoBERTa-layout byte-level BPE directory, as tokenizer.json and as vocab.json + merges.txt:
+// <s> ... </s> from the files, <mask> swallowing the space before it, byte-level tokens.
+TEST(TokenizeCli, RobertaBpeDirectoryBothLayouts) {
+  const fs::path roberta = fs::path(SHARED_DIR) / "models" / "roberta-bpe-test";
+  const fs::path only_vocab = fs::temp_directory_path() / ("bert_emotion_tokenize_cli_" + std::to_string(::getpid()) + "_bpe");
+  fs::create_directories(only_vocab);
+  for (const char* f : {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"})
+    fs::copy_file(roberta / f, only_vocab / f, fs::copy_options::overwrite_existing);
+  const bert_emotion::Tokenizer tok = bert_emotion::Tokenizer::from_model_dir(roberta);
+  const std::vector<std::string> texts = {"Hello <mask>!", "I'm so happy \xF0\x9F\x98\x80", ""};
+  for (const fs::path& dir : {roberta, only_vocab}) {
+    CliRun r = run("--offsets --input -", texts[0] + "\n" + texts[1] + "\n" + texts[2] + "\n", dir);
+    ASSERT_EQ(r.status, 0) << dir << ": " << r.err;
+    auto rows = lines_of(r.out);
+    ASSERT_EQ(rows.size(), texts.size()) << r.out;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      auto e = tok.encode(texts[i]);
+      EXPECT_EQ(rows[i]["input_ids"].get<std::vector<int32_t>>(), e.ids) << dir << " " << i;
+      EXPECT_EQ(rows[i]["tokens"].get<std::vector<std::string>>(), e.tokens) << dir << " " << i;
+    }
+    // <s>=0 Hello=15500 " <mask>"=50260 !=4 (GPT-2 0 + 4) </s>=2 (../shared/models/roberta-bpe-test).
+    EXPECT_EQ(rows[0]["input_ids"], json({0, 15500, 50260, 4, 2})) << dir;
+    EXPECT_EQ(rows[0]["tokens"], json({"<s>", "Hello", " <mask>", "!", "</s>"})) << dir;
+    EXPECT_EQ(rows[0]["offsets"], json({{0, 0}, {0, 5}, {6, 12}, {12, 13}, {0, 0}})) << dir;
+    EXPECT_EQ(rows[1]["tokens"][1], "I") << dir;
+    EXPECT_EQ(rows[1]["tokens"][2], "'m") << dir;
+    EXPECT_EQ(rows[2]["input_ids"], json({0, 2})) << dir;
+  }
+  fs::remove_all(only_vocab);
 }

@@ -1,7 +1,8 @@
 // tokenizer_unicode_test.cpp — every Unicode scalar value classified exactly as Hugging Face's
-// BertNormalizer / BertPreTokenizer do. The truth tables come from the official `tokenizers`
-// bindings (tools/tokenizer-fixtures/unicode_truth.js), one normalizer/pre-tokenizer call per
-// code point; this test compares unicode.cpp (utf8proc + exceptions) with all 1,112,064 of them.
+// BertNormalizer / BertPreTokenizer / ByteLevel pre-tokenizer do. The truth tables come from the
+// official `tokenizers` bindings (tools/tokenizer-fixtures/unicode_truth.js, unicode_bpe_truth.js),
+// one normalizer/pre-tokenizer call per code point; this test compares unicode.cpp (utf8proc +
+// exceptions) with all 1,112,064 of them.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -90,6 +91,36 @@ TEST(TokenizerUnicode, CleanTextChineseAndPreTokenizerClassesMatchHuggingFace) {
         if (++mismatches <= 20)
           ADD_FAILURE() << hex(cp) << ": HF " << norm << " " << pre << ", ours " << got_norm << " " << got_pre;
       }
+    }
+  }
+  EXPECT_EQ(expect_next, char32_t(0x110000));
+  EXPECT_EQ(checked, 1112064u);
+  EXPECT_EQ(mismatches, 0u);
+}
+
+// GPT-2's split pattern classes (\p{L}, \p{N}, \s, the rest) as the bindings' Oniguruma sees
+// them (tools/tokenizer-fixtures/unicode_bpe_truth.js), on every scalar value.
+TEST(TokenizerUnicode, ByteLevelSplitClassesMatchHuggingFace) {
+  std::ifstream in(fixture("unicode_bpe_classes.txt"));
+  ASSERT_TRUE(in.good());
+  std::string first, last, cls;
+  size_t checked = 0, mismatches = 0;
+  char32_t expect_next = 0;
+  while (in >> first >> last >> cls) {
+    char32_t a = char32_t(std::stoul(first, nullptr, 16)), b = char32_t(std::stoul(last, nullptr, 16));
+    if (expect_next == 0xD800) expect_next = 0xE000;
+    ASSERT_EQ(a, expect_next) << "ranges must cover every scalar value";
+    expect_next = b + 1;
+    for (char32_t cp = a; cp <= b; ++cp) {
+      const uint8_t f = char_flags(cp);
+      const int classes = !!(f & kCharLetter) + !!(f & kCharNumber) + !!(f & kCharRegexSpace);
+      const std::string got = classes > 1                ? "several"
+                              : (f & kCharLetter)       ? "L"
+                              : (f & kCharNumber)       ? "N"
+                              : (f & kCharRegexSpace)   ? "S"
+                                                        : "O";
+      ++checked;
+      if (got != cls && ++mismatches <= 20) ADD_FAILURE() << hex(cp) << ": HF " << cls << ", ours " << got;
     }
   }
   EXPECT_EQ(expect_next, char32_t(0x110000));

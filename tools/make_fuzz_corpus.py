@@ -107,6 +107,44 @@ def main():
     tok3["model"] = {"type": "BPE", "vocab": {}, "merges": []}
     put("tokenizer_json", "bpe.json", json.dumps(tok3))
 
+    # Byte-level BPE (RoBERTa layout): the 256 byte characters, a few merges, <mask> with lstrip.
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    byte_chars, n = {}, 0
+    for b in range(256):
+        byte_chars[b] = chr(b) if b in bs else chr(256 + n)
+        n += 0 if b in bs else 1
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    bvocab = {t: i for i, t in enumerate(specials)}
+    for b in range(256):
+        bvocab[byte_chars[b]] = len(bvocab)
+    merges = [["\u0120", "h"], ["h", "e"], ["\u0120h", "e"], ["l", "l"], ["\u0120he", "ll"], ["o", "!"]]
+    for a, b in merges:
+        bvocab.setdefault(a + b, len(bvocab))
+    bvocab["<mask>"] = len(bvocab)
+    badded = [{"id": bvocab[t], "content": t, "single_word": False, "lstrip": t == "<mask>", "rstrip": False,
+               "normalized": t != "<mask>", "special": True} for t in specials + ["<mask>"]]
+    bpe = {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": badded, "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        "post_processor": {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0],
+                           "trim_offsets": True, "add_prefix_space": False},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "",
+                  "end_of_word_suffix": "", "fuse_unk": False, "byte_fallback": False, "vocab": bvocab,
+                  "merges": [a + " " + b for a, b in merges]},
+    }
+    put("tokenizer_json", "bpe_roberta.json", json.dumps(bpe, ensure_ascii=False))
+    bpe2 = json.loads(json.dumps(bpe))
+    bpe2["model"]["merges"] = merges
+    bpe2["model"]["ignore_merges"] = True
+    bpe2["model"]["unk_token"] = "<unk>"
+    bpe2["pre_tokenizer"]["add_prefix_space"] = True
+    bpe2["post_processor"] = {"type": "Sequence", "processors": [
+        {"type": "ByteLevel", "trim_offsets": True, "add_prefix_space": True}, tok["post_processor"]]}
+    bpe2["post_processor"]["processors"][1]["special_tokens"] = {
+        "[CLS]": {"id": "[CLS]", "ids": [0], "tokens": ["<s>"]}, "[SEP]": {"id": "[SEP]", "ids": [2], "tokens": ["</s>"]}}
+    put("tokenizer_json", "bpe_array_merges_sequence.json", json.dumps(bpe2, ensure_ascii=False))
+
     # FuzzedDataProvider takes integers/bools from the END of the input (last byte first) and
     # strings from the front: seeds are <text...><pair flag><max_length>.
     put("tokenize", "tweet", "@user I'm SO happy today!!! 😀😀 #blessed http://t.co/x".encode() + b"\x00\x00")

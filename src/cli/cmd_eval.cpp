@@ -16,6 +16,8 @@
 // only); --threshold overrides the model's thresholds. A multi-label predictions file holds one
 // label set per line ("joy,love" or "2,7"; an empty line is the empty set), or predict's .jsonl
 // ("labels" array).
+// Under mpirun each rank scores a share of the batches (the same batches one process runs); rank 0
+// prints and writes the results, equal to one process's.
 // SPEC is anything load_dataset accepts (TweetEval folder, folder of {split}.csv/.tsv/.jsonl, a
 // file) or a TweetEval task name such as tweet_eval/emotion.
 #include <cmath>
@@ -32,6 +34,7 @@
 #include "data/metrics.hpp"
 #include "data/multilabel_metrics.hpp"
 #include "data/thresholds.hpp"
+#include "dist/communicator.hpp"
 #include "hub/hub.hpp"
 #include "model/model_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -165,7 +168,9 @@ int run_eval(const EvalOptions& o) {
   dopts.label_column = o.label_column;
   dopts.text_pair_column = o.text_pair_column;
 
+  dist::Communicator& comm = dist::world();
   if (!o.predictions.empty()) {
+    if (!comm.is_root()) return kExitOk;  // scoring a file needs no model: rank 0 alone
     Dataset gold = load_dataset(data_path, o.split, dopts);
     auto lines = read_lines(o.predictions);
     // run_classification.py's predict_results.txt: a header "index<TAB>prediction", then
@@ -240,7 +245,9 @@ int run_eval(const EvalOptions& o) {
   if (multi)
     thresholds = o.threshold >= 0 ? std::vector<float>(dopts.label_names.size(), static_cast<float>(o.threshold))
                                   : read_thresholds(model_dir, dopts.label_names);
-  EvalOutput out = evaluate_model(model.config, model.weights, tok, data, o.batch_size, o.max_length, thresholds);
+  EvalOutput out =
+      evaluate_model(model.config, model.weights, tok, data, o.batch_size, o.max_length, comm, thresholds);
+  if (!comm.is_root()) return kExitOk;
   const auto& names = data.label_names;
   if (multi) {
     std::cout << "model " << model_dir.string() << " on " << data.source << " (" << out.predictions.size()

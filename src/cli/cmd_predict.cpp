@@ -12,6 +12,8 @@
 // joined by "|" (csv), the label column of the table. --top-k K keeps the K highest scores in
 // "scores" (jsonl, highest first) and the table shows them.
 #include <algorithm>
+// Under mpirun rank 0 reads the input and shares it; each rank classifies a contiguous share of the
+// batches (the batches one process runs, so the numbers are the same) and rank 0 prints them all.
 #include <charconv>
 #include <cstdio>
 #include <iostream>
@@ -22,6 +24,7 @@
 #include "api/classifier.hpp"
 #include "cli/command.hpp"
 #include "data/dataset.hpp"
+#include "dist/communicator.hpp"
 #include "hub/hub.hpp"
 #include "util/error.hpp"
 
@@ -102,16 +105,69 @@ std::string table_text(const std::string& s, size_t width) {
   return out;
 }
 
+// Rank 0's texts on every rank (mpirun gives stdin to rank 0 only), length-prefixed.
+void broadcast_texts(dist::Communicator& comm, std::vector<std::string>& texts) {
+  std::string wire;
+  for (const auto& t : texts) wire += std::to_string(t.size()) + ":" + t;
+  comm.broadcast(wire);
+  texts.clear();
+  for (size_t pos = 0; pos < wire.size();) {
+    const size_t colon = wire.find(':', pos);
+    const size_t len = std::stoull(wire.substr(pos, colon - pos));
+    texts.push_back(wire.substr(colon + 1, len));
+    pos = colon + 1 + len;
+  }
+}
+
+// classify() of this rank's share of the batches; every rank's predictions, in input order. Each
+// travels as K * 2 + 3 floats: label id, score, token count (exact below 2^24), scores, logits.
+std::vector<Prediction> classify_sharded(dist::Communicator& comm, const Classifier& clf,
+                                         const std::vector<std::string>& texts, size_t batch_size,
+                                         const std::vector<std::string>& names) {
+  if (!comm.distributed()) return clf.classify(texts);
+  const dist::Range share = dist::even_share((texts.size() + batch_size - 1) / batch_size, comm.size(), comm.rank());
+  const size_t first = std::min(texts.size(), share.first * batch_size);
+  const size_t last = std::min(texts.size(), share.last * batch_size);
+  const auto mine = clf.classify(std::vector<std::string>(texts.begin() + static_cast<ptrdiff_t>(first),
+                                                          texts.begin() + static_cast<ptrdiff_t>(last)));
+  const size_t K = names.size(), stride = 2 * K + 3;
+  std::vector<float> wire;
+  wire.reserve(mine.size() * stride);
+  for (const auto& p : mine) {
+    wire.insert(wire.end(), {static_cast<float>(p.label_id), p.score, static_cast<float>(p.num_tokens)});
+    wire.insert(wire.end(), p.scores.begin(), p.scores.end());
+    wire.insert(wire.end(), p.logits.begin(), p.logits.end());
+  }
+  const std::vector<float> all = comm.allgather(wire);
+  std::vector<Prediction> out(all.size() / stride);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const float* r = all.data() + i * stride;
+    Prediction& p = out[i];
+    p.label_id = static_cast<int>(r[0]);
+    p.label = names[static_cast<size_t>(p.label_id)];
+    p.score = r[1];
+    p.num_tokens = static_cast<size_t>(r[2]);
+    p.scores.assign(r + 3, r + 3 + K);
+    p.logits.assign(r + 3 + K, r + stride);
+    if (clf.config().multi_label()) p.passing = passing_labels(p.scores, clf.thresholds());
+  }
+  return out;
+}
+
 int run_predict(const PredictOptions& o) {
   if (o.format != "jsonl" && o.format != "csv" && o.format != "table")
     throw InvalidArgument("predict: --format must be jsonl, csv or table, got '" + o.format + "'");
+  dist::Communicator& comm = dist::world();
   std::vector<std::string> texts = o.texts;
-  if (!o.input.empty()) {
-    auto more = read_lines(o.input);
-    texts.insert(texts.end(), more.begin(), more.end());
-  } else if (texts.empty()) {
-    texts = read_lines("-");
+  if (comm.is_root()) {
+    if (!o.input.empty()) {
+      auto more = read_lines(o.input);
+      texts.insert(texts.end(), more.begin(), more.end());
+    } else if (texts.empty()) {
+      texts = read_lines("-");
+    }
   }
+  if (comm.distributed()) broadcast_texts(comm, texts);
   auto dir = resolve_model_path(o.model, cli_hub_options());
   ClassifierOptions copts;
   copts.threads = o.threads;
@@ -121,7 +177,8 @@ int run_predict(const PredictOptions& o) {
   auto clf = Classifier::load(dir, copts);
   const auto names = clf->config().label_names();
   const bool multi = clf->config().multi_label();
-  auto preds = clf->classify(texts);
+  auto preds = classify_sharded(comm, *clf, texts, static_cast<size_t>(o.batch_size), names);
+  if (!comm.is_root()) return kExitOk;
 
   std::string out;
   if (o.format == "jsonl") {

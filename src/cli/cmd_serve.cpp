@@ -69,7 +69,9 @@ int run_serve(const ServeOptions& o) {
   const int port = server.start();
   std::cerr << "serving " << o.model << " (" << info.labels.size() << " labels, max input length "
             << server.max_input_length() << " tokens, max batch tokens " << sopts.max_batch_tokens << ")\n";
-  std::cout << "listening on http://" << sopts.host << ":" << port << std::endl;
+  // An IPv6 literal needs brackets in a URL (RFC 3986): http://[::1]:8080
+  const bool ipv6 = sopts.host.find(':') != std::string::npos;
+  std::cout << "listening on http://" << (ipv6 ? "[" + sopts.host + "]" : sopts.host) << ":" << port << std::endl;
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -104,11 +106,14 @@ Registrar reg("serve", [](CLI::App& app) {
   sub->add_option("--api-key", s.api_key, "Require `Authorization: Bearer KEY` on every route")->envname("BERT_EMOTION_API_KEY");
   sub->add_option("--threads", o->threads, "OpenMP threads of the inference thread (0 = OpenMP's default)")
       ->check(CLI::NonNegativeNumber);
-  sub->add_option("--http-workers", s.http_workers, "HTTP/tokenization threads (0 = min(max-concurrent-requests, 128), at least 4)")
+  sub->add_option("--http-workers", s.http_workers,
+                  "HTTP/tokenization threads, started on demand (0 = max-concurrent-requests + 8; the 8 spare answer 429 at once)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--keep-alive-timeout", s.keep_alive_timeout_s,
                   "Seconds an idle connection is kept open (shutdown waits this long for idle ones)")
       ->capture_default_str()->check(CLI::Range(1, 3600));
+  sub->add_option("--cors-allow-origin", s.cors_allow_origin,
+                  "Answer browsers from these origins: `*` or a comma-separated list (default: no CORS headers)");
   sub->add_option("--served-model-name", s.served_model_name, "Name reported by /info (default: --model)");
   sub->add_flag("--no-access-log", o->no_access_log, "Do not log one line per request on stderr");
   return std::function<int()>([o] { return run_serve(*o); });

@@ -122,7 +122,7 @@ int run_tokenize(const TokenizeOptions& o) {
 Registrar reg("tokenize", [](CLI::App& app) {
   auto* sub = app.add_subcommand("tokenize", "Print token ids and tokens of texts, one JSON object per line");
   auto o = std::make_shared<TokenizeOptions>();
-  sub->add_option("--model", o->model, "Model directory (tokenizer.json or vocab.txt) or hub id")->required();
+  sub->add_option("--model", o->model, "Model directory (tokenizer.json, vocab.json + merges.txt, or vocab.txt) or hub id")->required();
   sub->add_option("texts", o->texts, "Texts to tokenize (else --input or stdin)");
   sub->add_option("--input", o->input, "File with one text per line, or - for stdin");
   sub->add_option("--pair-input", o->pair_input, "File with the second sequence of each pair, line by line");

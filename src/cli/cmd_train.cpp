@@ -18,6 +18,7 @@
 
 #include "cli/command.hpp"
 #include "hub/hub.hpp"
+#include "train/schedule.hpp"
 #include "train/trainer.hpp"
 #include "util/error.hpp"
 
@@ -108,6 +109,15 @@ Registrar reg("train", [](CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--warmup-steps,--warmup_steps", o.warmup_steps, "Linear warmup steps")->capture_default_str();
   sub->add_option("--warmup-ratio,--warmup_ratio", o.warmup_ratio, "Warmup as a fraction of all steps")
+      ->capture_default_str();
+  sub->add_option("--gradient-accumulation-steps,--gradient_accumulation_steps", o.gradient_accumulation_steps,
+                  "Batches per optimizer step (each loss scaled by 1/N, gradients summed)")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  sub->add_option("--lr-scheduler-type,--lr_scheduler_type", o.lr_scheduler_type,
+                  "Learning-rate schedule: linear, cosine, cosine_with_restarts, polynomial, constant, "
+                  "constant_with_warmup, inverse_sqrt (transformers' formulas)")
+      ->check(CLI::IsMember(lr_scheduler_types()))
       ->capture_default_str();
   sub->add_option("--max-seq-length,--max_seq_length", o.max_seq_length,
                   "Truncate inputs to this many tokens (0 = the model maximum)")

@@ -1,4 +1,5 @@
 // bert-emotion: fine-tune, evaluate and serve DistilBERT text classifiers.
+#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <map>
 
 #include "cli/command.hpp"
+#include "dist/communicator.hpp"
 #include "util/error.hpp"
 
 namespace bert_emotion::cli {
@@ -30,6 +32,15 @@ void default_openmp_waits(char** argv) {
   ::setenv("GOMP_SPINCOUNT", "10000", 1);
   ::execv("/proc/self/exe", argv);  // returns only on failure: then run on with the default policy
 }
+// Under mpirun: MPI starts here, after the re-execution above (which keeps the pid and the
+// launcher's environment). Ranks that share a machine's CPUs split them, unless the user chose
+// OMP_NUM_THREADS (or --threads, applied later by each command).
+bert_emotion::dist::Communicator& start_ranks() {
+  auto& comm = bert_emotion::dist::world();
+  if (comm.distributed() && std::getenv("OMP_NUM_THREADS") == nullptr)
+    omp_set_num_threads(bert_emotion::dist::default_threads_per_rank(comm));
+  return comm;
+}
 // The exit code of an engine error, by its type (src/util/error.hpp).
 int exit_code_for(const std::exception& e) {
   using namespace bert_emotion;
@@ -44,6 +55,7 @@ int exit_code_for(const std::exception& e) {
 
 int main(int argc, char** argv) {
   default_openmp_waits(argv);
+  auto& comm = start_ranks();
   using namespace bert_emotion;
   using namespace bert_emotion::cli;
   CLI::App app{"bert-emotion " BERT_EMOTION_VERSION
@@ -68,8 +80,13 @@ int main(int argc, char** argv) {
     try {
       return it->second();
     } catch (const std::exception& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      return exit_code_for(e);
+      if (!comm.distributed()) {
+        std::cerr << "error: " << e.what() << "\n";
+        return exit_code_for(e);
+      }
+      // One rank's error ends the job: the others may be waiting in a collective.
+      std::cerr << "error (rank " << comm.rank() << " of " << comm.size() << "): " << e.what() << "\n";
+      comm.abort(exit_code_for(e));
     }
   }
   return kExitUsage;

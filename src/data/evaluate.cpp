@@ -40,8 +40,10 @@ double round_to(double v, int decimals) {
 namespace {
 
 // Checks the rows and runs the model in eval mode: logits [N * K] in dataset order, batches packed.
+// Under MPI each rank runs its share of the batches and the logits are gathered (rank order =
+// dataset order), so every rank ends with all of them.
 std::vector<float> run_logits(const ModelConfig& cfg, const Weights& w, const std::vector<std::vector<int32_t>>& ids,
-                              int batch_size, size_t& num_tokens) {
+                              int batch_size, size_t& num_tokens, dist::Communicator& comm) {
   const int K = cfg.num_labels();
   if (batch_size < 1) throw InvalidArgument("evaluate: batch size must be >= 1, got " + std::to_string(batch_size));
   if (K < 1) throw InvalidArgument("evaluate: the model has no labels (id2label is empty)");
@@ -55,17 +57,23 @@ std::vector<float> run_logits(const ModelConfig& cfg, const Weights& w, const st
     num_tokens += ids[i].size();
   }
   std::vector<float> all(N * K, 0.f);
+  const size_t bs = static_cast<size_t>(batch_size);
+  const dist::Range share = dist::even_share((N + bs - 1) / bs, comm.size(), comm.rank());
+  const size_t row_first = std::min(N, share.first * bs), row_last = std::min(N, share.last * bs);
   PackedActivations acts;
   std::vector<std::vector<int32_t>> rows;
   std::vector<float> logits;
-  for (size_t start = 0; start < N; start += batch_size) {
-    const size_t end = std::min(N, start + static_cast<size_t>(batch_size));
+  for (size_t start = row_first; start < row_last; start += bs) {
+    const size_t end = std::min(row_last, start + bs);
     rows.assign(ids.begin() + static_cast<ptrdiff_t>(start), ids.begin() + static_cast<ptrdiff_t>(end));
     const PackedBatch batch = pack_rows(rows);
     logits.assign(static_cast<size_t>(batch.B) * K, 0.f);
     distilbert_forward_packed(cfg, w, batch, acts, logits.data());
     std::copy(logits.begin(), logits.end(), all.begin() + static_cast<ptrdiff_t>(start * K));
   }
+  if (comm.distributed())
+    all = comm.allgather(std::vector<float>(all.begin() + static_cast<ptrdiff_t>(row_first * K),
+                                            all.begin() + static_cast<ptrdiff_t>(row_last * K)));
   return all;
 }
 
@@ -75,14 +83,14 @@ double bce_with_logits(double z, double y) { return std::max(z, 0.0) - z * y + s
 }  // namespace
 
 EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const std::vector<std::vector<int32_t>>& ids,
-                              const std::vector<int>& labels, int batch_size) {
+                              const std::vector<int>& labels, int batch_size, dist::Communicator& comm) {
   const auto t0 = std::chrono::steady_clock::now();
   const int K = cfg.num_labels();
   if (cfg.multi_label()) {
     MultiHot targets(labels.size(), std::vector<float>(static_cast<size_t>(std::max(K, 0)), 0.f));
     for (size_t i = 0; i < labels.size(); ++i)
       if (labels[i] >= 0 && labels[i] < K) targets[i][static_cast<size_t>(labels[i])] = 1.f;
-    return evaluate_tokenized_multilabel(cfg, w, ids, targets, batch_size);
+    return evaluate_tokenized_multilabel(cfg, w, ids, targets, batch_size, {}, comm);
   }
   if (ids.size() != labels.size())
     throw InvalidArgument("evaluate: " + std::to_string(ids.size()) + " token rows but " +
@@ -93,7 +101,7 @@ EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const st
       throw InvalidArgument("evaluate: label " + std::to_string(labels[i]) + " of example " + std::to_string(i) +
                             " is outside [0, " + std::to_string(K) + ")");
   EvalOutput out;
-  out.logits = run_logits(cfg, w, ids, batch_size, out.num_tokens);
+  out.logits = run_logits(cfg, w, ids, batch_size, out.num_tokens, comm);
   out.labels = labels;
   out.predictions.assign(N, 0);
   double loss_sum = 0;
@@ -120,7 +128,8 @@ MultiHot apply_thresholds(const MultiHot& scores, const std::vector<float>& thre
 
 EvalOutput evaluate_tokenized_multilabel(const ModelConfig& cfg, const Weights& w,
                                          const std::vector<std::vector<int32_t>>& ids, const MultiHot& targets,
-                                         int batch_size, const std::vector<float>& thresholds) {
+                                         int batch_size, const std::vector<float>& thresholds,
+                                         dist::Communicator& comm) {
   const auto t0 = std::chrono::steady_clock::now();
   const int K = cfg.num_labels();
   if (ids.size() != targets.size())
@@ -136,7 +145,7 @@ EvalOutput evaluate_tokenized_multilabel(const ModelConfig& cfg, const Weights& 
                             std::to_string(targets[i].size()) + " entries, expected " + std::to_string(K));
   EvalOutput out;
   out.multi_label = true;
-  out.logits = run_logits(cfg, w, ids, batch_size, out.num_tokens);
+  out.logits = run_logits(cfg, w, ids, batch_size, out.num_tokens, comm);
   out.targets = targets;
   out.scores.assign(N, std::vector<float>(static_cast<size_t>(K)));
   out.predictions.assign(N, 0);
@@ -159,7 +168,8 @@ EvalOutput evaluate_tokenized_multilabel(const ModelConfig& cfg, const Weights& 
 }
 
 EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokenizer& tok, const Dataset& data,
-                          int batch_size, size_t max_length, const std::vector<float>& thresholds) {
+                          int batch_size, size_t max_length, dist::Communicator& comm,
+                          const std::vector<float>& thresholds) {
   const auto t0 = std::chrono::steady_clock::now();
   const int K = cfg.num_labels();
   if (static_cast<int>(data.label_names.size()) != K)
@@ -181,8 +191,8 @@ EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokeni
       throw InvalidArgument("evaluate: " + data.source + " line " + std::to_string(row.line) + " has no label");
     labels.push_back(row.label);
   }
-  EvalOutput out = cfg.multi_label() ? evaluate_tokenized_multilabel(cfg, w, ids, multi_hot(data), batch_size, thresholds)
-                                     : evaluate_tokenized(cfg, w, ids, labels, batch_size);
+  EvalOutput out = cfg.multi_label() ? evaluate_tokenized_multilabel(cfg, w, ids, multi_hot(data), batch_size, thresholds, comm)
+                                     : evaluate_tokenized(cfg, w, ids, labels, batch_size, comm);
   out.runtime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

@@ -11,6 +11,9 @@
 //   nlohmann::json j = eval_results_json(out, cfg.label_names());   // eval_loss, eval_f1, ...
 //
 // The trainer, which tokenizes once, calls evaluate_tokenized() with the token ids directly.
+// With a distributed communicator (every rank calls with the same rows) each rank runs a
+// contiguous share of the batches, the same batches one process would run, and the logits are
+// gathered: every rank returns the whole EvalOutput, equal to one process's.
 //
 // Multi-label models (problem_type multi_label_classification): eval_loss = mean binary
 // cross-entropy with logits over N x K (train.py's mean over examples of the per-example mean), a
@@ -27,6 +30,7 @@
 #include "data/dataset.hpp"
 #include "data/metrics.hpp"
 #include "data/multilabel_metrics.hpp"
+#include "dist/communicator.hpp"
 #include "model/config.hpp"
 #include "model/weights.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -53,16 +57,19 @@ struct EvalOutput {
 // model's num_labels, or multi-label data for a single-label model.
 // `thresholds` (multi-label only): one per label; empty = 0.5 for every label.
 EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokenizer& tok, const Dataset& data,
-                          int batch_size, size_t max_length = 0, const std::vector<float>& thresholds = {});
+                          int batch_size, size_t max_length = 0,
+                          dist::Communicator& comm = dist::Communicator::solo(), const std::vector<float>& thresholds = {});
 
 // Same on pre-tokenized rows ([CLS] ... [SEP] included) with gold ids in [0, K).
 EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const std::vector<std::vector<int32_t>>& ids,
-                              const std::vector<int>& labels, int batch_size);
+                              const std::vector<int>& labels, int batch_size,
+                              dist::Communicator& comm = dist::Communicator::solo());
 
 // Multi-label: gold label sets as multi-hot rows [N][K].
 EvalOutput evaluate_tokenized_multilabel(const ModelConfig& cfg, const Weights& w,
                                          const std::vector<std::vector<int32_t>>& ids, const MultiHot& targets,
-                                         int batch_size, const std::vector<float>& thresholds = {});
+                                         int batch_size, const std::vector<float>& thresholds = {},
+                                         dist::Communicator& comm = dist::Communicator::solo());
 
 // Multi-hot predictions: scores[i][k] > thresholds[k] (0.5 when `thresholds` is empty).
 MultiHot apply_thresholds(const MultiHot& scores, const std::vector<float>& thresholds);

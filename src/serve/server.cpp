@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "serve/http_connections.hpp"
 #include "serve/request.hpp"
 #include "serve/truncation.hpp"
 #include "util/error.hpp"
@@ -24,6 +25,7 @@ using ordered_json = nlohmann::ordered_json;
 
 constexpr size_t kCharsPerToken = 250;  // TEI's pre-tokenization cap: max_input_length x 250 chars
 constexpr const char* kJson = "application/json";
+constexpr size_t kSpareWorkers = 8;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 std::string millis(double seconds) { return std::to_string(static_cast<long long>(seconds * 1000.0)); }
@@ -75,16 +77,25 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 thread_local Clock::time_point t_request_start{};
 
-// httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into Debian's library):
-// 64 clients connecting at once would see dropped SYNs and 1 s retransmits. Linux lets listen() be
-// called again on a listening socket to raise the backlog; the socket is a protected member.
-class HttpServer : public httplib::Server {
- public:
-  void raise_backlog(int backlog) {
-    const socket_t fd = svr_sock_;
-    if (fd != INVALID_SOCKET) ::listen(fd, backlog);
+// A field of the access log as one safe token: quotes, backslashes and control bytes (a decoded
+// %0A in a URL) become \xHH, so a request cannot write a line of its own.
+std::string log_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
   }
-};
+  return out;
+}
+
+// httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into Debian's library):
+// 64 clients connecting at once would see dropped SYNs and 1 s retransmits.
 constexpr int kListenBacklog = 1024;
 
 }  // namespace
@@ -116,8 +127,9 @@ Server::Server(Backend& backend, const TextEncoder& encoder, ModelInfo info, Ser
   if (max_input_length_ > opts_.max_batch_tokens)
     throw InvalidArgument("--max-batch-tokens (" + std::to_string(opts_.max_batch_tokens) +
                           ") must be at least the max input length (" + std::to_string(max_input_length_) + ")");
+  // Beyond the N threads that may hold permits, spare ones read requests and answer 429 at once.
   http_workers_ = opts_.http_workers > 0 ? opts_.http_workers
-                                         : static_cast<int>(std::clamp<size_t>(opts_.max_concurrent_requests, 4, 128));
+                                         : static_cast<int>(std::min<size_t>(opts_.max_concurrent_requests, 4096) + kSpareWorkers);
 
   metrics_.add_histogram("te_request_duration", duration_buckets());
   metrics_.add_histogram("te_request_tokenization_duration", duration_buckets());
@@ -150,9 +162,83 @@ void Server::fail(httplib::Response& res, const ApiError& e) {
   res.set_content(error_body(e), kJson);
 }
 
+const std::vector<Server::Route>& Server::routes() {
+  static const std::vector<Route> table = {
+      {"POST", "/predict"}, {"POST", "/"},        {"POST", "/invocations"}, {"POST", "/tokenize"},
+      {"GET", "/health"},   {"GET", "/"},         {"GET", "/ping"},         {"GET", "/info"},
+      {"GET", "/metrics"},
+  };
+  return table;
+}
+
+std::string Server::allowed_methods(const std::string& path) {
+  std::string allow;
+  for (const Route& r : routes())
+    if (path == r.path && allow.find(r.method) == std::string::npos) allow += r.method + std::string(", ");
+  return allow.empty() ? allow : allow + "OPTIONS";
+}
+
+// The Access-Control-Allow-Origin value for this request, or "" (CORS off, or an origin not listed).
+std::string Server::cors_origin(const httplib::Request& req) const {
+  if (opts_.cors_allow_origin.empty()) return {};
+  if (opts_.cors_allow_origin == "*") return "*";
+  const std::string origin = req.get_header_value("Origin");
+  size_t begin = 0;
+  while (begin <= opts_.cors_allow_origin.size()) {
+    size_t end = opts_.cors_allow_origin.find(',', begin);
+    if (end == std::string::npos) end = opts_.cors_allow_origin.size();
+    if (!origin.empty() && opts_.cors_allow_origin.compare(begin, end - begin, origin) == 0) return origin;
+    begin = end + 1;
+  }
+  return {};
+}
+
+// Reads a POST body ourselves, whatever its content type (httplib would parse form-encoded bodies
+// and cap them at 8 KiB) and whatever its framing: bytes are counted as they arrive, so a chunked
+// body stops at --payload-limit too. False: `res` holds the error answer.
+bool Server::read_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                       std::string& body) {
+  auto refuse = [&](int status, const std::string& message) {
+    metrics_.increment("te_request_failure", "err=\"validation\"");
+    res.status = status;
+    res.set_content(error_body(ErrorType::Validation, message), kJson);
+    close_after_response(res);  // the rest of the body stays unread
+    return false;
+  };
+  const std::string too_large =
+      "payload too large: the body exceeds --payload-limit " + std::to_string(opts_.payload_limit) + " bytes";
+  if (req.is_multipart_form_data())
+    return refuse(415, "multipart/form-data bodies are not read: send the JSON document as the body");
+  if (req.has_header("Content-Length")) {
+    const std::string cl = req.get_header_value("Content-Length");
+    unsigned long long n = 0;
+    const auto r = std::from_chars(cl.data(), cl.data() + cl.size(), n);
+    if (r.ec == std::errc() && r.ptr == cl.data() + cl.size() && n > opts_.payload_limit) return refuse(413, too_large);
+  }
+  bool over = false;
+  const bool ok = reader([&](const char* data, size_t n) {
+    if (body.size() + n > opts_.payload_limit) {
+      over = true;
+      return false;
+    }
+    body.append(data, n);
+    return true;
+  });
+  if (over || res.status == 413) return refuse(413, too_large);
+  if (!ok) return refuse(400, "could not read the request body (bad chunked encoding, or the client stopped sending)");
+  return true;
+}
+
 void Server::setup_routes() {
-  httplib::Server& svr = *http_;
-  svr.new_task_queue = [n = http_workers_] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
+  HttpServer& svr = *http_;
+  svr.new_task_queue = [this] {
+    pool_ = new ConnectionPool(static_cast<size_t>(http_workers_), opts_.max_waiting_connections);
+    return pool_;
+  };
+  const std::string overloaded = error_body(ErrorType::Overloaded, "Model is overloaded: too many connections");
+  svr.set_policy({&pool_, &stopping_, opts_.payload_limit + 65536,
+                  "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: " +
+                      std::to_string(overloaded.size()) + "\r\nConnection: close\r\n\r\n" + overloaded});
   svr.set_payload_max_length(opts_.payload_limit);
   svr.set_read_timeout(opts_.read_timeout_s, 0);
   svr.set_write_timeout(opts_.write_timeout_s, 0);
@@ -166,27 +252,63 @@ void Server::setup_routes() {
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
   });
 
+  using HR = httplib::Server::HandlerResponse;
   svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request_start = Clock::now();
-    if (opts_.api_key.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (const std::string origin = cors_origin(req); !origin.empty()) {
+      res.set_header("Access-Control-Allow-Origin", origin);
+      if (origin != "*") res.set_header("Vary", "Origin");
+    }
+    if (stopping_) {  // accepted or read after stop(): answered, never dropped
+      res.status = 503;
+      res.set_content(error_body(ErrorType::Unhealthy, "the server is shutting down"), kJson);
+      close_after_response(res);
+      return HR::Handled;
+    }
+    if (req.method == "OPTIONS") {  // CORS preflight and plain OPTIONS; no API key, as browsers send none
+      const std::string allow = allowed_methods(req.path);
+      if (allow.empty()) return HR::Unhandled;  // 404
+      res.status = 204;
+      res.set_header("Allow", allow);
+      if (res.has_header("Access-Control-Allow-Origin")) {
+        res.set_header("Access-Control-Allow-Methods", allow);
+        res.set_header("Access-Control-Allow-Headers", "Content-Type, Authorization");
+        res.set_header("Access-Control-Max-Age", "600");
+      }
+      return HR::Handled;
+    }
+    // HTTP/1.1: no Content-Length and no Transfer-Encoding means no body. httplib would instead read
+    // until the client closes (the read timeout); answer at once.
+    if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") && !req.has_header("Content-Length") &&
+        !req.has_header("Transfer-Encoding")) {
+      res.status = 411;
+      res.set_content(error_body(ErrorType::Validation, "a " + req.method + " needs a body with Content-Length (or chunked Transfer-Encoding)"), kJson);
+      return HR::Handled;
+    }
+    if (opts_.api_key.empty()) return HR::Unhandled;
     const std::string auth = req.get_header_value("Authorization");
-    if (constant_time_equal(auth, "Bearer " + opts_.api_key)) return httplib::Server::HandlerResponse::Unhandled;
+    if (constant_time_equal(auth, "Bearer " + opts_.api_key)) return HR::Unhandled;
     res.status = 401;
     res.set_content(error_body(ErrorType::Unauthorized, "missing or invalid API key (expected `Authorization: Bearer <key>`)"),
                     kJson);
-    return httplib::Server::HandlerResponse::Handled;
+    return HR::Handled;
   });
   // Errors httplib answers by itself (413 payload limit, 404 unknown route, 400 bad request line)
   // get TEI's JSON shape too; answers our handlers already filled are left alone.
   svr.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (!res.body.empty()) return HR::Unhandled;
     std::string message;
+    if (res.status == 404 && !allowed_methods(req.path).empty()) {
+      res.status = 405;
+      res.set_header("Allow", allowed_methods(req.path));
+    }
     if (res.status == 413) message = "payload too large: the body exceeds --payload-limit " + std::to_string(opts_.payload_limit) + " bytes";
     else if (res.status == 404) message = "no route for " + req.method + " " + req.path;
+    else if (res.status == 405) message = req.method + " is not allowed on " + req.path + " (allowed: " + allowed_methods(req.path) + ")";
     else if (res.status == 400) message = "malformed HTTP request (or a request line / header over cpp-httplib's 8 KiB limit)";
     else message = "HTTP error " + std::to_string(res.status);
     res.set_content(error_body(ErrorType::Validation, message), kJson);
-    return httplib::Server::HandlerResponse::Handled;
+    return HR::Handled;
   }));
   svr.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "internal error";
@@ -204,31 +326,38 @@ void Server::setup_routes() {
       char ms[32] = "-";
       if (t_request_start != Clock::time_point{}) std::snprintf(ms, sizeof ms, "%.1fms", seconds_since(t_request_start) * 1e3);
       t_request_start = {};
-      log_line("access " + req.remote_addr + " \"" + req.method + " " + req.path + "\" " + std::to_string(res.status) + " " +
-               std::to_string(res.body.size()) + "B " + ms);
+      log_line("access " + log_escape(req.remote_addr) + " \"" + log_escape(req.method) + " " + log_escape(req.path) +
+               "\" " + std::to_string(res.status) + " " + std::to_string(res.body.size()) + "B " + ms);
     });
   }
 
-  auto predict = [this](const httplib::Request& req, httplib::Response& res) { handle_predict(req, res); };
+  // POST routes read their body through a content reader (read_body); the rest are plain.
+  using BodyHandler = void (Server::*)(const std::string&, httplib::Response&);
+  auto with_body = [this](BodyHandler h) {
+    return [this, h](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+      std::string body;
+      if (read_body(req, res, reader, body)) (this->*h)(body, res);
+    };
+  };
   auto health = [this](const httplib::Request&, httplib::Response& res) { handle_health(res); };
-  svr.Post("/predict", predict);
-  svr.Post("/", predict);             // TEI: default route of a classifier
-  svr.Post("/invocations", predict);  // TEI: SageMaker
+  svr.Post("/predict", with_body(&Server::handle_predict));
+  svr.Post("/", with_body(&Server::handle_predict));             // TEI: default route of a classifier
+  svr.Post("/invocations", with_body(&Server::handle_predict));  // TEI: SageMaker
+  svr.Post("/tokenize", with_body(&Server::handle_tokenize));
   svr.Get("/health", health);
   svr.Get("/", health);
   svr.Get("/ping", health);
-  svr.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) { handle_tokenize(req, res); });
   svr.Get("/info", [this](const httplib::Request&, httplib::Response& res) { handle_info(res); });
   svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_.render(), "text/plain; version=0.0.4");
   });
 }
 
-void Server::handle_predict(const httplib::Request& req, httplib::Response& res) {
+void Server::handle_predict(const std::string& body_text, httplib::Response& res) {
   const auto start = Clock::now();
   metrics_.increment("te_request_count", "method=\"predict\"");
   try {
-    const PredictRequest pr = parse_predict_request(req.body, opts_.max_client_batch_size);
+    const PredictRequest pr = parse_predict_request(body_text, opts_.max_client_batch_size);
     Permit permit(in_flight_, opts_.max_concurrent_requests);
     if (!permit) throw ApiError(ErrorType::Overloaded, "Model is overloaded");
     const bool truncate = pr.truncate.value_or(opts_.auto_truncate);
@@ -319,9 +448,9 @@ void Server::handle_predict(const httplib::Request& req, httplib::Response& res)
   }
 }
 
-void Server::handle_tokenize(const httplib::Request& req, httplib::Response& res) {
+void Server::handle_tokenize(const std::string& body_text, httplib::Response& res) {
   try {
-    const TokenizeRequest tr = parse_tokenize_request(req.body, opts_.max_client_batch_size);
+    const TokenizeRequest tr = parse_tokenize_request(body_text, opts_.max_client_batch_size);
     const size_t max_chars = max_input_length_ * kCharsPerToken;
     ordered_json body = ordered_json::array();
     for (size_t i = 0; i < tr.inputs.size(); ++i) {
@@ -425,7 +554,7 @@ int Server::start() {
     throw IoError("cannot listen on " + opts_.host + ":" + std::to_string(opts_.port) +
                   " (address in use, not a local address, or no permission)");
   port_ = port;
-  static_cast<HttpServer&>(*http_).raise_backlog(kListenBacklog);
+  http_->raise_backlog(kListenBacklog);
   listener_ = std::thread([this] { http_->listen_after_bind(); });
   // stop() is a no-op until the accept loop runs, so do not return before it does.
   for (int i = 0; i < 5000 && !http_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -434,7 +563,11 @@ int Server::start() {
 
 void Server::stop() {
   if (stopped_.exchange(true)) return;
-  stopping_ = true;  // /health answers 503 from now on
+  stopping_ = true;  // every request read from now on is answered 503 with Connection: close
+  // Connections the kernel accepted before now carry requests sent before the stop: let the accept
+  // loop take them (they get the 503) before closing the listening socket would reset them.
+  for (int i = 0; i < 500 && http_ && listener_.joinable() && http_->backlog_length() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   if (http_) http_->stop();
   if (listener_.joinable()) listener_.join();  // httplib's pool finishes every in-flight request first
   if (batcher_) batcher_->stop();

@@ -36,12 +36,15 @@
 #include "serve/text_encoder.hpp"
 
 namespace httplib {
-class Server;
 struct Request;
 struct Response;
+class ContentReader;
 }
 
 namespace bert_emotion::serve {
+
+class ConnectionPool;
+class HttpServer;
 
 // What the server reports about the model and uses to label scores.
 struct ModelInfo {
@@ -63,7 +66,9 @@ struct ServerOptions {
   size_t payload_limit = 2'000'000;     // bytes; larger bodies get 413
   std::string api_key;                  // non-empty: require "Authorization: Bearer <key>"
   std::string served_model_name;        // empty = model_id
-  int http_workers = 0;                 // HTTP/tokenization threads; 0 = clamp(max_concurrent_requests, 4, 128)
+  int http_workers = 0;                 // HTTP/tokenization threads, started on demand; 0 = max_concurrent_requests + 8
+  size_t max_waiting_connections = 256; // accepted connections waiting for a thread; beyond: 429 and closed
+  std::string cors_allow_origin;        // "" = no CORS headers; "*" or a comma-separated list of origins
   int read_timeout_s = 10;
   int write_timeout_s = 10;
   int keep_alive_timeout_s = 2;         // also bounds how long stop() waits for idle keep-alive connections
@@ -85,14 +90,23 @@ class Server {
   // Stops accepting, waits for in-flight requests, then stops the inference thread. Idempotent.
   void stop();
 
+  // Every (method, path) the server answers (OPTIONS on each path too); /openapi.json lists the same.
+  struct Route {
+    std::string method, path;
+  };
+  static const std::vector<Route>& routes();
+
   int port() const { return port_; }
   size_t max_input_length() const { return max_input_length_; }
   const MetricsRegistry& metrics() const { return metrics_; }
 
  private:
   void setup_routes();
-  void handle_predict(const httplib::Request& req, httplib::Response& res);
-  void handle_tokenize(const httplib::Request& req, httplib::Response& res);
+  static std::string allowed_methods(const std::string& path);  // "GET, OPTIONS"; "" = unknown path
+  std::string cors_origin(const httplib::Request& req) const;
+  bool read_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader, std::string& body);
+  void handle_predict(const std::string& body, httplib::Response& res);
+  void handle_tokenize(const std::string& body, httplib::Response& res);
   void handle_health(httplib::Response& res);
   void handle_info(httplib::Response& res) const;
   void fail(httplib::Response& res, const ApiError& e);
@@ -106,7 +120,8 @@ class Server {
   int http_workers_ = 0;
   MetricsRegistry metrics_;
   std::unique_ptr<Batcher> batcher_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<HttpServer> http_;
+  ConnectionPool* pool_ = nullptr;  // owned by http_ (created when it listens)
   std::thread listener_;
   std::atomic<size_t> in_flight_{0};
   std::atomic<bool> stopping_{false};

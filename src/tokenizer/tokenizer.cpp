@@ -1,7 +1,9 @@
 // tokenizer.cpp — the encode pipeline: added tokens -> BertNormalizer -> BertPreTokenizer ->
-// WordPiece -> truncation -> post-processor, mirroring Hugging Face `tokenizers`
+// WordPiece (or: added tokens -> ByteLevel pre-tokenizer -> byte-level BPE) -> truncation ->
+// offset trimming -> post-processor, mirroring Hugging Face `tokenizers`
 // (tokenizer/mod.rs encode_single_sequence, added_vocabulary.rs find_matches,
-// models/wordpiece/mod.rs tokenize, utils/truncation.rs truncate_encodings).
+// models/wordpiece/mod.rs tokenize, pre_tokenizers/byte_level.rs, utils/truncation.rs
+// truncate_encodings).
 #include "tokenizer/tokenizer.hpp"
 
 #include <utf8proc.h>
@@ -23,6 +25,7 @@ struct SequenceTokens {
   std::vector<std::pair<uint32_t, uint32_t>> offsets;
   std::vector<std::string> tokens;
   std::vector<uint32_t> word_ends;  // ids.size() after each pre-tokenized word / added token
+  std::string_view text;            // the input the offsets point into
   bool want_strings = true;
 
   void clear() {
@@ -53,6 +56,8 @@ struct SequenceTokens {
 struct Scratch {
   NormalizedText norm;
   std::vector<std::pair<int32_t, uint32_t>> pieces;  // (id, end char) of the word being split
+  std::string prefixed;                               // a BPE piece with add_prefix_space's space
+  std::vector<BpeSymbol> symbols;                     // BPE tokens of one word
 };
 
 // ---- added tokens -------------------------------------------------------------------------------
@@ -233,6 +238,80 @@ void tokenize_normalized(const TokenizerImpl& tk, const NormalizedText& n, Scrat
       });
 }
 
+// ---- byte-level BPE ------------------------------------------------------------------------------
+
+bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+
+// A piece of the text between added tokens, text[b, e): ByteLevel pre-tokenizer (optional prefix
+// space, GPT-2 split) and BPE per word. A token's offsets span the characters its bytes belong
+// to; add_prefix_space's space belongs to the piece's first character (HF's prepend alignment).
+void byte_level_bpe(const TokenizerImpl& tk, std::string_view text, size_t b, size_t e, Scratch& scratch,
+                    SequenceTokens& out) {
+  std::string_view piece = text.substr(b, e - b);
+  size_t shift = 0;
+  if (tk.add_prefix_space && piece.front() != ' ') {
+    scratch.prefixed.assign(1, ' ').append(piece);
+    piece = scratch.prefixed;
+    shift = 1;
+  }
+  auto char_begin = [&](size_t q) {  // q: byte in `piece`
+    size_t t = b + (q < shift ? 0 : q - shift);
+    while (t > b && is_continuation(static_cast<unsigned char>(text[t]))) --t;
+    return uint32_t(t);
+  };
+  auto char_end = [&](size_t q) {  // end of the character holding byte q of `piece`
+    size_t t = b + (q < shift ? 0 : q - shift) + 1;
+    while (t < e && is_continuation(static_cast<unsigned char>(text[t]))) ++t;
+    return uint32_t(t);
+  };
+  for (size_t i = 0; i < piece.size();) {
+    const size_t j = tk.use_regex ? gpt2_split_end(piece, i) : piece.size();
+    scratch.symbols.clear();
+    tk.bpe.merge_word(piece.substr(i, j - i), scratch.symbols);
+    for (const BpeSymbol& sym : scratch.symbols)
+      out.push(sym.id, char_begin(i + sym.begin), char_end(i + sym.end - 1), tk.bpe.token(sym.id));
+    out.end_word();
+    i = j;
+  }
+}
+
+// Leading / trailing characters of `token` that are "Ġ" (U+0120) or whitespace.
+std::pair<size_t, size_t> space_run_lengths(std::string_view token) {
+  const auto* p = reinterpret_cast<const unsigned char*>(token.data());
+  auto spacey = [](char32_t c) { return c == 0x120 || is_space(c); };
+  size_t lead = 0, trail = 0, i = 0, len = 0;
+  for (; i < token.size() && spacey(unicode::decode_utf8(p + i, len)); i += len) ++lead;
+  if (i == token.size()) return {lead, lead};
+  for (size_t j = token.size(); j > i;) {
+    size_t k = j - 1;
+    while (k > i && is_continuation(p[k])) --k;
+    if (!spacey(unicode::decode_utf8(p + k, len))) break;
+    ++trail;
+    j = k;
+  }
+  return {lead, trail};
+}
+
+// ByteLevel's process_offsets. HF moves the offsets by the number of space characters (on its
+// byte offsets); we move by characters, which is the same for ASCII spaces and keeps offsets on
+// character boundaries for wider ones (the bindings report those as the same characters).
+void trim_offsets(const TokenizerImpl& tk, SequenceTokens& s) {
+  if (!tk.trim_offsets || s.tokens.size() != s.ids.size()) return;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.text.data());
+  for (size_t k = 0; k < s.ids.size(); ++k) {
+    auto& [begin, end] = s.offsets[k];
+    auto [lead, trail] = space_run_lengths(s.tokens[k]);
+    if (lead > 0) {
+      const bool first = k == 0 || begin == 0;
+      if (first && tk.trim_keeps_prefix_space && lead == 1) lead = 0;
+      for (; lead > 0 && begin < end; --lead)
+        do ++begin; while (begin < end && is_continuation(p[begin]));
+    }
+    for (; trail > 0 && end > begin; --trail)
+      do --end; while (end > begin && is_continuation(p[end]));
+  }
+}
+
 void check_utf8(std::string_view text) {
   size_t bad = unicode::find_invalid_utf8(text);
   if (bad != std::string_view::npos)
@@ -245,14 +324,26 @@ void tokenize_sequence(const TokenizerImpl& tk, std::string_view text, SequenceT
   if (text.size() > std::numeric_limits<uint32_t>::max())
     throw InvalidArgument("text of " + std::to_string(text.size()) + " bytes is too long to tokenize (max 4 GiB)");
   thread_local Scratch scratch;
+  out.text = text;
+  auto on_token = [&](const AddedToken& t, size_t b, size_t e) {
+    out.push(t.id, uint32_t(b), uint32_t(e), text.substr(b, e - b));
+    out.end_word();
+  };
+  if (tk.model == ModelKind::kBytePairEncoding) {
+    // Added tokens matched in the raw text, then the normalized ones (no normalizer) in each piece.
+    split_added(tk.raw_matcher, text, [&](size_t b, size_t e) {
+      split_added(
+          tk.normalized_matcher, text.substr(b, e - b),
+          [&](size_t b2, size_t e2) { byte_level_bpe(tk, text, b + b2, b + e2, scratch, out); },
+          [&](const AddedToken& t, size_t b2, size_t e2) { on_token(t, b + b2, b + e2); });
+    }, on_token);
+    return;
+  }
   auto on_text = [&](size_t b, size_t e) {
     bert_normalize(tk.normalizer, text.substr(b, e - b), uint32_t(b), scratch.norm);
     tokenize_normalized(tk, scratch.norm, scratch, out);
   };
-  split_added(tk.raw_matcher, text, on_text, [&](const AddedToken& t, size_t b, size_t e) {
-    out.push(t.id, uint32_t(b), uint32_t(e), text.substr(b, e - b));
-    out.end_word();
-  });
+  split_added(tk.raw_matcher, text, on_text, on_token);
 }
 
 // ---- truncation and post-processing -------------------------------------------------------------
@@ -378,6 +469,7 @@ Encoding Tokenizer::encode(std::string_view text, size_t max_length) const {
   tokenize_sequence(*impl_, text, a);
   const size_t limit = resolve_max_length(*impl_, max_length);
   if (limit != kNoLengthLimit) truncate(*impl_, a, nullptr, limit);
+  trim_offsets(*impl_, a);
   return post_process(*impl_, a, nullptr);
 }
 
@@ -389,6 +481,8 @@ Encoding Tokenizer::encode_pair(std::string_view first, std::string_view second,
   tokenize_sequence(*impl_, second, b);
   const size_t limit = resolve_max_length(*impl_, max_length);
   if (limit != kNoLengthLimit) truncate(*impl_, a, &b, limit);
+  trim_offsets(*impl_, a);
+  trim_offsets(*impl_, b);
   return post_process(*impl_, a, &b);
 }
 
@@ -455,7 +549,7 @@ const std::filesystem::path& Tokenizer::source() const { return impl_->source; }
 std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
   for (const auto& t : impl_->added_tokens)
     if (t.content == token) return t.id;
-  int32_t id = impl_->vocab.find(token);
+  int32_t id = impl_->model == ModelKind::kBytePairEncoding ? impl_->bpe.find(token) : impl_->vocab.find(token);
   if (id >= 0) return id;
   return std::nullopt;
 }

@@ -1,23 +1,31 @@
-// tokenizer.hpp — BERT WordPiece tokenization with ids identical to Hugging Face `tokenizers`.
+// tokenizer.hpp — BERT WordPiece and GPT-2 / RoBERTa byte-level BPE tokenization with ids
+// identical to Hugging Face `tokenizers`.
 //
-// A Tokenizer is built from a model directory: `tokenizer.json` when present (BertNormalizer,
-// BertPreTokenizer, WordPiece, added tokens, TemplateProcessing/BertProcessing, truncation), else
-// `vocab.txt` + `tokenizer_config.json` (+ `special_tokens_map.json`) with the same behaviour.
-// Every setting (casing, accents, special token strings and ids, max length) comes from the files.
-// Any other model / normalizer / pre-tokenizer type -> UnsupportedError naming file and type;
-// malformed files -> FormatError naming file and field; invalid UTF-8 text -> Utf8Error.
+// A Tokenizer is built from a model directory: `tokenizer.json` when present, else
+// `vocab.json` + `merges.txt` (RobertaTokenizer's files), else `vocab.txt` (BertTokenizer's), each
+// with `tokenizer_config.json` / `special_tokens_map.json` beside it. tokenizer.json may hold
+// WordPiece (BertNormalizer, BertPreTokenizer) or BPE (no normalizer, ByteLevel pre-tokenizer),
+// added tokens, TemplateProcessing / BertProcessing / RobertaProcessing / ByteLevel / Sequence
+// post-processors, truncation. Every setting (casing, accents, prefix space, special token
+// strings and ids, max length) comes from the files. Any other model / normalizer /
+// pre-tokenizer type or BPE option (dropout, byte_fallback, subword prefix) -> UnsupportedError
+// naming file and type; malformed files -> FormatError naming file and field or line; invalid
+// UTF-8 text -> Utf8Error with the byte offset.
 //
-//   Tokenizer tok = Tokenizer::from_model_dir("model");   // tokenizer.json, or vocab.txt + tokenizer_config.json
-//   Encoding e = tok.encode("I love this! 😀");           // [CLS] ... [SEP], truncated to the model max
+//   Tokenizer tok = Tokenizer::from_model_dir("model");   // tokenizer.json, vocab.json + merges.txt, or vocab.txt
+//   Encoding e = tok.encode("I love this! 😀");           // [CLS] ... [SEP] / <s> ... </s>, truncated to the model max
 //   e.ids;  e.tokens;  e.offsets;                          // offsets: byte ranges in the input text
-//   Encoding p = tok.encode_pair("question", "answer", 16); // [CLS] A [SEP] B [SEP], longest-first truncation
+//   Encoding p = tok.encode_pair("question", "answer", 16); // [CLS] A [SEP] B [SEP] / <s> A </s></s> B </s>
 //   std::vector<Encoding> all = tok.encode_batch(texts);   // same as encode() per text, in order
 //
 // Pipeline, as in HF: added/special tokens are matched in the raw text first ("a[SEP]b" gives the
-// [SEP] id), then BertNormalizer (bert_normalizer.cpp, Unicode facts in unicode.cpp), then
-// BertPreTokenizer + WordPiece (tokenizer.cpp, vocabulary in vocab_table.cpp), truncation
-// (specials counted: [CLS] + the first max_length-2 pieces + [SEP]; pairs longest-first) and the
-// post-processor. Loading is tokenizer_files.cpp. Offsets are byte ranges into the text given.
+// [SEP] id; `<mask>` with lstrip swallows the spaces before it), then either BertNormalizer
+// (bert_normalizer.cpp, Unicode facts in unicode.cpp), BertPreTokenizer + WordPiece
+// (tokenizer.cpp, vocabulary in vocab_table.cpp), or GPT-2's split pattern + byte-to-unicode map +
+// merges by rank (bpe_model.cpp); truncation (specials counted: [CLS] + the first max_length-2
+// pieces + [SEP]; pairs longest-first), offset trimming (RobertaProcessing's trim_offsets) and the
+// post-processor. Loading is tokenizer_files.cpp (tokenizer.json, vocab.txt) and bpe_files.cpp
+// (BPE model, vocab.json + merges.txt). Offsets are byte ranges into the text given.
 // A Tokenizer is immutable after loading; every method is const and safe to call from many
 // threads at once. Copies are cheap (they share the loaded state). Padding is left to the
 // batcher (make_batch in model/distilbert.hpp); pad_id() is the id to pad with.
@@ -53,6 +61,10 @@ class Tokenizer {
   static Tokenizer from_vocab_files(const std::filesystem::path& vocab_txt,
                                     const std::filesystem::path& tokenizer_config = {},
                                     const std::filesystem::path& special_tokens_map = {});
+  // vocab.json + merges.txt (byte-level BPE, RobertaTokenizer's defaults) with optional side files.
+  static Tokenizer from_bpe_files(const std::filesystem::path& vocab_json, const std::filesystem::path& merges_txt,
+                                  const std::filesystem::path& tokenizer_config = {},
+                                  const std::filesystem::path& special_tokens_map = {});
 
   // max_length 0 = the model's maximum (model_max_length / truncation settings of the files).
   // Throws Utf8Error on invalid UTF-8.
@@ -64,6 +76,8 @@ class Tokenizer {
   // Ids only ([CLS] ... [SEP]), skipping tokens/offsets bookkeeping; same ids as encode().ids.
   std::vector<int32_t> encode_ids(std::string_view text, size_t max_length = 0) const;
 
+  // The post-processor's first / last special token ([CLS] / [SEP], <s> / </s>), the padding
+  // token, the unknown token (-1 when the files name none).
   int32_t pad_id() const;
   int32_t cls_id() const;
   int32_t sep_id() const;

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "tokenizer/tokenizer.hpp"
+#include "tokenizer/tokenizer_files.hpp"
 #include "tokenizer/tokenizer_impl.hpp"
 #include "tokenizer/unicode.hpp"
 #include "util/error.hpp"
@@ -21,7 +22,7 @@ namespace bert_emotion {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-namespace {
+namespace tokenizer_files {
 
 std::string read_text_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -40,36 +41,6 @@ json read_json(const fs::path& path) {
     throw FormatError(path.string() + ": invalid JSON: " + e.what());
   }
 }
-
-// Typed field access with errors that name the file and the field.
-struct JsonFile {
-  fs::path path;
-
-  [[noreturn]] void fail(const std::string& field, const std::string& expected) const {
-    throw FormatError(path.string() + ": field '" + field + "' " + expected);
-  }
-  const json* find(const json& obj, const std::string& key) const {
-    if (!obj.is_object()) return nullptr;
-    auto it = obj.find(key);
-    return it == obj.end() || it->is_null() ? nullptr : &*it;
-  }
-  bool get_bool(const json& obj, const std::string& key, bool fallback, const std::string& field) const {
-    const json* v = find(obj, key);
-    if (!v) return fallback;
-    if (!v->is_boolean()) fail(field, "must be true or false");
-    return v->get<bool>();
-  }
-  std::string get_string(const json& obj, const std::string& key, const std::string& field) const {
-    const json* v = find(obj, key);
-    if (!v || !v->is_string()) fail(field, "must be a string");
-    return v->get<std::string>();
-  }
-  int64_t get_int(const json& obj, const std::string& key, const std::string& field) const {
-    const json* v = find(obj, key);
-    if (!v || !v->is_number_integer()) fail(field, "must be an integer");
-    return v->get<int64_t>();
-  }
-};
 
 int32_t checked_id(const JsonFile& f, int64_t id, const std::string& field) {
   if (id < 0 || id > (int64_t(1) << 30)) f.fail(field, "must be an id in [0, 2^30], got " + std::to_string(id));
@@ -93,6 +64,11 @@ void check_utf8_field(const JsonFile& f, const std::string& s, const std::string
   if (unicode::find_invalid_utf8(s) != std::string_view::npos) f.fail(field, "is not valid UTF-8");
 }
 
+}  // namespace tokenizer_files
+
+namespace {
+using namespace tokenizer_files;
+
 // ---- tokenizer.json -----------------------------------------------------------------------------
 
 void parse_normalizer(const JsonFile& f, const json& root, TokenizerImpl& tk) {
@@ -102,6 +78,8 @@ void parse_normalizer(const JsonFile& f, const json& root, TokenizerImpl& tk) {
     return;
   }
   if (!n->is_object()) f.fail("normalizer", "must be an object or null");
+  if (tk.model == ModelKind::kBytePairEncoding)
+    throw UnsupportedError(f.path.string() + ": a normalizer with the BPE model is not supported (supported: null)");
   const std::string type = f.get_string(*n, "type", "normalizer.type");
   if (type != "BertNormalizer")
     throw UnsupportedError(f.path.string() + ": normalizer type '" + type +
@@ -115,14 +93,21 @@ void parse_normalizer(const JsonFile& f, const json& root, TokenizerImpl& tk) {
   s.strip_accents = f.get_bool(*n, "strip_accents", s.lowercase, "normalizer.strip_accents");
 }
 
-void parse_pre_tokenizer(const JsonFile& f, const json& root) {
+void parse_pre_tokenizer(const JsonFile& f, const json& root, TokenizerImpl& tk) {
+  const bool bpe = tk.model == ModelKind::kBytePairEncoding;
+  const char* supported = bpe ? "ByteLevel" : "BertPreTokenizer";
   const json* p = f.find(root, "pre_tokenizer");
-  if (!p) throw UnsupportedError(f.path.string() + ": pre_tokenizer null is not supported (supported: BertPreTokenizer)");
+  if (!p)
+    throw UnsupportedError(f.path.string() + ": pre_tokenizer null is not supported (supported: " + supported + ")");
   if (!p->is_object()) f.fail("pre_tokenizer", "must be an object");
   const std::string type = f.get_string(*p, "type", "pre_tokenizer.type");
-  if (type != "BertPreTokenizer")
-    throw UnsupportedError(f.path.string() + ": pre_tokenizer type '" + type +
-                           "' is not supported (supported: BertPreTokenizer)");
+  if (type != supported)
+    throw UnsupportedError(f.path.string() + ": pre_tokenizer type '" + type + "' is not supported with the " +
+                           (bpe ? "BPE" : "WordPiece") + " model (supported: " + supported + ")");
+  if (bpe) {  // trim_offsets only matters when ByteLevel is the post-processor
+    tk.add_prefix_space = f.get_bool(*p, "add_prefix_space", true, "pre_tokenizer.add_prefix_space");
+    tk.use_regex = f.get_bool(*p, "use_regex", true, "pre_tokenizer.use_regex");
+  }
 }
 
 void parse_model(const JsonFile& f, const json& root, TokenizerImpl& tk) {
@@ -131,9 +116,15 @@ void parse_model(const JsonFile& f, const json& root, TokenizerImpl& tk) {
   std::string type;
   if (f.find(*m, "type")) type = f.get_string(*m, "type", "model.type");
   else if (f.find(*m, "continuing_subword_prefix") && f.find(*m, "max_input_chars_per_word")) type = "WordPiece";
+  else if (f.find(*m, "merges")) type = "BPE";
+  if (type == "BPE") {
+    tk.model = ModelKind::kBytePairEncoding;
+    parse_bpe_model(f, *m, tk);
+    return;
+  }
   if (type != "WordPiece")
     throw UnsupportedError(f.path.string() + ": model type '" + (type.empty() ? "(none)" : type) +
-                           "' is not supported (supported: WordPiece)");
+                           "' is not supported (supported: WordPiece, BPE)");
   tk.unk_token = f.get_string(*m, "unk_token", "model.unk_token");
   if (f.find(*m, "continuing_subword_prefix"))
     tk.prefix = f.get_string(*m, "continuing_subword_prefix", "model.continuing_subword_prefix");
@@ -160,12 +151,12 @@ void parse_added_tokens(const JsonFile& f, const json& root, TokenizerImpl& tk) 
   // Ids as HF's AddedVocabulary assigns them while loading (the file's "id" is only checked there
   // with a warning): an added token already known, or present in the model vocabulary, keeps that
   // id; any other gets max(added ids) + 1, or the model vocabulary size when that is larger.
-  const auto model_size = int32_t(tk.vocab.size());
+  const auto model_size = int32_t(tk.model_size());
   int32_t max_added = -1;
   auto assign_id = [&](const std::string& content) {
     for (const auto& t : tk.added_tokens)
       if (t.content == content) return t.id;
-    if (int32_t id = tk.vocab.find(content); id >= 0) return id;
+    if (int32_t id = tk.model_find(content); id >= 0) return id;
     return max_added >= model_size ? max_added + 1 : model_size;
   };
   for (size_t i = 0; i < a->size(); ++i) {
@@ -236,36 +227,58 @@ std::vector<TemplatePiece> parse_template(const JsonFile& f, const json& pp, con
   return out;
 }
 
-void parse_post_processor(const JsonFile& f, const json& root, TokenizerImpl& tk) {
-  const json* pp = f.find(root, "post_processor");
-  if (!pp) return;
-  if (!pp->is_object()) f.fail("post_processor", "must be an object or null");
-  const std::string type = f.get_string(*pp, "type", "post_processor.type");
+// [token, id] of BertProcessing / RobertaProcessing as a one-token template piece.
+TemplatePiece token_id_pair(const JsonFile& f, const json& pp, const std::string& field, const char* key) {
+  const json* v = f.find(pp, key);
+  const std::string name = field + "." + key;
+  if (!v || !v->is_array() || v->size() != 2 || !(*v)[0].is_string() || !(*v)[1].is_number_integer())
+    f.fail(name, "must be [token, id]");
+  TemplatePiece p;
+  p.tokens.push_back((*v)[0].get<std::string>());
+  p.ids.push_back(checked_id(f, (*v)[1].get<int64_t>(), name));
+  return p;
+}
+
+// One post-processor (`field` names it in errors); Sequence recurses.
+void parse_processor(const JsonFile& f, const json& pp, const std::string& field, TokenizerImpl& tk) {
+  if (!pp.is_object()) f.fail(field, "must be an object or null");
+  const std::string type = f.get_string(pp, "type", field + ".type");
+  TemplatePiece a, b;
+  a.sequence = 0;
+  b.sequence = 1;
   if (type == "TemplateProcessing") {
-    tk.single_template = parse_template(f, *pp, "single");
-    tk.pair_template = parse_template(f, *pp, "pair");
+    tk.single_template = parse_template(f, pp, "single");
+    tk.pair_template = parse_template(f, pp, "pair");
   } else if (type == "BertProcessing") {
-    auto pair_of = [&](const char* key) {
-      const json* v = f.find(*pp, key);
-      if (!v || !v->is_array() || v->size() != 2 || !(*v)[0].is_string() || !(*v)[1].is_number_integer())
-        f.fail(std::string("post_processor.") + key, "must be [token, id]");
-      TemplatePiece p;
-      p.tokens.push_back((*v)[0].get<std::string>());
-      p.ids.push_back(checked_id(f, (*v)[1].get<int64_t>(), std::string("post_processor.") + key));
-      return p;
-    };
-    TemplatePiece cls = pair_of("cls"), sep = pair_of("sep"), a, b;
-    a.sequence = 0;
-    b.sequence = 1;
+    TemplatePiece cls = token_id_pair(f, pp, field, "cls"), sep = token_id_pair(f, pp, field, "sep");
     b.type_id = 1;
     TemplatePiece sep1 = sep;
     sep1.type_id = 1;
     tk.single_template = {cls, a, sep};
     tk.pair_template = {cls, a, sep, b, sep1};
+  } else if (type == "RobertaProcessing") {  // <s> A </s> and <s> A </s></s> B </s>, type ids 0
+    TemplatePiece cls = token_id_pair(f, pp, field, "cls"), sep = token_id_pair(f, pp, field, "sep");
+    tk.single_template = {cls, a, sep};
+    tk.pair_template = {cls, a, sep, sep, b, sep};
+    tk.trim_offsets = f.get_bool(pp, "trim_offsets", true, field + ".trim_offsets");
+    tk.trim_keeps_prefix_space = f.get_bool(pp, "add_prefix_space", true, field + ".add_prefix_space");
+  } else if (type == "ByteLevel") {  // offsets only
+    tk.trim_offsets = f.get_bool(pp, "trim_offsets", true, field + ".trim_offsets");
+    tk.trim_keeps_prefix_space = f.get_bool(pp, "add_prefix_space", true, field + ".add_prefix_space");
+  } else if (type == "Sequence") {
+    const json* list = f.find(pp, "processors");
+    if (!list || !list->is_array()) f.fail(field + ".processors", "must be an array");
+    for (size_t i = 0; i < list->size(); ++i)
+      parse_processor(f, (*list)[i], field + ".processors[" + std::to_string(i) + "]", tk);
   } else {
-    throw UnsupportedError(f.path.string() + ": post_processor type '" + type +
-                           "' is not supported (supported: TemplateProcessing, BertProcessing or null)");
+    throw UnsupportedError(f.path.string() + ": " + field + " type '" + type +
+                           "' is not supported (supported: TemplateProcessing, BertProcessing, RobertaProcessing, "
+                           "ByteLevel, Sequence or null)");
   }
+}
+
+void parse_post_processor(const JsonFile& f, const json& root, TokenizerImpl& tk) {
+  if (const json* pp = f.find(root, "post_processor")) parse_processor(f, *pp, "post_processor", tk);
 }
 
 void parse_truncation_and_padding(const JsonFile& f, const json& root, TokenizerImpl& tk) {
@@ -291,13 +304,9 @@ void parse_truncation_and_padding(const JsonFile& f, const json& root, Tokenizer
   }
 }
 
-// Settings around tokenizer.json / vocab.txt in the same directory (Transformers' view).
-struct SideFiles {
-  json tokenizer_config = json::object();
-  json special_tokens_map = json::object();
-  json config = json::object();
-  fs::path tokenizer_config_path, special_tokens_map_path;
-};
+}  // namespace
+
+namespace tokenizer_files {
 
 SideFiles read_side_files(const fs::path& dir, const fs::path& tokenizer_config, const fs::path& special_tokens_map) {
   SideFiles s;
@@ -372,7 +381,7 @@ void resolve_pad_id(TokenizerImpl& tk, const SideFiles& s, bool pad_from_padding
         tk.pad_id = t.id;
         return;
       }
-    if (int32_t id = tk.vocab.find(pad->content); id >= 0) {
+    if (int32_t id = tk.model_find(pad->content); id >= 0) {
       tk.pad_id = id;
       return;
     }
@@ -382,7 +391,34 @@ void resolve_pad_id(TokenizerImpl& tk, const SideFiles& s, bool pad_from_padding
   // else: 0, Transformers' default pad_token_id for BERT-family configs.
 }
 
-}  // namespace
+int32_t added_id(const TokenizerImpl& tk, const std::string& content) {
+  for (const auto& a : tk.added_tokens)
+    if (a.content == content) return a.id;
+  return -1;
+}
+
+void add_special_tokens(TokenizerImpl& tk, const SideFiles& side, std::vector<AddedToken> specials) {
+  for (const auto& [json_file, path] : {std::pair{&side.special_tokens_map, &side.special_tokens_map_path},
+                                        std::pair{&side.tokenizer_config, &side.tokenizer_config_path}}) {
+    auto it = json_file->find("additional_special_tokens");
+    if (it == json_file->end() || !it->is_array()) continue;
+    for (size_t k = 0; k < it->size(); ++k)
+      if (auto t = special_entry(*path, (*it)[k], "additional_special_tokens")) specials.push_back(*t);
+    break;  // special_tokens_map.json's list replaces tokenizer_config.json's
+  }
+  int32_t next_id = tk.max_id + 1;
+  for (auto& t : specials) {
+    if (added_id(tk, t.content) >= 0) continue;
+    const int32_t id = tk.model_find(t.content);
+    t.id = id >= 0 ? id : next_id++;
+    set_token(tk, t.id, t.content);
+    tk.added_tokens.push_back(t);
+  }
+}
+
+}  // namespace tokenizer_files
+
+using namespace tokenizer_files;
 
 void TokenizerImpl::finish() {
   for (const auto* tpl : {&single_template, &pair_template})
@@ -399,7 +435,9 @@ void TokenizerImpl::finish() {
   normalized_matcher = {};
   for (const auto& t : added_tokens) {
     if (t.content.empty()) continue;
-    AddedTokenMatcher& m = (t.normalized && normalizer.enabled) ? normalized_matcher : raw_matcher;
+    // No normalizer: WordPiece matches all in the raw text; BPE keeps HF's two passes.
+    const bool two_pass = normalizer.enabled || model == ModelKind::kBytePairEncoding;
+    AddedTokenMatcher& m = (t.normalized && two_pass) ? normalized_matcher : raw_matcher;
     m.tokens.push_back(&t);
     m.first_byte[static_cast<unsigned char>(t.content[0])] = true;
   }
@@ -425,7 +463,7 @@ Tokenizer Tokenizer::from_tokenizer_json(const fs::path& file) {
   if (!root.is_object()) throw FormatError(file.string() + ": must be a JSON object");
   parse_model(f, root, *tk);
   parse_normalizer(f, root, *tk);
-  parse_pre_tokenizer(f, root);
+  parse_pre_tokenizer(f, root, *tk);
   parse_added_tokens(f, root, *tk);
   parse_post_processor(f, root, *tk);
   parse_truncation_and_padding(f, root, *tk);
@@ -436,6 +474,8 @@ Tokenizer Tokenizer::from_tokenizer_json(const fs::path& file) {
   if (size_t m = config_model_max_length(side)) tk->max_length = m;
   else if (tk->max_length == kNoLengthLimit && position_limit(side)) tk->max_length = position_limit(side);
   resolve_pad_id(*tk, side, pad_from_padding);
+  if (tk->model == ModelKind::kBytePairEncoding && tk->unk_id < 0)  // unk_id(): the side files' unk token
+    if (auto unk = special_token(side, "unk_token")) tk->unk_id = tk->model_find(unk->content);
   tk->finish();
   return Tokenizer(tk);
 }
@@ -473,47 +513,21 @@ Tokenizer Tokenizer::from_vocab_files(const fs::path& vocab_txt, const fs::path&
 
   // BertTokenizer's default special token strings when the files name none.
   auto token_or = [&](const std::string& key, const char* fallback) {
-    auto t = special_token(side, key);
-    if (!t) {
-      AddedToken d;
-      d.content = fallback;
-      d.special = true;
-      t = d;
-    }
-    return *t;
+    AddedToken d;
+    d.content = fallback;
+    d.special = true;
+    return special_token(side, key).value_or(d);
   };
   AddedToken unk = token_or("unk_token", "[UNK]"), sep = token_or("sep_token", "[SEP]"),
              pad = token_or("pad_token", "[PAD]"), cls = token_or("cls_token", "[CLS]"),
              mask = token_or("mask_token", "[MASK]");
-  std::vector<AddedToken> specials = {pad, unk, cls, sep, mask};
-  if (auto it = side.special_tokens_map.find("additional_special_tokens"); it != side.special_tokens_map.end() &&
-                                                                           it->is_array()) {
-    for (size_t k = 0; k < it->size(); ++k)
-      if (auto t = special_entry(side.special_tokens_map_path, (*it)[k], "additional_special_tokens")) specials.push_back(*t);
-  } else if (auto it2 = tc.find("additional_special_tokens"); it2 != tc.end() && it2->is_array()) {
-    for (size_t k = 0; k < it2->size(); ++k)
-      if (auto t = special_entry(side.tokenizer_config_path, (*it2)[k], "additional_special_tokens")) specials.push_back(*t);
-  }
-  int32_t next_id = tk->max_id + 1;
-  for (auto& t : specials) {
-    bool dup = false;
-    for (const auto& existing : tk->added_tokens) dup = dup || existing.content == t.content;
-    if (dup) continue;
-    int32_t id = tk->vocab.find(t.content);
-    t.id = id >= 0 ? id : next_id++;
-    set_token(*tk, t.id, t.content);
-    tk->added_tokens.push_back(t);
-  }
+  add_special_tokens(*tk, side, {pad, unk, cls, sep, mask});
 
   tk->unk_token = unk.content;
   tk->unk_id = tk->vocab.find(unk.content);
   if (tk->unk_id < 0)
     throw FormatError(vocab_txt.string() + ": the unk token '" + unk.content + "' is not in the vocabulary");
-  auto id_of = [&](const AddedToken& t) {
-    for (const auto& a : tk->added_tokens)
-      if (a.content == t.content) return a.id;
-    return -1;
-  };
+  auto id_of = [&](const AddedToken& t) { return added_id(*tk, t.content); };
   TemplatePiece cls_p, sep_p, a, b, sep1;
   cls_p.ids = {id_of(cls)};
   cls_p.tokens = {cls.content};
@@ -536,8 +550,10 @@ Tokenizer Tokenizer::from_vocab_files(const fs::path& vocab_txt, const fs::path&
 Tokenizer Tokenizer::from_model_dir(const fs::path& dir) {
   if (!fs::is_directory(dir)) throw IoError("model directory " + dir.string() + " does not exist");
   if (fs::exists(dir / "tokenizer.json")) return from_tokenizer_json(dir / "tokenizer.json");
+  if (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt"))
+    return from_bpe_files(dir / "vocab.json", dir / "merges.txt");
   if (fs::exists(dir / "vocab.txt")) return from_vocab_files(dir / "vocab.txt");
-  throw FormatError(dir.string() + ": no tokenizer.json or vocab.txt");
+  throw FormatError(dir.string() + ": no tokenizer.json, vocab.json + merges.txt, or vocab.txt");
 }
 
 }  // namespace bert_emotion

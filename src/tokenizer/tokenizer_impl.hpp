@@ -1,18 +1,20 @@
 // tokenizer_impl.hpp — the loaded state behind a Tokenizer (private to src/tokenizer).
 //
-// Loaders (tokenizer_files.cpp) fill a TokenizerImpl from tokenizer.json or from
-// vocab.txt + tokenizer_config.json; tokenizer.cpp runs the pipeline over it. Everything here
-// is read-only after loading.
+// Loaders (tokenizer_files.cpp, bpe_files.cpp) fill a TokenizerImpl from tokenizer.json, from
+// vocab.txt + tokenizer_config.json or from vocab.json + merges.txt; tokenizer.cpp runs the
+// pipeline over it. Everything here is read-only after loading.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "tokenizer/bert_normalizer.hpp"
+#include "tokenizer/bpe_model.hpp"
 #include "tokenizer/vocab_table.hpp"
 
 namespace bert_emotion {
@@ -46,10 +48,18 @@ struct AddedTokenMatcher {
   bool empty() const { return tokens.empty(); }
 };
 
+enum class ModelKind { kWordPiece, kBytePairEncoding };
+
 struct TokenizerImpl {
   std::filesystem::path source;
+  ModelKind model = ModelKind::kWordPiece;
 
   NormalizerSettings normalizer;
+
+  // Byte-level BPE model and its ByteLevel pre-tokenizer (model == kBytePairEncoding).
+  BpeModel bpe;
+  bool add_prefix_space = false;  // a space before every piece that does not start with one
+  bool use_regex = true;          // split with GPT-2's pattern (else a piece is one word)
 
   // WordPiece model.
   VocabTable vocab;         // every model token
@@ -70,6 +80,10 @@ struct TokenizerImpl {
   // Post-processor. Empty templates: no special tokens are added.
   std::vector<TemplatePiece> single_template;
   std::vector<TemplatePiece> pair_template;
+  // ByteLevel's process_offsets (RobertaProcessing / ByteLevel post-processor trim_offsets):
+  // offsets lose the leading and trailing spaces ("Ġ" or whitespace) of their token.
+  bool trim_offsets = false;
+  bool trim_keeps_prefix_space = false;  // the post-processor's add_prefix_space
 
   // Truncation used when encode() gets max_length 0.
   size_t max_length = kNoLengthLimit;
@@ -79,6 +93,12 @@ struct TokenizerImpl {
   int32_t pad_id = 0;
   int32_t cls_id = -1;
   int32_t sep_id = -1;
+
+  // Id of a model vocabulary token (-1 when absent) and the model vocabulary's size.
+  int32_t model_find(std::string_view token) const {
+    return model == ModelKind::kBytePairEncoding ? bpe.find(token) : vocab.find(token);
+  }
+  size_t model_size() const { return model == ModelKind::kBytePairEncoding ? bpe.size() : vocab.size(); }
 
   // Called by the loaders once the fields above are set: builds the matchers, normalizes the
   // contents of normalized added tokens, derives cls/sep from the templates.

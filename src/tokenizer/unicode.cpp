@@ -15,7 +15,7 @@ namespace {
 
 struct FlagException {
   char32_t first, last;
-  uint8_t flags;  // kCharControl | kCharWhitespace | kCharPunctuation | kCharChinese, as HF sees them
+  uint8_t flags;  // every kChar* flag, as HF sees them
 };
 struct MappingException {
   char32_t cp;
@@ -31,7 +31,8 @@ constexpr MappingException kLowercaseExceptions[] = {{0x110000, 0, {}}};
 constexpr MappingException kStripExceptions[] = {{0x110000, 0, {}}};
 #endif
 
-constexpr uint8_t kClassFlags = kCharControl | kCharWhitespace | kCharPunctuation | kCharChinese;
+constexpr uint8_t kClassFlags =
+    kCharControl | kCharWhitespace | kCharPunctuation | kCharChinese | kCharLetter | kCharNumber | kCharRegexSpace;
 
 // Rust's char::is_whitespace is the Unicode White_Space property: a small, stable set.
 bool is_white_space_property(char32_t cp) {
@@ -74,6 +75,9 @@ uint8_t raw_flags(char32_t cp) {
   if (is_white_space_property(cp)) f |= kCharWhitespace;
   if (is_ascii_punctuation(cp) || (cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO)) f |= kCharPunctuation;
   if (is_chinese_char(cp)) f |= kCharChinese;
+  if (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) f |= kCharLetter;
+  if (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO) f |= kCharNumber;
+  if (is_white_space_property(cp)) f |= kCharRegexSpace;  // Oniguruma's Unicode \s: White_Space
   return f;
 }
 
@@ -105,7 +109,7 @@ const MappingException* find_mapping(const MappingException* begin, const Mappin
 
 }  // namespace
 
-static_assert((kClassFlags & 0xF0) == 0);
+static_assert((kClassFlags & 0x80) == 0);
 
 uint8_t char_flags(char32_t cp) {
   if (cp < 0x10000) return bmp_flags()[cp];

@@ -1,5 +1,12 @@
 // unicode.hpp — the Unicode facts the BERT tokenizer needs, exactly as Hugging Face `tokenizers` sees them.
 //
+// Also the classes of GPT-2's split pattern for byte-level BPE (\p{L}, \p{N}, \s as the
+// bindings' Oniguruma regex sees them, truth in tests/fixtures/tokenizer/unicode_bpe_classes.txt
+// from tools/tokenizer-fixtures/unicode_bpe_truth.js). The bindings' Oniguruma tables are
+// Unicode 16, newer than utf8proc's: the letters and digits Unicode 16 added (e.g. U+1C89,
+// U+105C0 Todhri, U+10D40 Garay digits, U+16100 Gurung Khema) are exceptions; \s is exactly
+// White_Space on every code point.
+//
 // Built on utf8proc 2.8 (Unicode 15: categories, canonical decomposition, simple case mapping)
 // plus a generated exception table, src/tokenizer/unicode_exceptions.inc, for the code points
 // where Hugging Face's Rust code answers differently: its `unicode_categories` crate is older
@@ -31,6 +38,10 @@ enum : uint8_t {
   kCharWhitespace = 2,   // \t \n \r or Rust char::is_whitespace (White_Space)
   kCharPunctuation = 4,  // ASCII punctuation (33-47, 58-64, 91-96, 123-126) or Unicode P*
   kCharChinese = 8,      // the CJK ideograph ranges BertNormalizer pads with spaces
+  // The classes of GPT-2's split pattern (ByteLevel pre-tokenizer), as HF's Oniguruma sees them:
+  kCharLetter = 16,      // \p{L}
+  kCharNumber = 32,      // \p{N}
+  kCharRegexSpace = 64,  // \s
 };
 
 uint8_t char_flags(char32_t cp);

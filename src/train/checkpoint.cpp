@@ -64,6 +64,7 @@ nlohmann::json training_state_json(const TrainingState& s) {
           {"seed", s.seed},
           {"num_train_examples", s.num_train_examples},
           {"train_batch_size", s.train_batch_size},
+          {"world_size", s.world_size},
           {"num_train_epochs", s.num_train_epochs},
           {"max_steps", s.max_steps},
           {"warmup_steps", s.warmup_steps},
@@ -102,6 +103,7 @@ TrainingState training_state_from_json(const nlohmann::json& j, const std::strin
     s.seed = need("seed").get<uint64_t>();
     s.num_train_examples = need("num_train_examples").get<int64_t>();
     s.train_batch_size = need("train_batch_size").get<int64_t>();
+    s.world_size = j.value("world_size", int64_t{1});  // absent before MPI support: one process
     s.num_train_epochs = need("num_train_epochs").get<int64_t>();
     s.max_steps = need("max_steps").get<int64_t>();
     s.warmup_steps = need("warmup_steps").get<int64_t>();

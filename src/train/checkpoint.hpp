@@ -11,7 +11,8 @@
 //       {"format": "bert-emotion-training-state", "version": 1,
 //        "global_step": N, "optimizer_step": t, "epoch": e, "step_in_epoch": s,
 //        "shuffle_rng_state": ["<16 hex digits>" x 4],   // xoshiro state at the start of epoch e
-//        "seed", "num_train_examples", "train_batch_size", "num_train_epochs", "max_steps",
+//        "seed", "num_train_examples", "train_batch_size" (per rank), "world_size" (ranks; global
+//        batch = train_batch_size x world_size), "num_train_epochs", "max_steps",
 //        "warmup_steps", "learning_rate", "loss_sum", "logged_loss_sum", "steps_since_log",
 //        "num_input_tokens_seen", "total_flos"}
 //       (epoch e is the epoch the next step belongs to; s of its batches are done.)
@@ -49,7 +50,8 @@ struct TrainingState {
   std::array<uint64_t, 4> shuffle_rng_state{};  // at the start of `epoch`, before its order was drawn
   uint64_t seed = 42;
   int64_t num_train_examples = 0;
-  int64_t train_batch_size = 0;
+  int64_t train_batch_size = 0;  // per rank (per device)
+  int64_t world_size = 1;        // ranks that trained it (mpirun -np)
   int64_t num_train_epochs = 0;
   int64_t max_steps = 0;
   int64_t warmup_steps = 0;

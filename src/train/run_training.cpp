@@ -13,6 +13,7 @@
 #include "data/metrics.hpp"
 #include "data/multilabel_metrics.hpp"
 #include "data/thresholds.hpp"
+#include "dist/communicator.hpp"
 #include "hub/hub.hpp"
 #include "model/init.hpp"
 #include "model/model_dir.hpp"
@@ -90,8 +91,10 @@ TrainOutcome run_training(const TrainOptions& opts) {
   if (opts.model.empty()) throw InvalidArgument("--model is required");
   if (opts.data.empty()) throw InvalidArgument("--data is required");
   if (opts.threads > 0) omp_set_num_threads(opts.threads);
+  dist::Communicator& comm = dist::world();  // under mpirun: rank 0 alone reports and writes
+  const bool root = comm.is_root();
   auto say = [&](const std::string& s) {
-    if (!opts.quiet) std::cerr << s << "\n";
+    if (!opts.quiet && root) std::cerr << s << "\n";
   };
 
   // Model and tokenizer.
@@ -197,7 +200,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
       std::to_string(K) + (multi ? " labels (multi-label)" : " labels") + ", evaluating on " +
       std::to_string(eval ? eval->ids.size() : 0));
 
-  {
+  if (root) {
     std::error_code ec;  // typed IoError (exit 4), not an escaped std::filesystem_error
     fs::create_directories(opts.output_dir, ec);
     if (ec) throw IoError("cannot create output directory " + opts.output_dir.string() + ": " + ec.message());
@@ -209,7 +212,27 @@ TrainOutcome run_training(const TrainOptions& opts) {
     return r;
   }
 
-  // Final model, Trainer files.
+  // Final model, Trainer files (rank 0; the other ranks only join the evaluations).
+  const Weights w = tm.layout.bind(tm.params.data());
+  std::optional<TokenizedSplit> test;
+  if (test_ds) test = tokenize_split(tok, *test_ds, max_len);
+  // Multi-label: the decision thresholds (--threshold for every label, or tuned on the eval split;
+  // every rank tunes the same ones from the gathered scores).
+  std::vector<float> thresholds(static_cast<size_t>(K), static_cast<float>(opts.threshold));
+  auto evaluate_split = [&](const TokenizedSplit& s) {
+    return multi ? evaluate_tokenized_multilabel(tm.config, w, s.ids, s.targets, opts.eval_batch_size, thresholds, comm)
+                 : evaluate_tokenized(tm.config, w, s.ids, s.labels, opts.eval_batch_size, comm);
+  };
+  const bool tune = multi && opts.tune_thresholds;
+  if (tune) {
+    const EvalOutput eo = evaluate_split(*eval);
+    thresholds = tune_thresholds(eo.targets, eo.scores);
+  }
+  if (!root) {
+    if (eval && (r.evals.empty() || r.evals.back().step != r.global_step || tune)) evaluate_split(*eval);
+    if (test) evaluate_split(*test);
+    return r;
+  }
   save_model_dir(opts.output_dir, tm.config, tm.layout, tm.params.data(), tm.tokenizer_dir);
   write_json_file(opts.output_dir / "trainer_state.json", trainer_state_json(r.state), 2);
   write_json_file(opts.output_dir / "training_args.json", training_args_json(opts), 2);
@@ -223,16 +246,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
                                   {"train_steps_per_second", last["train_steps_per_second"]}};
   save_metrics(opts.output_dir, "train", train_metrics);
 
-  const Weights w = tm.layout.bind(tm.params.data());
-  // Multi-label: the decision thresholds (--threshold for every label, or tuned on the eval split).
-  std::vector<float> thresholds(static_cast<size_t>(K), static_cast<float>(opts.threshold));
-  auto evaluate_split = [&](const TokenizedSplit& s) {
-    return multi ? evaluate_tokenized_multilabel(tm.config, w, s.ids, s.targets, opts.eval_batch_size, thresholds)
-                 : evaluate_tokenized(tm.config, w, s.ids, s.labels, opts.eval_batch_size);
-  };
-  if (multi && opts.tune_thresholds) {
-    const EvalOutput eo = evaluate_split(*eval);
-    thresholds = tune_thresholds(eo.targets, eo.scores);
+  if (tune) {
     write_thresholds(opts.output_dir, names, thresholds, eval_ds->source);
     say("tuned per-label thresholds on " + eval_ds->source + "; saved " + (opts.output_dir / kThresholdsFile).string());
   } else {
@@ -243,7 +257,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
   if (eval) {
     // trainer.evaluate() after training; the last epoch's evaluation already saw these weights.
     nlohmann::json m;
-    if (!r.evals.empty() && r.evals.back().step == r.global_step && !opts.tune_thresholds) {
+    if (!r.evals.empty() && r.evals.back().step == r.global_step && !tune) {
       m = r.evals.back().metrics;
       m.erase("step");
     } else {
@@ -255,9 +269,8 @@ TrainOutcome run_training(const TrainOptions& opts) {
     final_eval = ResultsRow{std::nullopt, r.epoch, r.global_step, m["eval_loss"].get<double>(),
                             m.value("eval_precision", 0.0), m.value("eval_recall", 0.0), m.value("eval_f1", 0.0)};
   }
-  if (test_ds) {
-    TokenizedSplit test = tokenize_split(tok, *test_ds, max_len);
-    EvalOutput eo = evaluate_split(test);
+  if (test) {
+    EvalOutput eo = evaluate_split(*test);
     nlohmann::json m = eval_results_json(eo, names, opts.eval_batch_size, "test_");
     m["epoch"] = r.epoch;
     save_metrics(opts.output_dir, "test", m);
@@ -295,7 +308,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
                           {"optimizer", "Adam with betas=(" + python_float_repr(opts.adam_beta1) + "," +
                                             python_float_repr(opts.adam_beta2) +
                                             ") and epsilon=" + python_float_repr(opts.adam_epsilon)},
-                          {"lr_scheduler_type", "linear"}};
+                          {"lr_scheduler_type", opts.lr_scheduler_type}};
   if (r.state.max_steps > 0 && opts.max_steps > 0) card.hyperparameters.push_back({"training_steps", std::to_string(opts.max_steps)});
   else card.hyperparameters.push_back({"num_epochs", std::to_string(opts.num_train_epochs)});
   if (opts.warmup_steps > 0) card.hyperparameters.push_back({"lr_scheduler_warmup_steps", std::to_string(opts.warmup_steps)});

@@ -16,6 +16,7 @@
 #include "data/evaluate.hpp"
 #include "data/metrics.hpp"
 #include "data/multilabel_metrics.hpp"
+#include "dist/communicator.hpp"
 #include "model/distilbert.hpp"
 #include "train/checkpoint.hpp"
 #include "train/optimizer.hpp"
@@ -53,6 +54,10 @@ void validate_train_options(const TrainOptions& o) {
       o.problem_type != "multi_label_classification")
     bad("--problem-type must be single_label_classification or multi_label_classification (got '" + o.problem_type + "')");
   if (!(o.threshold >= 0 && o.threshold <= 1)) bad("--threshold must be in [0, 1]");
+  if (o.gradient_accumulation_steps < 1) bad("--gradient-accumulation-steps must be >= 1");
+  if (std::find(lr_scheduler_types().begin(), lr_scheduler_types().end(), o.lr_scheduler_type) == lr_scheduler_types().end())
+    bad("--lr-scheduler-type must be one of linear, cosine, cosine_with_restarts, polynomial, constant, "
+        "constant_with_warmup, inverse_sqrt (got '" + o.lr_scheduler_type + "')");
 }
 
 nlohmann::json training_args_json(const TrainOptions& o) {
@@ -78,7 +83,8 @@ nlohmann::json training_args_json(const TrainOptions& o) {
           {"optim", "adamw_torch"},
           {"weight_decay", o.weight_decay},
           {"max_grad_norm", o.max_grad_norm},
-          {"lr_scheduler_type", "linear"},
+          {"lr_scheduler_type", o.lr_scheduler_type},
+          {"gradient_accumulation_steps", o.gradient_accumulation_steps},
           {"warmup_steps", o.warmup_steps},
           {"warmup_ratio", o.warmup_ratio},
           {"max_seq_length", o.max_seq_length},
@@ -173,6 +179,22 @@ std::vector<StepRecord> parse_step_log(const std::string& text, const std::strin
   return out;
 }
 
+// The training examples' token ids and labels, for checking that every rank reads the same data.
+uint64_t training_data_checksum(const TokenizedSplit& train) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+  for (size_t i = 0; i < train.ids.size(); ++i) {
+    mix(train.ids[i].size());
+    for (int32_t id : train.ids[i]) mix(static_cast<uint32_t>(id));
+    mix(static_cast<uint32_t>(train.labels[i]));
+  }
+  return h;
+}
+
+void scale_inplace(float* v, size_t n, float factor) {
+  for (size_t i = 0; i < n; ++i) v[i] *= factor;
+}
+
 // HF Trainer.floating_point_ops: 6 x (padded) tokens x parameters without the embeddings.
 double non_embedding_params(const ParamLayout& layout) {
   size_t n = 0;
@@ -235,14 +257,21 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   }
   if (opts.threads > 0) omp_set_num_threads(opts.threads);
 
-  // ---- run geometry (Trainer semantics) ----
+  // ---- run geometry (Trainer semantics): a step consumes B examples on each of the R ranks ----
+  dist::Communicator& comm = dist::world();
+  const int R = comm.size();
+  const bool root = comm.is_root();
   const int B = opts.train_batch_size;
-  const int64_t steps_per_epoch = static_cast<int64_t>((n + static_cast<size_t>(B) - 1) / static_cast<size_t>(B));
+  const size_t G = static_cast<size_t>(B) * static_cast<size_t>(R);  // the global batch
+  const int64_t accum = std::max(1, opts.gradient_accumulation_steps);
+  const int64_t micro_per_epoch = static_cast<int64_t>((n + G - 1) / G);
+  const int64_t steps_per_epoch = (micro_per_epoch + accum - 1) / accum;
   const int64_t total_steps = opts.max_steps > 0 ? opts.max_steps : steps_per_epoch * opts.num_train_epochs;
   const int64_t num_epochs = opts.max_steps > 0 ? (opts.max_steps + steps_per_epoch - 1) / steps_per_epoch
                                                 : static_cast<int64_t>(opts.num_train_epochs);
   const int64_t warmup = resolve_warmup_steps(opts.warmup_steps, opts.warmup_ratio, total_steps);
-  const LinearSchedule schedule{opts.learning_rate, warmup, total_steps};
+  const LrSchedule schedule{opts.lr_scheduler_type, opts.learning_rate, warmup, total_steps};
+  schedule.lr(0);  // an unknown type or a bad polynomial rate fails here, before any work
   std::vector<std::vector<int64_t>> file_orders;
   if (!opts.order_file.empty()) file_orders = read_order_file(opts.order_file, n, num_epochs);
 
@@ -255,6 +284,7 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   ts.seed = opts.seed;
   ts.num_train_examples = static_cast<int64_t>(n);
   ts.train_batch_size = B;
+  ts.world_size = R;
   ts.num_train_epochs = num_epochs;
   ts.max_steps = total_steps;
   ts.warmup_steps = warmup;
@@ -285,8 +315,10 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     };
     if (ck.state.num_train_examples != ts.num_train_examples)
       mismatch("number of training examples", std::to_string(ck.state.num_train_examples), std::to_string(n));
-    if (ck.state.train_batch_size != B)
-      mismatch("train batch size", std::to_string(ck.state.train_batch_size), std::to_string(B));
+    if (ck.state.train_batch_size * ck.state.world_size != static_cast<int64_t>(G))  // another -np is fine
+      mismatch("global train batch size (per-device batch x ranks)",
+               std::to_string(ck.state.train_batch_size) + " x " + std::to_string(ck.state.world_size),
+               std::to_string(B) + " x " + std::to_string(R));
     if (ck.state.max_steps != total_steps)
       mismatch("total step count", std::to_string(ck.state.max_steps), std::to_string(total_steps));
     if (ck.state.seed != opts.seed) mismatch("seed", std::to_string(ck.state.seed), std::to_string(opts.seed));
@@ -298,6 +330,8 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     optimizer.set_step_count(ck.state.optimizer_step);
     ts = ck.state;
     ts.warmup_steps = warmup;
+    ts.train_batch_size = B;
+    ts.world_size = R;
     st = ck.trainer_state;
     st.max_steps = total_steps;
     out.steps = parse_step_log(ck.train_log_jsonl, (dir / "train_log.jsonl").string());
@@ -335,12 +369,13 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   for (const auto& r : out.steps) append_step_record(log_text, r);
   const double flops_per_token = 6.0 * non_embedding_params(layout);
 
+  const bool quiet = opts.quiet || !root;  // rank 0 alone reports
   ProgressReporter progress(total_steps, ts.global_step,
-                            opts.quiet ? ProgressReporter::Mode::Quiet : ProgressReporter::Mode::Auto,
+                            quiet ? ProgressReporter::Mode::Quiet : ProgressReporter::Mode::Auto,
                             std::max<int64_t>(1, opts.logging_steps > 0 ? opts.logging_steps / 5 : 50));
   bool printed_header = false;
   auto print_row = [&](const ResultsRow& r) {
-    if (opts.quiet) return;
+    if (quiet) return;
     progress.message("");
     if (!printed_header) print_results_header(std::cout);
     printed_header = true;
@@ -374,11 +409,28 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     c.trainer_state = st;
     c.train_log_jsonl = log_text;
     c.training_args = training_args_json(opts);
+    if (!root) {  // rank 0 alone writes
+      out.last_checkpoint = opts.output_dir / ("checkpoint-" + std::to_string(ts.global_step));
+      return;
+    }
     fs::create_directories(opts.output_dir);
     out.last_checkpoint = save_checkpoint(opts.output_dir, c);
     rotate_checkpoints(opts.output_dir, opts.save_total_limit);
     progress.message("saved " + out.last_checkpoint.string());
   };
+
+  // Ranks must start from the same data and weights, and keep the same weights.
+  auto check_ranks_agree = [&](uint64_t checksum, const std::string& what) {
+    if (!comm.same_on_all_ranks(checksum))
+      throw Error("data-parallel ranks disagree: " + what + " differ between ranks at step " +
+                  std::to_string(ts.global_step) + " (rank " + std::to_string(comm.rank()) + " of " +
+                  std::to_string(R) + "); every rank needs the same model, data and options");
+  };
+  const int64_t weight_check_steps = std::max<int64_t>(1, opts.weight_check_steps);
+  if (R > 1) {
+    check_ranks_agree(training_data_checksum(train), "the training examples");
+    check_ranks_agree(dist::arena_checksum(model.params.data(), model.params.size()), "the weights");
+  }
 
   const auto t_start = std::chrono::steady_clock::now();
   const int64_t first_epoch = ts.epoch;
@@ -395,32 +447,70 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     const int64_t first_b = (e == first_epoch) ? ts.step_in_epoch : 0;
     bool stopped_mid_epoch = false;  // a stop request already saved this step's checkpoint
     for (int64_t b = first_b; b < steps_per_epoch && ts.global_step < total_steps; ++b) {
-      // Batch: right-padded to its longest row.
-      const size_t begin = static_cast<size_t>(b) * static_cast<size_t>(B);
-      const int bs = static_cast<int>(std::min(n, begin + static_cast<size_t>(B)) - begin);
-      int T = 1;
-      for (int i = 0; i < bs; ++i)
-        T = std::max(T, static_cast<int>(train.ids[static_cast<size_t>(order[begin + static_cast<size_t>(i)])].size()));
-      batch.B = bs;
-      batch.T = T;
-      batch.ids.assign(static_cast<size_t>(bs) * T, cfg.pad_token_id);
-      batch.lengths.resize(static_cast<size_t>(bs));
-      for (int i = 0; i < bs; ++i) {
-        const size_t ex = static_cast<size_t>(order[begin + static_cast<size_t>(i)]);
-        const auto& ids = train.ids[ex];
-        std::copy(ids.begin(), ids.end(), batch.ids.begin() + static_cast<ptrdiff_t>(i) * T);
-        batch.lengths[static_cast<size_t>(i)] = static_cast<int32_t>(ids.size());
-        if (multi)
-          std::copy(train.targets[ex].begin(), train.targets[ex].end(), targets.begin() + static_cast<ptrdiff_t>(i) * K);
-        else
-          labels[static_cast<size_t>(i)] = train.labels[ex];
+      // One optimizer step: up to `accum` consecutive micro-batches (fewer at an epoch's end), each
+      // loss scaled by 1 / accum as the Trainer (4.35) does; gradients accumulate across them.
+      float loss = 0.f;
+      int step_bs = 0, step_T = 1;
+      bool stop = false;
+      const int64_t mb_last = std::min(micro_per_epoch, (b + 1) * accum);
+      for (int64_t mb = b * accum; mb < mb_last; ++mb) {
+        // The global batch is the next G examples of the order; this rank takes an even share of it
+        // (B each, fewer in a short last batch), right-padded to its longest row.
+        const size_t global_begin = static_cast<size_t>(mb) * G;
+        const int global_bs = static_cast<int>(std::min(n, global_begin + G) - global_begin);
+        const dist::Range share = dist::even_share(static_cast<size_t>(global_bs), R, comm.rank());
+        const size_t begin = global_begin + share.first;
+        const int bs = static_cast<int>(share.size());
+        int T = 1, global_T = 1;
+        for (int i = 0; i < global_bs; ++i)
+          global_T = std::max(global_T, static_cast<int>(train.ids[static_cast<size_t>(order[global_begin + static_cast<size_t>(i)])].size()));
+        for (int i = 0; i < bs; ++i)
+          T = std::max(T, static_cast<int>(train.ids[static_cast<size_t>(order[begin + static_cast<size_t>(i)])].size()));
+        batch.B = bs;
+        batch.T = T;
+        batch.ids.assign(static_cast<size_t>(bs) * T, cfg.pad_token_id);
+        batch.lengths.resize(static_cast<size_t>(bs));
+        for (int i = 0; i < bs; ++i) {
+          const size_t ex = static_cast<size_t>(order[begin + static_cast<size_t>(i)]);
+          const auto& ids = train.ids[ex];
+          std::copy(ids.begin(), ids.end(), batch.ids.begin() + static_cast<ptrdiff_t>(i) * T);
+          batch.lengths[static_cast<size_t>(i)] = static_cast<int32_t>(ids.size());
+          if (multi)
+            std::copy(train.targets[ex].begin(), train.targets[ex].end(), targets.begin() + static_cast<ptrdiff_t>(i) * K);
+          else
+            labels[static_cast<size_t>(i)] = train.labels[ex];
+        }
+        // Step: forward, loss, backward, clip, AdamW with the scheduled rate. Dropout masks are keyed
+        // by (seed, step) in one process and by (seed, step x R + rank) on R ranks: distinct per rank.
+        // With accumulation the key counts micro-batches: (step x accum + j) x R + rank.
+        const uint64_t micro = static_cast<uint64_t>(ts.global_step) * static_cast<uint64_t>(accum) +
+                               static_cast<uint64_t>(mb - b * accum);
+        const DropoutSpec spec{opts.seed, micro * static_cast<uint64_t>(R) + static_cast<uint64_t>(comm.rank())};
+        float mb_loss = 0.f;
+        if (bs > 0) {
+          distilbert_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
+          mb_loss = multi ? bce_with_logits_forward_backward(logits.data(), targets.data(), bs, K, dlogits.data())
+                          : cross_entropy_forward_backward(logits.data(), labels.data(), bs, K, dlogits.data());
+          if (accum > 1) scale_inplace(dlogits.data(), static_cast<size_t>(bs) * K, 1.0f / static_cast<float>(accum));
+          // The loss is a mean over the global batch: weight this rank's mean by its share of it.
+          if (R > 1) scale_inplace(dlogits.data(), static_cast<size_t>(bs) * K, static_cast<float>(bs) / static_cast<float>(global_bs));
+          distilbert_backward(cfg, w, gw, batch, acts, dlogits.data());  // accumulates (zeroed after each step)
+        }
+        loss += static_cast<float>(static_cast<double>(mb_loss) * bs / global_bs / accum);  // this rank's share
+        step_bs += global_bs;
+        step_T = std::max(step_T, global_T);
+        ts.num_input_tokens_seen += static_cast<int64_t>(global_bs) * global_T;  // as one process pads
+        ts.total_flos += flops_per_token * static_cast<double>(global_bs) * global_T;
       }
-      // Step: forward, loss, backward, clip, AdamW with the scheduled rate.
-      const DropoutSpec spec{opts.seed, static_cast<uint64_t>(ts.global_step)};
-      distilbert_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
-      const float loss = multi ? bce_with_logits_forward_backward(logits.data(), targets.data(), bs, K, dlogits.data())
-                               : cross_entropy_forward_backward(logits.data(), labels.data(), bs, K, dlogits.data());
-      distilbert_backward(cfg, w, gw, batch, acts, dlogits.data());  // grads are zero here (see below)
+      // Ranks: sum the weighted gradients and losses; a stop request on any rank stops them all.
+      stop = opts.should_stop && opts.should_stop(ts.global_step + 1);
+      if (R > 1) {
+        double shared[2] = {static_cast<double>(loss), stop ? 1.0 : 0.0};
+        comm.allreduce_sum(shared, 2);
+        comm.allreduce_sum(grads.data(), grads.size());
+        loss = static_cast<float>(shared[0]);
+        stop = shared[1] > 0;
+      }
       const float norm = global_grad_norm(layout.params(), grads.data());
       const double lr = schedule.lr(ts.global_step);
       // The clip is folded into the update, which also zeroes the gradients for the next step.
@@ -432,11 +522,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       ts.loss_sum += loss;
       ts.logged_loss_sum += loss;
       ++ts.steps_since_log;
-      ts.num_input_tokens_seen += static_cast<int64_t>(bs) * T;
-      ts.total_flos += flops_per_token * static_cast<double>(bs) * T;
       ++out.steps_this_run;
       const double epoch_now = static_cast<double>(e) + static_cast<double>(b + 1) / static_cast<double>(steps_per_epoch);
-      StepRecord rec{ts.global_step, epoch_now, loss, lr, norm, bs, T};
+      StepRecord rec{ts.global_step, epoch_now, loss, lr, norm, step_bs, step_T};
       out.steps.push_back(rec);
       append_step_record(log_text, rec);
       if (!std::isfinite(loss))
@@ -444,10 +532,12 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
                     " (lower --learning-rate?)");
       if (opts.logging_steps > 0 && ts.global_step % opts.logging_steps == 0) log_training_loss(epoch_now);
       progress.update(ts.global_step, loss, lr);
+      if (opts.on_step) opts.on_step(rec, total_steps);
       // Mid-epoch checkpoints (the epoch end saves its own): the state names this epoch, the batches
       // done in it and the RNG state it started from.
       const bool epoch_done = b + 1 == steps_per_epoch || ts.global_step >= total_steps;
-      const bool stop = opts.should_stop && opts.should_stop(ts.global_step);
+      if (R > 1 && ts.global_step % weight_check_steps == 0)
+        check_ranks_agree(dist::arena_checksum(model.params.data(), model.params.size()), "the weights");
       if (!epoch_done && ((opts.save_checkpoints && opts.save_steps > 0 && ts.global_step % opts.save_steps == 0) ||
                           stop)) {
         ts.epoch = e;
@@ -466,8 +556,8 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     log_training_loss(epoch_now);
     if (eval != nullptr && !eval->ids.empty()) {
       EvalOutput eo = multi ? evaluate_tokenized_multilabel(cfg, w, eval->ids, eval->targets, opts.eval_batch_size,
-                                                          std::vector<float>(static_cast<size_t>(K), static_cast<float>(opts.threshold)))
-                            : evaluate_tokenized(cfg, w, eval->ids, eval->labels, opts.eval_batch_size);
+                                                          std::vector<float>(static_cast<size_t>(K), static_cast<float>(opts.threshold)), comm)
+                            : evaluate_tokenized(cfg, w, eval->ids, eval->labels, opts.eval_batch_size, comm);
       nlohmann::json m = eval_results_json(eo, label_names, opts.eval_batch_size, "eval_");
       m["epoch"] = epoch_now;
       m["step"] = ts.global_step;
@@ -498,12 +588,13 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     if (out.interrupted) break;
   }
   progress.finish();
+  if (R > 1) check_ranks_agree(dist::arena_checksum(model.params.data(), model.params.size()), "the final weights");
 
   out.train_runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   out.global_step = ts.global_step;
   out.epoch = st.epoch;
   out.train_loss = ts.global_step > 0 ? ts.loss_sum / static_cast<double>(ts.global_step) : 0.0;
-  const double samples = static_cast<double>(opts.max_steps > 0 ? total_steps * B : static_cast<int64_t>(n) * num_epochs);
+  const double samples = static_cast<double>(opts.max_steps > 0 ? total_steps * static_cast<int64_t>(G) : static_cast<int64_t>(n) * num_epochs);
   st.global_step = ts.global_step;
   st.log_history.push_back(
       {{"epoch", st.epoch},
@@ -514,7 +605,7 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
        {"train_samples_per_second", out.train_runtime > 0 ? round_to(samples / out.train_runtime, 3) : 0.0},
        {"train_steps_per_second",
         out.train_runtime > 0 ? round_to(static_cast<double>(total_steps) / out.train_runtime, 3) : 0.0}});
-  if (!opts.output_dir.empty()) {
+  if (!opts.output_dir.empty() && root) {
     fs::create_directories(opts.output_dir);
     write_file_atomic(opts.output_dir / "train_log.jsonl", log_text);
   }

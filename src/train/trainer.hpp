@@ -13,9 +13,16 @@
 //   loss  = mean cross-entropy (train mode; dropout masks keyed by (seed, k)); grads = d loss
 //           (multi-label models: mean BCE with logits over the batch's B x K entries, as torch's
 //           BCEWithLogitsLoss in DistilBertForSequenceClassification)
-//   norm  = clip_grad_norm(grads, max_grad_norm);  AdamW step with lr * linear_schedule_factor(k)
+//   norm  = clip_grad_norm(grads, max_grad_norm);  AdamW step with lr * schedule_factor(k)
+//           (--lr-scheduler-type, linear by default; schedule.hpp)
 // Epoch orders: a seeded Fisher-Yates shuffle per epoch (one Rng, saved in checkpoints), dataset
 // order with shuffle = false, or replayed from an order file (one line per epoch, 0-based indices).
+//
+// Under `mpirun -np R` (dist::world(), docs/SCALING.md) a step consumes a global batch of
+// train_batch_size x R examples of the same epoch order; each rank runs an even share of it and
+// the gradients, weighted by each share's size, are summed over the ranks, so the update equals
+// one process's with batch B x R (to float rounding; dropout masks differ: keyed by rank too).
+// Weights are compared by checksum every weight_check_steps; rank 0 alone writes and reports.
 //
 //   TrainOptions o;  o.model = "distilbert-base-cased";  o.data = "tweet_eval/emotion";  o.output_dir = "runs/e";
 //   TrainOutcome r = run_training(o);      // r.train_loss, r.global_step, r.evals.back().metrics
@@ -33,6 +40,8 @@
 #include "train/outputs.hpp"
 
 namespace bert_emotion {
+
+struct StepRecord;
 
 struct TrainOptions {
   std::string model;                    // directory or hub id (--model, --model_name_or_path)
@@ -54,6 +63,10 @@ struct TrainOptions {
   double max_grad_norm = 1.0;           // <= 0 disables clipping
   int64_t warmup_steps = 0;
   double warmup_ratio = 0.0;
+  std::string lr_scheduler_type = "linear";  // see schedule.hpp
+  // Optimizer steps of N consecutive batches (train_batch_size each): each batch's loss is scaled
+  // by 1/N and the gradients summed, as the Trainer (4.35) does; an epoch's last step may hold fewer.
+  int gradient_accumulation_steps = 1;
   size_t max_seq_length = 0;            // 0 = the tokenizer's model maximum
   int64_t logging_steps = 500;          // also logged at every epoch end
   bool shuffle = true;                  // false: dataset order every epoch
@@ -71,11 +84,15 @@ struct TrainOptions {
   bool tune_thresholds = false;         // multi-label: tune per-label thresholds on the eval split
                                         // and save thresholds.json (src/data/thresholds.hpp)
   int threads = 0;                      // OpenMP threads (0 = leave as is)
+  int64_t weight_check_steps = 50;      // under mpirun: compare the ranks' weights every N steps
   bool quiet = false;                   // no progress output
   bool plots = true;                    // loss_curve.svg / eval_metrics.svg
   // Asked after every step (e.g. by a SIGINT handler): true stops the run after saving a
   // checkpoint of that exact step, so --resume-from-checkpoint continues it bit-identically.
   std::function<bool(int64_t global_step)> should_stop;
+  // Called after every step, before should_stop, with the step's record and the run's total step
+  // count: progress for embedders (the Python module's callback / tqdm bar).
+  std::function<void(const StepRecord& step, int64_t total_steps)> on_step;
 };
 
 // The options under the Trainer's TrainingArguments names (learning_rate, per_device_train_batch_size,

@@ -1,5 +1,5 @@
 // gen_unicode_exceptions.cpp — writes src/tokenizer/unicode_exceptions.inc: the code points where
-// Hugging Face's tokenizer (truth tables from unicode_truth.js) and raw utf8proc disagree.
+// Hugging Face's tokenizer (truth tables from unicode_truth.js, unicode_bpe_truth.js) and raw utf8proc disagree.
 // Built by generate.sh against src/tokenizer/unicode.cpp compiled with BERT_EMOTION_UNICODE_RAW.
 //   gen_unicode_exceptions FIXTURE_DIR OUT.inc
 #include <cstdio>
@@ -78,23 +78,48 @@ int main(int argc, char** argv) {
                "// raw utf8proc %s (Unicode %s). Included by unicode.cpp.\n\n",
                utf8proc_version(), utf8proc_unicode_version());
 
-  std::ifstream in(dir + "/unicode_classes.txt");
-  if (!in) throw std::runtime_error("cannot read unicode_classes.txt");
-  std::string first, last, norm, pre;
+  // Truth per code point: the BERT classes (unicode_classes.txt) and the GPT-2 pattern classes
+  // (unicode_bpe_classes.txt). An exception range overrides all flags of its code points.
+  constexpr uint8_t kBertBits = kCharControl | kCharWhitespace | kCharPunctuation | kCharChinese;
+  std::vector<std::string> bert_truth(0x110000), bpe_truth(0x110000);
+  std::vector<uint8_t> bert_flags(0x110000), bpe_flags(0x110000);
+  {
+    std::ifstream in(dir + "/unicode_classes.txt");
+    if (!in) throw std::runtime_error("cannot read unicode_classes.txt");
+    std::string first, last, norm, pre;
+    while (in >> first >> last >> norm >> pre) {
+      uint8_t truth = 0;
+      if (norm == "D") truth |= kCharControl;
+      if (norm == "C") truth |= kCharChinese;
+      if (pre == "S") truth |= kCharWhitespace;
+      if (pre == "P") truth |= kCharPunctuation;
+      for (auto cp = std::stoul(first, nullptr, 16); cp <= std::stoul(last, nullptr, 16); ++cp)
+        bert_truth[cp] = norm + pre, bert_flags[cp] = truth;
+    }
+  }
+  {
+    std::ifstream in(dir + "/unicode_bpe_classes.txt");
+    if (!in) throw std::runtime_error("cannot read unicode_bpe_classes.txt");
+    std::string first, last, cls;
+    while (in >> first >> last >> cls) {
+      const uint8_t truth = cls == "L" ? kCharLetter : cls == "N" ? kCharNumber : cls == "S" ? kCharRegexSpace : 0;
+      for (auto cp = std::stoul(first, nullptr, 16); cp <= std::stoul(last, nullptr, 16); ++cp)
+        bpe_truth[cp] = cls, bpe_flags[cp] = truth;
+    }
+  }
+  auto bpe_class = [](uint8_t f) {
+    return std::string((f & kCharLetter) ? "L" : (f & kCharNumber) ? "N" : (f & kCharRegexSpace) ? "S" : "O");
+  };
   struct Range { char32_t a, b; uint8_t f; };
   std::vector<Range> ranges;
-  while (in >> first >> last >> norm >> pre) {
-    char32_t a = char32_t(std::stoul(first, nullptr, 16)), b = char32_t(std::stoul(last, nullptr, 16));
-    uint8_t truth = 0;
-    if (norm == "D") truth |= kCharControl;
-    if (norm == "C") truth |= kCharChinese;
-    if (pre == "S") truth |= kCharWhitespace;
-    if (pre == "P") truth |= kCharPunctuation;
-    for (char32_t cp = a; cp <= b; ++cp) {
-      if (effective(char_flags(cp)) == norm + pre) continue;
-      if (!ranges.empty() && ranges.back().b + 1 == cp && ranges.back().f == truth) ranges.back().b = cp;
-      else ranges.push_back({cp, cp, truth});
-    }
+  for (char32_t cp = 0; cp <= 0x10FFFF; ++cp) {
+    if (!scalar(cp)) continue;
+    const uint8_t raw = char_flags(cp);
+    const bool bert_ok = effective(raw) == bert_truth[cp], bpe_ok = bpe_class(raw) == bpe_truth[cp];
+    if (bert_ok && bpe_ok) continue;
+    const uint8_t truth = uint8_t((bert_ok ? raw & kBertBits : bert_flags[cp]) | bpe_flags[cp]);
+    if (!ranges.empty() && ranges.back().b + 1 == cp && ranges.back().f == truth) ranges.back().b = cp;
+    else ranges.push_back({cp, cp, truth});
   }
   std::fprintf(out, "constexpr FlagException kFlagExceptions[] = {\n");
   for (auto& r : ranges) std::fprintf(out, "    {0x%04X, 0x%04X, %u},\n", unsigned(r.a), unsigned(r.b), unsigned(r.f));

@@ -1,0 +1,196 @@
+// bind_classifier.cpp — bert_emotion.Classifier: load a model once, classify from many threads.
+//
+// Wraps the public api/classifier.hpp. Every call releases the GIL while it tokenizes and runs the
+// model, so Python threads classify in parallel (the Classifier is thread-safe); between batches it
+// takes the GIL back for a moment to let Ctrl-C raise KeyboardInterrupt. logits() is what the
+// pipeline (bert_emotion/pipeline.py) builds on: texts or {text, text_pair} pairs, truncated or
+// not, as a float32 NumPy array [N, num_labels].
+//
+//   clf = bert_emotion.Classifier("runs/emo", threads=2)
+//   clf.classify("so happy")        # {"label": "joy", "label_id": 1, "score": 0.93, "scores": {...}}
+//   clf.logits(["a", "b"])          # numpy.ndarray (2, 4), float32
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <limits>
+#include <memory>
+#include <optional>
+#include <variant>
+
+#include "api/classifier.hpp"
+#include "bindings.hpp"
+#include "hub/hub.hpp"
+#include "model/config.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion::python {
+
+namespace {
+
+struct PyClassifier {
+  std::shared_ptr<const Classifier> clf;
+  ClassifierOptions opts;
+  std::string model_dir;
+  size_t max_length = 0;  // the truncation length classify() uses
+};
+
+using Texts = std::variant<std::string, std::vector<std::string>>;
+using Pairs = std::optional<std::variant<std::string, std::vector<std::optional<std::string>>>>;
+
+std::vector<std::string> as_list(const Texts& t) {
+  if (const auto* s = std::get_if<std::string>(&t)) return {*s};
+  return std::get<std::vector<std::string>>(t);
+}
+
+std::vector<std::optional<std::string>> as_pairs(const Pairs& p, size_t n) {
+  if (!p) return std::vector<std::optional<std::string>>(n);
+  if (const auto* s = std::get_if<std::string>(&*p)) {
+    if (n != 1) throw InvalidArgument("text_pair: one pair given for " + std::to_string(n) + " texts");
+    return {*s};
+  }
+  auto v = std::get<std::vector<std::optional<std::string>>>(*p);
+  if (v.size() != n)
+    throw InvalidArgument("text_pair: " + std::to_string(v.size()) + " pairs for " + std::to_string(n) + " texts");
+  return v;
+}
+
+// Rows of logits for pre-tokenized rows, batch by batch (Ctrl-C is checked between batches).
+// Call without the GIL.
+std::vector<float> run_rows(const PyClassifier& c, const std::vector<std::vector<int32_t>>& rows, int batch_size) {
+  const size_t K = static_cast<size_t>(c.clf->config().num_labels());
+  const size_t bs = static_cast<size_t>(batch_size);
+  std::vector<float> flat;
+  flat.reserve(rows.size() * K);
+  std::vector<std::vector<int32_t>> chunk;
+  for (size_t start = 0; start < rows.size(); start += bs) {
+    check_signals_without_gil();
+    chunk.assign(rows.begin() + static_cast<ptrdiff_t>(start),
+                 rows.begin() + static_cast<ptrdiff_t>(std::min(rows.size(), start + bs)));
+    for (const auto& row : c.clf->logits(chunk)) flat.insert(flat.end(), row.begin(), row.end());
+  }
+  return flat;
+}
+
+py::array_t<float> to_array(const std::vector<float>& flat, size_t rows, size_t K, bool single) {
+  py::array_t<float> a = single ? py::array_t<float>(std::vector<py::ssize_t>{static_cast<py::ssize_t>(K)})
+                                : py::array_t<float>(std::vector<py::ssize_t>{static_cast<py::ssize_t>(rows),
+                                                                              static_cast<py::ssize_t>(K)});
+  std::copy(flat.begin(), flat.end(), a.mutable_data());
+  return a;
+}
+
+int resolve_batch_size(const PyClassifier& c, std::optional<int> batch_size) {
+  const int bs = batch_size.value_or(c.opts.batch_size);
+  if (bs < 1) throw InvalidArgument("batch_size must be >= 1, got " + std::to_string(bs));
+  return bs;
+}
+
+py::dict prediction_dict(const Prediction& p, const std::vector<std::string>& names) {
+  py::dict d;
+  d["label"] = p.label;
+  d["label_id"] = p.label_id;
+  d["score"] = p.score;
+  py::dict scores;
+  for (size_t k = 0; k < names.size(); ++k) scores[py::str(names[k])] = p.scores[k];
+  d["scores"] = scores;
+  return d;
+}
+
+}  // namespace
+
+void bind_classifier(py::module_& m) {
+  py::class_<PyClassifier>(m, "Classifier",
+                           "A loaded text classifier (model directory or hub id); thread-safe, load once")
+      .def(py::init([](const std::string& model, int threads, int batch_size, size_t max_length) {
+             py::gil_scoped_release release;
+             PyClassifier c;
+             c.opts.threads = threads;
+             c.opts.batch_size = batch_size;
+             c.opts.max_length = max_length;
+             const auto dir = resolve_model_path(model, hub_options_from_env());
+             c.model_dir = dir.string();
+             c.clf = Classifier::load(dir, c.opts);
+             const size_t model_max = std::min<size_t>(c.clf->tokenizer().model_max_length(),
+                                                       static_cast<size_t>(c.clf->config().max_position_embeddings));
+             c.max_length = max_length == 0 ? model_max : std::min(max_length, model_max);
+             return c;
+           }),
+           py::arg("model"), py::kw_only(), py::arg("threads") = 0, py::arg("batch_size") = 32,
+           py::arg("max_length") = 0,
+           "threads: OpenMP threads per call (0 = all cores); max_length: truncation (0 = the model's maximum)")
+      .def_property_readonly("model_dir", [](const PyClassifier& c) { return c.model_dir; })
+      .def_property_readonly("labels", [](const PyClassifier& c) { return c.clf->config().label_names(); })
+      .def_property_readonly("num_labels", [](const PyClassifier& c) { return c.clf->config().num_labels(); })
+      .def_property_readonly("max_length", [](const PyClassifier& c) { return c.max_length; })
+      .def_property_readonly("batch_size", [](const PyClassifier& c) { return c.opts.batch_size; })
+      .def_property_readonly("config", [](const PyClassifier& c) { return json_to_python(config_to_json(c.clf->config())); },
+                             "config.json as a dict")
+      .def_property_readonly("tokenizer", [](const PyClassifier& c) { return c.clf->tokenizer(); })
+      .def(
+          "classify",
+          [](const PyClassifier& c, const Texts& texts) -> py::object {
+            const std::vector<std::string> list = as_list(texts);
+            std::vector<Prediction> preds;
+            {
+              py::gil_scoped_release release;
+              // Chunks of whole batches: the same batches as one classify() call, with Ctrl-C checks.
+              const size_t chunk = static_cast<size_t>(c.opts.batch_size) * 4;
+              for (size_t start = 0; start < list.size(); start += chunk) {
+                check_signals_without_gil();
+                std::vector<std::string> part(list.begin() + static_cast<ptrdiff_t>(start),
+                                              list.begin() + static_cast<ptrdiff_t>(std::min(list.size(), start + chunk)));
+                for (auto& p : c.clf->classify(part)) preds.push_back(std::move(p));
+              }
+            }
+            const auto names = c.clf->config().label_names();
+            if (std::holds_alternative<std::string>(texts)) return prediction_dict(preds.at(0), names);
+            py::list out;
+            for (const auto& p : preds) out.append(prediction_dict(p, names));
+            return out;
+          },
+          py::arg("texts"),
+          "Label, label id, score and per-label scores (softmax, or sigmoid for multi-label models), as the "
+          "CLI's predict; a dict for a str, a list of dicts for a list")
+      .def(
+          "logits",
+          [](const PyClassifier& c, const Texts& texts, const Pairs& text_pair, bool truncation,
+             std::optional<size_t> max_length, std::optional<int> batch_size) {
+            const std::vector<std::string> list = as_list(texts);
+            const auto pairs = as_pairs(text_pair, list.size());
+            const int bs = resolve_batch_size(c, batch_size);
+            const size_t K = static_cast<size_t>(c.clf->config().num_labels());
+            std::vector<float> flat;
+            {
+              py::gil_scoped_release release;
+              const size_t limit = !truncation ? std::numeric_limits<size_t>::max() : max_length.value_or(c.max_length);
+              const Tokenizer& tok = c.clf->tokenizer();
+              std::vector<std::vector<int32_t>> rows(list.size());
+              for (size_t i = 0; i < list.size(); ++i) {
+                if (i % 256 == 255) check_signals_without_gil();
+                rows[i] = pairs[i] ? tok.encode_pair(list[i], *pairs[i], limit).ids : tok.encode_ids(list[i], limit);
+              }
+              flat = run_rows(c, rows, bs);
+            }
+            return to_array(flat, list.size(), K, std::holds_alternative<std::string>(texts));
+          },
+          py::arg("texts"), py::arg("text_pair") = py::none(), py::kw_only(), py::arg("truncation") = true,
+          py::arg("max_length") = py::none(), py::arg("batch_size") = py::none(),
+          "Raw logits as float32: shape (num_labels,) for a str, (N, num_labels) for a list. text_pair: the "
+          "second text (a str, or a list with None for single texts). truncation=False keeps every token "
+          "(longer than the model's positions -> InvalidArgumentError)")
+      .def(
+          "logits_from_ids",
+          [](const PyClassifier& c, const std::vector<std::vector<int32_t>>& rows, std::optional<int> batch_size) {
+            const int bs = resolve_batch_size(c, batch_size);
+            std::vector<float> flat;
+            {
+              py::gil_scoped_release release;
+              flat = run_rows(c, rows, bs);
+            }
+            return to_array(flat, rows.size(), static_cast<size_t>(c.clf->config().num_labels()), false);
+          },
+          py::arg("rows"), py::kw_only(), py::arg("batch_size") = py::none(),
+          "Logits (N, num_labels) of pre-tokenized rows ([CLS] ... [SEP] included)");
+}
+
+}  // namespace bert_emotion::python

@@ -106,7 +106,7 @@ void validate_train_options(const TrainOptions& o);
 struct TokenizedSplit {
   std::vector<std::vector<int32_t>> ids;  // [CLS] ... [SEP] per example
   std::vector<int> labels;                // in [0, K) (single-label models)
-  std::vector<std::vector<float>> targets;  // [N][K] multi-hot (multi-label models; labels unused)
+  std::vector<std::vector<float>> targets{};  // [N][K] multi-hot (multi-label models; labels unused)
 };
 
 // The model being trained: parameters owned in `layout` order.

@@ -1,6 +1,8 @@
 // multilabel_metrics.cpp — scikit-learn's multi-label metrics and report (see multilabel_metrics.hpp).
 #include "data/multilabel_metrics.hpp"
 
+#include "data/report_table.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -15,23 +17,6 @@ namespace {
 
 double safe_div(double num, double den) { return den == 0 ? 0.0 : num / den; }
 double f1_of(double p, double r) { return p + r == 0 ? 0.0 : 2 * p * r / (p + r); }
-
-size_t code_points(const std::string& s) {
-  size_t cps = 0;
-  for (unsigned char c : s) cps += (c & 0xC0) != 0x80;
-  return cps;
-}
-
-std::string pad_left(const std::string& s, size_t width) {
-  const size_t cps = code_points(s);
-  return cps >= width ? s : std::string(width - cps, ' ') + s;
-}
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
 
 void check_shape(const MultiHot& a, size_t N, size_t K, const char* what) {
   if (a.size() != N)
@@ -158,35 +143,18 @@ std::string multilabel_report(const MultiLabelMetrics& m, const std::vector<std:
     throw InvalidArgument("multilabel_report: " + std::to_string(names.size()) + " label names for " +
                           std::to_string(K) + " labels");
   if (digits < 0) throw InvalidArgument("multilabel_report: digits must be >= 0");
-  size_t width = std::string("weighted avg").size();
-  for (const auto& n : names) width = std::max(width, code_points(n));
-  width = std::max(width, static_cast<size_t>(digits));
-  std::string out = std::string(width, ' ') + " ";
-  // Appended piecewise: `" " + std::string` trips GCC 12's -Wrestrict false positive here.
-  auto cell = [&](const std::string& text) {
-    out += ' ';
-    out += pad_left(text, 9);
-  };
-  for (const char* h : {"precision", "recall", "f1-score", "support"}) cell(h);
-  out += "\n\n";
-  auto row = [&](const std::string& name, double p, double r, double f, int64_t s) {
-    out += pad_left(name, width);
-    out += ' ';
-    for (double v : {p, r, f}) cell(fixed(v, digits));
-    cell(std::to_string(s));
-    out += '\n';
-  };
+  ReportTable t(names, digits);
   int64_t support = 0;
   for (int k = 0; k < K; ++k) {
-    row(names[k], m.precision[k], m.recall[k], m.f1[k], m.support[k]);
+    t.row(names[k], m.precision[k], m.recall[k], m.f1[k], m.support[k]);
     support += m.support[k];
   }
-  out += "\n";
-  row("micro avg", m.micro_precision, m.micro_recall, m.micro_f1, support);
-  row("macro avg", m.macro_precision, m.macro_recall, m.macro_f1, support);
-  row("weighted avg", m.weighted_precision, m.weighted_recall, m.weighted_f1, support);
-  row("samples avg", m.samples_precision, m.samples_recall, m.samples_f1, support);
-  return out;
+  t.blank_line();
+  t.row("micro avg", m.micro_precision, m.micro_recall, m.micro_f1, support);
+  t.row("macro avg", m.macro_precision, m.macro_recall, m.macro_f1, support);
+  t.row("weighted avg", m.weighted_precision, m.weighted_recall, m.weighted_f1, support);
+  t.row("samples avg", m.samples_precision, m.samples_recall, m.samples_f1, support);
+  return t.str();
 }
 
 nlohmann::json multilabel_metrics_to_json(const MultiLabelMetrics& m, const std::vector<std::string>& names,

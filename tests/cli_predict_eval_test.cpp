@@ -43,7 +43,12 @@ Result run(const std::string& cmd, bool merge = false) {
 }
 
 std::string bin() { return std::string("'") + BERT_EMOTION_BIN + "'"; }
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+std::string q(const fs::path& p) {
+  std::string s(1, '\'');  // appended, not "'" + ...: GCC 12 -Wrestrict false positive (PR 105329)
+  s += p.string();
+  s += '\'';
+  return s;
+}
 
 class Env : public ::testing::Environment {
  public:

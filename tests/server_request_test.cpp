@@ -281,7 +281,9 @@ TEST(PredictRequest, MutatedBodiesNeverEscapeAsOtherErrors) {
       ++parsed;
       ASSERT_FALSE(r.inputs.empty()) << body;
       ASSERT_LE(r.inputs.size(), 2u) << body;
-      if (!r.is_batch) ASSERT_EQ(r.inputs.size(), 1u) << body;
+      if (!r.is_batch) {
+        ASSERT_EQ(r.inputs.size(), 1u) << body;
+      }
     } catch (const ApiError&) {
       ++rejected;
     } catch (const std::exception& e) {

@@ -11,11 +11,16 @@ packages=(
   clang libclang-rt-14-dev             # fuzzing and sanitizer builds
   libopenmpi-dev openmpi-bin           # optional: data-parallel training / sharded inference under mpirun
   python3 curl ccache
-  nodejs npm chromium                  # tests/js: the real HF client, the OpenAPI validator, the page in headless Chromium
+  chromium                             # tests/js: the page in headless Chromium
   # The Python module (python/, docs/PYTHON.md): pybind11, headers, NumPy, pytest, and what
   # `pip install --no-build-isolation .` builds with.
   pybind11-dev python3-dev python3-numpy python3-pytest python3-setuptools python3-wheel python3-pip python3-venv
 )
+# tests/js (the real HF client, the OpenAPI validator, puppeteer-core) need node and npm. A machine
+# whose node came from elsewhere (e.g. NodeSource's nodejs, which bundles npm and conflicts with
+# Debian's npm package) keeps it; otherwise Debian's packages.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 if [ "${BERT_EMOTION_WITH_PEERS:-0}" = 1 ]; then
   packages+=(python3-torch python3-numpy python3-onnx wrk hyperfine)
 fi

@@ -16,10 +16,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-asan}
 JOBS=${JOBS:-$(nproc)}
+# MPI is off here: Open MPI is not instrumented and keeps allocations until exit by design, which
+# LeakSanitizer reports from inside libmpi; the MPI tests run in the normal build (scripts/test.sh).
 start=$(date +%s)
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
-  -DBERT_EMOTION_SANITIZE=ON -DBERT_EMOTION_BENCH=OFF >/dev/null
+  -DBERT_EMOTION_SANITIZE=ON -DBERT_EMOTION_BENCH=OFF -DBERT_EMOTION_MPI=OFF >/dev/null
 cmake --build "$BUILD_DIR" -j "$JOBS"
 built=$(date +%s)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_odr_violation=0:strict_string_checks=1:check_initialization_order=1}

@@ -192,7 +192,12 @@ TEST_F(CliInput, StreamingKeepsMemoryBoundedAndOrder) {
   EXPECT_EQ(got, 100000u);
   EXPECT_TRUE(in_order);
   ASSERT_GT(base, 0);
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's quarantine keeps freed blocks (256 MB by default), so RSS says nothing about the bound.
+  (void)peak;
+#else
   EXPECT_LT(peak - base, 6 * 1024) << "peak " << peak << " KiB, after the first line " << base << " KiB";
+#endif
 }
 
 TEST_F(CliInput, PredictKeepsInputOrderAcrossChunks) {

@@ -41,6 +41,11 @@ THREADS=${THREADS:-}
 ALLOW_RANDOM_INIT=${ALLOW_RANDOM_INIT:-1}
 SHARED_MODEL="$ROOT/../shared/models/distilbert-base-cased"
 BIN="$ROOT/$BUILD_DIR/bert-emotion"
+# A local TweetEval copy beside the checkout, if any: the binary itself searches only
+# $BERT_EMOTION_DATA_DIR (docs/HUB.md), else the cache or a download.
+if [ -z "${BERT_EMOTION_DATA_DIR:-}" ] && [ -d "$ROOT/../shared/data" ]; then
+  export BERT_EMOTION_DATA_DIR="$ROOT/../shared/data"
+fi
 
 JOB_START=$(date +%s)
 STEP_START=$JOB_START

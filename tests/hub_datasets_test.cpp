@@ -40,11 +40,15 @@ TEST(HubDatasets, FindsTheSharedLocalCopy) {
   HubOptions o;
   o.offline = true;  // must not need the network
   o.data_cache_dir = fs::temp_directory_path() / "hub_test_never_used";
+  // The binary knows no local folder of its own: without BERT_EMOTION_DATA_DIR, offline and with
+  // an empty cache, the task is not found (never silently read from a folder beside the sources).
+  EXPECT_THROW(resolve_dataset_path("tweet_eval/emotion", o), NetworkError);
+  // BERT_EMOTION_DATA_DIR may name the datasets folder itself or a folder above it.
+  ::setenv("BERT_EMOTION_DATA_DIR", (fs::path(SHARED_DIR) / "data").c_str(), 1);
   fs::path got = resolve_dataset_path("tweet_eval/emotion", o);
   EXPECT_TRUE(fs::equivalent(got, shared)) << got;
   EXPECT_FALSE(fs::exists(o.data_cache_dir));
-  // BERT_EMOTION_DATA_DIR may name the datasets folder itself or a folder above it.
-  ::setenv("BERT_EMOTION_DATA_DIR", (fs::path(SHARED_DIR) / "data").c_str(), 1);
+  ::setenv("BERT_EMOTION_DATA_DIR", (fs::path(SHARED_DIR) / "data" / "tweeteval" / "datasets").c_str(), 1);
   EXPECT_TRUE(fs::equivalent(resolve_dataset_path("tweet_eval/emotion", o), shared));
   ::unsetenv("BERT_EMOTION_DATA_DIR");
   // A path that exists is returned as given; anything unknown too, for the loader to judge.

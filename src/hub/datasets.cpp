@@ -36,11 +36,6 @@ std::vector<fs::path> default_data_roots() {
     roots.emplace_back(fs::path(d) / "datasets");
     roots.emplace_back(fs::path(d) / "tweeteval" / "datasets");
   }
-#ifdef BERT_EMOTION_SOURCE_DIR
-  roots.emplace_back(fs::path(BERT_EMOTION_SOURCE_DIR) / ".." / "shared" / "data" / "tweeteval" / "datasets");
-#endif
-  roots.emplace_back(fs::path("..") / "shared" / "data" / "tweeteval" / "datasets");
-  roots.emplace_back(fs::path("shared") / "data" / "tweeteval" / "datasets");
   return roots;
 }
 

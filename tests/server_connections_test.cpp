@@ -39,6 +39,7 @@ class OneTokenEncoder : public TextEncoder {
       e.offsets.push_back({0, 0});
       e.special_tokens_mask.push_back(id < 1000);
       e.type_ids.push_back(0);
+      e.sequence_ids.push_back(id < 1000 ? -1 : 0);
     }
     return e;
   }

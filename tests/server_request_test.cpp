@@ -146,6 +146,7 @@ Encoding make_encoding(size_t n, size_t m, bool pair) {
     e.offsets.push_back({0, 0});
     e.special_tokens_mask.push_back(special);
     e.type_ids.push_back(type);
+    e.sequence_ids.push_back(special ? -1 : int8_t(type));
   };
   push(101, true, 0);
   for (size_t i = 0; i < n; ++i) push(1000 + int32_t(i), false, 0);

@@ -53,6 +53,7 @@ class FakeEncoder : public TextEncoder {
     e.offsets.push_back(off);
     e.special_tokens_mask.push_back(special);
     e.type_ids.push_back(type);
+    e.sequence_ids.push_back(special ? -1 : int8_t(type));
   }
   static void add_words(Encoding& e, std::string_view text, uint8_t type) {
     size_t i = 0;

@@ -31,9 +31,9 @@ std::vector<float> scores_from_logits(const std::vector<float>& logits, bool mul
 
 namespace {
 
-class DistilBertClassifier final : public Classifier {
+class EncoderClassifier final : public Classifier {
  public:
-  DistilBertClassifier(LoadedModel model, Tokenizer tok, ClassifierOptions opts)
+  EncoderClassifier(LoadedModel model, Tokenizer tok, ClassifierOptions opts)
       : model_(std::move(model)), tok_(std::move(tok)), opts_(opts) {
     const auto& cfg = model_.config;
     if (cfg.num_labels() < 1)
@@ -51,20 +51,42 @@ class DistilBertClassifier final : public Classifier {
   const Tokenizer& tokenizer() const override { return tok_; }
 
   std::vector<Prediction> classify(const std::vector<std::string>& texts) const override {
+    return classify(texts, {});
+  }
+
+  std::vector<Prediction> classify(const std::vector<std::string>& texts,
+                                   const std::vector<std::string>& text_pairs) const override {
     apply_threads();
     const size_t N = texts.size();
-    std::vector<std::vector<int32_t>> ids(N);
-    for (size_t i = 0; i < N; ++i) ids[i] = tok_.encode_ids(texts[i], max_length_);
+    const bool pairs = !text_pairs.empty();
+    if (pairs && text_pairs.size() != N)
+      throw InvalidArgument("classifier: " + std::to_string(N) + " texts but " + std::to_string(text_pairs.size()) +
+                            " second texts of pairs");
+    const bool typed = pairs && model_.config.takes_token_types();
+    std::vector<std::vector<int32_t>> ids(N), types(typed ? N : 0);
+    for (size_t i = 0; i < N; ++i) {
+      if (!pairs) {
+        ids[i] = tok_.encode_ids(texts[i], max_length_);
+        continue;
+      }
+      Encoding e = tok_.encode_pair(texts[i], text_pairs[i], max_length_);
+      ids[i] = std::move(e.ids);
+      if (typed) types[i].assign(e.type_ids.begin(), e.type_ids.end());
+    }
     const int K = model_.config.num_labels();
     std::vector<Prediction> out(N);
-    std::vector<std::vector<int32_t>> rows;
+    std::vector<std::vector<int32_t>> rows, type_rows;
     std::vector<float> logits;
     const size_t bs = static_cast<size_t>(opts_.batch_size);
     for (size_t start = 0; start < N; start += bs) {
       const size_t end = std::min(N, start + bs);
       rows.clear();
-      for (size_t i = start; i < end; ++i) rows.push_back(std::move(ids[i]));
-      run_batch(rows, logits);
+      type_rows.clear();
+      for (size_t i = start; i < end; ++i) {
+        rows.push_back(std::move(ids[i]));
+        if (typed) type_rows.push_back(std::move(types[i]));
+      }
+      run_batch(rows, type_rows, logits);
       for (size_t r = 0; r < rows.size(); ++r) {
         Prediction& p = out[start + r];
         p.logits.assign(logits.begin() + r * K, logits.begin() + (r + 1) * K);
@@ -78,7 +100,8 @@ class DistilBertClassifier final : public Classifier {
     return out;
   }
 
-  std::vector<std::vector<float>> logits(const std::vector<std::vector<int32_t>>& rows) const override {
+  std::vector<std::vector<float>> logits(const std::vector<std::vector<int32_t>>& rows,
+                                         const std::vector<std::vector<int32_t>>& type_rows = {}) const override {
     apply_threads();
     const auto& cfg = model_.config;
     for (size_t i = 0; i < rows.size(); ++i) {
@@ -94,7 +117,7 @@ class DistilBertClassifier final : public Classifier {
     std::vector<std::vector<float>> out;
     if (rows.empty()) return out;
     std::vector<float> flat;
-    run_batch(rows, flat);
+    run_batch(rows, cfg.takes_token_types() ? type_rows : std::vector<std::vector<int32_t>>{}, flat);
     const int K = cfg.num_labels();
     out.reserve(rows.size());
     for (size_t r = 0; r < rows.size(); ++r) out.emplace_back(flat.begin() + r * K, flat.begin() + (r + 1) * K);
@@ -107,10 +130,12 @@ class DistilBertClassifier final : public Classifier {
     if (opts_.threads > 0) omp_set_num_threads(opts_.threads);
   }
 
-  // One packed forward pass (no padding) with buffers borrowed from the pool.
-  void run_batch(const std::vector<std::vector<int32_t>>& rows, std::vector<float>& logits) const {
+  // One packed forward pass (no padding) with buffers borrowed from the pool; type_rows empty or
+  // one per row.
+  void run_batch(const std::vector<std::vector<int32_t>>& rows, const std::vector<std::vector<int32_t>>& type_rows,
+                 std::vector<float>& logits) const {
     const auto& cfg = model_.config;
-    const PackedBatch batch = pack_rows(rows);
+    const PackedBatch batch = pack_rows(rows, type_rows);
     std::unique_ptr<PackedActivations> acts = acquire();
     logits.assign(static_cast<size_t>(batch.B) * cfg.num_labels(), 0.f);
     try {
@@ -148,7 +173,7 @@ class DistilBertClassifier final : public Classifier {
 std::unique_ptr<Classifier> Classifier::load(const std::filesystem::path& model_dir, const ClassifierOptions& opts) {
   LoadedModel model = load_model_dir(model_dir);
   Tokenizer tok = Tokenizer::from_model_dir(model_dir);
-  return std::make_unique<DistilBertClassifier>(std::move(model), std::move(tok), opts);
+  return std::make_unique<EncoderClassifier>(std::move(model), std::move(tok), opts);
 }
 
 }  // namespace bert_emotion

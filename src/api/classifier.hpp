@@ -9,14 +9,17 @@
 //   for (const auto& p : clf->classify({"I love this!", "so sad today"}))
 //     std::cout << p.label << " " << p.score << "\n";
 //   auto raw = clf->logits({{101, 1422, 102}});   // pre-tokenized rows (the HTTP server's path)
+//   auto pairs = clf->classify({"premise"}, {"hypothesis"});   // sentence pairs, one per text
 //
 // A Classifier is immutable after load() and safe to call from many threads at once: each call
 // borrows activation buffers from a small mutex-guarded pool (one set per concurrent caller,
 // grown to the largest batch seen). classify() tokenizes, truncates to max_length ([CLS] + first
-// pieces + [SEP]) and runs batches of batch_size texts in input order; every batch is packed (the
+// pieces + [SEP]; pairs longest-first) and runs batches of batch_size texts in input order; every batch is packed (the
 // rows end to end, no padding: encoder_forward_packed), so mixed lengths cost nothing extra and
 // the outputs do not depend on the batch size beyond float rounding. Scores are softmax over the logits for single-label models and an independent sigmoid per
 // label for problem_type multi_label_classification; label_id is the argmax (first on ties).
+// Token types: a pair's second segment is type 1 (the tokenizer's post-processor) for models that
+// take token types (config type_vocab_size >= 2: BERT); RoBERTa and DistilBERT see type 0 only.
 // `threads` > 0 sets the OpenMP thread count of every calling thread (0 = leave OpenMP's default).
 #pragma once
 
@@ -55,8 +58,14 @@ class Classifier {
 
   // Tokenizes, batches (packed) and runs the model. Output order = input order.
   virtual std::vector<Prediction> classify(const std::vector<std::string>& texts) const = 0;
+  // Sentence pairs (texts[i], text_pairs[i]); InvalidArgument when the sizes differ.
+  virtual std::vector<Prediction> classify(const std::vector<std::string>& texts,
+                                           const std::vector<std::string>& text_pairs) const = 0;
   // Pre-tokenized rows ([CLS] ... [SEP] included) -> logits [rows][K]; one packed batch per call.
-  virtual std::vector<std::vector<float>> logits(const std::vector<std::vector<int32_t>>& rows) const = 0;
+  // type_rows: the rows' token types (Encoding::type_ids), or empty (all 0); used only by models
+  // that take token types (ModelConfig::takes_token_types).
+  virtual std::vector<std::vector<float>> logits(const std::vector<std::vector<int32_t>>& rows,
+                                                 const std::vector<std::vector<int32_t>>& type_rows = {}) const = 0;
 };
 
 // probabilities from logits: softmax (single-label, max subtracted) or sigmoid (multi-label).

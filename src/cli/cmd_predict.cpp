@@ -1,12 +1,14 @@
 // cmd_predict.cpp — `bert-emotion predict --model DIR [TEXT ...] [--input FILE|-] [--format F]`.
 //
 // Classifies texts given as arguments, or one per line of --input (a file, or "-" for stdin; with
-// neither, stdin is read). Lines split on "\n" only, as the datasets are. Output order = input
-// order, in one of three formats:
+// neither, stdin is read). Lines split on "\n" only, as the datasets are. --pair-input FILE makes
+// sentence pairs: its line i is the second text of input i (BERT models see it as token type 1).
+// Output order = input order, in one of three formats:
 //   jsonl  {"text": ..., "label": "joy", "score": 0.91, "scores": {"anger": ..., ...}} per line,
-//          scores in label-id order, plus "logits": [...] with --logits
-//   csv    header text,label,score,<one column per label>[,logit_<label>...] (RFC 4180 quoting)
-//   table  label, score and the text, aligned for reading
+//          scores in label-id order, plus "logits": [...] with --logits; "text_pair" after "text"
+//   csv    header text,label,score,<one column per label>[,logit_<label>...] (RFC 4180 quoting);
+//          a text_pair column after text for pairs
+//   table  label, score and the text (pairs: "text | text_pair"), aligned for reading
 // Under mpirun rank 0 reads the input and shares it; each rank classifies a contiguous share of the
 // batches (the batches one process runs, so the numbers are the same) and rank 0 prints them all.
 #include <charconv>
@@ -32,6 +34,7 @@ struct PredictOptions {
   std::string model;
   std::vector<std::string> texts;
   std::string input;
+  std::string pair_input;
   std::string format = "jsonl";
   int batch_size = 32;
   int threads = 0;
@@ -102,7 +105,7 @@ class PredictionWriter {
   std::string header() const {
     std::string out;
     if (o_.format == "csv") {
-      out += "text,label,score";
+      out += o_.pair_input.empty() ? "text,label,score" : "text,text_pair,label,score";
       for (const auto& n : names_) out += "," + csv_cell(n);
       if (o_.logits)
         for (const auto& n : names_) out += "," + csv_cell("logit_" + n);
@@ -113,11 +116,13 @@ class PredictionWriter {
     return out;
   }
 
-  std::string row(const std::string& text, const Prediction& p) const {
+  // `pair`: the second text of a pair, or null.
+  std::string row(const std::string& text, const std::string* pair, const Prediction& p) const {
     std::string out;
     if (o_.format == "jsonl") {
       nlohmann::ordered_json j;
       j["text"] = text;
+      if (pair) j["text_pair"] = *pair;
       j["label"] = p.label;
       j["score"] = json_float(p.score);
       nlohmann::ordered_json scores = nlohmann::ordered_json::object();
@@ -130,7 +135,7 @@ class PredictionWriter {
       }
       out += j.dump() + "\n";
     } else if (o_.format == "csv") {
-      out += csv_cell(text) + "," + csv_cell(p.label) + "," + shortest(p.score);
+      out += csv_cell(text) + (pair ? "," + csv_cell(*pair) : "") + "," + csv_cell(p.label) + "," + shortest(p.score);
       for (float sc : p.scores) out += "," + shortest(sc);
       if (o_.logits)
         for (float l : p.logits) out += "," + shortest(l);
@@ -138,7 +143,7 @@ class PredictionWriter {
     } else {
       char score[16];
       std::snprintf(score, sizeof score, "%.4f", p.score);
-      out += pad(p.label) + "  " + score + "  " + table_text(text, 80) + "\n";
+      out += pad(p.label) + "  " + score + "  " + table_text(pair ? text + " | " + *pair : text, 80) + "\n";
       if (o_.logits) {
         out += pad("") + "  logits ";
         for (float l : p.logits) out += " " + shortest(l);
@@ -175,17 +180,21 @@ void broadcast_texts(dist::Communicator& comm, std::vector<std::string>& texts) 
   }
 }
 
-// classify() of this rank's share of the batches; every rank's predictions, in input order. Each
-// travels as K * 2 + 3 floats: label id, score, token count (exact below 2^24), scores, logits.
+// classify() of this rank's share of the batches (pairs: empty, or one per text); every rank's
+// predictions, in input order. Each travels as K * 2 + 3 floats: label id, score, token count
+// (exact below 2^24), scores, logits.
 std::vector<Prediction> classify_sharded(dist::Communicator& comm, const Classifier& clf,
-                                         const std::vector<std::string>& texts, size_t batch_size,
-                                         const std::vector<std::string>& names) {
-  if (!comm.distributed()) return clf.classify(texts);
+                                         const std::vector<std::string>& texts, const std::vector<std::string>& pairs,
+                                         size_t batch_size, const std::vector<std::string>& names) {
+  if (!comm.distributed()) return clf.classify(texts, pairs);
   const dist::Range share = dist::even_share((texts.size() + batch_size - 1) / batch_size, comm.size(), comm.rank());
   const size_t first = std::min(texts.size(), share.first * batch_size);
   const size_t last = std::min(texts.size(), share.last * batch_size);
-  const auto mine = clf.classify(std::vector<std::string>(texts.begin() + static_cast<ptrdiff_t>(first),
-                                                          texts.begin() + static_cast<ptrdiff_t>(last)));
+  auto slice = [&](const std::vector<std::string>& v) {
+    if (v.empty()) return v;
+    return std::vector<std::string>(v.begin() + static_cast<ptrdiff_t>(first), v.begin() + static_cast<ptrdiff_t>(last));
+  };
+  const auto mine = clf.classify(slice(texts), slice(pairs));
   const size_t K = names.size(), stride = 2 * K + 3;
   std::vector<float> wire;
   wire.reserve(mine.size() * stride);
@@ -223,6 +232,29 @@ int run_predict(const PredictOptions& o) {
   std::unique_ptr<LineInput> input;
   if (comm.is_root() && (!o.input.empty() || o.texts.empty()))
     input = std::make_unique<LineInput>(o.input.empty() ? "-" : o.input, policy, true);
+  // --pair-input is read whole, up front: line i is the second text of input i.
+  if (!o.pair_input.empty() && policy == Utf8Policy::Skip)
+    throw InvalidArgument("--on-invalid-utf8 skip would misalign --pair-input's pairs: use error or replace");
+  std::vector<std::string> all_pairs;
+  if (!o.pair_input.empty() && comm.is_root()) all_pairs = read_all_lines(o.pair_input, policy, true);
+  size_t inputs_seen = 0;
+  // The second texts of the next `count` inputs (none without --pair-input).
+  auto take_pairs = [&](size_t count) {
+    std::vector<std::string> out;
+    if (o.pair_input.empty()) return out;
+    if (inputs_seen + count > all_pairs.size())
+      throw InvalidArgument("--pair-input " + o.pair_input + " has " + std::to_string(all_pairs.size()) +
+                            " line(s) but there are more inputs");
+    out.assign(all_pairs.begin() + static_cast<ptrdiff_t>(inputs_seen),
+               all_pairs.begin() + static_cast<ptrdiff_t>(inputs_seen + count));
+    inputs_seen += count;
+    return out;
+  };
+  auto check_all_paired = [&] {
+    if (!o.pair_input.empty() && inputs_seen != all_pairs.size())
+      throw InvalidArgument("--pair-input " + o.pair_input + " has " + std::to_string(all_pairs.size()) +
+                            " line(s) for " + std::to_string(inputs_seen) + " input(s)");
+  };
 
   auto dir = resolve_model_path(o.model, cli_hub_options());
   ClassifierOptions copts;
@@ -242,11 +274,17 @@ int run_predict(const PredictOptions& o) {
     std::vector<std::string> texts = std::move(args);
     std::string line;
     while (input && input->next(line, /*wait=*/true)) texts.push_back(std::move(line));
+    std::vector<std::string> pairs;
+    if (comm.is_root()) {
+      pairs = take_pairs(texts.size());
+      check_all_paired();
+    }
     broadcast_texts(comm, texts);
-    const auto preds = classify_sharded(comm, *clf, texts, static_cast<size_t>(o.batch_size), names);
+    if (!o.pair_input.empty()) broadcast_texts(comm, pairs);
+    const auto preds = classify_sharded(comm, *clf, texts, pairs, static_cast<size_t>(o.batch_size), names);
     if (!comm.is_root()) return kExitOk;
     std::string out = writer.header();
-    for (size_t i = 0; i < preds.size(); ++i) out += writer.row(texts[i], preds[i]);
+    for (size_t i = 0; i < preds.size(); ++i) out += writer.row(texts[i], pairs.empty() ? nullptr : &pairs[i], preds[i]);
     write_out(out);
     if (input) note_skipped();
     return kExitOk;
@@ -258,8 +296,10 @@ int run_predict(const PredictOptions& o) {
   std::string out = writer.header();
   auto emit = [&](std::vector<std::string>& texts) {
     if (!texts.empty()) {
-      const auto preds = clf->classify(texts);
-      for (size_t i = 0; i < preds.size(); ++i) out += writer.row(texts[i], preds[i]);
+      const std::vector<std::string> pairs = take_pairs(texts.size());
+      const auto preds = clf->classify(texts, pairs);
+      for (size_t i = 0; i < preds.size(); ++i)
+        out += writer.row(texts[i], pairs.empty() ? nullptr : &pairs[i], preds[i]);
       texts.clear();
     }
     write_out(out);
@@ -282,6 +322,7 @@ int run_predict(const PredictOptions& o) {
     emit(pending);
     note_skipped();
   }
+  check_all_paired();
   return kExitOk;
 }
 
@@ -291,6 +332,7 @@ Registrar reg("predict", [](CLI::App& app) {
   sub->add_option("--model,-m", o->model, "Model directory or hub id")->required();
   sub->add_option("texts", o->texts, "Texts to classify");
   sub->add_option("--input,-i", o->input, "File with one text per line; - = stdin");
+  sub->add_option("--pair-input", o->pair_input, "File with the second text of each pair, line by line (sentence pairs)");
   sub->add_option("--format,-f", o->format, "jsonl (default), csv or table")->capture_default_str()->check(CLI::IsMember({"jsonl", "csv", "table"}));
   sub->add_option("--batch-size", o->batch_size, "Texts per forward pass (sorted by length)")->capture_default_str()->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
   sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->capture_default_str()->check(CLI::Range(0, std::numeric_limits<int>::max()));

@@ -56,7 +56,7 @@ int run_serve(const ServeOptions& o) {
   // Health = a 2-token forward pass that must give finite logits (TEI asks the backend too).
   const std::vector<std::vector<int32_t>> probe = {{tok.cls_id(), tok.sep_id()}};
   serve::FunctionBackend backend(
-      [&clf](const std::vector<std::vector<int32_t>>& rows) { return clf->logits(rows); },
+      [&clf](const serve::TokenRows& rows, const serve::TokenRows& types) { return clf->logits(rows, types); },
       [&clf, &probe] {
         const auto l = clf->logits(probe);
         return l.size() == 1 && std::all_of(l[0].begin(), l[0].end(), [](float v) { return std::isfinite(v); });

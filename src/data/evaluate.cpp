@@ -38,7 +38,8 @@ double round_to(double v, int decimals) {
 }  // namespace
 
 EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const std::vector<std::vector<int32_t>>& ids,
-                              const std::vector<int>& labels, int batch_size, dist::Communicator& comm) {
+                              const std::vector<int>& labels, int batch_size, dist::Communicator& comm,
+                              const std::vector<std::vector<int32_t>>& type_rows) {
   const auto t0 = std::chrono::steady_clock::now();
   const int K = cfg.num_labels();
   if (batch_size < 1) throw InvalidArgument("evaluate: batch size must be >= 1, got " + std::to_string(batch_size));
@@ -48,6 +49,9 @@ EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const st
   if (ids.size() != labels.size())
     throw InvalidArgument("evaluate: " + std::to_string(ids.size()) + " token rows but " +
                           std::to_string(labels.size()) + " labels");
+  if (!type_rows.empty() && type_rows.size() != ids.size())
+    throw InvalidArgument("evaluate: " + std::to_string(ids.size()) + " token rows but " +
+                          std::to_string(type_rows.size()) + " token type rows");
   const size_t N = ids.size();
   EvalOutput out;
   for (size_t i = 0; i < N; ++i) {
@@ -70,14 +74,18 @@ EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const st
   const dist::Range share = dist::even_share((N + bs - 1) / bs, comm.size(), comm.rank());
   const size_t row_first = std::min(N, share.first * bs), row_last = std::min(N, share.last * bs);
   PackedActivations acts;
-  std::vector<std::vector<int32_t>> rows;
+  std::vector<std::vector<int32_t>> rows, types;
   std::vector<float> logits;
   double loss_sum = 0;
   for (size_t start = row_first; start < row_last; start += bs) {
     const size_t end = std::min(row_last, start + bs);
     rows.clear();
-    for (size_t i = start; i < end; ++i) rows.push_back(ids[i]);
-    const PackedBatch batch = pack_rows(rows);
+    types.clear();
+    for (size_t i = start; i < end; ++i) {
+      rows.push_back(ids[i]);
+      if (!type_rows.empty()) types.push_back(type_rows[i]);
+    }
+    const PackedBatch batch = pack_rows(rows, types);
     logits.assign(static_cast<size_t>(batch.B) * K, 0.f);
     encoder_forward_packed(cfg, w, batch, acts, logits.data());
     std::copy(logits.begin(), logits.end(), out.logits.begin() + static_cast<ptrdiff_t>(start * K));
@@ -102,18 +110,27 @@ EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokeni
     throw InvalidArgument("evaluate: dataset " + data.source + " has " + std::to_string(data.label_names.size()) +
                           " labels but the model has " + std::to_string(K));
   if (max_length == 0) max_length = std::min<size_t>(tok.model_max_length(), static_cast<size_t>(cfg.max_tokens()));
-  std::vector<std::vector<int32_t>> ids;
+  std::vector<std::vector<int32_t>> ids, types;
   std::vector<int> labels;
+  bool any_pair = false;
   ids.reserve(data.rows.size());
   labels.reserve(data.rows.size());
   for (const auto& row : data.rows) {
     if (row.label < 0)
       throw InvalidArgument("evaluate: " + data.source + " line " + std::to_string(row.line) + " has no label");
-    ids.push_back(row.text_pair.empty() ? tok.encode_ids(row.text, max_length)
-                                        : tok.encode_pair(row.text, row.text_pair, max_length).ids);
+    if (row.text_pair.empty()) {
+      ids.push_back(tok.encode_ids(row.text, max_length));
+      types.emplace_back(ids.back().size(), 0);
+    } else {
+      Encoding e = tok.encode_pair(row.text, row.text_pair, max_length);
+      types.emplace_back(e.type_ids.begin(), e.type_ids.end());
+      ids.push_back(std::move(e.ids));
+      any_pair = true;
+    }
     labels.push_back(row.label);
   }
-  EvalOutput out = evaluate_tokenized(cfg, w, ids, labels, batch_size, comm);
+  if (!any_pair || !cfg.takes_token_types()) types.clear();
+  EvalOutput out = evaluate_tokenized(cfg, w, ids, labels, batch_size, comm, types);
   out.runtime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

@@ -41,17 +41,20 @@ struct EvalOutput {
   size_t num_tokens = 0;              // real tokens processed (specials included)
 };
 
-// Tokenizes every row (truncated to max_length; 0 = the model's maximum) and evaluates.
+// Tokenizes every row (truncated to max_length; 0 = the model's maximum; a row with a text_pair as
+// a pair, whose second segment is token type 1 for models that take token types) and evaluates.
 // Throws InvalidArgument for batch_size < 1, a dataset whose label space differs in size from the
 // model's num_labels, or a multi-label model (single-label datasets only).
 EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokenizer& tok, const Dataset& data,
                           int batch_size, size_t max_length = 0,
                           dist::Communicator& comm = dist::Communicator::solo());
 
-// Same on pre-tokenized rows ([CLS] ... [SEP] included) with gold ids in [0, K).
+// Same on pre-tokenized rows ([CLS] ... [SEP] included) with gold ids in [0, K). type_rows: the
+// rows' token types (empty: all 0), as evaluate_model passes for pairs when the model takes them.
 EvalOutput evaluate_tokenized(const ModelConfig& cfg, const Weights& w, const std::vector<std::vector<int32_t>>& ids,
                               const std::vector<int>& labels, int batch_size,
-                              dist::Communicator& comm = dist::Communicator::solo());
+                              dist::Communicator& comm = dist::Communicator::solo(),
+                              const std::vector<std::vector<int32_t>>& type_rows = {});
 
 // Trainer-style eval results: {prefix}loss, metrics_to_json keys, {prefix}runtime,
 // {prefix}samples_per_second, {prefix}steps_per_second (batches/s), and "{prefix}samples".

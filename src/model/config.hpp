@@ -63,6 +63,10 @@ struct ModelConfig {
     return family == Family::roberta ? max_position_embeddings - pad_token_id - 1 : max_position_embeddings;
   }
   bool multi_label() const { return problem_type == "multi_label_classification"; }
+  // Whether a pair's token types reach the model (BERT: segment B is type 1). A table of one row
+  // (RoBERTa) or none (DistilBERT) takes none: every token is type 0, as Transformers' tokenizers
+  // for those models return no token_type_ids.
+  bool takes_token_types() const { return type_vocab_size > 1; }
   std::vector<std::string> label_names() const;  // in id order
 };
 

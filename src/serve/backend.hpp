@@ -7,7 +7,7 @@
 // depending on the api layer.
 //
 //   FunctionBackend backend(
-//       [&](const std::vector<std::vector<int32_t>>& rows) { return clf->logits(rows); },
+//       [&](const TokenRows& rows, const TokenRows& types) { return clf->logits(rows, types); },
 //       [] { return true; });
 //   Server server(backend, encoder, info, opts);
 //
@@ -22,33 +22,41 @@
 
 namespace bert_emotion::serve {
 
+using TokenRows = std::vector<std::vector<int32_t>>;
+
 class Backend {
  public:
   virtual ~Backend() = default;
   // rows: token ids with the special tokens ([CLS] ... [SEP]); lengths may differ (the real backend
-  // packs them without padding). Returns logits [rows.size()][num_labels]. Throws on failure
-  // (reported as 424 Backend).
-  virtual std::vector<std::vector<float>> predict(const std::vector<std::vector<int32_t>>& rows) = 0;
+  // packs them without padding). type_rows: each row's token types (Encoding::type_ids; BERT pairs
+  // 0 then 1), one per row. Returns logits [rows.size()][num_labels]. Throws on failure (reported
+  // as 424 Backend).
+  virtual std::vector<std::vector<float>> predict(const TokenRows& rows, const TokenRows& type_rows) = 0;
   // false -> GET /health answers 503 Unhealthy.
   virtual bool health() = 0;
 };
 
-// A Backend made of two callables; what the CLI and the tests use.
+// A Backend made of two callables; what the CLI and the tests use. A PredictFn of rows alone
+// (fake models of the HTTP tests) ignores the token types.
 class FunctionBackend : public Backend {
  public:
-  using PredictFn = std::function<std::vector<std::vector<float>>(const std::vector<std::vector<int32_t>>&)>;
+  using TypedPredictFn = std::function<std::vector<std::vector<float>>(const TokenRows&, const TokenRows&)>;
+  using PredictFn = std::function<std::vector<std::vector<float>>(const TokenRows&)>;
   using HealthFn = std::function<bool()>;
 
-  explicit FunctionBackend(PredictFn predict, HealthFn health = [] { return true; })
+  explicit FunctionBackend(TypedPredictFn predict, HealthFn health = [] { return true; })
       : predict_(std::move(predict)), health_(std::move(health)) {}
+  explicit FunctionBackend(PredictFn predict, HealthFn health = [] { return true; })
+      : predict_([p = std::move(predict)](const TokenRows& rows, const TokenRows&) { return p(rows); }),
+        health_(std::move(health)) {}
 
-  std::vector<std::vector<float>> predict(const std::vector<std::vector<int32_t>>& rows) override {
-    return predict_(rows);
+  std::vector<std::vector<float>> predict(const TokenRows& rows, const TokenRows& type_rows) override {
+    return predict_(rows, type_rows);
   }
   bool health() override { return health_(); }
 
  private:
-  PredictFn predict_;
+  TypedPredictFn predict_;
   HealthFn health_;
 };
 

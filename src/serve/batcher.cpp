@@ -23,7 +23,10 @@ Batcher::Batcher(Backend& backend, BatcherOptions opts, MetricsRegistry* metrics
 
 Batcher::~Batcher() { stop(); }
 
-std::vector<std::future<RowResult>> Batcher::submit(std::vector<std::vector<int32_t>> rows) {
+std::vector<std::future<RowResult>> Batcher::submit(TokenRows rows, TokenRows type_rows) {
+  if (!type_rows.empty() && type_rows.size() != rows.size())
+    throw InvalidArgument("batcher: " + std::to_string(rows.size()) + " rows but " + std::to_string(type_rows.size()) +
+                          " token type rows");
   std::vector<std::future<RowResult>> futures;
   futures.reserve(rows.size());
   {
@@ -32,8 +35,8 @@ std::vector<std::future<RowResult>> Batcher::submit(std::vector<std::vector<int3
     if (queue_.size() + rows.size() > opts_.max_queue_rows)
       throw ApiError(ErrorType::Overloaded, "Model is overloaded");
     const auto now = Clock::now();
-    for (auto& ids : rows) {
-      Item item{std::move(ids), {}, now};
+    for (size_t i = 0; i < rows.size(); ++i) {
+      Item item{std::move(rows[i]), type_rows.empty() ? std::vector<int32_t>{} : std::move(type_rows[i]), {}, now};
       futures.push_back(item.promise.get_future());
       queue_.push_back(std::move(item));
     }
@@ -88,12 +91,16 @@ void Batcher::run() {
 }
 
 void Batcher::run_batch(std::vector<Item>& batch) {
-  std::vector<std::vector<int32_t>> rows;
+  TokenRows rows, type_rows;
   rows.reserve(batch.size());
+  type_rows.reserve(batch.size());
   size_t tokens = 0;
   for (Item& item : batch) {
     tokens += item.ids.size();
+    // A row submitted without types is all type 0, so that every row of the batch has its types.
+    if (item.type_ids.empty()) item.type_ids.assign(item.ids.size(), 0);
     rows.push_back(std::move(item.ids));
+    type_rows.push_back(std::move(item.type_ids));
   }
   if (metrics_) {
     metrics_->observe("te_batch_next_size", static_cast<double>(rows.size()));
@@ -103,7 +110,7 @@ void Batcher::run_batch(std::vector<Item>& batch) {
   std::vector<std::vector<float>> logits;
   std::string error;
   try {
-    logits = backend_.predict(rows);
+    logits = backend_.predict(rows, type_rows);
     if (logits.size() != rows.size())
       error = "backend returned " + std::to_string(logits.size()) + " rows of logits for " +
               std::to_string(rows.size()) + " inputs";

@@ -12,7 +12,7 @@
 // ApiError(Unhealthy); it never blocks.
 //
 //   Batcher batcher(backend, {.max_batch_tokens = 16384}, &metrics);
-//   std::vector<std::future<RowResult>> futs = batcher.submit({ids_a, ids_b});
+//   std::vector<std::future<RowResult>> futs = batcher.submit({ids_a, ids_b}, {types_a, types_b});
 //   RowResult r = futs[0].get();   // r.ok(), r.logits, r.queue_seconds, r.inference_seconds
 //   batcher.stop();                // finishes every queued row, then joins the worker
 //
@@ -57,7 +57,8 @@ class Batcher {
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
 
-  std::vector<std::future<RowResult>> submit(std::vector<std::vector<int32_t>> rows);
+  // type_rows: one per row (each as long as its row), or empty: every token type 0.
+  std::vector<std::future<RowResult>> submit(TokenRows rows, TokenRows type_rows = {});
   void stop();
   size_t queue_size() const;
   const BatcherOptions& options() const { return opts_; }
@@ -66,6 +67,7 @@ class Batcher {
   using Clock = std::chrono::steady_clock;
   struct Item {
     std::vector<int32_t> ids;
+    std::vector<int32_t> type_ids;  // empty: all 0
     std::promise<RowResult> promise;
     Clock::time_point enqueued;
   };

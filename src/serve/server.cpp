@@ -384,8 +384,9 @@ std::vector<std::vector<float>> Server::classify(const std::vector<Sequence>& in
 
   // Tokenize on this HTTP thread (TEI: tokenization workers), validate, then queue.
   const size_t n = inputs.size();
-  std::vector<std::vector<int32_t>> rows;
+  TokenRows rows, type_rows;
   rows.reserve(n);
+  type_rows.reserve(n);
   size_t chars = 0, tokens = 0, truncated = 0;
   const size_t max_chars = max_input_length_ * kCharsPerToken;
   for (size_t i = 0; i < n; ++i) {
@@ -411,11 +412,13 @@ std::vector<std::vector<float>> Server::classify(const std::vector<Sequence>& in
     }
     metrics_.observe("te_request_input_length", static_cast<double>(e.ids.size()));
     tokens += e.ids.size();
+    type_rows.emplace_back(e.type_ids.begin(), e.type_ids.end());
+    if (type_rows.back().size() != e.ids.size()) type_rows.back().assign(e.ids.size(), 0);  // an encoder without types
     rows.push_back(std::move(e.ids));
   }
   const double tokenization = seconds_since(start);
 
-  auto futures = batcher_->submit(std::move(rows));
+  auto futures = batcher_->submit(std::move(rows), std::move(type_rows));
   std::vector<RowResult> results;
   results.reserve(n);
   for (auto& f : futures) results.push_back(f.get());  // every row finishes before the permit is released

@@ -12,7 +12,7 @@
 // validates lengths, submits rows to the Batcher and waits; one inference thread runs packed batches
 // on the Backend. stop() stops accepting, lets in-flight requests finish, then stops the batcher.
 //
-//   FunctionBackend backend([&](const auto& rows) { return clf->logits(rows); });
+//   FunctionBackend backend([&](const TokenRows& rows, const TokenRows& types) { return clf->logits(rows, types); });
 //   TokenizerEncoder encoder(clf->tokenizer());
 //   ModelInfo info{"runs/emotion", clf->config().label_names(), clf->config().multi_label(), 512};
 //   Server server(backend, encoder, info, {.port = 0});

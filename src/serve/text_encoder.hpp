@@ -2,7 +2,7 @@
 //
 // The server must know an input's real length before deciding to reject or truncate it (TEI's
 // "`inputs` must have less than 512 tokens"), so it asks for the full encoding and truncates it
-// itself (serve/truncation.hpp). TokenizerEncoder adapts the engine's WordPiece Tokenizer; tests of
+// itself (serve/truncation.hpp). TokenizerEncoder adapts the engine's Tokenizer (WordPiece, BPE); tests of
 // the HTTP layer may plug in a fake encoder.
 //
 //   Tokenizer tok = Tokenizer::from_model_dir(dir);

@@ -41,7 +41,11 @@ bool truncate_encoding(Encoding& e, size_t max_length, TruncationDirection direc
   const size_t n = e.ids.size();
   if (n <= max_length) return false;
   auto is_special = [&](size_t i) { return i < e.special_tokens_mask.size() && e.special_tokens_mask[i] != 0; };
-  auto is_second = [&](size_t i) { return i < e.type_ids.size() && e.type_ids[i] != 0; };
+  // The pair's second side by sequence id, not token type: RoBERTa's pairs are type 0 throughout.
+  if (e.sequence_ids.size() != n)
+    throw InvalidArgument("truncation: the encoding has " + std::to_string(e.sequence_ids.size()) +
+                          " sequence ids for " + std::to_string(n) + " tokens");
+  auto is_second = [&](size_t i) { return e.sequence_ids[i] == 1; };
 
   size_t specials = 0, n1 = 0, n2 = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -72,6 +76,7 @@ bool truncate_encoding(Encoding& e, size_t max_length, TruncationDirection direc
   keep_where(e.offsets, keep);
   keep_where(e.special_tokens_mask, keep);
   keep_where(e.type_ids, keep);
+  keep_where(e.sequence_ids, keep);
   return true;
 }
 

@@ -6,7 +6,8 @@
 // from the end (Right, the default) or from the start (Left). For a pair, HF's `longest_first`
 // strategy decides how many tokens each side keeps: the shorter side keeps everything if the
 // longer one can absorb the cut, else both are cut to half of the budget (the longer original
-// getting the odd token). Every per-token vector of the Encoding is cut consistently.
+// getting the odd token). The sides are told apart by the Encoding's sequence_ids (as HF does;
+// token types cannot: RoBERTa's are 0 on both sides). Every per-token vector is cut consistently.
 //
 //   Encoding e = encoder.encode(text);                 // untruncated
 //   bool cut = truncate_encoding(e, 512, TruncationDirection::Left);
@@ -26,7 +27,8 @@ enum class TruncationDirection { Right, Left };
 std::pair<size_t, size_t> longest_first_lengths(size_t n1, size_t n2, size_t budget);
 
 // Cuts `e` to at most `max_length` tokens. Returns true if anything was removed. Throws
-// InvalidArgument when max_length cannot even hold the special tokens.
+// InvalidArgument when max_length cannot even hold the special tokens, or when `e` (over the
+// limit) lacks a sequence id per token.
 bool truncate_encoding(Encoding& e, size_t max_length, TruncationDirection direction);
 
 }  // namespace bert_emotion::serve

@@ -424,23 +424,25 @@ Encoding post_process(const TokenizerImpl& tk, SequenceTokens& a, SequenceTokens
   e.tokens.reserve(total);
   e.special_tokens_mask.reserve(total);
   e.type_ids.reserve(total);
-  auto append_sequence = [&](SequenceTokens& s, uint8_t type_id) {
+  e.sequence_ids.reserve(total);
+  auto append_sequence = [&](SequenceTokens& s, int8_t sequence, uint8_t type_id) {
     e.ids.insert(e.ids.end(), s.ids.begin(), s.ids.end());
     e.offsets.insert(e.offsets.end(), s.offsets.begin(), s.offsets.end());
     for (auto& t : s.tokens) e.tokens.push_back(std::move(t));
     e.special_tokens_mask.insert(e.special_tokens_mask.end(), s.ids.size(), 0);
     e.type_ids.insert(e.type_ids.end(), s.ids.size(), type_id);
+    e.sequence_ids.insert(e.sequence_ids.end(), s.ids.size(), sequence);
   };
   if (tpl.empty()) {  // no post-processor: the sequences as they are
-    append_sequence(a, 0);
-    if (b) append_sequence(*b, 1);
+    append_sequence(a, 0, 0);
+    if (b) append_sequence(*b, 1, 1);
     return e;
   }
   for (const auto& p : tpl) {
     if (p.sequence == 0) {
-      append_sequence(a, p.type_id);
+      append_sequence(a, 0, p.type_id);
     } else if (p.sequence == 1) {
-      if (b) append_sequence(*b, p.type_id);
+      if (b) append_sequence(*b, 1, p.type_id);
     } else {
       for (size_t i = 0; i < p.ids.size(); ++i) {
         e.ids.push_back(p.ids[i]);
@@ -448,6 +450,7 @@ Encoding post_process(const TokenizerImpl& tk, SequenceTokens& a, SequenceTokens
         e.tokens.push_back(p.tokens[i]);
         e.special_tokens_mask.push_back(1);
         e.type_ids.push_back(p.type_id);
+        e.sequence_ids.push_back(-1);
       }
     }
   }

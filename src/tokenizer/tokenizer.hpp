@@ -15,6 +15,7 @@
 //   Tokenizer tok = Tokenizer::from_model_dir("model");   // tokenizer.json, vocab.json + merges.txt, or vocab.txt
 //   Encoding e = tok.encode("I love this! 😀");           // [CLS] ... [SEP] / <s> ... </s>, truncated to the model max
 //   e.ids;  e.tokens;  e.offsets;                          // offsets: byte ranges in the input text
+//   e.sequence_ids;                                        // 0 / 1 per input side, -1 for specials
 //   Encoding p = tok.encode_pair("question", "answer", 16); // [CLS] A [SEP] B [SEP] / <s> A </s></s> B </s>
 //   std::vector<Encoding> all = tok.encode_batch(texts);   // same as encode() per text, in order
 //
@@ -33,6 +34,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,10 +49,17 @@ struct Encoding {
   std::vector<std::string> tokens;
   std::vector<std::pair<uint32_t, uint32_t>> offsets;  // [begin, end) byte offsets into the input; (0,0) for specials
   std::vector<uint8_t> special_tokens_mask;             // 1 for tokens added by the post-processor
-  std::vector<uint8_t> type_ids;                        // 0 for the first sequence, 1 for the pair's second
+  std::vector<uint8_t> type_ids;                        // the post-processor's token types (BERT: 0 then 1)
+  // Which input each token came from, as HF's Encoding.sequence_ids: 0 (first), 1 (the pair's
+  // second), -1 for the post-processor's specials (HF's None). Unlike type_ids this tells a
+  // RoBERTa pair's sides apart (RobertaProcessing gives both type 0).
+  std::vector<int8_t> sequence_ids;
 };
 
 struct TokenizerImpl;  // defined in tokenizer/tokenizer_impl.hpp
+
+// The max_length that turns truncation off: every token of the text, however long.
+inline constexpr size_t kNoTruncation = std::numeric_limits<size_t>::max();
 
 class Tokenizer {
  public:
@@ -66,7 +75,8 @@ class Tokenizer {
                                   const std::filesystem::path& tokenizer_config = {},
                                   const std::filesystem::path& special_tokens_map = {});
 
-  // max_length 0 = the model's maximum (model_max_length / truncation settings of the files).
+  // max_length 0 = the model's maximum (model_max_length / truncation settings of the files);
+  // kNoTruncation = no truncation.
   // Throws Utf8Error on invalid UTF-8.
   Encoding encode(std::string_view text, size_t max_length = 0) const;
   Encoding encode_pair(std::string_view a, std::string_view b, size_t max_length = 0) const;

@@ -15,6 +15,7 @@
 
 #include "tokenizer/bert_normalizer.hpp"
 #include "tokenizer/bpe_model.hpp"
+#include "tokenizer/tokenizer.hpp"
 #include "tokenizer/vocab_table.hpp"
 
 namespace bert_emotion {
@@ -39,7 +40,7 @@ struct TemplatePiece {
 
 enum class TruncationStrategy { kLongestFirst, kOnlyFirst, kOnlySecond };
 
-constexpr size_t kNoLengthLimit = std::numeric_limits<size_t>::max();
+constexpr size_t kNoLengthLimit = kNoTruncation;  // files without a length limit
 
 // Finds added tokens in a text (leftmost-longest, like HF's aho-corasick MatchKind::LeftmostLongest).
 struct AddedTokenMatcher {

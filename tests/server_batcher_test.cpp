@@ -12,6 +12,7 @@
 #include "serve/api_error.hpp"
 #include "serve/backend.hpp"
 #include "serve/batcher.hpp"
+#include "util/error.hpp"
 
 using namespace bert_emotion::serve;
 
@@ -20,10 +21,11 @@ namespace {
 // Records every batch; the first call waits until release().
 class GatedBackend : public Backend {
  public:
-  std::vector<std::vector<float>> predict(const std::vector<std::vector<int32_t>>& rows) override {
+  std::vector<std::vector<float>> predict(const TokenRows& rows, const TokenRows& type_rows) override {
     {
       std::unique_lock lock(mutex_);
       batches_.push_back(rows);
+      type_batches_.push_back(type_rows);
       ++calls_;
       cv_.notify_all();
       cv_.wait(lock, [&] { return released_; });
@@ -43,9 +45,13 @@ class GatedBackend : public Backend {
     released_ = true;
     cv_.notify_all();
   }
-  std::vector<std::vector<std::vector<int32_t>>> batches() {
+  std::vector<TokenRows> batches() {
     std::lock_guard lock(mutex_);
     return batches_;
+  }
+  std::vector<TokenRows> type_batches() {
+    std::lock_guard lock(mutex_);
+    return type_batches_;
   }
   bool fail_ = false;
 
@@ -54,7 +60,8 @@ class GatedBackend : public Backend {
   std::condition_variable cv_;
   bool released_ = false;
   int calls_ = 0;
-  std::vector<std::vector<std::vector<int32_t>>> batches_;
+  std::vector<TokenRows> batches_;
+  std::vector<TokenRows> type_batches_;
 };
 
 std::vector<int32_t> row(int32_t tag, size_t len) { return std::vector<int32_t>(len, tag); }
@@ -185,4 +192,33 @@ TEST(Batcher, MixedLengthsRunInArrivalOrderInOneCall) {
   std::vector<size_t> lengths;
   for (const auto& r : batches[1]) lengths.push_back(r.size());
   EXPECT_EQ(lengths, (std::vector<size_t>{10, 50, 12, 48, 11, 52}));
+}
+
+TEST(Batcher, TokenTypesTravelWithTheirRows) {
+  // A pair's types (BERT: 0 then 1) reach the backend beside its ids, in the batch's row order; a
+  // row submitted without types gets type 0 for every token.
+  GatedBackend backend;
+  backend.release();
+  Batcher batcher(backend, {.max_batch_tokens = 1000});
+  auto held = batcher.submit({row(7, 3)});
+  held[0].get();
+  auto futs = batcher.submit({row(1, 5), row(2, 3)}, {{0, 0, 0, 1, 1}, {0, 0, 0}});
+  auto single = batcher.submit({row(3, 2)});
+  for (auto& f : futs) ASSERT_TRUE(f.get().ok());
+  ASSERT_TRUE(single[0].get().ok());
+  const auto ids = backend.batches();
+  const auto types = backend.type_batches();
+  ASSERT_EQ(ids.size(), types.size());
+  for (size_t b = 0; b < ids.size(); ++b) {
+    ASSERT_EQ(ids[b].size(), types[b].size());
+    for (size_t r = 0; r < ids[b].size(); ++r) {
+      ASSERT_EQ(ids[b][r].size(), types[b][r].size());
+      const int32_t tag = ids[b][r].front();
+      const std::vector<int32_t> want = tag == 1 ? std::vector<int32_t>{0, 0, 0, 1, 1}
+                                                 : std::vector<int32_t>(ids[b][r].size(), 0);
+      EXPECT_EQ(types[b][r], want) << "row tagged " << tag;
+    }
+  }
+  EXPECT_THROW(batcher.submit({row(4, 2)}, {{0, 0}, {0}}), bert_emotion::InvalidArgument);
+  batcher.stop();
 }

@@ -3,13 +3,18 @@
 // longest_first truncation, derived by hand in each test.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <typeinfo>
 
 #include "serve/api_error.hpp"
 #include "serve/prometheus.hpp"
 #include "serve/request.hpp"
+#include "serve/text_encoder.hpp"
 #include "serve/truncation.hpp"
+#include "test_support.hpp"
+#include "tokenizer/tokenizer.hpp"
 #include "util/error.hpp"
 #include "util/rng.hpp"
 
@@ -202,6 +207,62 @@ TEST(Truncation, PairRightAndLeft) {
   Encoding l = make_encoding(3, 10, true);
   EXPECT_TRUE(truncate_encoding(l, 11, TruncationDirection::Left));
   EXPECT_EQ(l.ids, (std::vector<int32_t>{101, 1000, 1001, 1002, 102, 2005, 2006, 2007, 2008, 2009, 102}));
+}
+
+TEST(Truncation, PairSidesBySequenceIdsWithRealTokenizers) {
+  // RoBERTa's pair is type 0 on both sides, so the sides must come from the sequence ids; the
+  // server's cut must equal the tokenizer's own longest-first truncation (WordPiece and BPE).
+  const std::string a = "the first side is much longer than the second one, with many more words in it";
+  const std::string b = "short one";
+  for (const char* name : {"roberta-bpe-test", "distilbert-base-cased"}) {
+    const Tokenizer tok = Tokenizer::from_model_dir(std::string(SHARED_DIR) + "/models/" + name);
+    const TokenizerEncoder encoder(tok);
+    Encoding e = encoder.encode_pair(a, b);
+    ASSERT_EQ(e.sequence_ids.size(), e.ids.size()) << name;
+    for (size_t i = 0; i < e.ids.size(); ++i)
+      EXPECT_EQ(e.sequence_ids[i] == -1, e.special_tokens_mask[i] == 1) << name << " token " << i;
+    EXPECT_EQ(e.sequence_ids[1], 0) << name;
+    EXPECT_EQ(e.sequence_ids[e.ids.size() - 2], 1) << name;
+    if (std::string(name) == "roberta-bpe-test") {
+      EXPECT_EQ(std::count(e.type_ids.begin(), e.type_ids.end(), 0), std::ptrdiff_t(e.ids.size()));
+    }
+    const size_t max_length = 12;
+    ASSERT_GT(e.ids.size(), max_length) << name;
+    ASSERT_TRUE(truncate_encoding(e, max_length, TruncationDirection::Right));
+    const Encoding want = tok.encode_pair(a, b, max_length);
+    EXPECT_EQ(e.ids, want.ids) << name;
+    EXPECT_EQ(e.offsets, want.offsets) << name;
+    EXPECT_EQ(e.sequence_ids, want.sequence_ids) << name;
+    EXPECT_EQ(e.type_ids, want.type_ids) << name;
+  }
+  Encoding bad = make_encoding(10, 0, false);
+  bad.sequence_ids.clear();  // an encoder that gives no sequence ids cannot be cut
+  EXPECT_THROW(truncate_encoding(bad, 5, TruncationDirection::Right), InvalidArgument);
+}
+
+TEST(TokenizerEncoder, NoLengthCapEvenWithMoreTokensThanBytes) {
+  // Byte-level BPE with add_prefix_space prefixes every piece between added tokens with a space, so
+  // "\x01|\x01|..." (a one-byte added token "|", a byte that merges with nothing) has about 1.5
+  // tokens per byte: a cap of bytes + a few specials would cut it silently.
+  namespace ts = bert_emotion::testing_support;
+  ts::TempDir tmp;
+  auto j = nlohmann::json::parse(ts::slurp(std::string(SHARED_DIR) + "/models/roberta-bpe-test/tokenizer.json"));
+  j["pre_tokenizer"]["add_prefix_space"] = true;
+  int64_t next_id = 0;
+  for (const auto& [tok, id] : j["model"]["vocab"].items()) next_id = std::max<int64_t>(next_id, id.get<int64_t>() + 1);
+  for (const auto& t : j["added_tokens"]) next_id = std::max<int64_t>(next_id, t["id"].get<int64_t>() + 1);
+  j["added_tokens"].push_back({{"id", next_id}, {"content", "|"}, {"single_word", false}, {"lstrip", false},
+                               {"rstrip", false}, {"normalized", false}, {"special", false}});
+  ts::spit(tmp.path / "tokenizer.json", j.dump());
+  const Tokenizer tok = Tokenizer::from_tokenizer_json(tmp.path / "tokenizer.json");
+  std::string text = "\x01";
+  for (int i = 0; i < 11; ++i) text += "|\x01";
+  const Encoding e = TokenizerEncoder(tok).encode(text);
+  EXPECT_GT(e.ids.size(), text.size() + 8) << "the premise: more tokens than bytes + slack";
+  EXPECT_EQ(e.ids, tok.encode(text, kNoTruncation).ids);
+  const Encoding p = TokenizerEncoder(tok).encode_pair(text, text);
+  EXPECT_EQ(p.ids, tok.encode_pair(text, text, kNoTruncation).ids);
+  EXPECT_GT(p.ids.size(), 2 * text.size() + 8);
 }
 
 // ---- metrics ----

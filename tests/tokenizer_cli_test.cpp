@@ -117,6 +117,7 @@ TEST(TokenizeCli, PairInput) {
   auto e = tok.encode_pair("question one", "answer one");
   EXPECT_EQ(rows[0]["input_ids"].get<std::vector<int32_t>>(), e.ids);
   EXPECT_EQ(rows[0]["type_ids"], json({0, 0, 0, 0, 1, 1, 1}));
+  EXPECT_EQ(rows[0]["sequence_ids"], json({nullptr, 0, 0, nullptr, 1, 1, nullptr}));
   fs::path c = write_temp("c.txt", "only one line\n");
   CliRun bad = run("--input '" + a.string() + "' --pair-input '" + c.string() + "'");
   EXPECT_EQ(bad.status, 2) << bad.err;

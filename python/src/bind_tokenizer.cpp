@@ -1,7 +1,7 @@
 // bind_tokenizer.cpp — bert_emotion.Tokenizer and Encoding, shaped like Hugging Face `tokenizers`.
 //
-// Encoding carries ids, type_ids, tokens, offsets, attention_mask and special_tokens_mask as the
-// `tokenizers` Encoding does; offsets are (start, end) indices into the Python string (code points,
+// Encoding carries ids, type_ids, tokens, offsets, attention_mask, special_tokens_mask and
+// sequence_ids as the `tokenizers` Encoding does; offsets are (start, end) indices into the Python string (code points,
 // as `tokenizers` reports them), converted from the engine's byte offsets. Encoding runs without
 // the GIL; encode_batch checks Ctrl-C between chunks.
 //
@@ -29,6 +29,7 @@ struct PyEncoding {
   std::vector<std::pair<size_t, size_t>> offsets;
   std::vector<int32_t> attention_mask;
   std::vector<int32_t> special_tokens_mask;
+  std::vector<std::optional<int>> sequence_ids;  // 0 / 1 per side of a pair, None for specials
 };
 
 // Byte offset -> code-point index for the text (the UTF-8 was validated by the tokenizer).
@@ -54,12 +55,16 @@ PyEncoding to_python(const Encoding& e, std::string_view first, std::optional<st
   p.attention_mask.assign(e.ids.size(), 1);
   p.special_tokens_mask.assign(e.special_tokens_mask.begin(), e.special_tokens_mask.end());
   if (p.special_tokens_mask.size() != p.ids.size()) p.special_tokens_mask.assign(p.ids.size(), 0);
+  p.sequence_ids.reserve(e.sequence_ids.size());
+  for (int8_t s : e.sequence_ids) p.sequence_ids.push_back(s < 0 ? std::nullopt : std::optional<int>(s));
   const CodePointIndex a(first);
   const std::optional<CodePointIndex> b = second ? std::optional<CodePointIndex>(CodePointIndex(*second)) : std::nullopt;
   p.offsets.reserve(e.offsets.size());
   for (size_t i = 0; i < e.offsets.size(); ++i) {
-    // Offsets point into the text their token came from: the pair's second text for type id 1.
-    const CodePointIndex& idx = (b && p.type_ids[i] == 1) ? *b : a;
+    // Offsets point into the text their token came from: the pair's second text for sequence 1
+    // (not type id 1: RoBERTa's pairs are type 0 on both sides).
+    const bool second_text = b && i < p.sequence_ids.size() && p.sequence_ids[i] == 1;
+    const CodePointIndex& idx = second_text ? *b : a;
     p.offsets.emplace_back(idx(e.offsets[i].first), idx(e.offsets[i].second));
   }
   return p;
@@ -80,15 +85,16 @@ void bind_tokenizer(py::module_& m) {
       .def_readonly("offsets", &PyEncoding::offsets, "(start, end) code-point indices into the input; (0, 0) for specials")
       .def_readonly("attention_mask", &PyEncoding::attention_mask)
       .def_readonly("special_tokens_mask", &PyEncoding::special_tokens_mask)
+      .def_readonly("sequence_ids", &PyEncoding::sequence_ids, "0 / 1: the input a token came from; None for specials")
       .def_property_readonly("n_sequences", [](const PyEncoding& e) {
-        for (int32_t t : e.type_ids)
-          if (t == 1) return 2;
+        for (const auto& s : e.sequence_ids)
+          if (s == 1) return 2;
         return 1;
       })
       .def("__len__", [](const PyEncoding& e) { return e.ids.size(); })
       .def("__repr__", [](const PyEncoding& e) {
         return "Encoding(num_tokens=" + std::to_string(e.ids.size()) +
-               ", attributes=[ids, type_ids, tokens, offsets, attention_mask, special_tokens_mask])";
+               ", attributes=[ids, type_ids, tokens, offsets, attention_mask, special_tokens_mask, sequence_ids])";
       });
 
   py::class_<Tokenizer>(m, "Tokenizer",

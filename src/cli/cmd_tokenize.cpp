@@ -3,8 +3,9 @@
 //
 // Prints one JSON object per input text, in input order:
 //   {"input_ids":[101,...,102],"tokens":["[CLS]",...,"[SEP]"]}
-// plus "offsets" ([begin,end) byte ranges into the line; [0,0] for specials), "type_ids" and
-// "special_tokens_mask" with --offsets. Texts are the positional arguments, or the lines of --input
+// plus "offsets" ([begin,end) byte ranges into the line; [0,0] for specials), "type_ids",
+// "sequence_ids" (0 / 1 per side of a pair, null for specials, as HF's) and "special_tokens_mask"
+// with --offsets. Texts are the positional arguments, or the lines of --input
 // (a file, or "-" for stdin; with neither, stdin is read). Lines are split on "\n" only: "\r",
 // U+0085, U+2028 and every other character belong to the text; a final trailing newline does not
 // make an extra line, an empty line in the middle is an input. --pair-input gives the second
@@ -47,6 +48,9 @@ std::string encode_json(const Tokenizer& tok, const TokenizeOptions& o, const st
     for (const auto& [b, en] : e.offsets) offs.push_back({b, en});
     j["offsets"] = std::move(offs);
     j["type_ids"] = e.type_ids;
+    nlohmann::json seq = nlohmann::json::array();
+    for (int8_t s : e.sequence_ids) seq.push_back(s < 0 ? nlohmann::json(nullptr) : nlohmann::json(int(s)));
+    j["sequence_ids"] = std::move(seq);
     j["special_tokens_mask"] = e.special_tokens_mask;
   }
   return j.dump() + "\n";
@@ -125,7 +129,7 @@ Registrar reg("tokenize", [](CLI::App& app) {
                   "A line that is not UTF-8: error (exit 3), replace (bad bytes -> U+FFFD) or skip it")
       ->check(CLI::IsMember({"error", "replace", "skip"}))
       ->capture_default_str();
-  sub->add_flag("--offsets", o->offsets, "Also print offsets (byte ranges), type_ids and special_tokens_mask");
+  sub->add_flag("--offsets", o->offsets, "Also print offsets (byte ranges), type_ids, sequence_ids and special_tokens_mask");
   return std::function<int()>([o] { return run_tokenize(*o); });
 });
 

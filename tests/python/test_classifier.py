@@ -62,6 +62,22 @@ def test_encode_pairs_equals_hugging_face_tokenizers(fixtures_dir, tokenizer_dir
     assert checked >= 5
 
 
+def test_roberta_pair_offsets_point_into_their_own_text(tokenizer_dir):
+    # RoBERTa's pairs are type 0 on both sides: which text a token came from is its sequence id.
+    tok = bert_emotion.Tokenizer(str(tokenizer_dir.parent / "roberta-bpe-test"))
+    a, b = "h\u00e9llo w\u00f6rld", "\u00fcn\u00efcode is here"
+    e = tok.encode(a, b)
+    assert set(e.type_ids) == {0}
+    assert e.n_sequences == 2
+    seq = e.sequence_ids
+    assert len(seq) == len(e.ids) and seq[0] is None and seq[-1] is None
+    assert [s is None for s in seq] == [m == 1 for m in e.special_tokens_mask]
+    first, second = tok.encode(a), tok.encode(b)
+    assert [o for o, s in zip(e.offsets, seq) if s == 0] == first.offsets[1:-1]
+    assert [o for o, s in zip(e.offsets, seq) if s == 1] == second.offsets[1:-1]
+    assert tok.encode(a).n_sequences == 1
+
+
 def test_tokenizer_vocabulary(tokenizer_dir):
     tok = bert_emotion.Tokenizer(str(tokenizer_dir))
     assert tok.get_vocab_size() == 28996

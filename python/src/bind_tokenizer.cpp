@@ -30,6 +30,7 @@ struct PyEncoding {
   std::vector<int32_t> attention_mask;
   std::vector<int32_t> special_tokens_mask;
   std::vector<std::optional<int>> sequence_ids;  // 0 / 1 per side of a pair, None for specials
+  int n_sequences = 1;                             // 2 for a pair, even when truncation emptied a side
 };
 
 // Byte offset -> code-point index for the text (the UTF-8 was validated by the tokenizer).
@@ -55,6 +56,7 @@ PyEncoding to_python(const Encoding& e, std::string_view first, std::optional<st
   p.attention_mask.assign(e.ids.size(), 1);
   p.special_tokens_mask.assign(e.special_tokens_mask.begin(), e.special_tokens_mask.end());
   if (p.special_tokens_mask.size() != p.ids.size()) p.special_tokens_mask.assign(p.ids.size(), 0);
+  p.n_sequences = second ? 2 : 1;
   p.sequence_ids.reserve(e.sequence_ids.size());
   for (int8_t s : e.sequence_ids) p.sequence_ids.push_back(s < 0 ? std::nullopt : std::optional<int>(s));
   const CodePointIndex a(first);
@@ -86,11 +88,7 @@ void bind_tokenizer(py::module_& m) {
       .def_readonly("attention_mask", &PyEncoding::attention_mask)
       .def_readonly("special_tokens_mask", &PyEncoding::special_tokens_mask)
       .def_readonly("sequence_ids", &PyEncoding::sequence_ids, "0 / 1: the input a token came from; None for specials")
-      .def_property_readonly("n_sequences", [](const PyEncoding& e) {
-        for (const auto& s : e.sequence_ids)
-          if (s == 1) return 2;
-        return 1;
-      })
+      .def_readonly("n_sequences", &PyEncoding::n_sequences)
       .def("__len__", [](const PyEncoding& e) { return e.ids.size(); })
       .def("__repr__", [](const PyEncoding& e) {
         return "Encoding(num_tokens=" + std::to_string(e.ids.size()) +

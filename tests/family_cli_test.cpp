@@ -181,6 +181,7 @@ TEST(FamilyPairs, PredictEvalAndServeGiveTheReferenceLogits) {
                (tmp.path / "b.txt").string(), "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "text,text_pair,label,score,anger,joy,optimism,sadness");
+  spit(tmp.path / "pred.csv", r.out);
   // A pair file of another length is refused, naming it.
   spit(tmp.path / "short.txt", f.b[0] + "\n");
   r = run_cli({"predict", "-m", kPairs.string(), "--input", (tmp.path / "a.txt").string(), "--pair-input",
@@ -202,6 +203,12 @@ TEST(FamilyPairs, PredictEvalAndServeGiveTheReferenceLogits) {
   const json ev = json::parse(slurp(tmp.path / "eval.json"));
   EXPECT_EQ(ev.at("eval_samples"), f.a.size());
   EXPECT_NEAR(ev.at("eval_loss").get<double>(), mean_cross_entropy(f.logits, labels), 1e-5);
+  // eval --predictions reads predict's pair csv: the same accuracy as eval on the model.
+  r = run_cli({"eval", "--data", (tmp.path / "pairs.csv").string(), "--predictions", (tmp.path / "pred.csv").string(),
+               "--output", (tmp.path / "scored.json").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NEAR(json::parse(slurp(tmp.path / "scored.json")).at("eval_accuracy").get<double>(),
+              ev.at("eval_accuracy").get<double>(), 1e-12);
 
   // serve: a pair (TEI's ["a", "b"]) scores as the reference pair.
   const json answer = serve_one(kPairs, json{{"inputs", {f.a[1], f.b[1]}}}.dump(), tmp.path);

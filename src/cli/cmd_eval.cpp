@@ -106,7 +106,8 @@ std::string csv_cell_value(const std::string& cell) {
 
 // The predicted labels of FILE, whatever `predict` wrote or a script made, recognised by content:
 //   predict --format jsonl   lines starting with '{': the "label" of each object
-//   predict --format csv     header text,label,score,...: the label column (RFC 4180 records)
+//   predict --format csv     header text,label,score,... (text,text_pair,label,score,... for
+//                            pairs): the label column (RFC 4180 records)
 //   predict --format table   header "label  score   text": the first column (--logits lines skipped)
 //   predict_results.txt      header index<TAB>prediction (run_classification.py): the prediction column
 //   otherwise                one label (name or id) per line
@@ -115,12 +116,15 @@ std::vector<PredictedLabel> read_predicted_labels(const std::string& path) {
   if (data.compare(0, 3, "\xEF\xBB\xBF") == 0) data.erase(0, 3);
   const std::string first = data.substr(0, data.find('\n'));
   std::vector<PredictedLabel> out;
-  if (first.rfind("text,label,score", 0) == 0) {
+  const bool pair_csv = first.rfind("text,text_pair,label,score", 0) == 0;
+  if (pair_csv || first.rfind("text,label,score", 0) == 0) {
     const auto records = parse_csv(data, ',', path);
+    const size_t label_col = pair_csv ? 2 : 1;
     for (size_t r = 1; r < records.size(); ++r) {
-      if (records[r].fields.size() < 2)
-        throw FormatError(path + ":" + std::to_string(records[r].line) + ": expected text,label,score,... (predict's csv)");
-      out.push_back({csv_cell_value(records[r].fields[1]), records[r].line});
+      if (records[r].fields.size() <= label_col)
+        throw FormatError(path + ":" + std::to_string(records[r].line) + ": expected " +
+                          (pair_csv ? "text,text_pair,label,score" : "text,label,score") + ",... (predict's csv)");
+      out.push_back({csv_cell_value(records[r].fields[label_col]), records[r].line});
     }
     return out;
   }

@@ -3,6 +3,8 @@
 # on a random base-size model (distilbert-base-cased shape) and the real TweetEval emotion tweets.
 #
 #   bench/run.sh                      REPEATS=3 by default; BUILD, WORK, SKIP_ORT=1, SKIP_TORCH=1
+#   FAMILIES=distilbert,bert,roberta bench/run.sh    also base-size BERT and RoBERTa (bench/families.sh:
+#                                     latency and throughput rows per family); default distilbert
 #
 # 1. builds Release (build-bench/: bert-emotion, perf_bench, inference_bench);
 # 2. makes the model once (`bert-emotion init --config base --tokenizer ../shared/models/...`)
@@ -30,11 +32,13 @@ SHARED="${SHARED:-$ROOT/../shared}"
 BUILD="${BUILD:-$ROOT/build-bench}"
 WORK="${WORK:-/tmp/bert-emotion-bench}"
 REPEATS="${REPEATS:-3}"
+FAMILIES="${FAMILIES:-distilbert}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j2 --target bert-emotion perf_bench inference_bench >/dev/null
+has_family() { [[ ",$FAMILIES," == *",$1,"* ]]; }
 MODEL="$WORK/base"
 [ -f "$MODEL/model.safetensors" ] || "$BUILD/bert-emotion" init --config base --out "$MODEL" --seed 0 \
   --tokenizer "$SHARED/models/distilbert-base-cased" >/dev/null
@@ -46,7 +50,7 @@ if [ "${SKIP_ORT:-0}" != 1 ]; then
     rm -rf "$ORT_DIR" && cp -r "$SHARED/reference/ort" "$ORT_DIR" && chmod -R u+w "$ORT_DIR"
     (cd "$ORT_DIR" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund >/dev/null)
   fi
-  [ -f "$ONNX" ] || (cd "$ORT_DIR" && $PY export_onnx.py "$ONNX" >/dev/null 2>&1)
+  if has_family distilbert && [ ! -f "$ONNX" ]; then (cd "$ORT_DIR" && $PY export_onnx.py "$ONNX" >/dev/null 2>&1); fi
 fi
 LENGTHS="$WORK/test_lengths.json"
 "$BUILD/bench/perf_bench" lengths --model "$MODEL" > "$LENGTHS"
@@ -63,6 +67,7 @@ torch() { [ "${SKIP_TORCH:-0}" = 1 ] || env -u GOMP_SPINCOUNT $PY "$SHARED/refer
 ort() { [ "${SKIP_ORT:-0}" = 1 ] || node "$ROOT/bench/ort_peer.mjs" "$ORT_DIR" "$ONNX" "$LENGTHS" "$1" --threads 2 | tag onnxruntime | tee -a "$RESULTS"; }
 
 for rep in $(seq 1 "$REPEATS"); do
+  has_family distilbert || break
   ours train --seed "$rep"
   torch train --seed "$rep"
   ours_inf latency
@@ -76,7 +81,7 @@ for rep in $(seq 1 "$REPEATS"); do
   ours eval
 done
 
-$PY - "$RESULTS" "$REPEATS" "$LENGTHS" <<'PYEOF'
+has_family distilbert && $PY - "$RESULTS" "$REPEATS" "$LENGTHS" <<'PYEOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 lengths = json.load(open(sys.argv[3]))
@@ -126,3 +131,9 @@ for what, label in (("train", "peak RSS, training"), ("latency", "peak RSS, late
     print(f"| {label} | {fmt(o, '{:.0f} MB')} | {fmt(t, '{:.0f} MB')} | {fmt(r, '{:.0f} MB')} | "
           f"{fmt(t / o if o and t else None, '{:.2f}x less')} | {fmt(r / o if o and r else None, '{:.2f}x less')} | - |")
 PYEOF
+
+# --- other families (bench/families.sh): BERT and RoBERTa rows, and DistilBERT's again per family ---
+if [ "$FAMILIES" != distilbert ]; then
+  ROOT="$ROOT" SHARED="$SHARED" BUILD="$BUILD" WORK="$WORK" REPEATS="$REPEATS" PY="$PY" RESULTS="$RESULTS" \
+    ORT_DIR="$ORT_DIR" LENGTHS="$LENGTHS" FAMILIES="$FAMILIES" "$ROOT/bench/families.sh"
+fi

@@ -12,7 +12,7 @@
 #   PyTorch  bench/torch_peer.py: ../shared/reference/bench.py's measurements on bert.py's model
 #   ORT      bench/ort_peer.mjs on bench/export_onnx_family.py's export of that same model
 # Each measurement in a fresh process, engines interleaved REPEATS times, 2 threads, the same
-# OpenMP settings as run.sh. Prints a Markdown table, a row per family and measurement (DistilBERT's
+# OpenMP settings as run.sh (GOMP_SPINCOUNT printed with the table). WHAT=latency: latency rows only. Prints a Markdown table, a row per family and measurement (DistilBERT's
 # from run.sh's own results), % of the 195 GFLOP/s FP32 peak from each family's forward FLOPs.
 set -euo pipefail
 : "${ROOT:?} ${SHARED:?} ${BUILD:?} ${WORK:?} ${REPEATS:?} ${PY:?} ${RESULTS:?} ${ORT_DIR:?} ${LENGTHS:?} ${FAMILIES:?}"
@@ -48,6 +48,7 @@ for rep in $(seq 1 "$REPEATS"); do
     ours "$f" latency
     torch "$f" latency --seed "$rep"
     ort "$f" latency
+    [ "${WHAT:-all}" = latency ] && continue
     ours "$f" throughput --sorted
     torch "$f" throughput --sorted --seed "$rep"
     ort "$f" throughput
@@ -72,17 +73,23 @@ def pct(fl, sec): return "n/m" if not sec else f"{100 * fl / sec / PEAK:.0f}%"
 s = sorted(lengths)
 lat_L = int(statistics.median(lengths))
 engines = ("bert-emotion", "pytorch", "onnxruntime")
-print(f"\nper family: medians of {sys.argv[2]} fresh processes per cell, 2 threads; % = nominal FLOPs / time / "
+import os
+print(f"\nper family: medians of {sys.argv[2]} fresh processes per cell, 2 threads, OMP_WAIT_POLICY=PASSIVE "
+      f"(+ GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')} for bert-emotion); % = nominal FLOPs / time / "
       f"{PEAK/1e9:.0f} GFLOP/s\n")
 print("| family | measurement | bert-emotion | PyTorch | ONNX Runtime | vs PyTorch | vs ORT | % peak ours / PyTorch / ORT |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 for fam in sys.argv[4].split(","):
+    if not any(r.get("family", "distilbert") == fam for r in rows):
+        continue
     o, t, r = (med(fam, e, "latency", "median_ms") for e in engines)
     fl = fwd(fam, lat_L)
     print(f"| {NAMES[fam]} | batch-1 latency, {lat_L}-token tweet | {fmt(o, '{:.1f} ms')} | {fmt(t, '{:.1f} ms')} | "
           f"{fmt(r, '{:.1f} ms')} | {fmt(t / o if o and t else None, '{:.2f}x')} | {fmt(r / o if o and r else None, '{:.2f}x')} | "
           f"{pct(fl, o and o / 1e3)} / {pct(fl, t and t / 1e3)} / {pct(fl, r and r / 1e3)} |")
     o, t, r = (med(fam, e, "throughput_sorted", "tweets_per_s") for e in engines)
+    if (o, t, r) == (None, None, None):
+        continue
     fl = sum(len(s[i:i + 32]) * fwd(fam, max(s[i:i + 32])) for i in range(0, len(s), 32))
     sec = lambda tps: tps and len(lengths) / tps
     print(f"| {NAMES[fam]} | throughput, {len(lengths)} tweets, batch 32 sorted | {fmt(o, '{:.1f} tweets/s')} | "

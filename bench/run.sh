@@ -5,15 +5,16 @@
 #   bench/run.sh                      REPEATS=3 by default; BUILD, WORK, SKIP_ORT=1, SKIP_TORCH=1
 #   FAMILIES=distilbert,bert,roberta bench/run.sh    also base-size BERT and RoBERTa (bench/families.sh:
 #                                     latency and throughput rows per family); default distilbert
+#                                     WHAT=latency: only their latency rows
 #
 # 1. builds Release (build-bench/: bert-emotion, perf_bench, inference_bench);
 # 2. makes the model once (`bert-emotion init --config base --tokenizer ../shared/models/...`)
 #    and, for ONNX Runtime, a scratch copy of ../shared/reference/ort (npm ci with
 #    ONNXRUNTIME_NODE_INSTALL=skip) plus its export_onnx.py model (Debian's python3-torch + onnx);
 # 3. runs every measurement in a fresh process, the engines interleaved REPEATS times, 2 threads,
-#    OMP_WAIT_POLICY=PASSIVE for both OpenMP engines, plus GOMP_SPINCOUNT=10000 for ours (the CLI's
-#    default; PyTorch was slower with it, so it runs without) (a long-spinning pool on a shared 2-core machine
-#    is 2-4x slower, for PyTorch as for us):
+#    OMP_WAIT_POLICY=PASSIVE for both OpenMP engines, plus for ours the GOMP_SPINCOUNT the CLI would
+#    pick (10000 on an idle machine, 0 under load; PyTorch was slower with the spin, so it runs without)
+#    (a long-spinning pool on a shared 2-core machine is 2-4x slower, for PyTorch as for us):
 #      train      batch-4 step (fwd + bwd + clip + AdamW), real training-tweet lengths, 40 steps
 #                 (ours: perf_bench train; PyTorch: ../shared/reference/bench.py train)
 #      latency    batch 1, the 27-token median test tweet, median of 100
@@ -56,7 +57,10 @@ LENGTHS="$WORK/test_lengths.json"
 "$BUILD/bench/perf_bench" lengths --model "$MODEL" > "$LENGTHS"
 
 unset OMP_NUM_THREADS GOMP_SPINCOUNT OPENBLAS_NUM_THREADS
-export OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=10000   # what the CLI defaults to (src/cli/main.cpp)
+# What the CLI picks (src/util/openmp_waits.hpp): a 10000 spin only when the 1-minute load average
+# leaves a CPU for each of the 2 threads, else none; decided once, before the first measurement.
+SPIN=$(awk -v n="$(nproc)" '{ print ($1 + 2 > n + 0.5) ? 0 : 10000 }' /proc/loadavg)
+export OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT="$SPIN"
 RESULTS="$WORK/results.jsonl"
 : > "$RESULTS"
 tag() { $PY -c 'import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); r["engine"]=sys.argv[1]; print(json.dumps(r))' "$1"; }
@@ -94,7 +98,8 @@ def fmt(v, f): return "n/m" if v is None else f.format(v)
 s = sorted(lengths)
 tp_flops = sum(len(s[i:i + 32]) * fwd(max(s[i:i + 32])) for i in range(0, len(s), 32))
 lat_L = int(statistics.median(lengths))
-print(f"\nmedians of {sys.argv[2]} fresh processes per cell, 2 threads, OMP_WAIT_POLICY=PASSIVE (+ GOMP_SPINCOUNT=10000 for bert-emotion); "
+import os
+print(f"\nmedians of {sys.argv[2]} fresh processes per cell, 2 threads, OMP_WAIT_POLICY=PASSIVE (+ GOMP_SPINCOUNT={os.environ['GOMP_SPINCOUNT']} for bert-emotion); "
       f"% = nominal FLOPs / time / {PEAK/1e9:.0f} GFLOP/s\n")
 print("| measurement | bert-emotion | PyTorch | ONNX Runtime | vs PyTorch | vs ORT | % peak ours / PyTorch / ORT |")
 print("| --- | --- | --- | --- | --- | --- | --- |")

@@ -246,19 +246,28 @@ TEST(Checkpoint, AnIndexThatLiesIsRefused) {
 
 // convert writes what the reference's safetensors writer wrote from the same tensors, byte for byte
 // (so it loads in ../shared/reference): names normalized, the tied decoder dropped, casts as torch's.
+struct ConvertCase {
+  const char* from;
+  std::optional<Dtype> dtype;
+  const char* want;
+};
+
+// Converts dir/from into root/"from-want"; its model.safetensors must be dir/want's, byte for byte.
+fs::path expect_converts_to(const fs::path& dir, const fs::path& root, const ConvertCase& c) {
+  const fs::path out = root / (std::string(c.from) + "-" + c.want);
+  convert_model_dir(dir / c.from, out, c.dtype);
+  EXPECT_TRUE(slurp(out / "model.safetensors") == slurp(dir / c.want / "model.safetensors"))
+      << dir << ": " << c.from << " -> " << c.want;
+  return out;
+}
+
 TEST(Convert, WritesTheSafetensorsTheReferenceWrites) {
   TempDir d;
-  struct Case {
-    const char* from;
-    std::optional<Dtype> dtype;
-    const char* want;
-  };
-  for (const Case& c : {Case{"bin-f32", std::nullopt, "st-f32"}, Case{"bin-f32", Dtype::F16, "st-f16"},
-                        Case{"sharded-bin", Dtype::BF16, "st-bf16"}, Case{"bin-bf16", std::nullopt, "st-bf16"},
-                        Case{"sharded-st", Dtype::F32, "st-f32"}}) {
-    const fs::path out = d.path / (std::string(c.from) + "-" + c.want);
-    const ConvertReport r = convert_model_dir(kDir / c.from, out, c.dtype);
-    EXPECT_EQ(slurp(out / "model.safetensors"), slurp(kDir / c.want / "model.safetensors")) << c.from << " -> " << c.want;
+  for (const ConvertCase& c : {ConvertCase{"bin-f32", std::nullopt, "st-f32"}, ConvertCase{"bin-f32", Dtype::F16, "st-f16"},
+                               ConvertCase{"sharded-bin", Dtype::BF16, "st-bf16"},
+                               ConvertCase{"bin-bf16", std::nullopt, "st-bf16"},
+                               ConvertCase{"sharded-st", Dtype::F32, "st-f32"}}) {
+    const fs::path out = expect_converts_to(kDir, d.path, c);
     const auto config = nlohmann::json::parse(slurp(out / "config.json"));
     EXPECT_EQ(config.at("torch_dtype"), std::string(c.want) == "st-f32" ? "float32" : std::string(c.want) == "st-f16" ? "float16" : "bfloat16");
     EXPECT_EQ(logits_of(out), logits_of(kDir / c.want));
@@ -351,19 +360,11 @@ TEST_P(Families, PretrainingCheckpointLoadsWithAFreshClassifier) {
 TEST_P(Families, ConvertWritesWhatTheReferenceLoads) {
   const std::string f = GetParam();
   TempDir d;
-  struct Case {
-    const char* from;
-    std::optional<Dtype> dtype;
-    const char* want;
-  };
-  for (const Case& c : {Case{"bin-f32", std::nullopt, "st-f32"}, Case{"bin-f32", Dtype::F16, "st-f16"},
-                        Case{"sharded-bin", Dtype::BF16, "st-bf16"}, Case{"bin-f16", std::nullopt, "st-f16"},
-                        Case{"pretrain-bin", std::nullopt, "pretrain-st"}}) {
-    const fs::path out = d.path / (std::string(c.from) + "-" + c.want);
-    convert_model_dir(kDir / f / c.from, out, c.dtype);
-    EXPECT_TRUE(slurp(out / "model.safetensors") == slurp(kDir / f / c.want / "model.safetensors"))
-        << f << ": " << c.from << " -> " << c.want;
-  }
+  for (const ConvertCase& c : {ConvertCase{"bin-f32", std::nullopt, "st-f32"}, ConvertCase{"bin-f32", Dtype::F16, "st-f16"},
+                               ConvertCase{"sharded-bin", Dtype::BF16, "st-bf16"},
+                               ConvertCase{"bin-f16", std::nullopt, "st-f16"},
+                               ConvertCase{"pretrain-bin", std::nullopt, "pretrain-st"}})
+    expect_converts_to(kDir / f, d.path, c);
   const nlohmann::json ref = reference_of(f);
   const std::vector<float> got = logits_of(d.path / "bin-f32-st-f32");
   const auto want = ref["logits"].get<std::vector<std::vector<double>>>();

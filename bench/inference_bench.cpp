@@ -4,6 +4,7 @@
 //   inference_bench latency    --model DIR [--iters 100] [--warmup 10] [--threads 2]
 //   inference_bench throughput --model DIR [--batch 32] [--sorted] [--threads 2]
 //   inference_bench classify   --model DIR [--batch 32] [--threads 2]
+//   ... latency|throughput --lengths LENGTHS.json   token counts instead of our tokenizer's
 //
 // latency    : batch 1, one median-length TweetEval emotion test tweet (token count from our
 //              tokenizer, [CLS]/[SEP] included), Classifier::logits on pre-tokenized ids, as
@@ -12,15 +13,21 @@
 //              length), one warm-up batch, then one timed pass of Classifier::logits per batch.
 // classify   : the end-to-end library call, Classifier::classify(texts) on the 1421 raw tweets
 //              (tokenization + its own length sorting included).
+// --lengths: rows of exactly these token counts (a JSON array, e.g. `perf_bench lengths`'s WordPiece
+//              counts): the tokenizer's first and last special token around pseudo-random ids from
+//              [1000, vocab), as bench.py and ort_peer.mjs draw theirs, so that every engine and
+//              family runs the same shapes (bench/families.sh; speed does not depend on the ids).
 // Prints one JSON line; peak_rss_mb is getrusage's ru_maxrss. A plain main (no Google Benchmark
 // loop) so the statistics match bench.py's one-pass / fixed-iteration methodology.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <stdexcept>
 #include <string>
 
 #include "api/classifier.hpp"
@@ -30,18 +37,43 @@
 using namespace bert_emotion;
 namespace fs = std::filesystem;
 
+namespace {
+
+std::vector<std::vector<int32_t>> rows_of_lengths(const std::string& path, int32_t first, int32_t last, int64_t vocab) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open (expected a JSON array of token counts)");
+  const auto lengths = nlohmann::json::parse(in).get<std::vector<size_t>>();
+  uint64_t state = 12345;
+  std::vector<std::vector<int32_t>> rows;
+  for (size_t n : lengths) {
+    if (n < 2) throw std::runtime_error(path + ": a token count below 2 (no room for the special tokens)");
+    std::vector<int32_t> row(n);
+    for (size_t t = 1; t + 1 < n; ++t) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      row[t] = static_cast<int32_t>(1000 + int64_t((state >> 33) % uint64_t(vocab - 1000)));
+    }
+    row.front() = first;
+    row.back() = last;
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::cerr << "usage: inference_bench latency|throughput|classify --model DIR [options]\n";
     return 2;
   }
-  std::string what = argv[1], model;
+  std::string what = argv[1], model, lengths_path;
   std::string data = std::string(SHARED_DIR) + "/data/tweeteval/datasets/emotion";
   int iters = 100, warmup = 10, batch = 32, threads = 2;
   bool sorted = false;
   bench::Options opts;
   opts.value("--model", model).value("--data", data).value("--iters", iters).value("--warmup", warmup);
   opts.value("--batch", batch).value("--threads", threads).flag("--sorted", sorted);
+  opts.value("--lengths", lengths_path);
   if (!opts.parse(argc, argv)) return 2;
   if (model.empty()) { std::cerr << "--model is required\n"; return 2; }
 
@@ -52,6 +84,8 @@ int main(int argc, char** argv) {
     for (const auto& r : test.rows) texts.push_back(r.text);
     std::vector<std::vector<int32_t>> ids;
     for (const auto& t : texts) ids.push_back(clf->tokenizer().encode_ids(t));
+    if (!lengths_path.empty())
+      ids = rows_of_lengths(lengths_path, ids.front().front(), ids.front().back(), clf->config().vocab_size);
     size_t real_tokens = 0;
     for (const auto& r : ids) real_tokens += r.size();
     nlohmann::json out;
@@ -66,6 +100,7 @@ int main(int argc, char** argv) {
       const size_t L = s.size() % 2 ? s[s.size() / 2] : (s[s.size() / 2 - 1] + s[s.size() / 2]) / 2;
       // The first test tweet of exactly that length.
       const auto it = std::find(lengths.begin(), lengths.end(), L);
+      if (it == lengths.end()) throw std::runtime_error("no row of the median length " + std::to_string(L));
       const std::vector<int32_t> row = ids[size_t(it - lengths.begin())];
       std::vector<double> times;
       for (int k = 0; k < warmup + iters; ++k) {

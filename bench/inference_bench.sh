@@ -26,7 +26,7 @@ WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
   --tokenizer "$SHARED/models/distilbert-base-cased" >/dev/null
 
 unset OMP_NUM_THREADS GOMP_SPINCOUNT OPENBLAS_NUM_THREADS
-export OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=10000   # what the CLI defaults to (src/cli/main.cpp)
+export OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=10000   # the CLI's choice on an idle machine (src/util/openmp_waits.hpp)
 OURS=("$BUILD/bench/inference_bench")
 TORCH=(env -u GOMP_SPINCOUNT "$PY" "$SHARED/reference/bench.py")   # PyTorch: plain PASSIVE, its faster setting
 RESULTS="${RESULTS:-$WORK/results.jsonl}"   # set RESULTS=FILE to keep the raw lines

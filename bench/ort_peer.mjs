@@ -11,6 +11,8 @@
 // throughput : all tweets, batches of 32 sorted by length, right-padded with attention_mask 0,
 //              one warm-up batch, one timed pass.
 // load       : InferenceSession.create (graph optimisation included), median of 3.
+// latency also checks the model against MODEL.onnx.ref.json (PyTorch's logits, written by the
+// exporters) when present: ref_max_abs_diff in the output.
 // Session options as ../shared/reference/ort/bench.mjs: CPU EP, intra-op threads, 1 inter-op
 // thread, sequential, graph optimisation 'all'. Prints one JSON line.
 import fs from 'node:fs';
@@ -60,6 +62,13 @@ if (what === 'load') {
 } else {
   const session = await ort.InferenceSession.create(modelPath, options);
   if (what === 'latency') {
+    if (fs.existsSync(modelPath + '.ref.json')) {
+      const ref = JSON.parse(fs.readFileSync(modelPath + '.ref.json', 'utf8'));
+      const [B, T] = [ref.input_ids.length, ref.input_ids[0].length];
+      const int64 = (rows) => new ort.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [B, T]);
+      const got = (await session.run({ input_ids: int64(ref.input_ids), attention_mask: int64(ref.attention_mask) })).logits.data;
+      out.ref_max_abs_diff = Math.max(...ref.logits.flat().map((v, i) => Math.abs(v - got[i])));
+    }
     const L = Math.floor(median(lengths));
     const f = feeds([L]);
     const ts = [];

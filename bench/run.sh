@@ -3,15 +3,18 @@
 # on a random base-size model (distilbert-base-cased shape) and the real TweetEval emotion tweets.
 #
 #   bench/run.sh                      REPEATS=3 by default; BUILD, WORK, SKIP_ORT=1, SKIP_TORCH=1
+#   FAMILIES=distilbert,bert,roberta bench/run.sh    also base-size BERT and RoBERTa (bench/families.sh:
+#                                     latency and throughput rows per family); default distilbert
+#                                     WHAT=latency: only their latency rows
 #
 # 1. builds Release (build-bench/: bert-emotion, perf_bench, inference_bench);
 # 2. makes the model once (`bert-emotion init --config base --tokenizer ../shared/models/...`)
 #    and, for ONNX Runtime, a scratch copy of ../shared/reference/ort (npm ci with
 #    ONNXRUNTIME_NODE_INSTALL=skip) plus its export_onnx.py model (Debian's python3-torch + onnx);
 # 3. runs every measurement in a fresh process, the engines interleaved REPEATS times, 2 threads,
-#    OMP_WAIT_POLICY=PASSIVE for both OpenMP engines, plus GOMP_SPINCOUNT=10000 for ours (the CLI's
-#    default; PyTorch was slower with it, so it runs without) (a long-spinning pool on a shared 2-core machine
-#    is 2-4x slower, for PyTorch as for us):
+#    OMP_WAIT_POLICY=PASSIVE for both OpenMP engines, plus for ours the GOMP_SPINCOUNT the CLI would
+#    pick (10000 on an idle machine, 0 under load; PyTorch was slower with the spin, so it runs without)
+#    (a long-spinning pool on a shared 2-core machine is 2-4x slower, for PyTorch as for us):
 #      train      batch-4 step (fwd + bwd + clip + AdamW), real training-tweet lengths, 40 steps
 #                 (ours: perf_bench train; PyTorch: ../shared/reference/bench.py train)
 #      latency    batch 1, the 27-token median test tweet, median of 100
@@ -30,11 +33,13 @@ SHARED="${SHARED:-$ROOT/../shared}"
 BUILD="${BUILD:-$ROOT/build-bench}"
 WORK="${WORK:-/tmp/bert-emotion-bench}"
 REPEATS="${REPEATS:-3}"
+FAMILIES="${FAMILIES:-distilbert}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j2 --target bert-emotion perf_bench inference_bench >/dev/null
+has_family() { [[ ",$FAMILIES," == *",$1,"* ]]; }
 MODEL="$WORK/base"
 [ -f "$MODEL/model.safetensors" ] || "$BUILD/bert-emotion" init --config base --out "$MODEL" --seed 0 \
   --tokenizer "$SHARED/models/distilbert-base-cased" >/dev/null
@@ -46,13 +51,16 @@ if [ "${SKIP_ORT:-0}" != 1 ]; then
     rm -rf "$ORT_DIR" && cp -r "$SHARED/reference/ort" "$ORT_DIR" && chmod -R u+w "$ORT_DIR"
     (cd "$ORT_DIR" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund >/dev/null)
   fi
-  [ -f "$ONNX" ] || (cd "$ORT_DIR" && $PY export_onnx.py "$ONNX" >/dev/null 2>&1)
+  if has_family distilbert && [ ! -f "$ONNX" ]; then (cd "$ORT_DIR" && $PY export_onnx.py "$ONNX" >/dev/null 2>&1); fi
 fi
 LENGTHS="$WORK/test_lengths.json"
 "$BUILD/bench/perf_bench" lengths --model "$MODEL" > "$LENGTHS"
 
 unset OMP_NUM_THREADS GOMP_SPINCOUNT OPENBLAS_NUM_THREADS
-export OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=10000   # what the CLI defaults to (src/cli/main.cpp)
+# What the CLI picks (src/util/openmp_waits.hpp): a 10000 spin only when the 1-minute load average
+# leaves a CPU for each of the 2 threads, else none; decided once, before the first measurement.
+SPIN=$(awk -v n="$(nproc)" '{ print ($1 + 2 > n + 0.5) ? 0 : 10000 }' /proc/loadavg)
+export OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT="$SPIN"
 RESULTS="$WORK/results.jsonl"
 : > "$RESULTS"
 tag() { $PY -c 'import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); r["engine"]=sys.argv[1]; print(json.dumps(r))' "$1"; }
@@ -63,6 +71,7 @@ torch() { [ "${SKIP_TORCH:-0}" = 1 ] || env -u GOMP_SPINCOUNT $PY "$SHARED/refer
 ort() { [ "${SKIP_ORT:-0}" = 1 ] || node "$ROOT/bench/ort_peer.mjs" "$ORT_DIR" "$ONNX" "$LENGTHS" "$1" --threads 2 | tag onnxruntime | tee -a "$RESULTS"; }
 
 for rep in $(seq 1 "$REPEATS"); do
+  has_family distilbert || break
   ours train --seed "$rep"
   torch train --seed "$rep"
   ours_inf latency
@@ -76,7 +85,7 @@ for rep in $(seq 1 "$REPEATS"); do
   ours eval
 done
 
-$PY - "$RESULTS" "$REPEATS" "$LENGTHS" <<'PYEOF'
+has_family distilbert && $PY - "$RESULTS" "$REPEATS" "$LENGTHS" <<'PYEOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 lengths = json.load(open(sys.argv[3]))
@@ -89,7 +98,8 @@ def fmt(v, f): return "n/m" if v is None else f.format(v)
 s = sorted(lengths)
 tp_flops = sum(len(s[i:i + 32]) * fwd(max(s[i:i + 32])) for i in range(0, len(s), 32))
 lat_L = int(statistics.median(lengths))
-print(f"\nmedians of {sys.argv[2]} fresh processes per cell, 2 threads, OMP_WAIT_POLICY=PASSIVE (+ GOMP_SPINCOUNT=10000 for bert-emotion); "
+import os
+print(f"\nmedians of {sys.argv[2]} fresh processes per cell, 2 threads, OMP_WAIT_POLICY=PASSIVE (+ GOMP_SPINCOUNT={os.environ['GOMP_SPINCOUNT']} for bert-emotion); "
       f"% = nominal FLOPs / time / {PEAK/1e9:.0f} GFLOP/s\n")
 print("| measurement | bert-emotion | PyTorch | ONNX Runtime | vs PyTorch | vs ORT | % peak ours / PyTorch / ORT |")
 print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -126,3 +136,9 @@ for what, label in (("train", "peak RSS, training"), ("latency", "peak RSS, late
     print(f"| {label} | {fmt(o, '{:.0f} MB')} | {fmt(t, '{:.0f} MB')} | {fmt(r, '{:.0f} MB')} | "
           f"{fmt(t / o if o and t else None, '{:.2f}x less')} | {fmt(r / o if o and r else None, '{:.2f}x less')} | - |")
 PYEOF
+
+# --- other families (bench/families.sh): BERT and RoBERTa rows, and DistilBERT's again per family ---
+if [ "$FAMILIES" != distilbert ]; then
+  ROOT="$ROOT" SHARED="$SHARED" BUILD="$BUILD" WORK="$WORK" REPEATS="$REPEATS" PY="$PY" RESULTS="$RESULTS" \
+    ORT_DIR="$ORT_DIR" LENGTHS="$LENGTHS" FAMILIES="$FAMILIES" "$ROOT/bench/families.sh"
+fi

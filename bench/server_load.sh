@@ -36,7 +36,7 @@ done
 
 # libgomp's spinning workers fight wrk, the HTTP threads and everything else on a small or shared
 # box (docs/PERFORMANCE.md); both the offline baseline and the server run with the same setting.
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}  # the CLI's default
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}  # the CLI's choice on an idle machine
 
 BIN=$BUILD/bert-emotion
 SHARED=$ROOT/../shared

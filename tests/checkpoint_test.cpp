@@ -1,7 +1,8 @@
 // Checkpoint layouts against their safetensors copies (tests/fixtures/checkpoints, made by
 // tools/make_checkpoint_fixtures.py with torch.save): every tensor byte-identical, logits identical;
 // tied storages shared, mapped where contiguous; hostile files refused with the right rule and
-// their payloads never run.
+// their payloads never run. DistilBERT at the top level, tiny BERT and RoBERTa under bert/ and
+// roberta/ (with a pretraining checkpoint and the reference's logits, reference.json).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "model/checkpoint.hpp"
 #include "model/convert.hpp"
 #include "model/encoder.hpp"
+#include "model/family.hpp"
 #include "model/model_dir.hpp"
 #include "model/torch_zip.hpp"
 #include "test_support.hpp"
@@ -27,14 +29,25 @@ namespace {
 const fs::path kDir = fs::path(FIXTURES_DIR) / "checkpoints";
 const char* const kMarker = "/tmp/bert_emotion_pickle_payload_ran";  // what the hostile payloads touch
 
-std::vector<float> logits_of(const fs::path& dir) {
-  const LoadedModel m = load_model_dir(dir);
+// A family's reference.json (input_ids, the reference's logits), beside its layout directories.
+nlohmann::json reference_of(const std::string& family) { return nlohmann::json::parse(slurp(kDir / family / "reference.json")); }
+
+std::vector<float> logits_of(const LoadedModel& m, const std::vector<std::vector<int32_t>>& ids) {
   Activations acts;
-  activations_reserve(acts, m.config, 2, 8, false);
-  const TokenBatch batch = make_batch({{101, 17, 42, 199, 3, 102}, {101, 150, 102}}, m.config.pad_token_id);
+  activations_reserve(acts, m.config, static_cast<int>(ids.size()), 8, false);
+  const TokenBatch batch = make_batch(ids, m.config.pad_token_id);
   std::vector<float> logits(static_cast<size_t>(batch.B * m.config.num_labels()));
   encoder_forward(m.config, m.weights, batch, acts, logits.data(), nullptr);
   return logits;
+}
+
+// The batch: DistilBERT's fixed one at the top level, the family's reference.json ids below it.
+std::vector<float> logits_of(const fs::path& dir) {
+  const LoadedModel m = load_model_dir(dir);
+  std::vector<std::vector<int32_t>> ids = {{101, 17, 42, 199, 3, 102}, {101, 150, 102}};
+  if (m.config.family != Family::distilbert)
+    ids = reference_of(family_spec(m.config).model_type)["input_ids"].get<std::vector<std::vector<int32_t>>>();
+  return logits_of(m, ids);
 }
 
 void expect_same_tensors(const Checkpoint& want, const Checkpoint& got) {
@@ -48,7 +61,9 @@ void expect_same_tensors(const Checkpoint& want, const Checkpoint& got) {
   }
   for (const CheckpointTensor& g : got.tensors())  // only the tied MLM decoder is extra
     if (want.find(g.name) == nullptr) {
-      EXPECT_EQ(g.name, "vocab_projector.weight");
+      EXPECT_TRUE(g.name == "vocab_projector.weight" || g.name.starts_with("cls.predictions.decoder.") ||
+                  g.name.starts_with("lm_head.decoder."))
+          << g.name;
     }
 }
 
@@ -95,10 +110,18 @@ INSTANTIATE_TEST_SUITE_P(Checkpoint, Layouts,
                          ::testing::Values(Layout{"bin-f32", "st-f32", "pytorch"}, Layout{"bin-f16", "st-f16", "pytorch"},
                                            Layout{"bin-bf16", "st-bf16", "pytorch"},
                                            Layout{"sharded-st", "st-f32", "sharded safetensors"},
-                                           Layout{"sharded-bin", "st-f32", "sharded pytorch"}),
+                                           Layout{"sharded-bin", "st-f32", "sharded pytorch"},
+                                           Layout{"bert/bin-f32", "bert/st-f32", "pytorch"},
+                                           Layout{"bert/bin-f16", "bert/st-f16", "pytorch"},
+                                           Layout{"bert/bin-bf16", "bert/st-bf16", "pytorch"},
+                                           Layout{"bert/sharded-bin", "bert/st-f32", "sharded pytorch"},
+                                           Layout{"roberta/bin-f32", "roberta/st-f32", "pytorch"},
+                                           Layout{"roberta/bin-f16", "roberta/st-f16", "pytorch"},
+                                           Layout{"roberta/bin-bf16", "roberta/st-bf16", "pytorch"},
+                                           Layout{"roberta/sharded-bin", "roberta/st-f32", "sharded pytorch"}),
                          [](const auto& info) {
                            std::string n = info.param.dir;
-                           for (char& c : n) if (c == '-') c = '_';
+                           for (char& c : n) if (c == '-' || c == '/') c = '_';
                            return n;
                          });
 
@@ -223,19 +246,28 @@ TEST(Checkpoint, AnIndexThatLiesIsRefused) {
 
 // convert writes what the reference's safetensors writer wrote from the same tensors, byte for byte
 // (so it loads in ../shared/reference): names normalized, the tied decoder dropped, casts as torch's.
+struct ConvertCase {
+  const char* from;
+  std::optional<Dtype> dtype;
+  const char* want;
+};
+
+// Converts dir/from into root/"from-want"; its model.safetensors must be dir/want's, byte for byte.
+fs::path expect_converts_to(const fs::path& dir, const fs::path& root, const ConvertCase& c) {
+  const fs::path out = root / (std::string(c.from) + "-" + c.want);
+  convert_model_dir(dir / c.from, out, c.dtype);
+  EXPECT_TRUE(slurp(out / "model.safetensors") == slurp(dir / c.want / "model.safetensors"))
+      << dir << ": " << c.from << " -> " << c.want;
+  return out;
+}
+
 TEST(Convert, WritesTheSafetensorsTheReferenceWrites) {
   TempDir d;
-  struct Case {
-    const char* from;
-    std::optional<Dtype> dtype;
-    const char* want;
-  };
-  for (const Case& c : {Case{"bin-f32", std::nullopt, "st-f32"}, Case{"bin-f32", Dtype::F16, "st-f16"},
-                        Case{"sharded-bin", Dtype::BF16, "st-bf16"}, Case{"bin-bf16", std::nullopt, "st-bf16"},
-                        Case{"sharded-st", Dtype::F32, "st-f32"}}) {
-    const fs::path out = d.path / (std::string(c.from) + "-" + c.want);
-    const ConvertReport r = convert_model_dir(kDir / c.from, out, c.dtype);
-    EXPECT_EQ(slurp(out / "model.safetensors"), slurp(kDir / c.want / "model.safetensors")) << c.from << " -> " << c.want;
+  for (const ConvertCase& c : {ConvertCase{"bin-f32", std::nullopt, "st-f32"}, ConvertCase{"bin-f32", Dtype::F16, "st-f16"},
+                               ConvertCase{"sharded-bin", Dtype::BF16, "st-bf16"},
+                               ConvertCase{"bin-bf16", std::nullopt, "st-bf16"},
+                               ConvertCase{"sharded-st", Dtype::F32, "st-f32"}}) {
+    const fs::path out = expect_converts_to(kDir, d.path, c);
     const auto config = nlohmann::json::parse(slurp(out / "config.json"));
     EXPECT_EQ(config.at("torch_dtype"), std::string(c.want) == "st-f32" ? "float32" : std::string(c.want) == "st-f16" ? "float16" : "bfloat16");
     EXPECT_EQ(logits_of(out), logits_of(kDir / c.want));
@@ -262,3 +294,84 @@ TEST(Convert, HalfAndBfloatRoundToNearestEven) {
   for (float x : {0.1f, -3.14159f, 1e-5f, 6.1e-5f, 1234.5f})
     EXPECT_EQ(f32_to_f16(f16_to_f32(f32_to_f16(x))), f32_to_f16(x)) << x;
 }
+
+// --- BERT and RoBERTa (tests/fixtures/checkpoints/{bert,roberta}) ---
+
+class Families : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(Families, LegacyNamesBuffersTiesViewsAndMapping) {
+  const std::string f = GetParam();
+  auto ck = Checkpoint::open_dir(kDir / f / "bin-f32");
+  ASSERT_NE(ck->find(f + ".embeddings.LayerNorm.gamma"), nullptr);
+  EXPECT_EQ(ck->normalize_names().size(), 3u);  // gamma, beta, position_ids
+  EXPECT_NE(ck->find(f + ".embeddings.LayerNorm.weight"), nullptr);
+  EXPECT_EQ(ck->find(f + ".embeddings.position_ids"), nullptr);
+  const CheckpointTensor* word = ck->find(f + ".embeddings.word_embeddings.weight");
+  const CheckpointTensor* decoder = ck->find(f == "bert" ? "cls.predictions.decoder.weight" : "lm_head.decoder.weight");
+  ASSERT_TRUE(word && decoder);
+  EXPECT_EQ(word->bytes.data(), decoder->bytes.data());  // one storage, one mapping
+  EXPECT_TRUE(word->mapped);
+  const CheckpointTensor* inter = ck->find(f + ".encoder.layer.1.intermediate.dense.weight");
+  ASSERT_NE(inter, nullptr);
+  EXPECT_FALSE(inter->mapped);  // transposed storage: materialized
+  const CheckpointTensor* query = ck->find(f + ".encoder.layer.0.attention.self.query.weight");
+  ASSERT_NE(query, nullptr);
+  EXPECT_TRUE(query->mapped);  // storage offset 5, contiguous: in place
+  const LoadedModel m = load_model_dir(kDir / f / "bin-f32");
+  EXPECT_TRUE(m.arena.empty());
+  EXPECT_EQ(m.weights.word_emb, m.file->f32_data(*m.file->find(f + ".embeddings.word_embeddings.weight")));
+}
+
+// A pretraining checkpoint (cls.* / lm_head.* heads, every LayerNorm under its legacy name, no
+// classifier): the body maps to the same tensors as the classifier model's; only the head is fresh.
+TEST_P(Families, PretrainingCheckpointLoadsWithAFreshClassifier) {
+  const std::string f = GetParam();
+  const fs::path dir = kDir / f / "pretrain-bin";
+  const bool bert = f == "bert";
+  auto ck = Checkpoint::open_dir(dir);
+  const std::vector<std::string> notes = ck->normalize_names();
+  // gamma and beta of each LayerNorm: the embeddings', two per layer, BERT's cls.predictions.transform
+  EXPECT_EQ(notes.size(), 2u * (1 + 2 * 2 + (bert ? 1 : 0)));
+  EXPECT_EQ(ck->find(f + ".encoder.layer.1.output.LayerNorm.gamma"), nullptr);
+  expect_same_tensors(*open_normalized(kDir / f / "pretrain-st"), *ck);
+
+  EXPECT_THROW(load_model_dir(dir), FormatError);  // a classifier is needed to predict
+  LoadedModel m = load_model_dir(dir, {.allow_missing_head = true, .owned_arena = true});
+  const std::vector<std::string> want_missing =
+      bert ? std::vector<std::string>{"classifier.weight", "classifier.bias"}
+           : std::vector<std::string>{"classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight",
+                                      "classifier.out_proj.bias"};
+  EXPECT_FALSE(m.has_head);
+  EXPECT_EQ(m.missing_head, want_missing);  // BERT keeps its pretrained pooler
+
+  // With the classifier model's head copied in, the logits are that model's, bit for bit.
+  const LoadedModel full = load_model_dir(kDir / f / "st-f32", {.owned_arena = true});
+  for (const std::string& name : want_missing) {
+    const ParamInfo& p = m.layout.find(name);
+    std::copy_n(full.arena.data() + full.layout.find(name).offset, p.numel, m.arena.data() + p.offset);
+  }
+  const auto ids = reference_of(f)["input_ids"].get<std::vector<std::vector<int32_t>>>();
+  EXPECT_EQ(logits_of(m, ids), logits_of(full, ids));
+}
+
+// convert's output is what the reference's writer wrote from the same tensors (so it loads in
+// ../shared/reference: the fixture script loads pretrain-st there), and its logits are the
+// reference's (reference.json, from ../shared/reference/forward.py) within float tolerance.
+TEST_P(Families, ConvertWritesWhatTheReferenceLoads) {
+  const std::string f = GetParam();
+  TempDir d;
+  for (const ConvertCase& c : {ConvertCase{"bin-f32", std::nullopt, "st-f32"}, ConvertCase{"bin-f32", Dtype::F16, "st-f16"},
+                               ConvertCase{"sharded-bin", Dtype::BF16, "st-bf16"},
+                               ConvertCase{"bin-f16", std::nullopt, "st-f16"},
+                               ConvertCase{"pretrain-bin", std::nullopt, "pretrain-st"}})
+    expect_converts_to(kDir / f, d.path, c);
+  const nlohmann::json ref = reference_of(f);
+  const std::vector<float> got = logits_of(d.path / "bin-f32-st-f32");
+  const auto want = ref["logits"].get<std::vector<std::vector<double>>>();
+  ASSERT_EQ(got.size(), want.size() * want[0].size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i / want[0].size()][i % want[0].size()], 1e-5) << f << " logit " << i;
+  EXPECT_NO_THROW(load_model_dir(d.path / "pretrain-bin-pretrain-st", {.allow_missing_head = true}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Checkpoint, Families, ::testing::Values("bert", "roberta"));

@@ -14,6 +14,19 @@ tensor equals the safetensors copy of the same dtype and that the logits are ide
   sharded-st/             model.safetensors.index.json + 2 shards
   sharded-bin/            pytorch_model.bin.index.json + 2 shards
   legacy/pytorch_model.bin   torch.save(..., _use_new_zipfile_serialization=False)
+Per family, bert/ and roberta/ (tiny models, the same layouts; tests/checkpoint_test.cpp too):
+  st-{f32,f16,bf16}/, bin-{f32,f16,bf16}/, sharded-bin/   as above; bin-f32 holds legacy names, the
+                          position_ids buffer, a Parameter, the masked-LM decoder tied to the word
+                          embeddings (cls.predictions.decoder / lm_head.decoder), a transposed view of
+                          layer 1's intermediate.dense and layer 0's query at a storage offset
+  pretrain-bin/           a pretraining checkpoint as BertForPreTraining / RobertaForMaskedLM save it:
+                          the body (BERT with its pooler), cls.* / lm_head.* heads with their tied
+                          decoder weight and bias, every LayerNorm under its legacy gamma/beta name,
+                          no classifier
+  pretrain-st/            what `bert-emotion convert` must write from pretrain-bin (names normalized,
+                          tied tensors dropped), checked here to load in ../shared/reference
+  reference.json          input_ids and the reference's logits (forward.py) for st-f32, so the C++
+                          tests can check converted output against the reference without torch
 Hostile files (hostile/*.bin, each a valid zip so the reader reaches the pickle): payloads that run
 `touch MARKER` through os.system, posix.system, builtins.exec and builtins.eval, and a REDUCE of a
 global the loader must refuse; the script checks that plain pickle.loads really runs each payload.
@@ -112,7 +125,132 @@ def main():
                _use_new_zipfile_serialization=False)
     make_hostile()
     shutil.rmtree(base)
+    for arch in FAMILY_CONFIGS:
+        make_family(arch)
     make_fuzz_seeds()
+
+
+# Tiny BERT / RoBERTa (KBs), a wide init (std 0.2) so that the logits differ visibly; RoBERTa's positions start at pad_token_id + 1, hence 2 more positions.
+FAMILY_CONFIGS = {
+    "bert": {"vocab_size": 200, "hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2,
+             "intermediate_size": 16, "max_position_embeddings": 32, "initializer_range": 0.2},
+    "roberta": {"vocab_size": 200, "hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2,
+                "intermediate_size": 16, "max_position_embeddings": 34, "initializer_range": 0.2},
+}
+# Ragged on purpose (padding); no RoBERTa pad id (1) inside a sequence.
+FAMILY_BATCH = {"bert": [[101, 17, 42, 199, 3, 102], [101, 150, 102]],
+                "roberta": [[0, 17, 42, 199, 3, 2], [0, 150, 2]]}
+
+
+def pretraining_heads(arch, word, hidden, vocab):
+    """The masked-LM head as BertForPreTraining / RobertaForMaskedLM hold it, in module order: the
+    decoder weight is the word embedding tensor and the decoder bias the head's bias (ties)."""
+    g = torch.Generator().manual_seed(11)
+
+    def rnd(*shape):
+        return torch.randn(*shape, generator=g) * 0.02
+
+    bias = rnd(vocab)
+    if arch == "bert":
+        p = "cls.predictions."
+        return collections.OrderedDict([
+            (p + "bias", bias), (p + "transform.dense.weight", rnd(hidden, hidden)),
+            (p + "transform.dense.bias", rnd(hidden)), (p + "transform.LayerNorm.weight", 1 + rnd(hidden)),
+            (p + "transform.LayerNorm.bias", rnd(hidden)), (p + "decoder.weight", word), (p + "decoder.bias", bias),
+            ("cls.seq_relationship.weight", rnd(2, hidden)), ("cls.seq_relationship.bias", rnd(2))])
+    return collections.OrderedDict([
+        ("lm_head.bias", bias), ("lm_head.dense.weight", rnd(hidden, hidden)), ("lm_head.dense.bias", rnd(hidden)),
+        ("lm_head.layer_norm.weight", 1 + rnd(hidden)), ("lm_head.layer_norm.bias", rnd(hidden)),
+        ("lm_head.decoder.weight", word), ("lm_head.decoder.bias", bias)])
+
+
+def legacy_layer_norm_names(state):
+    """Every X.LayerNorm.weight/bias renamed to the TF-era X.LayerNorm.gamma/beta, order kept."""
+    out = collections.OrderedDict()
+    for k, v in state.items():
+        if k.endswith("LayerNorm.weight"):
+            k = k[:-len("weight")] + "gamma"
+        elif k.endswith("LayerNorm.bias"):
+            k = k[:-len("bias")] + "beta"
+        out[k] = v
+    return out
+
+
+def make_family(arch):
+    """<arch>/: the layouts of one tiny BERT or RoBERTa model, its pretraining checkpoint and the
+    reference's logits."""
+    root = os.path.join(OUT, arch)
+    base = os.path.join(OUT, "_base_" + arch)
+    cfg = FAMILY_CONFIGS[arch]
+    subprocess.run(["/usr/bin/python3", os.path.join(REF, "make_model.py"), "--arch", arch, "--config",
+                    json.dumps(cfg), "--out", base, "--seed", "5", "--tokenizer-dir", "/nonexistent"],
+                   check=True, stdout=subprocess.DEVNULL)
+    config = os.path.join(base, "config.json")
+    f32 = load_file(os.path.join(base, "model.safetensors"))
+    assert not any(k.endswith("position_ids") for k in f32)
+    prefix = arch + "."
+    emb = prefix + "embeddings."
+    word_name = emb + "word_embeddings.weight"
+    sub = lambda name: os.path.join(arch, name)  # noqa: E731
+
+    for tag, dt in DTYPES.items():
+        tensors = collections.OrderedDict((k, v.to(dt).contiguous()) for k, v in sorted(f32.items()))
+        save_file(tensors, os.path.join(model_dir(sub("st-" + tag), config), "model.safetensors"), {"format": "pt"})
+        state = collections.OrderedDict((k, v.clone()) for k, v in tensors.items())
+        if tag == "f32":
+            state[emb + "LayerNorm.gamma"] = torch.nn.Parameter(state.pop(emb + "LayerNorm.weight"), requires_grad=False)
+            state[emb + "LayerNorm.beta"] = state.pop(emb + "LayerNorm.bias")
+            state[emb + "position_ids"] = torch.arange(cfg["max_position_embeddings"]).unsqueeze(0)
+            decoder = "cls.predictions.decoder.weight" if arch == "bert" else "lm_head.decoder.weight"
+            state[decoder] = state[word_name]  # tied: one storage, after the embedding as in module order
+            lin = prefix + "encoder.layer.1.intermediate.dense.weight"
+            state[lin] = state[lin].t().contiguous().t()  # same values, column-major storage
+            assert not state[lin].is_contiguous()
+            q = prefix + "encoder.layer.0.attention.self.query.weight"
+            big = torch.cat([torch.full((5,), 7.0), state[q].flatten()])
+            state[q] = big[5:].view(state[q].shape)  # a view at storage offset 5
+        path = os.path.join(model_dir(sub("bin-" + tag), config), "pytorch_model.bin")
+        save_bin(state, path)
+        assert torch.load(path)[word_name].dtype == dt
+
+    # sharded: the encoder layers in shard 2, the rest in shard 1
+    names = sorted(f32)
+    shard_of = {k: (2 if ".layer." in k else 1) for k in names}
+    d = model_dir(sub("sharded-bin"), config)
+    files = {i: "pytorch_model-%05d-of-00002.bin" % i for i in (1, 2)}
+    for i in (1, 2):
+        save_bin(collections.OrderedDict((k, f32[k]) for k in names if shard_of[k] == i), os.path.join(d, files[i]))
+    with open(os.path.join(d, "pytorch_model.bin.index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": sum(t.numel() * 4 for t in f32.values())},
+                   "weight_map": {k: files[shard_of[k]] for k in names}}, f, indent=2, sort_keys=True)
+
+    # the pretraining checkpoint: body in module order (sorted is module order within the body
+    # except the layer index, which torch.save does not care about), heads after it
+    body = collections.OrderedDict((k, f32[k].clone()) for k in names if k.startswith(prefix))
+    body.update(pretraining_heads(arch, body[word_name], cfg["hidden_size"], cfg["vocab_size"]))
+    legacy = legacy_layer_norm_names(body)
+    save_bin(legacy, os.path.join(model_dir(sub("pretrain-bin"), config), "pytorch_model.bin"))
+    # convert's output: normalized names, the later tensor of each tied pair dropped
+    seen, converted = {}, collections.OrderedDict()
+    for k, v in body.items():
+        if v.data_ptr() in seen:
+            continue
+        seen[v.data_ptr()] = k
+        converted[k] = v
+    st_dir = model_dir(sub("pretrain-st"), config)
+    save_file(converted, os.path.join(st_dir, "model.safetensors"), {"format": "pt"})
+    sys.path.insert(0, REF)
+    import bert  # noqa: E402  (the reference model; loads convert's output with a fresh classifier)
+    bert.load_model(st_dir, verbose=False)
+
+    batch = {"input_ids": FAMILY_BATCH[arch]}
+    out = subprocess.run(["/usr/bin/python3", os.path.join(REF, "forward.py"), "--model", os.path.join(root, "st-f32"),
+                          "--batch", json.dumps(batch), "--threads", "1"], check=True, capture_output=True, text=True)
+    logits = json.loads(out.stdout)["logits"]
+    with open(os.path.join(root, "reference.json"), "w") as f:
+        json.dump({"input_ids": batch["input_ids"], "logits": logits}, f, indent=1)
+        f.write("\n")
+    shutil.rmtree(base)
 
 
 def make_fuzz_seeds():
@@ -136,11 +274,14 @@ def make_fuzz_seeds():
 
 
 def zip_with_pickle(path, pkl, storages=None):
+    def entry(name):  # a fixed date: the same input writes the same bytes
+        return zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", pkl)
+        z.writestr(entry("archive/data.pkl"), pkl)
         for key, data in (storages or {}).items():
-            z.writestr("archive/data/" + key, data)
-        z.writestr("archive/version", "3\n")
+            z.writestr(entry("archive/data/" + key), data)
+        z.writestr(entry("archive/version"), "3\n")
 
 
 def check_payload_runs(pkl):

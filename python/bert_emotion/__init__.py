@@ -15,11 +15,16 @@ subclasses under BertEmotionError).
 
 import os
 
-# OpenMP reads its waiting policy when the engine loads: the CLI's defaults (a ~0.1 ms spin, then
-# sleep) unless the user chose (see README "Speed").
+# OpenMP reads its waiting policy when the engine loads: the CLI's defaults unless the user chose
+# (src/util/openmp_waits.hpp, README "Speed"): sleep when idle, after a short spin (~0.1 ms) only
+# if the 1-minute load average leaves a CPU for every thread (all cores here).
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    os.environ["GOMP_SPINCOUNT"] = "10000"
+    try:
+        _contended = os.getloadavg()[0] > 0.5
+    except OSError:
+        _contended = False
+    os.environ["GOMP_SPINCOUNT"] = "0" if _contended else "10000"
 
 from . import errors  # noqa: E402  (before _core: the engine's errors are raised as these classes)
 from ._core import Classifier, Encoding, Tokenizer, __version__  # noqa: E402

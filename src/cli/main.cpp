@@ -12,6 +12,7 @@
 #include "cli/command.hpp"
 #include "dist/communicator.hpp"
 #include "util/error.hpp"
+#include "util/openmp_waits.hpp"
 
 namespace bert_emotion::cli {
 std::vector<CommandEntry>& command_registry() {
@@ -24,14 +25,17 @@ namespace {
 // OpenMP workers that spin between parallel regions starve the HTTP threads, the tokenizer and any
 // other process on a small machine (libgomp's default spins ~3 ms after every region: 30-100x
 // slowdowns measured on a busy 2-core box), while workers that sleep at once pay a futex wake-up
-// per region (~20% of batch-1 latency). So, unless the user chose either variable: PASSIVE with a
-// short spin, GOMP_SPINCOUNT=10000 (~0.1 ms; libgomp's count overrides the policy's 0 and drops to
-// 0 when threads outnumber the CPUs). Measured in docs/PERFORMANCE.md "OpenMP waiting". libgomp
-// reads both when it is loaded, before main(), hence one re-execution.
+// per region (~20% of batch-1 latency on an idle machine). So, unless the user chose either
+// variable: PASSIVE, with a short spin (GOMP_SPINCOUNT=10000) only when the load average leaves a
+// CPU for every thread, else none (a spinning worker steals the CPU of the one it waits for:
+// tiny-model predict 2-5x slower). util/openmp_waits.hpp; measured in docs/PERFORMANCE.md
+// "OpenMP waiting". libgomp reads both when it is loaded, before main(), hence one re-execution.
 void default_openmp_waits(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
-  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-  ::setenv("GOMP_SPINCOUNT", "10000", 1);
+  const auto waits = bert_emotion::choose_openmp_waits(omp_get_num_procs(), omp_get_max_threads(),
+                                                      bert_emotion::read_load_average());
+  ::setenv("OMP_WAIT_POLICY", waits.policy, 1);
+  ::setenv("GOMP_SPINCOUNT", waits.spin_count, 1);
   ::execv("/proc/self/exe", argv);  // returns only on failure: then run on with the default policy
 }
 // Under mpirun: MPI starts here, after the re-execution above (which keeps the pid and the

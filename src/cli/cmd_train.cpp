@@ -22,6 +22,7 @@
 
 #include "cli/command.hpp"
 #include "hub/hub.hpp"
+#include "train/schedule.hpp"
 #include "train/trainer.hpp"
 #include "util/error.hpp"
 
@@ -122,6 +123,15 @@ Registrar reg("train", [](CLI::App& app) {
   sub->add_option("--warmup-steps,--warmup_steps", o.warmup_steps, "Linear warmup steps")->capture_default_str();
   sub->add_option("--warmup-ratio,--warmup_ratio", o.warmup_ratio, "Warmup as a fraction of all steps")
       ->capture_default_str();
+  sub->add_option("--gradient-accumulation-steps,--gradient_accumulation_steps", o.gradient_accumulation_steps,
+                  "Batches per optimizer step (each loss scaled by 1/N, gradients summed)")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  sub->add_option("--lr-scheduler-type,--lr_scheduler_type", o.lr_scheduler_type,
+                  "Learning-rate schedule: linear, cosine, cosine_with_restarts, polynomial, constant, "
+                  "constant_with_warmup, inverse_sqrt (transformers' formulas)")
+      ->check(CLI::IsMember(lr_scheduler_types()))
+      ->capture_default_str();
   sub->add_option("--max-seq-length,--max_seq_length", o.max_seq_length,
                   "Truncate inputs to this many tokens (0 = the model maximum)")
       ->capture_default_str();
@@ -145,6 +155,16 @@ Registrar reg("train", [](CLI::App& app) {
   sub->add_flag("--overwrite-output-dir,--overwrite_output_dir", o.overwrite_output_dir,
                 "Start a new run in an --output-dir that holds an earlier run's checkpoints or model (they are "
                 "kept, and never rotated nor resumed by 'latest'; a checkpoint of the same step is replaced)");
+  sub->add_option("--problem-type,--problem_type", o.problem_type,
+                  "single_label_classification or multi_label_classification (default: the model's config, "
+                  "else inferred from the data: label sets such as \"2,7\" make it multi-label)")
+      ->check(CLI::IsMember({"single_label_classification", "multi_label_classification"}));
+  sub->add_option("--threshold", o.threshold, "Multi-label: predict a label when its sigmoid score > this")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  sub->add_flag("--tune-thresholds,--tune_thresholds", o.tune_thresholds,
+                "Multi-label: tune one threshold per label on the evaluation split (best F1) and save "
+                "thresholds.json in --output-dir (used by predict, eval and serve)");
   sub->add_flag("--ignore-mismatched-sizes,--ignore_mismatched_sizes", o.ignore_mismatched_sizes,
                 "Replace a classification head whose label count differs from the data's");
   sub->add_option("--threads", o.threads, "CPU threads (0 = OpenMP default)")->capture_default_str()->check(AtLeast(0));

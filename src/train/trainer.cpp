@@ -15,6 +15,7 @@
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
 #include "data/metrics.hpp"
+#include "data/multilabel_metrics.hpp"
 #include "dist/communicator.hpp"
 #include "model/encoder.hpp"
 #include "train/checkpoint.hpp"
@@ -50,6 +51,14 @@ void validate_train_options(const TrainOptions& o) {
   if (o.threads < 0) bad("--threads must be >= 0");
   if (o.output_dir.empty()) bad("--output-dir is required");
   if (!o.order_file.empty() && !o.shuffle) bad("--order and --no-shuffle exclude each other");
+  if (!o.problem_type.empty() && o.problem_type != "single_label_classification" &&
+      o.problem_type != "multi_label_classification")
+    bad("--problem-type must be single_label_classification or multi_label_classification (got '" + o.problem_type + "')");
+  if (!(o.threshold >= 0 && o.threshold <= 1)) bad("--threshold must be in [0, 1]");
+  if (o.gradient_accumulation_steps < 1) bad("--gradient-accumulation-steps must be >= 1");
+  if (std::find(lr_scheduler_types().begin(), lr_scheduler_types().end(), o.lr_scheduler_type) == lr_scheduler_types().end())
+    bad("--lr-scheduler-type must be one of linear, cosine, cosine_with_restarts, polynomial, constant, "
+        "constant_with_warmup, inverse_sqrt (got '" + o.lr_scheduler_type + "')");
 }
 
 nlohmann::json training_args_json(const TrainOptions& o) {
@@ -76,7 +85,8 @@ nlohmann::json training_args_json(const TrainOptions& o) {
           {"optim", "adamw_torch"},
           {"weight_decay", o.weight_decay},
           {"max_grad_norm", o.max_grad_norm},
-          {"lr_scheduler_type", "linear"},
+          {"lr_scheduler_type", o.lr_scheduler_type},
+          {"gradient_accumulation_steps", o.gradient_accumulation_steps},
           {"warmup_steps", o.warmup_steps},
           {"warmup_ratio", o.warmup_ratio},
           {"max_seq_length", o.max_seq_length},
@@ -91,6 +101,9 @@ nlohmann::json training_args_json(const TrainOptions& o) {
           {"dropout", o.dropout},
           {"resume_from_checkpoint", o.resume_from_checkpoint},
           {"ignore_mismatched_sizes", o.ignore_mismatched_sizes},
+          {"problem_type", o.problem_type},
+          {"threshold", o.threshold},
+          {"tune_thresholds", o.tune_thresholds},
           {"threads", o.threads}};
 }
 
@@ -221,7 +234,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   const int K = cfg.num_labels();
   const size_t n = train.ids.size();
   if (n == 0) throw InvalidArgument("the training split is empty");
-  if (train.labels.size() != n) throw InvalidArgument("train ids and labels differ in length");
+  const bool multi = cfg.multi_label();
+  if (!multi && train.labels.size() != n) throw InvalidArgument("train ids and labels differ in length");
+  if (multi && train.targets.size() != n) throw InvalidArgument("train ids and label sets differ in length");
   if (model.params.size() != layout.size()) throw InvalidArgument("train_loop: params do not match the layout");
   if (static_cast<int>(label_names.size()) != K)
     throw InvalidArgument("the model has " + std::to_string(K) + " labels but " + std::to_string(label_names.size()) +
@@ -234,7 +249,10 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       throw InvalidArgument("training example " + std::to_string(i) + " has " + std::to_string(len) +
                             " tokens > the model's " + std::to_string(cfg.max_tokens()) + " positions" +
                             " (use --max-seq-length)");
-    if (train.labels[i] < 0 || train.labels[i] >= K)
+    if (multi && train.targets[i].size() != static_cast<size_t>(K))
+      throw InvalidArgument("training example " + std::to_string(i) + " has a label set of " +
+                            std::to_string(train.targets[i].size()) + " entries, expected " + std::to_string(K));
+    if (!multi && (train.labels[i] < 0 || train.labels[i] >= K))
       throw InvalidArgument("training example " + std::to_string(i) + " has label " + std::to_string(train.labels[i]) +
                             ", outside [0, " + std::to_string(K) + ")");
     T_max = std::max(T_max, len);
@@ -247,14 +265,17 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   const bool root = comm.is_root();
   const int B = opts.train_batch_size;
   const size_t G = static_cast<size_t>(B) * static_cast<size_t>(R);  // the global batch
-  const int64_t steps_per_epoch = static_cast<int64_t>((n + G - 1) / G);
+  const int64_t accum = std::max(1, opts.gradient_accumulation_steps);
+  const int64_t micro_per_epoch = static_cast<int64_t>((n + G - 1) / G);
+  const int64_t steps_per_epoch = (micro_per_epoch + accum - 1) / accum;
   // Fractional epochs as the Trainer: max_steps = ceil(num_train_epochs * steps per epoch).
   const int64_t total_steps =
       opts.max_steps > 0 ? opts.max_steps
                          : static_cast<int64_t>(std::ceil(opts.num_train_epochs * static_cast<double>(steps_per_epoch)));
   const int64_t num_epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
   const int64_t warmup = resolve_warmup_steps(opts.warmup_steps, opts.warmup_ratio, total_steps);
-  const LinearSchedule schedule{opts.learning_rate, warmup, total_steps};
+  const LrSchedule schedule{opts.lr_scheduler_type, opts.learning_rate, warmup, total_steps};
+  schedule.lr(0);  // an unknown type or a bad polynomial rate fails here, before any work
   std::vector<std::vector<int64_t>> file_orders;
   if (!opts.order_file.empty()) file_orders = read_order_file(opts.order_file, n, num_epochs);
 
@@ -350,6 +371,7 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   batch.lengths.reserve(static_cast<size_t>(B));
   std::vector<float> logits(static_cast<size_t>(B) * K), dlogits(static_cast<size_t>(B) * K);
   std::vector<int32_t> labels(static_cast<size_t>(B));
+  std::vector<float> targets(multi ? static_cast<size_t>(B) * K : 0);
   std::vector<int64_t> order(n);
   std::string log_text;
   log_text.reserve(static_cast<size_t>(total_steps + 1) * 200);
@@ -437,44 +459,63 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     const int64_t first_b = (e == first_epoch) ? ts.step_in_epoch : 0;
     bool stopped_mid_epoch = false;  // a stop request already saved this step's checkpoint
     for (int64_t b = first_b; b < steps_per_epoch && ts.global_step < total_steps; ++b) {
-      // The global batch is the next G examples of the order; this rank takes an even share of it
-      // (B each, fewer in a short last batch), right-padded to its longest row.
-      const size_t global_begin = static_cast<size_t>(b) * G;
-      const int global_bs = static_cast<int>(std::min(n, global_begin + G) - global_begin);
-      const dist::Range share = dist::even_share(static_cast<size_t>(global_bs), R, comm.rank());
-      const size_t begin = global_begin + share.first;
-      const int bs = static_cast<int>(share.size());
-      int T = 1, global_T = 1;
-      for (int i = 0; i < global_bs; ++i)
-        global_T = std::max(global_T, static_cast<int>(train.ids[static_cast<size_t>(order[global_begin + static_cast<size_t>(i)])].size()));
-      for (int i = 0; i < bs; ++i)
-        T = std::max(T, static_cast<int>(train.ids[static_cast<size_t>(order[begin + static_cast<size_t>(i)])].size()));
-      batch.B = bs;
-      batch.T = T;
-      batch.ids.assign(static_cast<size_t>(bs) * T, cfg.pad_token_id);
-      batch.lengths.resize(static_cast<size_t>(bs));
-      for (int i = 0; i < bs; ++i) {
-        const size_t ex = static_cast<size_t>(order[begin + static_cast<size_t>(i)]);
-        const auto& ids = train.ids[ex];
-        std::copy(ids.begin(), ids.end(), batch.ids.begin() + static_cast<ptrdiff_t>(i) * T);
-        batch.lengths[static_cast<size_t>(i)] = static_cast<int32_t>(ids.size());
-        labels[static_cast<size_t>(i)] = train.labels[ex];
-      }
-      // Step: forward, loss, backward, clip, AdamW with the scheduled rate. Dropout masks are keyed
-      // by (seed, step) in one process and by (seed, step x R + rank) on R ranks: distinct per rank.
-      const DropoutSpec spec{opts.seed, static_cast<uint64_t>(ts.global_step) * static_cast<uint64_t>(R) +
-                                            static_cast<uint64_t>(comm.rank())};
+      // One optimizer step: up to `accum` consecutive micro-batches (fewer at an epoch's end), each
+      // loss scaled by 1 / accum as the Trainer (4.35) does; gradients accumulate across them.
       float loss = 0.f;
-      if (bs > 0) {
-        encoder_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
-        loss = cross_entropy_forward_backward(logits.data(), labels.data(), bs, K, dlogits.data());
-        // The loss is a mean over the global batch: weight this rank's mean by its share of it.
-        if (R > 1) scale_inplace(dlogits.data(), static_cast<size_t>(bs) * K, static_cast<float>(bs) / static_cast<float>(global_bs));
-        encoder_backward(cfg, w, gw, batch, acts, dlogits.data());  // grads are zero here (see below)
+      int step_bs = 0, step_T = 1;
+      const int64_t mb_last = std::min(micro_per_epoch, (b + 1) * accum);
+      for (int64_t mb = b * accum; mb < mb_last; ++mb) {
+        // The global batch is the next G examples of the order; this rank takes an even share of it
+        // (B each, fewer in a short last batch), right-padded to its longest row.
+        const size_t global_begin = static_cast<size_t>(mb) * G;
+        const int global_bs = static_cast<int>(std::min(n, global_begin + G) - global_begin);
+        const dist::Range share = dist::even_share(static_cast<size_t>(global_bs), R, comm.rank());
+        const size_t begin = global_begin + share.first;
+        const int bs = static_cast<int>(share.size());
+        int T = 1, global_T = 1;
+        for (int i = 0; i < global_bs; ++i)
+          global_T = std::max(global_T, static_cast<int>(train.ids[static_cast<size_t>(order[global_begin + static_cast<size_t>(i)])].size()));
+        for (int i = 0; i < bs; ++i)
+          T = std::max(T, static_cast<int>(train.ids[static_cast<size_t>(order[begin + static_cast<size_t>(i)])].size()));
+        batch.B = bs;
+        batch.T = T;
+        batch.ids.assign(static_cast<size_t>(bs) * T, cfg.pad_token_id);
+        batch.lengths.resize(static_cast<size_t>(bs));
+        for (int i = 0; i < bs; ++i) {
+          const size_t ex = static_cast<size_t>(order[begin + static_cast<size_t>(i)]);
+          const auto& ids = train.ids[ex];
+          std::copy(ids.begin(), ids.end(), batch.ids.begin() + static_cast<ptrdiff_t>(i) * T);
+          batch.lengths[static_cast<size_t>(i)] = static_cast<int32_t>(ids.size());
+          if (multi)
+            std::copy(train.targets[ex].begin(), train.targets[ex].end(), targets.begin() + static_cast<ptrdiff_t>(i) * K);
+          else
+            labels[static_cast<size_t>(i)] = train.labels[ex];
+        }
+        // Step: forward, loss, backward, clip, AdamW with the scheduled rate. Dropout masks are keyed
+        // by (seed, step) in one process and by (seed, step x R + rank) on R ranks: distinct per rank.
+        // With accumulation the key counts micro-batches: (step x accum + j) x R + rank.
+        const uint64_t micro = static_cast<uint64_t>(ts.global_step) * static_cast<uint64_t>(accum) +
+                               static_cast<uint64_t>(mb - b * accum);
+        const DropoutSpec spec{opts.seed, micro * static_cast<uint64_t>(R) + static_cast<uint64_t>(comm.rank())};
+        float mb_loss = 0.f;
+        if (bs > 0) {
+          encoder_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
+          mb_loss = multi ? bce_with_logits_forward_backward(logits.data(), targets.data(), bs, K, dlogits.data())
+                          : cross_entropy_forward_backward(logits.data(), labels.data(), bs, K, dlogits.data());
+          if (accum > 1) scale_inplace(dlogits.data(), static_cast<size_t>(bs) * K, 1.0f / static_cast<float>(accum));
+          // The loss is a mean over the global batch: weight this rank's mean by its share of it.
+          if (R > 1) scale_inplace(dlogits.data(), static_cast<size_t>(bs) * K, static_cast<float>(bs) / static_cast<float>(global_bs));
+          encoder_backward(cfg, w, gw, batch, acts, dlogits.data());  // accumulates (zeroed after each step)
+        }
+        loss += static_cast<float>(static_cast<double>(mb_loss) * bs / global_bs / accum);  // this rank's share
+        step_bs += global_bs;
+        step_T = std::max(step_T, global_T);
+        ts.num_input_tokens_seen += static_cast<int64_t>(global_bs) * global_T;  // as one process pads
+        ts.total_flos += flops_per_token * static_cast<double>(global_bs) * global_T;
       }
       // Ranks: sum the weighted gradients and losses.
       if (R > 1) {
-        double loss_share = static_cast<double>(loss) * bs / global_bs;
+        double loss_share = static_cast<double>(loss);
         comm.allreduce_sum(&loss_share, 1);
         comm.allreduce_sum(grads.data(), grads.size());
         loss = static_cast<float>(loss_share);
@@ -490,11 +531,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       ts.loss_sum += loss;
       ts.logged_loss_sum += loss;
       ++ts.steps_since_log;
-      ts.num_input_tokens_seen += static_cast<int64_t>(global_bs) * global_T;  // as one process pads
-      ts.total_flos += flops_per_token * static_cast<double>(global_bs) * global_T;
       ++out.steps_this_run;
       const double epoch_now = static_cast<double>(e) + static_cast<double>(b + 1) / static_cast<double>(steps_per_epoch);
-      StepRecord rec{ts.global_step, epoch_now, loss, lr, norm, global_bs, global_T};
+      StepRecord rec{ts.global_step, epoch_now, loss, lr, norm, step_bs, step_T};
       out.steps.push_back(rec);
       append_step_record(log_text, rec);
       if (!std::isfinite(loss))
@@ -532,7 +571,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     const double epoch_now = static_cast<double>(e) + static_cast<double>(ts.step_in_epoch) / static_cast<double>(steps_per_epoch);
     log_training_loss(epoch_now);
     if (eval != nullptr && !eval->ids.empty()) {
-      EvalOutput eo = evaluate_tokenized(cfg, w, eval->ids, eval->labels, opts.eval_batch_size, comm);
+      EvalOutput eo = multi ? evaluate_tokenized_multilabel(cfg, w, eval->ids, eval->targets, opts.eval_batch_size,
+                                                          std::vector<float>(static_cast<size_t>(K), static_cast<float>(opts.threshold)), comm)
+                            : evaluate_tokenized(cfg, w, eval->ids, eval->labels, opts.eval_batch_size, comm);
       nlohmann::json m = eval_results_json(eo, label_names, opts.eval_batch_size, "eval_");
       m["epoch"] = epoch_now;
       m["step"] = ts.global_step;
@@ -540,10 +581,12 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       std::optional<double> last_loss;
       for (const auto& h : st.log_history)
         if (h.contains("loss")) last_loss = h["loss"].get<double>();
-      ResultsRow row{last_loss, epoch_now, ts.global_step, eo.loss, eo.metrics.macro_precision,
-                     eo.metrics.macro_recall, eo.metrics.macro_f1};
+      ResultsRow row{last_loss, epoch_now, ts.global_step, eo.loss, m["eval_precision"].get<double>(),
+                     m["eval_recall"].get<double>(), m["eval_f1"].get<double>()};
       out.results.push_back(row);
-      out.evals.push_back({epoch_now, ts.global_step, m, classification_report(eo.metrics, label_names, 4)});
+      out.evals.push_back({epoch_now, ts.global_step, m,
+                           multi ? multilabel_report(eo.ml_metrics, label_names, 4)
+                                 : classification_report(eo.metrics, label_names, 4)});
       print_row(row);
     }
     if (ts.step_in_epoch >= steps_per_epoch) {  // the next step starts a new epoch

@@ -11,7 +11,10 @@
 // Per optimizer step k (0-based), exactly as train.py / the Trainer do:
 //   batch = next train_batch_size examples of the epoch order, right-padded to its longest row
 //   loss  = mean cross-entropy (train mode; dropout masks keyed by (seed, k)); grads = d loss
-//   norm  = clip_grad_norm(grads, max_grad_norm);  AdamW step with lr * linear_schedule_factor(k)
+//           (multi-label models: mean BCE with logits over the batch's B x K entries, as torch's
+//           BCEWithLogitsLoss in DistilBertForSequenceClassification)
+//   norm  = clip_grad_norm(grads, max_grad_norm);  AdamW step with lr * schedule_factor(k)
+//           (--lr-scheduler-type, linear by default; schedule.hpp)
 // Epoch orders: a seeded Fisher-Yates shuffle per epoch (one Rng, saved in checkpoints), dataset
 // order with shuffle = false, or replayed from an order file (one line per epoch, 0-based indices).
 //
@@ -60,6 +63,10 @@ struct TrainOptions {
   double max_grad_norm = 1.0;           // <= 0 disables clipping
   int64_t warmup_steps = 0;
   double warmup_ratio = 0.0;
+  std::string lr_scheduler_type = "linear";  // see schedule.hpp
+  // Optimizer steps of N consecutive batches (train_batch_size each): each batch's loss is scaled
+  // by 1/N and the gradients summed, as the Trainer (4.35) does; an epoch's last step may hold fewer.
+  int gradient_accumulation_steps = 1;
   size_t max_seq_length = 0;            // 0 = the tokenizer's model maximum
   int64_t logging_steps = 500;          // also logged at every epoch end
   bool shuffle = true;                  // false: dataset order every epoch
@@ -74,6 +81,12 @@ struct TrainOptions {
   // one of a step this run saves too) and never rotated nor picked by "latest".
   bool overwrite_output_dir = false;
   bool ignore_mismatched_sizes = false; // re-create a head whose label count differs from the data's
+  // single_label_classification | multi_label_classification; "" = the model's config.json, else
+  // inferred from the data as transformers does (label sets -> multi-label).
+  std::string problem_type;
+  double threshold = 0.5;               // multi-label: predict a label when sigmoid > threshold
+  bool tune_thresholds = false;         // multi-label: tune per-label thresholds on the eval split
+                                        // and save thresholds.json (src/data/thresholds.hpp)
   int threads = 0;                      // OpenMP threads (0 = leave as is)
   int64_t weight_check_steps = 50;      // under mpirun: compare the ranks' weights every N steps
   bool quiet = false;                   // no progress output
@@ -96,7 +109,8 @@ void validate_train_options(const TrainOptions& o);
 
 struct TokenizedSplit {
   std::vector<std::vector<int32_t>> ids;  // [CLS] ... [SEP] per example
-  std::vector<int> labels;                // in [0, K)
+  std::vector<int> labels;                // in [0, K) (single-label models)
+  std::vector<std::vector<float>> targets{};  // [N][K] multi-hot (multi-label models; labels unused)
 };
 
 // The model being trained: parameters owned in `layout` order.

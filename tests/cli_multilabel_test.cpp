@@ -242,3 +242,64 @@ TEST(CliMultiLabel, EveryFamilyTrainsAndPredictsMultiLabel) {
     EXPECT_TRUE(rows[0]["labels"].is_array());
   }
 }
+
+// The Trainer flags in kebab and snake case through the CLI, and --do-predict's predict_results.txt
+// (single-label: label names; multi-label: Python lists), as run_classification.py writes it.
+TEST(CliMultiLabel, TrainerFlagsAndDoPredict) {
+  const fs::path dir = Env::root / "trainer_flags";
+  fs::create_directories(dir);
+  std::string single = "text,label\n";
+  for (size_t i = 0; i < kTexts.size(); ++i) single += "\"" + kTexts[i] + "\"," + kNames[i % kNames.size()] + "\n";
+  write_file_atomic(dir / "single.csv", single);
+  Result r = cli("train --model " + q(Env::single_model) + " --data " + q(dir / "single.csv") + " --output_dir " +
+                     q(dir / "run") + " --validation-file " + q(dir / "single.csv") + " --test_file " +
+                     q(dir / "single.csv") + " --per-device-train-batch-size 2 --num-train-epochs 2 --quiet --no-plots" +
+                     " --eval_strategy steps --eval-steps 1 --save-strategy steps --save_steps 1" +
+                     " --load_best_model_at_end --metric-for-best-model f1 --greater_is_better true" +
+                     " --early-stopping-patience 2 --early_stopping_threshold 0.01 --label_smoothing_factor 0.1" +
+                     " --class-weights balanced --do_predict",
+                 true);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const auto lines = split_lines(read_file(dir / "run" / "predict_results.txt"), "predict_results.txt");
+  ASSERT_EQ(lines.size(), kTexts.size() + 1);
+  EXPECT_EQ(lines[0], "index\tprediction");
+  for (size_t i = 1; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].substr(0, lines[i].find('\t')), std::to_string(i - 1));
+    EXPECT_NE(std::find(kNames.begin(), kNames.end(), lines[i].substr(lines[i].find('\t') + 1)), kNames.end()) << lines[i];
+  }
+  const nlohmann::json state = read_json(dir / "run" / "trainer_state.json");
+  EXPECT_TRUE(state["best_model_checkpoint"].is_string());
+  EXPECT_TRUE(state["best_metric"].is_number());
+  const nlohmann::json args = read_json(dir / "run" / "training_args.json");
+  EXPECT_EQ(args["eval_strategy"], "steps");
+  EXPECT_EQ(args["metric_for_best_model"], "f1");
+  EXPECT_EQ(args["label_smoothing_factor"], 0.1);
+  EXPECT_EQ(args["class_weights"], "balanced");
+  // eval --predictions reads the file back.
+  r = cli("eval --predictions " + q(dir / "run" / "predict_results.txt") + " --data " + q(dir / "single.csv"), true);
+  EXPECT_EQ(r.rc, 0) << r.out;
+
+  // Multi-label: a Python list per row; label smoothing is refused.
+  r = cli("train --model " + q(Env::multi_model) + " --data " + q(Env::data) + " --output-dir " + q(dir / "ml") +
+              " --test-file " + q(Env::data) + " --max-steps 2 --quiet --no-plots --do-predict --class_weights balanced",
+          true);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const auto ml = split_lines(read_file(dir / "ml" / "predict_results.txt"), "predict_results.txt");
+  ASSERT_EQ(ml.size(), kTexts.size() + 1);
+  for (size_t i = 1; i < ml.size(); ++i) {
+    const std::string v = ml[i].substr(ml[i].find('\t') + 1);
+    EXPECT_TRUE(v.front() == '[' && v.back() == ']') << v;
+  }
+  r = cli("eval --predictions " + q(dir / "ml" / "predict_results.txt") + " --data " + q(Env::data), true);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  r = cli("train --model " + q(Env::multi_model) + " --data " + q(Env::data) + " --output-dir " + q(dir / "ml2") +
+              " --max-steps 1 --quiet --label-smoothing-factor 0.1",
+          true);
+  EXPECT_NE(r.rc, 0);
+  EXPECT_THAT(r.out, HasSubstr("--label-smoothing-factor is for single-label models"));
+  r = cli("train --model " + q(Env::single_model) + " --data " + q(dir / "single.csv") + " --output-dir " + q(dir / "x") +
+              " --max-steps 1 --quiet --early-stopping-patience 1",
+          true);
+  EXPECT_NE(r.rc, 0);
+  EXPECT_THAT(r.out, HasSubstr("requires --load-best-model-at-end"));
+}

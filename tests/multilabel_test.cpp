@@ -186,7 +186,7 @@ TEST(MultiLabelTrainLoop, MatchesPyTorchReferenceTrajectory) {
   o.num_train_epochs = 5;
   o.dropout = false;
   o.order_file = kSingleTraj / "order.txt";
-  o.save_checkpoints = false;
+  o.save_strategy = "no";
   o.quiet = true;
   o.threads = 1;
   const TrainOutcome r = train_loop(tm, train, &eval, tm.config.label_names(), o);

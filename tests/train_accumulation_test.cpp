@@ -52,7 +52,7 @@ TrainOptions options(const fs::path& out, int batch, int accum) {
   o.max_grad_norm = 0.5;
   o.dropout = false;
   o.shuffle = false;
-  o.save_checkpoints = false;
+  o.save_strategy = "no";
   o.quiet = true;
   o.threads = 1;
   o.lr_scheduler_type = "cosine";

@@ -72,7 +72,7 @@ TrainOptions fixture_options(const fs::path& out, const fs::path& traj = kTraj) 
   o.seed = 42;
   o.dropout = false;
   o.order_file = traj / "order.txt";
-  o.save_checkpoints = false;
+  o.save_strategy = "no";
   o.quiet = true;
   o.threads = 1;
   return o;
@@ -175,7 +175,7 @@ TEST(TrainLoop, ResumeFromCheckpointIsBitIdenticalWithDropout) {
   o.order_file.clear();  // seeded shuffle: the RNG state must be restored
   o.dropout = true;
   o.num_train_epochs = 3;
-  o.save_checkpoints = true;
+  o.save_strategy = "epoch";
   o.logging_steps = 7;
   auto with_dropout = [] {
     TrainModel tm = load_init();
@@ -224,7 +224,7 @@ TEST(TrainLoop, ResumeFromCheckpointIsBitIdenticalWithDropout) {
   // Dropout really was on: the same run without it ends elsewhere.
   TrainOptions o3 = o;
   o3.dropout = false;
-  o3.save_checkpoints = false;
+  o3.save_strategy = "no";
   o3.output_dir = temp_dir("nodrop");
   TrainModel nodrop = with_dropout();
   train_loop(nodrop, train, nullptr, nodrop.config.label_names(), o3);
@@ -249,7 +249,7 @@ TEST(TrainLoop, SaveTotalLimitKeepsNewest) {
   TokenizedSplit train{read_ids(kTraj / "train.jsonl"), read_labels(kTraj / "train_labels.txt")};
   TrainOptions o = fixture_options(temp_dir("limit"));
   o.num_train_epochs = 3;
-  o.save_checkpoints = true;
+  o.save_strategy = "epoch";
   o.save_total_limit = 2;
   o.order_file.clear();
   TrainModel tm = load_init();
@@ -326,14 +326,14 @@ TEST(TrainLoop, InterruptedMidEpochResumesBitIdentically) {
   o.order_file.clear();
   o.dropout = true;
   o.num_train_epochs = 3;
-  o.save_checkpoints = false;
+  o.save_strategy = "no";
   o.logging_steps = 3;
   TrainModel full = with_dropout();
   const TrainOutcome a = train_loop(full, train, nullptr, full.config.label_names(), o);
 
   TrainOptions o2 = o;
   o2.output_dir = temp_dir("mid_stop");
-  o2.save_checkpoints = true;
+  o2.save_strategy = "epoch";
   o2.save_steps = 4;
   o2.should_stop = [](int64_t step) { return step == 13; };
   TrainModel part = with_dropout();

@@ -109,9 +109,22 @@ const std::map<std::string, Setter<TrainArgs>>& train_setters() {
     alias({"dropout"}, [](TrainArgs& a, const py::handle& v) {  // "on"/"off", or a bool
       a.o.dropout = py::isinstance<py::bool_>(v) ? v.cast<bool>() : on_off("dropout", v.cast<std::string>(), "on", "off");
     });
-    alias({"save_strategy"}, [](TrainArgs& a, const py::handle& v) {
-      a.o.save_checkpoints = on_off("save_strategy", v.cast<std::string>(), "epoch", "no");
-    });
+    alias({"save_strategy"}, option(&TrainOptions::save_strategy));  // checked by validate_train_options
+    alias({"eval_strategy", "evaluation_strategy"}, option(&TrainOptions::eval_strategy));
+    alias({"eval_steps"}, option(&TrainOptions::eval_steps));
+    alias({"load_best_model_at_end"}, option(&TrainOptions::load_best_model_at_end));
+    alias({"metric_for_best_model"}, option(&TrainOptions::metric_for_best_model));
+    alias({"greater_is_better"}, [](TrainArgs& a, const py::handle& v) { a.o.greater_is_better = v.cast<bool>(); });
+    alias({"early_stopping_patience"}, option(&TrainOptions::early_stopping_patience));
+    alias({"early_stopping_threshold"}, option(&TrainOptions::early_stopping_threshold));
+    alias({"label_smoothing_factor"}, option(&TrainOptions::label_smoothing_factor));
+    alias({"class_weights"}, path_option(&TrainOptions::class_weights));
+    alias({"do_predict"}, option(&TrainOptions::do_predict));
+    alias({"problem_type"}, option(&TrainOptions::problem_type));
+    alias({"threshold"}, option(&TrainOptions::threshold));
+    alias({"tune_thresholds"}, option(&TrainOptions::tune_thresholds));
+    alias({"lr_scheduler_type"}, option(&TrainOptions::lr_scheduler_type));
+    alias({"gradient_accumulation_steps"}, option(&TrainOptions::gradient_accumulation_steps));
     alias({"save_steps"}, option(&TrainOptions::save_steps));
     alias({"save_total_limit"}, option(&TrainOptions::save_total_limit));
     alias({"resume_from_checkpoint"}, [](TrainArgs& a, const py::handle& v) {  // a path, or True = "latest"

@@ -33,7 +33,7 @@ struct TrainCli {
   TrainOptions o;
   double epochs = 3;
   std::string dropout = "on";
-  std::string save_strategy = "epoch";
+  std::string greater_is_better;
   bool no_shuffle = false;
   bool no_plots = false;
   std::string order;
@@ -53,7 +53,7 @@ int run_train_cli(TrainCli& c) {
   c.o.num_train_epochs = c.epochs;
   c.o.output_dir = c.output_dir;
   c.o.dropout = c.dropout == "on";
-  c.o.save_checkpoints = c.save_strategy == "epoch";
+  if (!c.greater_is_better.empty()) c.o.greater_is_better = c.greater_is_better == "true";
   c.o.shuffle = !c.no_shuffle;
   c.o.plots = !c.no_plots;
   c.o.order_file = c.order;
@@ -142,12 +142,45 @@ Registrar reg("train", [](CLI::App& app) {
   sub->add_option("--dropout", c->dropout, "Dropout as configured in config.json (on) or disabled (off)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
-  sub->add_option("--save-strategy,--save_strategy", c->save_strategy, "epoch: checkpoint-N/ at every epoch end; no")
-      ->check(CLI::IsMember({"epoch", "no"}))
+  sub->add_option("--eval-strategy,--eval_strategy,--evaluation-strategy,--evaluation_strategy", o.eval_strategy,
+                  "Evaluate on the eval split at every epoch end (epoch), every --eval-steps steps (steps), or never (no)")
+      ->check(CLI::IsMember({"no", "steps", "epoch"}))
+      ->capture_default_str();
+  sub->add_option("--eval-steps,--eval_steps", o.eval_steps,
+                  "With --eval-strategy steps: evaluate every N steps (0 = --logging-steps)")
+      ->check(AtLeast(0))
+      ->capture_default_str();
+  sub->add_option("--save-strategy,--save_strategy", o.save_strategy,
+                  "epoch: checkpoint-N/ at every epoch end (and every --save-steps if > 0); steps: every "
+                  "--save-steps (0 = 500); no")
+      ->check(CLI::IsMember({"no", "steps", "epoch"}))
       ->capture_default_str();
   sub->add_option("--save-steps,--save_steps", o.save_steps,
-                  "Also save a checkpoint every N steps (0 = only at epoch ends)")
+                  "Checkpoint every N steps (--save-strategy steps; with epoch: also every N steps, 0 = only at epoch ends)")
+      ->check(AtLeast(0))
       ->capture_default_str();
+  sub->add_flag("--load-best-model-at-end,--load_best_model_at_end", o.load_best_model_at_end,
+                "End with the best evaluation's checkpoint (--metric-for-best-model); save and eval strategies must match");
+  sub->add_option("--metric-for-best-model,--metric_for_best_model", o.metric_for_best_model,
+                  "Evaluation metric that picks the best model: loss (default), f1, accuracy, f1_micro, ... "
+                  "(\"eval_\" prefix optional)");
+  sub->add_option("--greater-is-better,--greater_is_better", c->greater_is_better,
+                  "Whether a larger --metric-for-best-model is better (default: true unless it ends in \"loss\")")
+      ->check(CLI::IsMember({"true", "false"}));
+  sub->add_option("--early-stopping-patience,--early_stopping_patience", o.early_stopping_patience,
+                  "Stop after N evaluations without improvement (EarlyStoppingCallback; needs --load-best-model-at-end)")
+      ->check(AtLeast(1));
+  sub->add_option("--early-stopping-threshold,--early_stopping_threshold", o.early_stopping_threshold,
+                  "An improvement must exceed this to reset the patience")
+      ->capture_default_str();
+  sub->add_option("--label-smoothing-factor,--label_smoothing_factor", o.label_smoothing_factor,
+                  "Label smoothing of the single-label cross-entropy, in [0, 1) (0 = off)")
+      ->capture_default_str();
+  sub->add_option("--class-weights,--class_weights", o.class_weights,
+                  "balanced (sklearn's n / (K x count); multi-label: BCE pos_weight = negatives / positives) or a "
+                  "JSON file: [w0, w1, ...] in label-id order or {\"label\": w}");
+  sub->add_flag("--do-predict,--do_predict", o.do_predict,
+                "After training, predict the test split into predict_results.txt (run_classification.py's format)");
   sub->add_option("--save-total-limit,--save_total_limit", o.save_total_limit, "Keep only the newest N checkpoints")
       ->capture_default_str();
   sub->add_option("--resume-from-checkpoint,--resume_from_checkpoint", o.resume_from_checkpoint,

@@ -19,6 +19,7 @@
 #include "model/init.hpp"
 #include "model/model_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "train/loss.hpp"
 #include "train/outputs.hpp"
 #include "train/plots.hpp"
 #include "train/trainer.hpp"
@@ -32,6 +33,37 @@ namespace fs = std::filesystem;
 namespace {
 
 bool split_enabled(const std::string& s) { return !s.empty() && s != "none"; }
+
+// A label name as Python's repr() writes a str (the common cases: quotes and backslashes).
+std::string python_str_repr(const std::string& s) {
+  const bool use_double = s.find('\'') != std::string::npos && s.find('"') == std::string::npos;
+  const char q = use_double ? '"' : '\'';
+  std::string out(1, q);
+  for (char c : s) {
+    if (c == '\\' || c == q) out += '\\';
+    out += c;
+  }
+  return out + q;
+}
+
+// run_classification.py's predict_results.txt: "index<TAB>prediction", then one row per example:
+// the predicted label's name, or for a multi-label model the Python list of the passing names
+// (['joy', 'love']; here with the thresholds in effect, 0.5 unless tuned or --threshold).
+std::string predict_results_text(const EvalOutput& eo, const std::vector<std::string>& names) {
+  std::string out = "index\tprediction\n";
+  for (size_t i = 0; i < eo.predictions.size(); ++i) {
+    out += std::to_string(i) + "\t";
+    if (eo.multi_label) {
+      std::string list;
+      for (size_t k = 0; k < names.size(); ++k)
+        if (eo.predicted_sets[i][k] > 0.5f) list += (list.empty() ? "" : ", ") + python_str_repr(names[k]);
+      out += "[" + list + "]\n";
+    } else {
+      out += names[static_cast<size_t>(eo.predictions[i])] + "\n";
+    }
+  }
+  return out;
+}
 
 // The evaluation or test split: an explicit file wins; a single-file dataset has no other split
 // (evaluating on the training file would mislead); a folder without that split skips it.
@@ -115,6 +147,12 @@ TrainOutcome run_training(const TrainOptions& opts) {
     throw InvalidArgument("--tune-thresholds is for multi-label models (the data and model are single-label)");
   if (opts.tune_thresholds && !eval_ds)
     throw InvalidArgument("--tune-thresholds needs an evaluation split (--eval-split or --validation-file)");
+  if (opts.load_best_model_at_end && !eval_ds)
+    throw InvalidArgument("--load-best-model-at-end needs an evaluation split (--eval-split or --validation-file)");
+  if (opts.label_smoothing_factor > 0 && multi)
+    throw InvalidArgument("--label-smoothing-factor is for single-label models (this data is multi-label)");
+  if (opts.do_predict && !test_ds)
+    throw InvalidArgument("--do-predict needs a test split (--test-split or --test-file)");
 
   // A head that fits keeps its label ids, as run_classification.py does: integer labels without
   // names (LABEL_i) take the model's names; the model's names in another order are remapped.
@@ -200,7 +238,15 @@ TrainOutcome run_training(const TrainOptions& opts) {
     fs::create_directories(opts.output_dir, ec);
     if (ec) throw IoError("cannot create output directory " + opts.output_dir.string() + ": " + ec.message());
   }
-  TrainOutcome r = train_loop(tm, train, eval ? &*eval : nullptr, names, opts);
+  TrainOptions loop_opts = opts;
+  loop_opts.class_weight_values = resolve_class_weights(opts.class_weights, train.labels, train.targets, names);
+  if (!loop_opts.class_weight_values.empty()) {
+    std::string shown;
+    for (size_t k = 0; k < names.size(); ++k)
+      shown += (k ? ", " : "") + names[k] + " " + python_float_repr(loop_opts.class_weight_values[k]);
+    say(std::string(multi ? "BCE pos_weight" : "class weights") + ": " + shown);
+  }
+  TrainOutcome r = train_loop(tm, train, eval ? &*eval : nullptr, names, loop_opts);
   if (r.interrupted) {
     say("interrupted at step " + std::to_string(r.global_step) + "; saved " + r.last_checkpoint.string() +
         "; continue with --resume-from-checkpoint latest");
@@ -224,7 +270,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
     thresholds = tune_thresholds(eo.targets, eo.scores);
   }
   if (!root) {
-    if (eval && (r.evals.empty() || r.evals.back().step != r.global_step || tune)) evaluate_split(*eval);
+    if (eval && (r.evals.empty() || r.evals.back().step != r.global_step || tune || r.loaded_best)) evaluate_split(*eval);
     if (test) evaluate_split(*test);
     return r;
   }
@@ -252,7 +298,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
   if (eval) {
     // trainer.evaluate() after training; the last epoch's evaluation already saw these weights.
     nlohmann::json m;
-    if (!r.evals.empty() && r.evals.back().step == r.global_step && !tune) {
+    if (!r.evals.empty() && r.evals.back().step == r.global_step && !tune && !r.loaded_best) {
       m = r.evals.back().metrics;
       m.erase("step");
     } else {
@@ -269,6 +315,10 @@ TrainOutcome run_training(const TrainOptions& opts) {
     nlohmann::json m = eval_results_json(eo, names, opts.eval_batch_size, "test_");
     m["epoch"] = r.epoch;
     save_metrics(opts.output_dir, "test", m);
+    if (opts.do_predict) {
+      write_file_atomic(opts.output_dir / "predict_results.txt", predict_results_text(eo, names));
+      say("wrote " + (opts.output_dir / "predict_results.txt").string());
+    }
     if (!opts.quiet) {
       std::cout << "\nTest set (" << test_ds->source << "): loss " << eo.loss << "\n"
                 << (multi ? multilabel_report(eo.ml_metrics, names, 4) : classification_report(eo.metrics, names, 4))

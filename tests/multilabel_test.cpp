@@ -14,6 +14,7 @@
 #include "data/thresholds.hpp"
 #include "model/encoder.hpp"
 #include "model/model_dir.hpp"
+#include "train_fixture.hpp"
 #include "model/safetensors.hpp"
 #include "test_support.hpp"
 #include "train/trainer.hpp"
@@ -162,33 +163,14 @@ MultiHot read_sets(const fs::path& p, int K) {
 }  // namespace
 
 TEST(MultiLabelTrainLoop, MatchesPyTorchReferenceTrajectory) {
-  LoadOptions lo;
-  lo.owned_arena = true;
-  LoadedModel m = load_model_dir(kSingleTraj / "init", lo);
-  TrainModel tm;
-  tm.config = m.config;
+  TrainModel tm = load_traj_model(kSingleTraj);
   tm.config.problem_type = "multi_label_classification";
-  tm.layout = m.layout;
-  tm.params = m.arena;
   const int K = tm.config.num_labels();
   TokenizedSplit train{read_ids(kSingleTraj / "train.jsonl"), {}, read_sets(kDir / "traj" / "train_labels.txt", K)};
   TokenizedSplit eval{read_ids(kSingleTraj / "eval.jsonl"), {}, read_sets(kDir / "traj" / "eval_labels.txt", K)};
   ASSERT_EQ(train.targets.size(), train.ids.size());
   TempDir out;
-  TrainOptions o;
-  o.output_dir = out.path;
-  o.learning_rate = 1e-3;
-  o.warmup_steps = 5;
-  o.weight_decay = 0.01;
-  o.max_grad_norm = 0.45;
-  o.train_batch_size = 4;
-  o.eval_batch_size = 8;
-  o.num_train_epochs = 5;
-  o.dropout = false;
-  o.order_file = kSingleTraj / "order.txt";
-  o.save_strategy = "no";
-  o.quiet = true;
-  o.threads = 1;
+  const TrainOptions o = traj_options(out.path, kSingleTraj);
   const TrainOutcome r = train_loop(tm, train, &eval, tm.config.label_names(), o);
 
   std::vector<nlohmann::json> ref_steps, ref_evals;

@@ -9,6 +9,7 @@
 
 #include "model/model_dir.hpp"
 #include "test_support.hpp"
+#include "train_fixture.hpp"
 #include "train/schedule.hpp"
 #include "train/trainer.hpp"
 #include "util/error.hpp"
@@ -21,16 +22,7 @@ namespace {
 
 const fs::path kTraj = fs::path(FIXTURES_DIR) / "train" / "traj";
 
-TrainModel load_init() {
-  LoadOptions lo;
-  lo.owned_arena = true;
-  LoadedModel m = load_model_dir(kTraj / "init", lo);
-  TrainModel tm;
-  tm.config = m.config;
-  tm.layout = m.layout;
-  tm.params = m.arena;
-  return tm;
-}
+TrainModel load_init() { return load_traj_model(kTraj); }
 
 TokenizedSplit first_examples(size_t n) {
   TokenizedSplit s;

@@ -12,6 +12,7 @@
 
 #include "model/model_dir.hpp"
 #include "test_support.hpp"
+#include "train_fixture.hpp"
 #include "train/best_model.hpp"
 #include "train/checkpoint.hpp"
 #include "train/loss.hpp"
@@ -28,16 +29,7 @@ namespace {
 
 const fs::path kTraj = fs::path(FIXTURES_DIR) / "train" / "traj";
 
-TrainModel load_init() {
-  LoadOptions lo;
-  lo.owned_arena = true;
-  LoadedModel m = load_model_dir(kTraj / "init", lo);
-  TrainModel tm;
-  tm.config = m.config;
-  tm.layout = m.layout;
-  tm.params = m.arena;
-  return tm;
-}
+TrainModel load_init() { return load_traj_model(kTraj); }
 
 TokenizedSplit examples(size_t first, size_t n) {
   TokenizedSplit s;

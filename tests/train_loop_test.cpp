@@ -13,6 +13,7 @@
 #include "model/model_dir.hpp"
 #include "model/safetensors.hpp"
 #include "train/checkpoint.hpp"
+#include "train_fixture.hpp"
 #include "train/trainer.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
@@ -48,34 +49,10 @@ std::vector<int> read_labels(const fs::path& p) {
   return out;
 }
 
-TrainModel load_init(const fs::path& traj = kTraj) {
-  LoadOptions lo;
-  lo.owned_arena = true;
-  LoadedModel m = load_model_dir(traj / "init", lo);
-  TrainModel tm;
-  tm.config = m.config;
-  tm.layout = m.layout;
-  tm.params = m.arena;
-  return tm;
-}
+TrainModel load_init(const fs::path& traj = kTraj) { return testing_support::load_traj_model(traj); }
 
 TrainOptions fixture_options(const fs::path& out, const fs::path& traj = kTraj) {
-  TrainOptions o;
-  o.output_dir = out;
-  o.learning_rate = 1e-3;
-  o.warmup_steps = 5;
-  o.weight_decay = 0.01;
-  o.max_grad_norm = 0.45;
-  o.train_batch_size = 4;
-  o.eval_batch_size = 8;
-  o.num_train_epochs = 5;
-  o.seed = 42;
-  o.dropout = false;
-  o.order_file = traj / "order.txt";
-  o.save_strategy = "no";
-  o.quiet = true;
-  o.threads = 1;
-  return o;
+  return testing_support::traj_options(out, traj);
 }
 
 class Trajectory : public ::testing::TestWithParam<std::string> {};

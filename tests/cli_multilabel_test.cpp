@@ -255,7 +255,7 @@ TEST(CliMultiLabel, TrainerFlagsAndDoPredict) {
                      q(dir / "run") + " --validation-file " + q(dir / "single.csv") + " --test_file " +
                      q(dir / "single.csv") + " --per-device-train-batch-size 2 --num-train-epochs 2 --quiet --no-plots" +
                      " --eval_strategy steps --eval-steps 1 --save-strategy steps --save_steps 1" +
-                     " --load_best_model_at_end --metric-for-best-model f1 --greater_is_better true" +
+                     " --load_best_model_at_end --metric-for-best-model f1 --greater_is_better True" +
                      " --early-stopping-patience 2 --early_stopping_threshold 0.01 --label_smoothing_factor 0.1" +
                      " --class-weights balanced --do_predict",
                  true);
@@ -273,6 +273,7 @@ TEST(CliMultiLabel, TrainerFlagsAndDoPredict) {
   const nlohmann::json args = read_json(dir / "run" / "training_args.json");
   EXPECT_EQ(args["eval_strategy"], "steps");
   EXPECT_EQ(args["metric_for_best_model"], "f1");
+  EXPECT_EQ(args["greater_is_better"], true);
   EXPECT_EQ(args["label_smoothing_factor"], 0.1);
   EXPECT_EQ(args["class_weights"], "balanced");
   // eval --predictions reads the file back.

@@ -166,7 +166,7 @@ Registrar reg("train", [](CLI::App& app) {
                   "(\"eval_\" prefix optional)");
   sub->add_option("--greater-is-better,--greater_is_better", c->greater_is_better,
                   "Whether a larger --metric-for-best-model is better (default: true unless it ends in \"loss\")")
-      ->check(CLI::IsMember({"true", "false"}));
+      ->transform(CLI::IsMember({"true", "false"}, CLI::ignore_case));  // also True / False, as argparse
   sub->add_option("--early-stopping-patience,--early_stopping_patience", o.early_stopping_patience,
                   "Stop after N evaluations without improvement (EarlyStoppingCallback; needs --load-best-model-at-end)")
       ->check(AtLeast(1));

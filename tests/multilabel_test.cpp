@@ -133,15 +133,6 @@ TEST(MultiLabelLoss, BceWithLogitsMatchesTorch) {
 
 namespace {
 
-std::vector<std::vector<int32_t>> read_ids(const fs::path& p) {
-  std::ifstream in(p);
-  std::vector<std::vector<int32_t>> out;
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line).get<std::vector<int32_t>>());
-  return out;
-}
-
 MultiHot read_sets(const fs::path& p, int K) {
   std::ifstream in(p);
   MultiHot out;

@@ -32,22 +32,8 @@ fs::path temp_dir(const std::string& name) {
   return p;
 }
 
-std::vector<std::vector<int32_t>> read_ids(const fs::path& p) {
-  std::ifstream in(p);
-  std::vector<std::vector<int32_t>> out;
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line).get<std::vector<int32_t>>());
-  return out;
-}
-
-std::vector<int> read_labels(const fs::path& p) {
-  std::ifstream in(p);
-  std::vector<int> out;
-  int v;
-  while (in >> v) out.push_back(v);
-  return out;
-}
+using testing_support::read_ids;
+using testing_support::read_labels;
 
 TrainModel load_init(const fs::path& traj = kTraj) { return testing_support::load_traj_model(traj); }
 

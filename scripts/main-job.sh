@@ -6,6 +6,7 @@
 #
 #   scripts/main-job.sh                          # the full recipe
 #   MAX_STEPS=20 OUT=runs/smoke scripts/main-job.sh   # a quick smoke run
+#   DATA=go_emotions scripts/main-job.sh         # multi-label GoEmotions (28 labels), thresholds tuned
 #
 # Without network access or pretrained weights it says so in a banner on stderr and runs the same
 # pipeline from a RANDOM initialisation of the same architecture (never silently).
@@ -14,7 +15,7 @@
 #   OUT          output directory of the fine-tuned model      (runs/bert-emotion)
 #   MODEL_ID     hub id of the base model                      (distilbert-base-cased)
 #   MODEL_DIR    use this local base-model directory instead of downloading
-#   DATA         dataset spec                                  (tweet_eval/emotion)
+#   DATA         dataset spec: tweet_eval/<task>, go_emotions, a folder or a file (tweet_eval/emotion)
 #   EPOCHS, MAX_STEPS, LR, BATCH_SIZE, SEED                   (3, unset, 5e-5, 4, 42)
 #   BUILD_DIR    (build-release)   JOBS (nproc)   THREADS (OpenMP threads for training; unset = all)
 #   SKIP_DEPS=1  do not run scripts/install-deps.sh     SKIP_BUILD=1  use an existing build
@@ -26,10 +27,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-OUT=${OUT:-runs/bert-emotion}
 MODEL_ID=${MODEL_ID:-distilbert-base-cased}
 MODEL_DIR=${MODEL_DIR:-}
 DATA=${DATA:-tweet_eval/emotion}
+case "$DATA" in
+  go_emotions|go_emotions/simplified|google-research-datasets/go_emotions) GOEMOTIONS=1 ;;
+  *) GOEMOTIONS=0 ;;
+esac
+if [ "$GOEMOTIONS" = 1 ]; then OUT=${OUT:-runs/bert-emotion-goemotions}; else OUT=${OUT:-runs/bert-emotion}; fi
 EPOCHS=${EPOCHS:-3}
 MAX_STEPS=${MAX_STEPS:-}
 LR=${LR:-5e-5}
@@ -45,6 +50,10 @@ BIN="$ROOT/$BUILD_DIR/bert-emotion"
 # $BERT_EMOTION_DATA_DIR (docs/HUB.md), else the cache or a download.
 if [ -z "${BERT_EMOTION_DATA_DIR:-}" ] && [ -d "$ROOT/../shared/data" ]; then
   export BERT_EMOTION_DATA_DIR="$ROOT/../shared/data"
+fi
+# Likewise the GoEmotions copy, named explicitly (else the binary downloads the release files).
+if [ -z "${BERT_EMOTION_GOEMOTIONS_DIR:-}" ] && [ -f "$ROOT/../shared/data/goemotions/labels.txt" ]; then
+  export BERT_EMOTION_GOEMOTIONS_DIR="$ROOT/../shared/data/goemotions"
 fi
 
 JOB_START=$(date +%s)
@@ -104,17 +113,19 @@ fi
 step "dataset: $DATA"
 DATA_DIR=$("$BIN" download --data "$DATA")
 echo "dataset $DATA in $DATA_DIR" >&2
-for split in train val test; do
-  if [ -f "$DATA_DIR/${split}_text.txt" ]; then
-    printf '  %-5s %6d examples\n' "$split" "$(wc -l < "$DATA_DIR/${split}_text.txt")" >&2
-  fi
+for split in train val dev test; do
+  for f in "$DATA_DIR/${split}_text.txt" "$DATA_DIR/${split}.tsv"; do
+    if [ -f "$f" ]; then printf '  %-5s %6d examples\n' "$split" "$(wc -l < "$f")" >&2; fi
+  done
 done
 
-# The dataset's label names, for a random initialisation's head (mapping.txt: "id<TAB>name").
+# The dataset's label names, for a random initialisation's head (TweetEval's mapping.txt:
+# "id<TAB>name"; GoEmotions' labels.txt: one name per line).
 LABELS=""
 for m in "$DATA_DIR/mapping.txt" "$DATA_DIR/../mapping.txt"; do
   if [ -f "$m" ]; then LABELS=$(cut -f2 "$m" | tr -d '\r' | paste -sd, -); break; fi
 done
+if [ -z "$LABELS" ] && [ -f "$DATA_DIR/labels.txt" ]; then LABELS=$(tr -d '\r' < "$DATA_DIR/labels.txt" | paste -sd, -); fi
 
 # ---- 4. base model ---------------------------------------------------------------------------
 RANDOM_INIT=0
@@ -163,6 +174,9 @@ train_args=(train --model "$MODEL" --data "$DATA" --output-dir "$OUT"
   --seed "$SEED")
 if [ -n "$MAX_STEPS" ]; then train_args+=(--max-steps "$MAX_STEPS"); fi
 if [ -n "$THREADS" ]; then train_args+=(--threads "$THREADS"); fi
+# GoEmotions is multi-label: BCE training, and per-label thresholds tuned on its dev split
+# (thresholds.json, used by the eval and predict steps below).
+if [ "$GOEMOTIONS" = 1 ]; then train_args+=(--problem-type multi_label_classification --tune-thresholds); fi
 # A random initialisation without the dataset's labels has init's default 2-label head: replace it,
 # as from_pretrained(..., ignore_mismatched_sizes=True) does.
 if [ "$RANDOM_INIT" = 1 ] && [ -z "$LABELS" ]; then train_args+=(--ignore-mismatched-sizes); fi
@@ -177,7 +191,9 @@ step "evaluate on the test split"
 
 # ---- 7. sample predictions -------------------------------------------------------------------
 step "classify sample tweets"
-"$BIN" predict --model "$OUT" --format table \
+predict_args=(predict --model "$OUT" --format table)
+if [ "$GOEMOTIONS" = 1 ]; then predict_args+=(--top-k 3); fi
+"$BIN" "${predict_args[@]}" \
   "I can't believe they cancelled my flight again, this is ridiculous" \
   "Just got the job offer!! Best day ever 🎉" \
   "Tomorrow is a new day, things will get better" \

@@ -13,6 +13,7 @@
 #include "model/model_dir.hpp"
 #include "model/safetensors.hpp"
 #include "train/checkpoint.hpp"
+#include "train_fixture.hpp"
 #include "train/trainer.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
@@ -31,51 +32,13 @@ fs::path temp_dir(const std::string& name) {
   return p;
 }
 
-std::vector<std::vector<int32_t>> read_ids(const fs::path& p) {
-  std::ifstream in(p);
-  std::vector<std::vector<int32_t>> out;
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line).get<std::vector<int32_t>>());
-  return out;
-}
+using testing_support::read_ids;
+using testing_support::read_labels;
 
-std::vector<int> read_labels(const fs::path& p) {
-  std::ifstream in(p);
-  std::vector<int> out;
-  int v;
-  while (in >> v) out.push_back(v);
-  return out;
-}
-
-TrainModel load_init(const fs::path& traj = kTraj) {
-  LoadOptions lo;
-  lo.owned_arena = true;
-  LoadedModel m = load_model_dir(traj / "init", lo);
-  TrainModel tm;
-  tm.config = m.config;
-  tm.layout = m.layout;
-  tm.params = m.arena;
-  return tm;
-}
+TrainModel load_init(const fs::path& traj = kTraj) { return testing_support::load_traj_model(traj); }
 
 TrainOptions fixture_options(const fs::path& out, const fs::path& traj = kTraj) {
-  TrainOptions o;
-  o.output_dir = out;
-  o.learning_rate = 1e-3;
-  o.warmup_steps = 5;
-  o.weight_decay = 0.01;
-  o.max_grad_norm = 0.45;
-  o.train_batch_size = 4;
-  o.eval_batch_size = 8;
-  o.num_train_epochs = 5;
-  o.seed = 42;
-  o.dropout = false;
-  o.order_file = traj / "order.txt";
-  o.save_checkpoints = false;
-  o.quiet = true;
-  o.threads = 1;
-  return o;
+  return testing_support::traj_options(out, traj);
 }
 
 class Trajectory : public ::testing::TestWithParam<std::string> {};
@@ -175,7 +138,7 @@ TEST(TrainLoop, ResumeFromCheckpointIsBitIdenticalWithDropout) {
   o.order_file.clear();  // seeded shuffle: the RNG state must be restored
   o.dropout = true;
   o.num_train_epochs = 3;
-  o.save_checkpoints = true;
+  o.save_strategy = "epoch";
   o.logging_steps = 7;
   auto with_dropout = [] {
     TrainModel tm = load_init();
@@ -224,7 +187,7 @@ TEST(TrainLoop, ResumeFromCheckpointIsBitIdenticalWithDropout) {
   // Dropout really was on: the same run without it ends elsewhere.
   TrainOptions o3 = o;
   o3.dropout = false;
-  o3.save_checkpoints = false;
+  o3.save_strategy = "no";
   o3.output_dir = temp_dir("nodrop");
   TrainModel nodrop = with_dropout();
   train_loop(nodrop, train, nullptr, nodrop.config.label_names(), o3);
@@ -249,7 +212,7 @@ TEST(TrainLoop, SaveTotalLimitKeepsNewest) {
   TokenizedSplit train{read_ids(kTraj / "train.jsonl"), read_labels(kTraj / "train_labels.txt")};
   TrainOptions o = fixture_options(temp_dir("limit"));
   o.num_train_epochs = 3;
-  o.save_checkpoints = true;
+  o.save_strategy = "epoch";
   o.save_total_limit = 2;
   o.order_file.clear();
   TrainModel tm = load_init();
@@ -326,14 +289,14 @@ TEST(TrainLoop, InterruptedMidEpochResumesBitIdentically) {
   o.order_file.clear();
   o.dropout = true;
   o.num_train_epochs = 3;
-  o.save_checkpoints = false;
+  o.save_strategy = "no";
   o.logging_steps = 3;
   TrainModel full = with_dropout();
   const TrainOutcome a = train_loop(full, train, nullptr, full.config.label_names(), o);
 
   TrainOptions o2 = o;
   o2.output_dir = temp_dir("mid_stop");
-  o2.save_checkpoints = true;
+  o2.save_strategy = "epoch";
   o2.save_steps = 4;
   o2.should_stop = [](int64_t step) { return step == 13; };
   TrainModel part = with_dropout();

@@ -4,11 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "train/optimizer.hpp"
 #include "train/schedule.hpp"
+#include "util/error.hpp"
 
 using namespace bert_emotion;
 
@@ -206,4 +209,22 @@ TEST(LinearSchedule, WarmupThenDecay) {
   EXPECT_EQ(resolve_warmup_steps(0, 0.1, 2445), 245);
   EXPECT_EQ(resolve_warmup_steps(7, 0.1, 2445), 7);
   EXPECT_EQ(resolve_warmup_steps(0, 0.0, 2445), 0);
+}
+
+// Every --lr-scheduler-type against transformers' lr lambdas (tools/make_schedule_fixture.py).
+TEST(LrSchedule, EveryTypeMatchesTransformers) {
+  std::ifstream in(std::filesystem::path(FIXTURES_DIR) / "train" / "schedules.json");
+  const auto fx = nlohmann::json::parse(in);
+  std::set<std::string> seen;
+  for (const auto& c : fx["cases"]) {
+    const LrSchedule s{c["type"].get<std::string>(), c["lr"].get<double>(), c["warmup"].get<int64_t>(),
+                       c["total"].get<int64_t>()};
+    const auto want = c["factors"].get<std::vector<double>>();
+    for (size_t k = 0; k < want.size(); ++k)
+      EXPECT_NEAR(s.lr(static_cast<int64_t>(k)), s.base_lr * want[k], 1e-15 * s.base_lr) << s.type << " step " << k;
+    seen.insert(s.type);
+  }
+  EXPECT_EQ(seen.size(), lr_scheduler_types().size());
+  EXPECT_THROW(schedule_factor("exponential", 0, 0, 10, 1e-3), InvalidArgument);
+  EXPECT_THROW(schedule_factor("polynomial", 0, 0, 10, 1e-8), InvalidArgument);
 }

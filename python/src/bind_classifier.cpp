@@ -85,11 +85,17 @@ int resolve_batch_size(const PyClassifier& c, std::optional<int> batch_size) {
   return bs;
 }
 
-py::dict prediction_dict(const Prediction& p, const std::vector<std::string>& names) {
+// Multi-label models add "labels": the names whose sigmoid score passes their threshold, best first.
+py::dict prediction_dict(const Prediction& p, const std::vector<std::string>& names, bool multi_label) {
   py::dict d;
   d["label"] = p.label;
   d["label_id"] = p.label_id;
   d["score"] = p.score;
+  if (multi_label) {
+    py::list labels;
+    for (int id : p.passing) labels.append(names[static_cast<size_t>(id)]);
+    d["labels"] = labels;
+  }
   py::dict scores;
   for (size_t k = 0; k < names.size(); ++k) scores[py::str(names[k])] = p.scores[k];
   d["scores"] = scores;
@@ -101,12 +107,18 @@ py::dict prediction_dict(const Prediction& p, const std::vector<std::string>& na
 void bind_classifier(py::module_& m) {
   py::class_<PyClassifier>(m, "Classifier",
                            "A loaded text classifier (model directory or hub id); thread-safe, load once")
-      .def(py::init([](const std::string& model, int threads, int batch_size, size_t max_length) {
+      .def(py::init([](const std::string& model, int threads, int batch_size, size_t max_length,
+                       std::optional<float> threshold) {
              py::gil_scoped_release release;
              PyClassifier c;
              c.opts.threads = threads;
              c.opts.batch_size = batch_size;
              c.opts.max_length = max_length;
+             if (threshold) {
+               if (!(*threshold >= 0.f && *threshold <= 1.f))
+                 throw InvalidArgument("threshold must be in [0, 1], got " + std::to_string(*threshold));
+               c.opts.threshold = *threshold;
+             }
              const auto dir = resolve_model_path(model, hub_options_from_env());
              c.model_dir = dir.string();
              c.clf = Classifier::load(dir, c.opts);
@@ -116,8 +128,11 @@ void bind_classifier(py::module_& m) {
              return c;
            }),
            py::arg("model"), py::kw_only(), py::arg("threads") = 0, py::arg("batch_size") = 32,
-           py::arg("max_length") = 0,
-           "threads: OpenMP threads per call (0 = all cores); max_length: truncation (0 = the model's maximum)")
+           py::arg("max_length") = 0, py::arg("threshold") = py::none(),
+           "threads: OpenMP threads per call (0 = all cores); max_length: truncation (0 = the model's maximum); "
+           "threshold: multi-label decision threshold for every label (None = the model's thresholds.json, else 0.5)")
+      .def_property_readonly("problem_type", [](const PyClassifier& c) { return c.clf->config().problem_type; })
+      .def_property_readonly("thresholds", [](const PyClassifier& c) { return c.clf->thresholds(); })
       .def_property_readonly("model_dir", [](const PyClassifier& c) { return c.model_dir; })
       .def_property_readonly("labels", [](const PyClassifier& c) { return c.clf->config().label_names(); })
       .def_property_readonly("num_labels", [](const PyClassifier& c) { return c.clf->config().num_labels(); })
@@ -143,9 +158,9 @@ void bind_classifier(py::module_& m) {
               }
             }
             const auto names = c.clf->config().label_names();
-            if (std::holds_alternative<std::string>(texts)) return prediction_dict(preds.at(0), names);
+            if (std::holds_alternative<std::string>(texts)) return prediction_dict(preds.at(0), names, c.clf->config().multi_label());
             py::list out;
-            for (const auto& p : preds) out.append(prediction_dict(p, names));
+            for (const auto& p : preds) out.append(prediction_dict(p, names, c.clf->config().multi_label()));
             return out;
           },
           py::arg("texts"),

@@ -23,6 +23,8 @@
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
 #include "data/metrics.hpp"
+#include "data/thresholds.hpp"
+#include "dist/communicator.hpp"
 #include "hub/hub.hpp"
 #include "model/model_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -109,9 +111,22 @@ const std::map<std::string, Setter<TrainArgs>>& train_setters() {
     alias({"dropout"}, [](TrainArgs& a, const py::handle& v) {  // "on"/"off", or a bool
       a.o.dropout = py::isinstance<py::bool_>(v) ? v.cast<bool>() : on_off("dropout", v.cast<std::string>(), "on", "off");
     });
-    alias({"save_strategy"}, [](TrainArgs& a, const py::handle& v) {
-      a.o.save_checkpoints = on_off("save_strategy", v.cast<std::string>(), "epoch", "no");
-    });
+    alias({"save_strategy"}, option(&TrainOptions::save_strategy));  // checked by validate_train_options
+    alias({"eval_strategy", "evaluation_strategy"}, option(&TrainOptions::eval_strategy));
+    alias({"eval_steps"}, option(&TrainOptions::eval_steps));
+    alias({"load_best_model_at_end"}, option(&TrainOptions::load_best_model_at_end));
+    alias({"metric_for_best_model"}, option(&TrainOptions::metric_for_best_model));
+    alias({"greater_is_better"}, [](TrainArgs& a, const py::handle& v) { a.o.greater_is_better = v.cast<bool>(); });
+    alias({"early_stopping_patience"}, option(&TrainOptions::early_stopping_patience));
+    alias({"early_stopping_threshold"}, option(&TrainOptions::early_stopping_threshold));
+    alias({"label_smoothing_factor"}, option(&TrainOptions::label_smoothing_factor));
+    alias({"class_weights"}, path_option(&TrainOptions::class_weights));
+    alias({"do_predict"}, option(&TrainOptions::do_predict));
+    alias({"problem_type"}, option(&TrainOptions::problem_type));
+    alias({"threshold"}, option(&TrainOptions::threshold));
+    alias({"tune_thresholds"}, option(&TrainOptions::tune_thresholds));
+    alias({"lr_scheduler_type"}, option(&TrainOptions::lr_scheduler_type));
+    alias({"gradient_accumulation_steps"}, option(&TrainOptions::gradient_accumulation_steps));
     alias({"save_steps"}, option(&TrainOptions::save_steps));
     alias({"save_total_limit"}, option(&TrainOptions::save_total_limit));
     alias({"resume_from_checkpoint"}, [](TrainArgs& a, const py::handle& v) {  // a path, or True = "latest"
@@ -202,13 +217,14 @@ py::object run_train(const py::dict& kwargs, const py::object& callback) {
 // batches in dataset order, so the same logits and predictions as one call; the loss is the
 // slices' means recombined (equal to float rounding). Call without the GIL.
 EvalOutput evaluate_interruptibly(const LoadedModel& model, const Tokenizer& tok, const Dataset& data, int batch_size,
-                                  size_t max_length) {
+                                  size_t max_length, const std::vector<float>& thresholds) {
   const auto t0 = std::chrono::steady_clock::now();
   const size_t slice = static_cast<size_t>(batch_size) * 16;
   const size_t N = data.rows.size();
   // Slices recombine single-label outputs only; anything else runs as one call.
   if (N == 0 || model.config.multi_label())
-    return evaluate_model(model.config, model.weights, tok, data, batch_size, max_length);
+    return evaluate_model(model.config, model.weights, tok, data, batch_size, max_length, dist::Communicator::solo(),
+                          thresholds);
   EvalOutput all;
   double loss_sum = 0;
   for (size_t start = 0; start < N; start += slice) {
@@ -235,6 +251,7 @@ struct EvalArgs {
   int batch_size = 32, threads = 0;
   size_t max_length = 0;
   std::string text_column = "text", label_column = "label", text_pair_column;
+  double threshold = -1;  // multi-label: one threshold for every label (< 0: thresholds.json, else 0.5)
 };
 
 py::object run_evaluate(const py::dict& kwargs) {
@@ -248,7 +265,8 @@ py::object run_evaluate(const py::dict& kwargs) {
       {"output", path_field(&EvalArgs::output)},
       {"text_column", field(&EvalArgs::text_column)},
       {"label_column", field(&EvalArgs::label_column)},
-      {"text_pair_column", field(&EvalArgs::text_pair_column)}};
+      {"text_pair_column", field(&EvalArgs::text_pair_column)},
+      {"threshold", field(&EvalArgs::threshold)}};
   EvalArgs a;
   apply_kwargs(a, kwargs, setters, "evaluate");
   if (a.model.empty()) throw InvalidArgument("evaluate: model is required");
@@ -269,8 +287,14 @@ py::object run_evaluate(const py::dict& kwargs) {
     dopts.label_column = a.label_column;
     dopts.text_pair_column = a.text_pair_column;
     dopts.label_names = model.config.label_names();
+    const bool multi = model.config.multi_label();
+    dopts.label_mode = multi ? LabelMode::Multi : LabelMode::Single;  // as `eval --model`
     Dataset data = load_dataset(data_path, a.split, dopts);
-    EvalOutput out = evaluate_interruptibly(model, tok, data, a.batch_size, a.max_length);
+    std::vector<float> thresholds;
+    if (multi)
+      thresholds = a.threshold >= 0 ? std::vector<float>(dopts.label_names.size(), static_cast<float>(a.threshold))
+                                    : read_thresholds(model_dir, dopts.label_names);
+    EvalOutput out = evaluate_interruptibly(model, tok, data, a.batch_size, a.max_length, thresholds);
     j = eval_results_json(out, data.label_names, a.batch_size);
     if (!a.output.empty()) write_file_atomic(a.output, j.dump(4) + "\n");
   }

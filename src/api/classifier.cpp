@@ -8,6 +8,7 @@
 #include <cmath>
 #include <mutex>
 
+#include "data/thresholds.hpp"
 #include "model/encoder.hpp"
 #include "model/model_dir.hpp"
 #include "util/error.hpp"
@@ -29,6 +30,14 @@ std::vector<float> scores_from_logits(const std::vector<float>& logits, bool mul
   return p;
 }
 
+std::vector<int> passing_labels(const std::vector<float>& scores, const std::vector<float>& thresholds) {
+  std::vector<int> ids;
+  for (size_t k = 0; k < scores.size() && k < thresholds.size(); ++k)
+    if (scores[k] > thresholds[k]) ids.push_back(static_cast<int>(k));
+  std::stable_sort(ids.begin(), ids.end(), [&](int a, int b) { return scores[static_cast<size_t>(a)] > scores[static_cast<size_t>(b)]; });
+  return ids;
+}
+
 namespace {
 
 class EncoderClassifier final : public Classifier {
@@ -45,10 +54,17 @@ class EncoderClassifier final : public Classifier {
     max_length_ = opts_.max_length == 0 ? model_max : std::min(opts_.max_length, model_max);
     if (max_length_ < 2) throw InvalidArgument("classifier: max length must be >= 2 ([CLS] and [SEP])");
     names_ = cfg.label_names();
+    if (cfg.multi_label()) {
+      if (opts_.threshold > 1.f) throw InvalidArgument("classifier: threshold must be in [0, 1]");
+      thresholds_ = opts_.threshold >= 0.f ? std::vector<float>(names_.size(), opts_.threshold)
+                                           : read_thresholds(model_.dir, names_);
+      if (thresholds_.empty()) thresholds_.assign(names_.size(), 0.5f);
+    }
   }
 
   const ModelConfig& config() const override { return model_.config; }
   const Tokenizer& tokenizer() const override { return tok_; }
+  const std::vector<float>& thresholds() const override { return thresholds_; }
 
   std::vector<Prediction> classify(const std::vector<std::string>& texts) const override {
     return classify(texts, {});
@@ -95,6 +111,7 @@ class EncoderClassifier final : public Classifier {
         p.label = names_[p.label_id];
         p.score = p.scores[p.label_id];
         p.num_tokens = rows[r].size();
+        if (model_.config.multi_label()) p.passing = passing_labels(p.scores, thresholds_);
       }
     }
     return out;
@@ -164,6 +181,7 @@ class EncoderClassifier final : public Classifier {
   ClassifierOptions opts_;
   size_t max_length_ = 0;
   std::vector<std::string> names_;
+  std::vector<float> thresholds_;
   mutable std::mutex pool_mutex_;
   mutable std::vector<std::unique_ptr<PackedActivations>> pool_;
 };

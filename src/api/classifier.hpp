@@ -20,6 +20,9 @@
 // label for problem_type multi_label_classification; label_id is the argmax (first on ties).
 // Token types: a pair's second segment is type 1 (the tokenizer's post-processor) for models that
 // take token types (config type_vocab_size >= 2: BERT); RoBERTa and DistilBERT see type 0 only.
+// Multi-label models also report `passing`: the labels whose sigmoid score exceeds their threshold
+// (ClassifierOptions::threshold for every label when set, else the directory's thresholds.json,
+// else 0.5; see src/data/thresholds.hpp).
 // `threads` > 0 sets the OpenMP thread count of every calling thread (0 = leave OpenMP's default).
 #pragma once
 
@@ -40,12 +43,14 @@ struct Prediction {
   std::vector<float> scores;    // per label id: softmax (or sigmoid) probabilities
   std::vector<float> logits;    // per label id
   size_t num_tokens = 0;        // after truncation, specials included
+  std::vector<int> passing;     // multi-label: ids with score > threshold, highest score first
 };
 
 struct ClassifierOptions {
   int threads = 0;              // 0 = all cores
   size_t max_length = 0;        // 0 = the model's maximum
   int batch_size = 32;
+  float threshold = -1.f;       // multi-label: one threshold for every label (< 0: thresholds.json / 0.5)
 };
 
 class Classifier {
@@ -55,6 +60,8 @@ class Classifier {
 
   virtual const ModelConfig& config() const = 0;
   virtual const Tokenizer& tokenizer() const = 0;
+  // Multi-label: the per-label thresholds in effect (see the overview); empty for single-label.
+  virtual const std::vector<float>& thresholds() const = 0;
 
   // Tokenizes, batches (packed) and runs the model. Output order = input order.
   virtual std::vector<Prediction> classify(const std::vector<std::string>& texts) const = 0;
@@ -67,6 +74,9 @@ class Classifier {
   virtual std::vector<std::vector<float>> logits(const std::vector<std::vector<int32_t>>& rows,
                                                  const std::vector<std::vector<int32_t>>& type_rows = {}) const = 0;
 };
+
+// Multi-label: ids whose score > thresholds[id], highest score first (ties: lower id first).
+std::vector<int> passing_labels(const std::vector<float>& scores, const std::vector<float>& thresholds);
 
 // probabilities from logits: softmax (single-label, max subtracted) or sigmoid (multi-label).
 std::vector<float> scores_from_logits(const std::vector<float>& logits, bool multi_label);

@@ -4,8 +4,8 @@
 // Face cache (shared with Python) and prints the snapshot directory on stdout, so that
 //   MODEL=$(bert-emotion download distilbert-base-cased)
 // works in scripts. `--local-dir DIR` also copies the files into a plain directory (and prints
-// that). `--data tweet_eval/emotion` resolves (downloading if needed) a TweetEval task and prints
-// its folder.
+// that). `--data tweet_eval/emotion` (or `--data go_emotions`) resolves, downloading if needed, a
+// TweetEval task (GoEmotions) and prints its folder.
 #include <iostream>
 #include <memory>
 
@@ -66,8 +66,9 @@ int run_download(const DownloadOptions& o) {
     }
   }
   for (const auto& spec : o.data) {
-    if (!tweeteval_task(spec))
-      throw InvalidArgument("download --data: '" + spec + "' is not a TweetEval task (e.g. tweet_eval/emotion)");
+    if (!tweeteval_task(spec) && !is_goemotions_spec(spec))
+      throw InvalidArgument("download --data: '" + spec + "' is neither a TweetEval task (e.g. tweet_eval/emotion) "
+                            "nor go_emotions");
     std::cout << resolve_dataset_path(spec, opts).string() << std::endl;
   }
   return kExitOk;
@@ -77,7 +78,7 @@ Registrar reg("download", [](CLI::App& app) {
   auto* sub = app.add_subcommand("download", "Download a model from the Hugging Face hub into the shared cache");
   auto o = std::make_shared<DownloadOptions>();
   sub->add_option("model", o->models, "Hub model id: name, org/name or org/name@revision");
-  sub->add_option("--data", o->data, "TweetEval task to fetch too, e.g. tweet_eval/emotion")->allow_extra_args(false);
+  sub->add_option("--data", o->data, "Dataset to fetch too: a TweetEval task (tweet_eval/emotion) or go_emotions")->allow_extra_args(false);
   sub->add_option("--revision", o->revision, "Branch, tag or commit (default: main, or @rev in the id)");
   sub->add_option("--cache-dir", o->cache_dir, "Cache root (default: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)");
   sub->add_option("--endpoint", o->endpoint, "Hub URL (default: $HF_ENDPOINT or https://huggingface.co)");

@@ -9,8 +9,13 @@
 //   csv    header text,label,score,<one column per label>[,logit_<label>...] (RFC 4180 quoting);
 //          a text_pair column after text for pairs
 //   table  label, score and the text (pairs: "text | text_pair"), aligned for reading
+// Multi-label models add the labels whose sigmoid score passes their threshold (--threshold, else the
+// model's thresholds.json, else 0.5): "labels": [...] (jsonl, highest score first), a "labels" column
+// after score joined by "|" (csv), the label column of the table. --top-k K keeps the K highest
+// scores in "scores" (jsonl, highest first) and the table shows them.
 // Under mpirun rank 0 reads the input and shares it; each rank classifies a contiguous share of the
 // batches (the batches one process runs, so the numbers are the same) and rank 0 prints them all.
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <iostream>
@@ -41,7 +46,24 @@ struct PredictOptions {
   bool logits = false;
   size_t max_length = 0;
   std::string on_invalid_utf8 = "error";
+  double threshold = -1;
+  int top_k = 0;
 };
+
+// Label ids by descending score (ties: lower id first), cut to k (0 = all).
+std::vector<int> top_ids(const std::vector<float>& scores, int k) {
+  std::vector<int> ids(scores.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int>(i);
+  std::stable_sort(ids.begin(), ids.end(), [&](int a, int b) { return scores[static_cast<size_t>(a)] > scores[static_cast<size_t>(b)]; });
+  if (k > 0 && static_cast<size_t>(k) < ids.size()) ids.resize(static_cast<size_t>(k));
+  return ids;
+}
+
+std::string joined_names(const std::vector<int>& ids, const std::vector<std::string>& names, const char* sep) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? sep : "") + names[static_cast<size_t>(ids[i])];
+  return s;
+}
 
 // A float as JSON: the shortest decimal that reads back as the same float (not its double
 // widening, which would print 0.9100000262260437 for 0.91f).
@@ -96,9 +118,11 @@ std::string table_text(const std::string& s, size_t width) {
 }
 
 // Rows of one output format; the header (csv, table) is printed once, before the first rows.
+// Multi-label models add the passing labels; --top-k keeps the K best scores (jsonl, table).
 class PredictionWriter {
  public:
-  PredictionWriter(const PredictOptions& o, std::vector<std::string> names) : o_(o), names_(std::move(names)) {
+  PredictionWriter(const PredictOptions& o, std::vector<std::string> names, bool multi_label)
+      : o_(o), names_(std::move(names)), multi_(multi_label) {
     for (const auto& n : names_) label_w_ = std::max(label_w_, code_points(n));
   }
 
@@ -106,6 +130,7 @@ class PredictionWriter {
     std::string out;
     if (o_.format == "csv") {
       out += o_.pair_input.empty() ? "text,label,score" : "text,text_pair,label,score";
+      if (multi_) out += ",labels";
       for (const auto& n : names_) out += "," + csv_cell(n);
       if (o_.logits)
         for (const auto& n : names_) out += "," + csv_cell("logit_" + n);
@@ -125,8 +150,17 @@ class PredictionWriter {
       if (pair) j["text_pair"] = *pair;
       j["label"] = p.label;
       j["score"] = json_float(p.score);
+      if (multi_) {
+        nlohmann::ordered_json labels = nlohmann::ordered_json::array();
+        for (int id : p.passing) labels.push_back(names_[static_cast<size_t>(id)]);
+        j["labels"] = labels;
+      }
       nlohmann::ordered_json scores = nlohmann::ordered_json::object();
-      for (size_t k = 0; k < names_.size(); ++k) scores[names_[k]] = json_float(p.scores[k]);
+      if (o_.top_k > 0)
+        for (int id : top_ids(p.scores, o_.top_k))
+          scores[names_[static_cast<size_t>(id)]] = json_float(p.scores[static_cast<size_t>(id)]);
+      else
+        for (size_t k = 0; k < names_.size(); ++k) scores[names_[k]] = json_float(p.scores[k]);
       j["scores"] = scores;
       if (o_.logits) {
         nlohmann::ordered_json l = nlohmann::ordered_json::array();
@@ -136,14 +170,28 @@ class PredictionWriter {
       out += j.dump() + "\n";
     } else if (o_.format == "csv") {
       out += csv_cell(text) + (pair ? "," + csv_cell(*pair) : "") + "," + csv_cell(p.label) + "," + shortest(p.score);
+      if (multi_) out += "," + csv_cell(joined_names(p.passing, names_, "|"));
       for (float sc : p.scores) out += "," + shortest(sc);
       if (o_.logits)
         for (float l : p.logits) out += "," + shortest(l);
       out += "\n";
     } else {
+      // Multi-label: the passing labels joined by "," ("(none)" for the empty set); a set wider
+      // than the column pushes the rest of its line right (rows are streamed, widths fixed upfront).
+      std::string shown = multi_ ? joined_names(p.passing, names_, ",") : p.label;
+      if (multi_ && shown.empty()) shown = "(none)";
       char score[16];
       std::snprintf(score, sizeof score, "%.4f", p.score);
-      out += pad(p.label) + "  " + score + "  " + table_text(pair ? text + " | " + *pair : text, 80) + "\n";
+      out += pad(shown) + "  " + score + "  " + table_text(pair ? text + " | " + *pair : text, 80) + "\n";
+      if (o_.top_k > 0) {
+        out += pad("") + "  top    ";
+        for (int id : top_ids(p.scores, o_.top_k)) {
+          char sc[16];
+          std::snprintf(sc, sizeof sc, "%.4f", p.scores[static_cast<size_t>(id)]);
+          out += " " + names_[static_cast<size_t>(id)] + " " + sc;
+        }
+        out += "\n";
+      }
       if (o_.logits) {
         out += pad("") + "  logits ";
         for (float l : p.logits) out += " " + shortest(l);
@@ -158,6 +206,7 @@ class PredictionWriter {
 
   const PredictOptions& o_;
   std::vector<std::string> names_;
+  bool multi_;
   size_t label_w_ = 5;
 };
 
@@ -214,6 +263,7 @@ std::vector<Prediction> classify_sharded(dist::Communicator& comm, const Classif
     p.num_tokens = static_cast<size_t>(r[2]);
     p.scores.assign(r + 3, r + 3 + K);
     p.logits.assign(r + 3 + K, r + stride);
+    if (clf.config().multi_label()) p.passing = passing_labels(p.scores, clf.thresholds());
   }
   return out;
 }
@@ -261,9 +311,10 @@ int run_predict(const PredictOptions& o) {
   copts.threads = o.threads;
   copts.batch_size = o.batch_size;
   copts.max_length = o.max_length;
+  copts.threshold = static_cast<float>(o.threshold);
   auto clf = Classifier::load(dir, copts);
   const auto names = clf->config().label_names();
-  const PredictionWriter writer(o, names);
+  const PredictionWriter writer(o, names, clf->config().multi_label());
   auto note_skipped = [&] {
     if (const auto& sk = input->skipped_lines(); !sk.empty())
       std::cerr << "note: skipped " << sk.size() << " line(s) of " << input->source() << " with invalid UTF-8 (line "
@@ -337,6 +388,11 @@ Registrar reg("predict", [](CLI::App& app) {
   sub->add_option("--batch-size", o->batch_size, "Texts per forward pass (sorted by length)")->capture_default_str()->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
   sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->capture_default_str()->check(CLI::Range(0, std::numeric_limits<int>::max()));
   sub->add_flag("--logits", o->logits, "Also print the raw logits");
+  sub->add_option("--threshold", o->threshold,
+                  "Multi-label: one threshold for every label (default: the model's thresholds.json, else 0.5)")
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--top-k,--top_k", o->top_k, "Keep only the K highest scores (jsonl scores, table)")
+      ->check(CLI::Range(1, std::numeric_limits<int>::max()));
   sub->add_option("--max-length", o->max_length, "Truncate to this many tokens, specials included (0 = model max)")->capture_default_str();
   sub->add_option("--on-invalid-utf8", o->on_invalid_utf8,
                   "A line that is not UTF-8: error (exit 3), replace (bad bytes -> U+FFFD) or skip it")

@@ -22,6 +22,7 @@
 
 #include "cli/command.hpp"
 #include "hub/hub.hpp"
+#include "train/schedule.hpp"
 #include "train/trainer.hpp"
 #include "util/error.hpp"
 
@@ -32,7 +33,7 @@ struct TrainCli {
   TrainOptions o;
   double epochs = 3;
   std::string dropout = "on";
-  std::string save_strategy = "epoch";
+  std::string greater_is_better;
   bool no_shuffle = false;
   bool no_plots = false;
   std::string order;
@@ -52,7 +53,7 @@ int run_train_cli(TrainCli& c) {
   c.o.num_train_epochs = c.epochs;
   c.o.output_dir = c.output_dir;
   c.o.dropout = c.dropout == "on";
-  c.o.save_checkpoints = c.save_strategy == "epoch";
+  if (!c.greater_is_better.empty()) c.o.greater_is_better = c.greater_is_better == "true";
   c.o.shuffle = !c.no_shuffle;
   c.o.plots = !c.no_plots;
   c.o.order_file = c.order;
@@ -122,6 +123,15 @@ Registrar reg("train", [](CLI::App& app) {
   sub->add_option("--warmup-steps,--warmup_steps", o.warmup_steps, "Linear warmup steps")->capture_default_str();
   sub->add_option("--warmup-ratio,--warmup_ratio", o.warmup_ratio, "Warmup as a fraction of all steps")
       ->capture_default_str();
+  sub->add_option("--gradient-accumulation-steps,--gradient_accumulation_steps", o.gradient_accumulation_steps,
+                  "Batches per optimizer step (each loss scaled by 1/N, gradients summed)")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  sub->add_option("--lr-scheduler-type,--lr_scheduler_type", o.lr_scheduler_type,
+                  "Learning-rate schedule: linear, cosine, cosine_with_restarts, polynomial, constant, "
+                  "constant_with_warmup, inverse_sqrt (transformers' formulas)")
+      ->check(CLI::IsMember(lr_scheduler_types()))
+      ->capture_default_str();
   sub->add_option("--max-seq-length,--max_seq_length", o.max_seq_length,
                   "Truncate inputs to this many tokens (0 = the model maximum)")
       ->capture_default_str();
@@ -132,12 +142,45 @@ Registrar reg("train", [](CLI::App& app) {
   sub->add_option("--dropout", c->dropout, "Dropout as configured in config.json (on) or disabled (off)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
-  sub->add_option("--save-strategy,--save_strategy", c->save_strategy, "epoch: checkpoint-N/ at every epoch end; no")
-      ->check(CLI::IsMember({"epoch", "no"}))
+  sub->add_option("--eval-strategy,--eval_strategy,--evaluation-strategy,--evaluation_strategy", o.eval_strategy,
+                  "Evaluate on the eval split at every epoch end (epoch), every --eval-steps steps (steps), or never (no)")
+      ->check(CLI::IsMember({"no", "steps", "epoch"}))
+      ->capture_default_str();
+  sub->add_option("--eval-steps,--eval_steps", o.eval_steps,
+                  "With --eval-strategy steps: evaluate every N steps (0 = --logging-steps)")
+      ->check(AtLeast(0))
+      ->capture_default_str();
+  sub->add_option("--save-strategy,--save_strategy", o.save_strategy,
+                  "epoch: checkpoint-N/ at every epoch end (and every --save-steps if > 0); steps: every "
+                  "--save-steps (0 = 500); no")
+      ->check(CLI::IsMember({"no", "steps", "epoch"}))
       ->capture_default_str();
   sub->add_option("--save-steps,--save_steps", o.save_steps,
-                  "Also save a checkpoint every N steps (0 = only at epoch ends)")
+                  "Checkpoint every N steps (--save-strategy steps; with epoch: also every N steps, 0 = only at epoch ends)")
+      ->check(AtLeast(0))
       ->capture_default_str();
+  sub->add_flag("--load-best-model-at-end,--load_best_model_at_end", o.load_best_model_at_end,
+                "End with the best evaluation's checkpoint (--metric-for-best-model); save and eval strategies must match");
+  sub->add_option("--metric-for-best-model,--metric_for_best_model", o.metric_for_best_model,
+                  "Evaluation metric that picks the best model: loss (default), f1, accuracy, f1_micro, ... "
+                  "(\"eval_\" prefix optional)");
+  sub->add_option("--greater-is-better,--greater_is_better", c->greater_is_better,
+                  "Whether a larger --metric-for-best-model is better (default: true unless it ends in \"loss\")")
+      ->transform(CLI::IsMember({"true", "false"}, CLI::ignore_case));  // also True / False, as argparse
+  sub->add_option("--early-stopping-patience,--early_stopping_patience", o.early_stopping_patience,
+                  "Stop after N evaluations without improvement (EarlyStoppingCallback; needs --load-best-model-at-end)")
+      ->check(AtLeast(1));
+  sub->add_option("--early-stopping-threshold,--early_stopping_threshold", o.early_stopping_threshold,
+                  "An improvement must exceed this to reset the patience")
+      ->capture_default_str();
+  sub->add_option("--label-smoothing-factor,--label_smoothing_factor", o.label_smoothing_factor,
+                  "Label smoothing of the single-label cross-entropy, in [0, 1) (0 = off)")
+      ->capture_default_str();
+  sub->add_option("--class-weights,--class_weights", o.class_weights,
+                  "balanced (sklearn's n / (K x count); multi-label: BCE pos_weight = negatives / positives) or a "
+                  "JSON file: [w0, w1, ...] in label-id order or {\"label\": w}");
+  sub->add_flag("--do-predict,--do_predict", o.do_predict,
+                "After training, predict the test split into predict_results.txt (run_classification.py's format)");
   sub->add_option("--save-total-limit,--save_total_limit", o.save_total_limit, "Keep only the newest N checkpoints")
       ->capture_default_str();
   sub->add_option("--resume-from-checkpoint,--resume_from_checkpoint", o.resume_from_checkpoint,
@@ -145,6 +188,16 @@ Registrar reg("train", [](CLI::App& app) {
   sub->add_flag("--overwrite-output-dir,--overwrite_output_dir", o.overwrite_output_dir,
                 "Start a new run in an --output-dir that holds an earlier run's checkpoints or model (they are "
                 "kept, and never rotated nor resumed by 'latest'; a checkpoint of the same step is replaced)");
+  sub->add_option("--problem-type,--problem_type", o.problem_type,
+                  "single_label_classification or multi_label_classification (default: the model's config, "
+                  "else inferred from the data: label sets such as \"2,7\" make it multi-label)")
+      ->check(CLI::IsMember({"single_label_classification", "multi_label_classification"}));
+  sub->add_option("--threshold", o.threshold, "Multi-label: predict a label when its sigmoid score > this")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  sub->add_flag("--tune-thresholds,--tune_thresholds", o.tune_thresholds,
+                "Multi-label: tune one threshold per label on the evaluation split (best F1) and save "
+                "thresholds.json in --output-dir (used by predict, eval and serve)");
   sub->add_flag("--ignore-mismatched-sizes,--ignore_mismatched_sizes", o.ignore_mismatched_sizes,
                 "Replace a classification head whose label count differs from the data's");
   sub->add_option("--threads", o.threads, "CPU threads (0 = OpenMP default)")->capture_default_str()->check(AtLeast(0));

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "data/goemotions.hpp"
 #include "tokenizer/unicode.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
@@ -55,35 +56,102 @@ std::string join_names(const std::vector<std::string>& names) {
   return s;
 }
 
-// A label as read from a file, before the label space is known.
+// A label as read from a file, before the label space is known. A list ("2,7", [2, 7]) keeps its
+// members in `items` (each a scalar RawLabel).
 struct RawLabel {
   std::string value;
   bool present = true;
   bool json_integer = false;  // a JSON number (not a string): always an id
   int64_t json_value = 0;
+  bool is_list = false;
+  std::vector<RawLabel> items;
 };
+
+// A label field of a text format: "2,7" is a list of two labels, anything else one label.
+RawLabel raw_label_from_text(const std::string& field) {
+  RawLabel lab;
+  lab.value = trim(field);
+  lab.present = !lab.value.empty();
+  if (lab.value.find(',') == std::string::npos) return lab;
+  lab.is_list = true;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = lab.value.find(',', start);
+    RawLabel item;
+    item.value = trim(std::string_view(lab.value).substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (!item.value.empty()) lab.items.push_back(std::move(item));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return lab;
+}
+
+std::string describe_raw(const RawLabel& r) { return r.json_integer ? std::to_string(r.json_value) : r.value; }
+
+// Whether the rows make a multi-label dataset (see LabelMode); throws for a list under Single.
+bool decide_multi_label(const Dataset& ds, const std::vector<RawLabel>& raw, LabelMode mode, const std::string& source) {
+  if (mode == LabelMode::Multi) return true;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (!raw[i].is_list) continue;
+    if (mode == LabelMode::Single)
+      throw FormatError(where(source, ds.rows[i].line) + ": label '" + describe_raw(raw[i]) +
+                        "' holds several labels: this is multi-label data, but the model is single-label "
+                        "(train with --problem-type multi_label_classification)");
+    return true;
+  }
+  return false;
+}
+
+// One scalar label to an id of `names`; -1 if it is neither a name nor an id in range.
+int scalar_label_id(const RawLabel& r, const std::vector<std::string>& names, bool by_name_only) {
+  if (r.json_integer)
+    return r.json_value >= 0 && r.json_value < static_cast<int64_t>(names.size()) ? static_cast<int>(r.json_value) : -1;
+  if (by_name_only) {
+    auto it = std::lower_bound(names.begin(), names.end(), r.value);
+    return it != names.end() && *it == r.value ? static_cast<int>(it - names.begin()) : -1;
+  }
+  return resolve_label(r.value, names);
+}
+
+[[noreturn]] void throw_bad_label(const RawLabel& r, const std::vector<std::string>& names, const std::string& at) {
+  int as_int;
+  if (r.json_integer || parse_nonnegative_int(r.value, as_int))
+    throw FormatError(at + ": label " + describe_raw(r) + " out of range: expected an id in [0, " +
+                      std::to_string(names.size()) + ")" + (r.json_integer ? "" : " or one of: " + join_names(names)));
+  throw FormatError(at + ": unknown label '" + r.value + "': expected one of: " + join_names(names) + " or an id in [0, " +
+                    std::to_string(names.size()) + ")");
+}
 
 // Turns raw labels into ids, choosing the label space (see dataset.hpp). `lines` are for errors.
 void resolve_labels(Dataset& ds, const std::vector<RawLabel>& raw, const DatasetOptions& opts,
                     const std::string& source) {
+  ds.multi_label = decide_multi_label(ds, raw, opts.label_mode, source);
+  // Every scalar label, list members included: they share one label space.
+  std::vector<const RawLabel*> scalars;
+  for (const auto& r : raw) {
+    if (!r.present) continue;
+    if (r.is_list)
+      for (const auto& item : r.items) scalars.push_back(&item);
+    else
+      scalars.push_back(&r);
+  }
   const auto& given = opts.label_names;
   std::vector<std::string> names = given;
   if (names.empty()) {
     bool all_int = true;
     int max_id = -1;
     std::set<std::string> distinct;
-    for (const auto& r : raw) {
-      if (!r.present) continue;
+    for (const RawLabel* r : scalars) {
       int id;
-      if (r.json_integer) {
-        if (r.json_value < 0 || r.json_value > 1'000'000) all_int = false;
-        else max_id = std::max(max_id, static_cast<int>(r.json_value));
-      } else if (parse_nonnegative_int(r.value, id) && id <= 1'000'000) {  // same bound as JSON ids: one
+      if (r->json_integer) {
+        if (r->json_value < 0 || r->json_value > 1'000'000) all_int = false;
+        else max_id = std::max(max_id, static_cast<int>(r->json_value));
+      } else if (parse_nonnegative_int(r->value, id) && id <= 1'000'000) {  // same bound as JSON ids: one
         max_id = std::max(max_id, id);  // label "1888888888" must not create 1.9e9 LABEL_ names (fuzzer)
       } else {
         all_int = false;
       }
-      distinct.insert(r.json_integer ? std::to_string(r.json_value) : r.value);
+      distinct.insert(describe_raw(*r));
     }
     if (all_int) {
       for (int i = 0; i <= max_id; ++i) names.push_back("LABEL_" + std::to_string(i));
@@ -92,39 +160,34 @@ void resolve_labels(Dataset& ds, const std::vector<RawLabel>& raw, const Dataset
     }
   }
   ds.label_names = names;
-  bool by_name_only = given.empty() && !names.empty() && !is_generic_names(names);
+  const bool by_name_only = given.empty() && !names.empty() && !is_generic_names(names);
   for (size_t i = 0; i < raw.size(); ++i) {
     auto& row = ds.rows[i];
     const auto& r = raw[i];
+    const std::string at = where(source, row.line);
+    row.label = -1;
     if (!r.present) {
       if (!opts.allow_missing_labels)
-        throw FormatError(where(source, row.line) + ": missing label (column/key '" + opts.label_column + "')");
-      row.label = -1;
+        throw FormatError(at + ": missing label (column/key '" + opts.label_column + "')");
       continue;
     }
-    if (r.json_integer) {
-      if (r.json_value < 0 || r.json_value >= static_cast<int64_t>(names.size()))
-        throw FormatError(where(source, row.line) + ": label " + std::to_string(r.json_value) +
-                          " out of range: expected an id in [0, " + std::to_string(names.size()) + ")");
-      row.label = static_cast<int>(r.json_value);
+    if (!ds.multi_label) {
+      row.label = scalar_label_id(r, names, by_name_only);
+      if (row.label < 0) throw_bad_label(r, names, at);
       continue;
     }
-    int id = -1;
-    if (by_name_only) {
-      auto it = std::lower_bound(names.begin(), names.end(), r.value);
-      if (it != names.end() && *it == r.value) id = static_cast<int>(it - names.begin());
-    } else {
-      id = resolve_label(r.value, names);
+    std::vector<const RawLabel*> members;
+    if (r.is_list)
+      for (const auto& item : r.items) members.push_back(&item);
+    else
+      members.push_back(&r);
+    for (const RawLabel* m : members) {
+      const int id = scalar_label_id(*m, names, by_name_only);
+      if (id < 0) throw_bad_label(*m, names, at);
+      row.labels.push_back(id);
     }
-    if (id < 0) {
-      int as_int;
-      if (parse_nonnegative_int(r.value, as_int))
-        throw FormatError(where(source, row.line) + ": label " + r.value + " out of range: expected an id in [0, " +
-                          std::to_string(names.size()) + ") or one of: " + join_names(names));
-      throw FormatError(where(source, row.line) + ": unknown label '" + r.value + "': expected one of: " +
-                        join_names(names) + " or an id in [0, " + std::to_string(names.size()) + ")");
-    }
-    row.label = id;
+    std::sort(row.labels.begin(), row.labels.end());
+    row.labels.erase(std::unique(row.labels.begin(), row.labels.end()), row.labels.end());
   }
 }
 
@@ -225,9 +288,8 @@ Dataset load_csv(const fs::path& path, char delim, const DatasetOptions& opts) {
     if (label_col < 0) {
       lab.present = false;
     } else {
-      lab.value = trim(rec.fields[label_col]);
-      lab.present = !lab.value.empty();
-      check_utf8(lab.value, source, rec.line);
+      check_utf8(rec.fields[label_col], source, rec.line);
+      lab = raw_label_from_text(rec.fields[label_col]);
     }
     raw.push_back(lab);
     ds.rows.push_back(std::move(row));
@@ -274,9 +336,24 @@ Dataset load_jsonl(const fs::path& path, const DatasetOptions& opts) {
       lab.json_value = it->get<int64_t>();
     } else if (it->is_string()) {
       lab.value = it->get<std::string>();
+    } else if (it->is_array()) {  // a label set: [2, 7] or ["joy", "anger"]
+      lab.is_list = true;
+      for (const auto& v : *it) {
+        RawLabel item;
+        if (v.is_number_integer() || v.is_number_unsigned()) {
+          item.json_integer = true;
+          item.json_value = v.get<int64_t>();
+        } else if (v.is_string()) {
+          item.value = v.get<std::string>();
+        } else {
+          throw FormatError(where(source, line) + ": key '" + opts.label_column +
+                            "': every member of a label list must be an integer id or a label name, got " + v.dump());
+        }
+        lab.items.push_back(std::move(item));
+      }
     } else {
       throw FormatError(where(source, line) + ": key '" + opts.label_column +
-                        "' must be an integer id or a label name, got " + it->dump());
+                        "' must be an integer id or a label name, or a list of them, got " + it->dump());
     }
     raw.push_back(lab);
     ds.rows.push_back(std::move(row));
@@ -343,19 +420,8 @@ Dataset load_tweeteval(const fs::path& dir, const std::string& file_split, const
     if (fs::exists(m)) { mapping = read_mapping(m); break; }
 
   // Label space: the model's, checked against mapping.txt; else mapping.txt; else inferred.
-  std::vector<std::string> names = opts.label_names;
-  if (!names.empty() && !mapping.empty()) {
-    if (names.size() != mapping.size())
-      throw FormatError(dir.string() + "/mapping.txt: " + std::to_string(mapping.size()) + " labels (" +
-                        join_names(mapping) + ") but the model has " + std::to_string(names.size()) + " (" +
-                        join_names(names) + ")");
-    if (is_generic_names(names)) names = mapping;
-    else if (names != mapping)
-      throw FormatError(dir.string() + "/mapping.txt: labels (" + join_names(mapping) +
-                        ") differ from the model's id2label (" + join_names(names) + ")");
-  } else if (names.empty()) {
-    names = mapping;
-  }
+  const std::vector<std::string> names =
+      mapping.empty() ? opts.label_names : reconcile_label_names(opts.label_names, mapping, dir.string() + "/mapping.txt");
 
   std::vector<RawLabel> raw;
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -365,8 +431,7 @@ Dataset load_tweeteval(const fs::path& dir, const std::string& file_split, const
     RawLabel lab;
     if (has_labels) {
       check_utf8(labels[i], label_src, i + 1);
-      lab.value = trim(labels[i]);
-      lab.present = !lab.value.empty();
+      lab = raw_label_from_text(labels[i]);
       if (!lab.present && !opts.allow_missing_labels)
         throw FormatError(where(label_src, i + 1) + ": empty label line");
     } else {
@@ -454,12 +519,36 @@ std::string canonical_split(const std::string& split) {
   throw InvalidArgument("unknown split '" + split + "': expected train, val (validation) or test");
 }
 
+std::vector<std::string> reconcile_label_names(const std::vector<std::string>& model_names,
+                                               const std::vector<std::string>& file_names, const std::string& file) {
+  if (model_names.empty() || model_names == file_names) return file_names;
+  if (model_names.size() != file_names.size())
+    throw FormatError(file + ": " + std::to_string(file_names.size()) + " labels (" + join_names(file_names) +
+                      ") but the model has " + std::to_string(model_names.size()) + " (" + join_names(model_names) + ")");
+  if (is_generic_names(model_names)) return file_names;
+  throw FormatError(file + ": labels (" + join_names(file_names) + ") differ from the model's id2label (" +
+                    join_names(model_names) + ")");
+}
+
 int resolve_label(const std::string& value, const std::vector<std::string>& label_names) {
   for (size_t i = 0; i < label_names.size(); ++i)
     if (label_names[i] == value) return static_cast<int>(i);
   int id;
   if (parse_nonnegative_int(value, id) && id < static_cast<int>(label_names.size())) return id;
   return -1;
+}
+
+std::vector<std::vector<float>> multi_hot(const Dataset& d) {
+  const size_t K = d.label_names.size();
+  std::vector<std::vector<float>> out(d.rows.size(), std::vector<float>(K, 0.f));
+  for (size_t i = 0; i < d.rows.size(); ++i) {
+    const auto& row = d.rows[i];
+    if (d.multi_label)
+      for (int id : row.labels) out[i][static_cast<size_t>(id)] = 1.f;
+    else if (row.label >= 0)
+      out[i][static_cast<size_t>(row.label)] = 1.f;
+  }
+  return out;
 }
 
 std::vector<std::string> split_lines(const std::string& contents, const std::string& source) {
@@ -506,6 +595,7 @@ Dataset load_dataset(const fs::path& spec, const std::string& split, const Datas
   std::string ext = spec.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(c | 0x20); });
   if (ext == ".csv") return load_csv(spec, ',', opts);
+  if (ext == ".tsv" && is_goemotions_file(spec)) return load_goemotions(spec, spec.parent_path() / "labels.txt", opts);
   if (ext == ".tsv") return load_csv(spec, '\t', opts);
   if (ext == ".jsonl" || ext == ".json") return load_jsonl(spec, opts);
   throw InvalidArgument(spec.string() + ": unknown dataset format '" + ext +

@@ -14,6 +14,10 @@
 // is the label space: a name must be in it, an id in range. Without it: TweetEval names come from
 // mapping.txt; otherwise, if every label is a non-negative integer the names are LABEL_0..LABEL_max,
 // else the label space is the sorted set of distinct label strings.
+// Multi-label data: a label field "2,7" (CSV/TSV, TweetEval labels files), a JSON array [2, 7] or
+// ["joy", "anger"] (JSONL), or a GoEmotions folder (goemotions.hpp) makes the dataset multi-label
+// (Dataset::multi_label, LabeledText::labels); LabelMode::Single turns that into an error naming the
+// line, LabelMode::Multi reads even one-label rows as label sets.
 // Every error is a FormatError naming the file and the 1-based line (label out of range, unknown
 // label, text/label count mismatch, invalid UTF-8, missing column, broken quoting, empty dataset).
 //
@@ -34,13 +38,19 @@ struct LabeledText {
   int label = -1;        // id into Dataset::label_names; -1 only with allow_missing_labels
   size_t line = 0;       // 1-based line of the row in its source file (first line of a CSV record)
   std::string text_pair; // second text column for sentence pairs (CSV/TSV/JSONL), empty if none
+  std::vector<int> labels;  // multi-label datasets: the row's label ids, sorted, unique (label = -1)
 };
 
 struct Dataset {
   std::string source;                    // the file (or files) the rows came from
   std::vector<std::string> label_names;  // id -> name
   std::vector<LabeledText> rows;
+  bool multi_label = false;              // rows carry `labels` (label sets), not `label`
 };
+
+// How label fields are read: Auto detects label lists ("2,7", [2, 7]) and makes the whole dataset
+// multi-label; Single rejects them (a single-label model); Multi reads every label as a set.
+enum class LabelMode { Auto, Single, Multi };
 
 struct DatasetOptions {
   std::vector<std::string> label_names{};  // the label space (e.g. a model's id2label); empty = infer
@@ -48,6 +58,7 @@ struct DatasetOptions {
   std::string label_column = "label";
   std::string text_pair_column{};        // optional second text column; empty = single texts
   bool allow_missing_labels = false;     // rows without a label get -1 (prediction input)
+  LabelMode label_mode = LabelMode::Auto;
 };
 
 // Throws FormatError (malformed content, naming file and line), IoError (cannot read),
@@ -75,6 +86,15 @@ struct CsvRecord {
 // delimiters/newlines; blank lines skipped). FormatError naming `source` and the line for broken
 // quoting. Fields are not checked for UTF-8.
 std::vector<CsvRecord> parse_csv(const std::string& data, char delim, const std::string& source);
+
+// Multi-hot rows [N][K] (0/1 floats) of a multi-label dataset; a single-label one gives one-hot rows.
+std::vector<std::vector<float>> multi_hot(const Dataset& d);
+
+// The label space for a file that names its own labels (`file_names`, from `file`): the model's
+// names when they equal them, the file's when the model's are generic LABEL_i of the same count or
+// absent; else FormatError naming `file` and both lists.
+std::vector<std::string> reconcile_label_names(const std::vector<std::string>& model_names,
+                                               const std::vector<std::string>& file_names, const std::string& file);
 
 // Canonical split name ("validation", "dev", "eval" -> "val"); throws InvalidArgument for anything else.
 std::string canonical_split(const std::string& split);

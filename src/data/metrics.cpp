@@ -1,6 +1,8 @@
 // metrics.cpp — precision/recall/F1/accuracy/confusion matrix and sklearn's classification_report.
 #include "data/metrics.hpp"
 
+#include "data/report_table.hpp"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -103,36 +105,54 @@ std::string classification_report(const ClassificationMetrics& m, const std::vec
     throw InvalidArgument("classification_report: " + std::to_string(names.size()) + " label names for " +
                           std::to_string(K) + " labels");
   if (digits < 0) throw InvalidArgument("classification_report: digits must be >= 0");
-  const std::string last_heading = "weighted avg";
-  size_t width = last_heading.size();
-  for (const auto& n : names) width = std::max(width, code_points(n));
-  width = std::max(width, static_cast<size_t>(digits));
-
-  // sklearn: head_fmt = "{:>{width}s} " + " {:>9}" * 4, then "\n\n".
-  std::string out = std::string(width, ' ') + " ";
-  for (const char* h : {"precision", "recall", "f1-score", "support"}) out += " " + pad_left(h, 9);
-  out += "\n\n";
-  auto row = [&](const std::string& name, double p, double r, double f, int64_t s) {
-    out += pad_left(name, width) + " ";
-    out += " " + pad_left(fixed(p, digits), 9);
-    out += " " + pad_left(fixed(r, digits), 9);
-    out += " " + pad_left(fixed(f, digits), 9);
-    out += " " + pad_left(std::to_string(s), 9) + "\n";
-  };
-  for (int k = 0; k < K; ++k) row(names[k], m.precision[k], m.recall[k], m.f1[k], m.support[k]);
-  out += "\n";
+  ReportTable t(names, digits);
+  for (int k = 0; k < K; ++k) t.row(names[k], m.precision[k], m.recall[k], m.f1[k], m.support[k]);
+  t.blank_line();
   // micro_is_accuracy: labels given (0..K-1) must equal the labels present in y_true or y_pred.
   bool all_present = true;
   for (int k = 0; k < K; ++k) all_present = all_present && (m.support[k] + m.predicted[k] > 0);
-  if (all_present) {
-    out += pad_left("accuracy", width) + " " + " " + std::string(9, ' ') + " " + std::string(9, ' ') + " " +
-           pad_left(fixed(m.accuracy, digits), 9) + " " + pad_left(std::to_string(m.total), 9) + "\n";
-  } else {
-    row("micro avg", m.micro_precision, m.micro_recall, m.micro_f1, m.total);
-  }
-  row("macro avg", m.macro_precision, m.macro_recall, m.macro_f1, m.total);
-  row("weighted avg", m.weighted_precision, m.weighted_recall, m.weighted_f1, m.total);
-  return out;
+  if (all_present)
+    t.accuracy_row(m.accuracy, m.total);
+  else
+    t.row("micro avg", m.micro_precision, m.micro_recall, m.micro_f1, m.total);
+  t.row("macro avg", m.macro_precision, m.macro_recall, m.macro_f1, m.total);
+  t.row("weighted avg", m.weighted_precision, m.weighted_recall, m.weighted_f1, m.total);
+  return t.str();
+}
+
+ReportTable::ReportTable(const std::vector<std::string>& names, int digits) : digits_(digits) {
+  width_ = std::string("weighted avg").size();
+  for (const auto& n : names) width_ = std::max(width_, code_points(n));
+  width_ = std::max(width_, static_cast<size_t>(digits));
+  // sklearn: head_fmt = "{:>{width}s} " + " {:>9}" * 4, then "\n\n".
+  out_ = std::string(width_, ' ') + " ";
+  for (const char* h : {"precision", "recall", "f1-score", "support"}) cell(h);
+  out_ += "\n\n";
+}
+
+// Appended piecewise: `" " + std::string` trips GCC 12's -Wrestrict false positive.
+void ReportTable::cell(const std::string& text) {
+  out_ += ' ';
+  out_ += pad_left(text, 9);
+}
+
+void ReportTable::row(const std::string& name, double precision, double recall, double f1, int64_t support) {
+  out_ += pad_left(name, width_);
+  out_ += ' ';
+  for (double v : {precision, recall, f1}) cell(fixed(v, digits_));
+  cell(std::to_string(support));
+  out_ += '\n';
+}
+
+void ReportTable::accuracy_row(double accuracy, int64_t total) {
+  out_ += pad_left("accuracy", width_);
+  out_ += ' ';
+  cell("");
+  cell("");
+  cell(fixed(accuracy, digits_));
+  cell(std::to_string(total));
+  out_ += '\n';
+
 }
 
 std::string confusion_matrix_text(const ClassificationMetrics& m, const std::vector<std::string>& names) {

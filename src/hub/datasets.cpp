@@ -3,6 +3,8 @@
 // Order: an existing path as given; a local TweetEval checkout ($BERT_EMOTION_DATA_DIR, then
 // ../shared/data/tweeteval/datasets next to the source tree or the working directory); the cached
 // copy; a download of the task's raw files from the TweetEval repository into the cache.
+// `--data go_emotions` likewise: HubOptions::goemotions_dir (a local copy), the cached copy, or a
+// download of train/dev/test.tsv and emotions.txt (saved as labels.txt) from google-research.
 #include <cstdlib>
 
 #include "hub/http_client.hpp"
@@ -39,7 +41,74 @@ std::vector<fs::path> default_data_roots() {
   return roots;
 }
 
+// Downloads url_base/remote -> dir/local for each pair not yet there (written atomically, so an
+// interrupted download leaves no half file).
+void download_files(const fs::path& dir, const std::string& url_base,
+                    const std::vector<std::pair<std::string, std::string>>& remote_to_local, const HubOptions& opts,
+                    const std::string& hint_404) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw IoError("cannot create directory " + dir.string() + ": " + ec.message());
+  for (const auto& [remote, local] : remote_to_local) {
+    const fs::path out = dir / local;
+    if (fs::is_regular_file(out, ec)) continue;
+    HttpRequest req;
+    req.url = url_base + "/" + remote;
+    req.connect_timeout_s = opts.connect_timeout_s;
+    req.stall_timeout_s = opts.stall_timeout_s;
+    if (opts.log) *opts.log << "downloading " << req.url << "\n";
+    HttpResponse r = http_get_to_string(req, size_t(256) << 20);
+    if (r.status != 200)
+      throw NetworkError("cannot download dataset file " + req.url + ": HTTP " + std::to_string(r.status) +
+                         (r.status == 404 ? hint_404 : ""));
+    write_file_atomic(out, r.body);
+  }
+}
+
+const std::vector<std::string>& goemotions_files() {
+  static const std::vector<std::string> files = {"train.tsv", "dev.tsv", "test.tsv", "labels.txt"};
+  return files;
+}
+
+bool has_goemotions_files(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& f : goemotions_files())
+    if (!fs::is_regular_file(dir / f, ec)) return false;
+  return true;
+}
+
+fs::path resolve_goemotions(const std::string& spec, const HubOptions& opts_in) {
+  HubOptions opts = hub_options_from_env(opts_in);
+  std::error_code ec;
+  if (!opts.goemotions_dir.empty() && fs::is_directory(opts.goemotions_dir, ec)) {
+    if (has_goemotions_files(opts.goemotions_dir)) return opts.goemotions_dir;
+    throw IoError(opts.goemotions_dir.string() + ": not a GoEmotions copy: expected train.tsv, dev.tsv, test.tsv and labels.txt");
+  }
+  const fs::path cached = opts.data_cache_dir / "go_emotions";
+  if (has_goemotions_files(cached)) return cached;
+  if (*opts.offline)
+    throw NetworkError("dataset " + spec + " is neither in a local copy (" +
+                       (opts.goemotions_dir.empty() ? std::string("none given") : opts.goemotions_dir.string()) +
+                       ") nor in the cache " + cached.string() +
+                       ", and HF_HUB_OFFLINE is set: set BERT_EMOTION_GOEMOTIONS_DIR to a folder of "
+                       "train.tsv, dev.tsv, test.tsv and labels.txt");
+  download_files(cached, opts.goemotions_url,
+                 {{"train.tsv", "train.tsv"}, {"dev.tsv", "dev.tsv"}, {"test.tsv", "test.tsv"}, {"emotions.txt", "labels.txt"}},
+                 opts, " (set BERT_EMOTION_GOEMOTIONS_URL or BERT_EMOTION_GOEMOTIONS_DIR)");
+  return cached;
+}
+
 }  // namespace
+
+bool is_goemotions_spec(const std::string& spec) {
+  std::string s = spec;
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  for (const char* name : {"go_emotions", "go_emotions/simplified", "go_emotions:simplified", "goemotions",
+                           "google-research-datasets/go_emotions", "google-research-datasets/go_emotions/simplified",
+                           "google-research-datasets/go_emotions:simplified"})
+    if (s == name) return true;
+  return false;
+}
 
 const std::vector<std::string>& tweeteval_tasks() {
   static const std::vector<std::string> tasks = {
@@ -68,6 +137,7 @@ std::optional<std::string> tweeteval_task(const std::string& spec) {
 fs::path resolve_dataset_path(const std::string& spec, const HubOptions& opts_in) {
   std::error_code ec;
   if (!spec.empty() && fs::exists(spec, ec)) return fs::path(spec);
+  if (is_goemotions_spec(spec)) return resolve_goemotions(spec, opts_in);
   auto task = tweeteval_task(spec);
   if (!task) return fs::path(spec);
   bool stance = task->rfind("stance/", 0) == 0;
@@ -86,24 +156,10 @@ fs::path resolve_dataset_path(const std::string& spec, const HubOptions& opts_in
     throw NetworkError("dataset " + spec + " is neither in a local TweetEval checkout nor in the cache " + cached.string() +
                        ", and HF_HUB_OFFLINE is set: set BERT_EMOTION_DATA_DIR to a tweeteval/datasets folder");
 
-  std::error_code mk;
-  fs::create_directories(cached, mk);
-  if (mk) throw IoError("cannot create directory " + cached.string() + ": " + mk.message());
-  for (const auto& f : task_files()) {
-    fs::path out = cached / (f + ".txt");
-    if (fs::is_regular_file(out, ec)) continue;
-    std::string remote = (f == "mapping" && stance) ? "stance/mapping.txt" : *task + "/" + f + ".txt";
-    HttpRequest req;
-    req.url = opts.tweeteval_url + "/" + remote;
-    req.connect_timeout_s = opts.connect_timeout_s;
-    req.stall_timeout_s = opts.stall_timeout_s;
-    if (opts.log) *opts.log << "downloading " << req.url << "\n";
-    HttpResponse r = http_get_to_string(req, size_t(256) << 20);
-    if (r.status != 200)
-      throw NetworkError("cannot download dataset file " + req.url + ": HTTP " + std::to_string(r.status) +
-                         (r.status == 404 ? " (no such file: is the TweetEval task name right?)" : ""));
-    write_file_atomic(out, r.body);
-  }
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& f : task_files())
+    files.emplace_back((f == "mapping" && stance) ? "stance/mapping.txt" : *task + "/" + f + ".txt", f + ".txt");
+  download_files(cached, opts.tweeteval_url, files, opts, " (no such file: is the TweetEval task name right?)");
   return cached;
 }
 

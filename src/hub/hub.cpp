@@ -451,6 +451,13 @@ HubOptions hub_options_from_env(HubOptions o) {
   if (o.tweeteval_url.empty()) o.tweeteval_url = env("BERT_EMOTION_TWEETEVAL_URL");
   if (o.tweeteval_url.empty()) o.tweeteval_url = "https://raw.githubusercontent.com/cardiffnlp/tweeteval/main/datasets";
   while (!o.tweeteval_url.empty() && o.tweeteval_url.back() == '/') o.tweeteval_url.pop_back();
+  if (o.goemotions_dir.empty()) o.goemotions_dir = env("BERT_EMOTION_GOEMOTIONS_DIR");
+  if (o.goemotions_dir.empty() && !env("BERT_EMOTION_DATA_DIR").empty())
+    o.goemotions_dir = fs::path(env("BERT_EMOTION_DATA_DIR")) / "goemotions";
+  if (o.goemotions_url.empty()) o.goemotions_url = env("BERT_EMOTION_GOEMOTIONS_URL");
+  if (o.goemotions_url.empty())
+    o.goemotions_url = "https://raw.githubusercontent.com/google-research/google-research/master/goemotions/data";
+  while (!o.goemotions_url.empty() && o.goemotions_url.back() == '/') o.goemotions_url.pop_back();
   return o;
 }
 

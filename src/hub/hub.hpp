@@ -52,6 +52,12 @@ struct HubOptions {
   // datasets/, tweeteval/datasets/), {source tree}/../shared/data/tweeteval/datasets, ../shared/...,
   // ./shared/...
   std::vector<std::filesystem::path> data_search_dirs;
+  // GoEmotions (`--data go_emotions`): a local copy of {train,dev,test}.tsv + labels.txt
+  // ($BERT_EMOTION_GOEMOTIONS_DIR, else $BERT_EMOTION_DATA_DIR/goemotions), else the cached copy,
+  // else downloaded from goemotions_url ($BERT_EMOTION_GOEMOTIONS_URL, else
+  // https://raw.githubusercontent.com/google-research/google-research/master/goemotions/data).
+  std::filesystem::path goemotions_dir;
+  std::string goemotions_url;
 };
 
 // The options with every unset field filled from the environment / defaults.
@@ -118,10 +124,15 @@ std::filesystem::path resolve_model_path(const std::string& id_or_dir, const Hub
 std::optional<std::string> tweeteval_task(const std::string& spec);
 const std::vector<std::string>& tweeteval_tasks();
 
+// Whether `spec` names GoEmotions: "go_emotions", "google-research-datasets/go_emotions",
+// "go_emotions/simplified" (the same 43,410 / 5,426 / 5,427 split).
+bool is_goemotions_spec(const std::string& spec);
+
 // A dataset spec as a local path: an existing path as given; a TweetEval task from the first of
 // $BERT_EMOTION_DATA_DIR, {source tree}/../shared/data/tweeteval/datasets, ./../shared/... and
 // ./shared/... that holds it, else the cached copy (downloaded unless offline: mapping, train/val/test
-// text and labels); anything else is returned as given for the dataset loader to judge.
+// text and labels); GoEmotions as HubOptions::goemotions_dir says; anything else is returned as
+// given for the dataset loader to judge.
 std::filesystem::path resolve_dataset_path(const std::string& spec, const HubOptions& opts = {});
 
 }  // namespace bert_emotion

@@ -259,12 +259,21 @@ void refuse_earlier_run_outputs(const fs::path& output_dir) {
 }
 
 std::vector<fs::path> rotate_checkpoints(const fs::path& output_dir, int limit, const std::string& run_id,
-                                         const fs::path& keep) {
+                                         const fs::path& keep, const fs::path& best) {
   std::vector<fs::path> deleted;
   if (limit <= 0) return deleted;
-  std::vector<fs::path> mine;  // this run's, oldest first, the one just saved last
-  for (const auto& c : list_checkpoints(output_dir))
-    if (c.run_id == run_id && c.dir.filename() != keep.filename()) mine.push_back(c.dir);
+  std::vector<fs::path> mine;  // this run's, oldest first, then the best one, the one just saved last
+  bool has_best = false;
+  for (const auto& c : list_checkpoints(output_dir)) {
+    if (c.run_id != run_id || c.dir.filename() == keep.filename()) continue;
+    if (!best.empty() && c.dir.filename() == best.filename()) has_best = true;
+    else mine.push_back(c.dir);
+  }
+  // As the Trainer: the best checkpoint is never rotated away; a limit of 1 then keeps two.
+  if (has_best) {
+    mine.push_back(output_dir / best.filename());
+    limit = std::max(limit, 2);
+  }
   mine.push_back(keep);
   for (size_t i = 0; i + static_cast<size_t>(limit) < mine.size(); ++i) {
     std::error_code ec;

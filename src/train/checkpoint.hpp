@@ -125,8 +125,10 @@ std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::pa
 void refuse_earlier_run_outputs(const std::filesystem::path& output_dir);
 
 // Deletes run `run_id`'s oldest checkpoints beyond `limit` (limit <= 0: keep all), never `keep`
-// (the one just saved) and never another run's. Returns the deleted directories.
+// (the one just saved), never `best` (the best model's checkpoint, if any: a limit of 1 then keeps
+// two, as the Trainer) and never another run's. Returns the deleted directories.
 std::vector<std::filesystem::path> rotate_checkpoints(const std::filesystem::path& output_dir, int limit,
-                                                      const std::string& run_id, const std::filesystem::path& keep);
+                                                      const std::string& run_id, const std::filesystem::path& keep,
+                                                      const std::filesystem::path& best = {});
 
 }  // namespace bert_emotion

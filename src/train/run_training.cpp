@@ -11,12 +11,15 @@
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
 #include "data/metrics.hpp"
+#include "data/multilabel_metrics.hpp"
+#include "data/thresholds.hpp"
 #include "dist/communicator.hpp"
 #include "hub/hub.hpp"
 #include "model/family.hpp"
 #include "model/init.hpp"
 #include "model/model_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "train/loss.hpp"
 #include "train/outputs.hpp"
 #include "train/plots.hpp"
 #include "train/trainer.hpp"
@@ -30,6 +33,37 @@ namespace fs = std::filesystem;
 namespace {
 
 bool split_enabled(const std::string& s) { return !s.empty() && s != "none"; }
+
+// A label name as Python's repr() writes a str (the common cases: quotes and backslashes).
+std::string python_str_repr(const std::string& s) {
+  const bool use_double = s.find('\'') != std::string::npos && s.find('"') == std::string::npos;
+  const char q = use_double ? '"' : '\'';
+  std::string out(1, q);
+  for (char c : s) {
+    if (c == '\\' || c == q) out += '\\';
+    out += c;
+  }
+  return out + q;
+}
+
+// run_classification.py's predict_results.txt: "index<TAB>prediction", then one row per example:
+// the predicted label's name, or for a multi-label model the Python list of the passing names
+// (['joy', 'love']; here with the thresholds in effect, 0.5 unless tuned or --threshold).
+std::string predict_results_text(const EvalOutput& eo, const std::vector<std::string>& names) {
+  std::string out = "index\tprediction\n";
+  for (size_t i = 0; i < eo.predictions.size(); ++i) {
+    out += std::to_string(i) + "\t";
+    if (eo.multi_label) {
+      std::string list;
+      for (size_t k = 0; k < names.size(); ++k)
+        if (eo.predicted_sets[i][k] > 0.5f) list += (list.empty() ? "" : ", ") + python_str_repr(names[k]);
+      out += "[" + list + "]\n";
+    } else {
+      out += names[static_cast<size_t>(eo.predictions[i])] + "\n";
+    }
+  }
+  return out;
+}
 
 // The evaluation or test split: an explicit file wins; a single-file dataset has no other split
 // (evaluating on the training file would mislead); a folder without that split skips it.
@@ -53,12 +87,13 @@ std::optional<Dataset> load_optional_split(const fs::path& data_path, const std:
 
 TokenizedSplit tokenize_split(const Tokenizer& tok, const Dataset& d, size_t max_length) {
   TokenizedSplit s;
+  if (d.multi_label) s.targets = multi_hot(d);
   s.ids.reserve(d.rows.size());
   s.labels.reserve(d.rows.size());
   for (const auto& row : d.rows) {
     s.ids.push_back(row.text_pair.empty() ? tok.encode_ids(row.text, max_length)
                                           : tok.encode_pair(row.text, row.text_pair, max_length).ids);
-    s.labels.push_back(row.label);
+    if (!d.multi_label) s.labels.push_back(row.label);
   }
   return s;
 }
@@ -89,12 +124,18 @@ TrainOutcome run_training(const TrainOptions& opts) {
   LoadedModel loaded = load_model_dir(model_path, lo);
   const Tokenizer tok = Tokenizer::from_model_dir(model_path);
 
-  // Data: the label space comes from the training split.
+  // Data: the label space comes from the training split. The problem type: --problem-type, else the
+  // model's config.json, else the data's (label sets make it multi-label, as transformers infers).
   const fs::path data_path = resolve_dataset_path(opts.data);
   DatasetOptions dopts;
   dopts.text_column = opts.text_column;
   dopts.label_column = opts.label_column;
+  const std::string declared = opts.problem_type.empty() ? loaded.config.problem_type : opts.problem_type;
+  if (declared == "multi_label_classification") dopts.label_mode = LabelMode::Multi;
+  if (declared == "single_label_classification") dopts.label_mode = LabelMode::Single;
   Dataset train_ds = load_dataset(data_path, opts.train_split, dopts);
+  const bool multi = train_ds.multi_label;
+  dopts.label_mode = multi ? LabelMode::Multi : LabelMode::Single;
   std::vector<std::string> names = train_ds.label_names;
   const int K = static_cast<int>(names.size());
   if (K < 2) throw FormatError(train_ds.source + ": the training data has " + std::to_string(K) + " label(s); need at least 2");
@@ -102,6 +143,16 @@ TrainOutcome run_training(const TrainOptions& opts) {
   std::optional<Dataset> eval_ds, test_ds;
   eval_ds = load_optional_split(data_path, opts.eval_split, "val", opts.eval_file, dopts, say);
   test_ds = load_optional_split(data_path, opts.test_split, "test", opts.test_file, dopts, say);
+  if (opts.tune_thresholds && !multi)
+    throw InvalidArgument("--tune-thresholds is for multi-label models (the data and model are single-label)");
+  if (opts.tune_thresholds && !eval_ds)
+    throw InvalidArgument("--tune-thresholds needs an evaluation split (--eval-split or --validation-file)");
+  if (opts.load_best_model_at_end && !eval_ds)
+    throw InvalidArgument("--load-best-model-at-end needs an evaluation split (--eval-split or --validation-file)");
+  if (opts.label_smoothing_factor > 0 && multi)
+    throw InvalidArgument("--label-smoothing-factor is for single-label models (this data is multi-label)");
+  if (opts.do_predict && !test_ds)
+    throw InvalidArgument("--do-predict needs a test split (--test-split or --test-file)");
 
   // A head that fits keeps its label ids, as run_classification.py does: integer labels without
   // names (LABEL_i) take the model's names; the model's names in another order are remapped.
@@ -121,7 +172,11 @@ TrainOutcome run_training(const TrainOptions& opts) {
       say("note: mapping the data's labels onto the model's label ids (" + model_names.front() + " = 0, ...)");
       for (Dataset* d : {&train_ds, eval_ds ? &*eval_ds : nullptr, test_ds ? &*test_ds : nullptr}) {
         if (!d) continue;
-        for (auto& row : d->rows) row.label = to_model[static_cast<size_t>(row.label)];
+        for (auto& row : d->rows) {
+          if (row.label >= 0) row.label = to_model[static_cast<size_t>(row.label)];
+          for (int& id : row.labels) id = to_model[static_cast<size_t>(id)];
+          std::sort(row.labels.begin(), row.labels.end());
+        }
         d->label_names = model_names;
       }
       names = model_names;
@@ -143,7 +198,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
   tm.config = loaded.config;
   set_labels(tm.config, names);
   tm.config.architectures = {family_spec(tm.config).architecture};
-  tm.config.problem_type = "single_label_classification";
+  tm.config.problem_type = multi ? "multi_label_classification" : "single_label_classification";
   tm.layout = ParamLayout(tm.config);
   tm.params.assign(tm.layout.size(), 0.0f);
   // A fresh head replaces every head tensor when the label count changed, else only those the
@@ -175,14 +230,23 @@ TrainOutcome run_training(const TrainOptions& opts) {
   std::optional<TokenizedSplit> eval;
   if (eval_ds) eval = tokenize_split(tok, *eval_ds, max_len);
   say("training on " + std::to_string(train.ids.size()) + " examples (" + train_ds.source + "), " +
-      std::to_string(K) + " labels, evaluating on " + std::to_string(eval ? eval->ids.size() : 0));
+      std::to_string(K) + (multi ? " labels (multi-label)" : " labels") + ", evaluating on " +
+      std::to_string(eval ? eval->ids.size() : 0));
 
   if (root) {
     std::error_code ec;  // typed IoError (exit 4), not an escaped std::filesystem_error
     fs::create_directories(opts.output_dir, ec);
     if (ec) throw IoError("cannot create output directory " + opts.output_dir.string() + ": " + ec.message());
   }
-  TrainOutcome r = train_loop(tm, train, eval ? &*eval : nullptr, names, opts);
+  TrainOptions loop_opts = opts;
+  loop_opts.class_weight_values = resolve_class_weights(opts.class_weights, train.labels, train.targets, names);
+  if (!loop_opts.class_weight_values.empty()) {
+    std::string shown;
+    for (size_t k = 0; k < names.size(); ++k)
+      shown += (k ? ", " : "") + names[k] + " " + python_float_repr(loop_opts.class_weight_values[k]);
+    say(std::string(multi ? "BCE pos_weight" : "class weights") + ": " + shown);
+  }
+  TrainOutcome r = train_loop(tm, train, eval ? &*eval : nullptr, names, loop_opts);
   if (r.interrupted) {
     say("interrupted at step " + std::to_string(r.global_step) + "; saved " + r.last_checkpoint.string() +
         "; continue with --resume-from-checkpoint latest");
@@ -193,10 +257,21 @@ TrainOutcome run_training(const TrainOptions& opts) {
   const Weights w = tm.layout.bind(tm.params.data());
   std::optional<TokenizedSplit> test;
   if (test_ds) test = tokenize_split(tok, *test_ds, max_len);
+  // Multi-label: the decision thresholds (--threshold for every label, or tuned on the eval split;
+  // every rank tunes the same ones from the gathered scores).
+  std::vector<float> thresholds(static_cast<size_t>(K), static_cast<float>(opts.threshold));
+  auto evaluate_split = [&](const TokenizedSplit& s) {
+    return multi ? evaluate_tokenized_multilabel(tm.config, w, s.ids, s.targets, opts.eval_batch_size, thresholds, comm)
+                 : evaluate_tokenized(tm.config, w, s.ids, s.labels, opts.eval_batch_size, comm);
+  };
+  const bool tune = multi && opts.tune_thresholds;
+  if (tune) {
+    const EvalOutput eo = evaluate_split(*eval);
+    thresholds = tune_thresholds(eo.targets, eo.scores);
+  }
   if (!root) {
-    if (eval && (r.evals.empty() || r.evals.back().step != r.global_step))
-      evaluate_tokenized(tm.config, w, eval->ids, eval->labels, opts.eval_batch_size, comm);
-    if (test) evaluate_tokenized(tm.config, w, test->ids, test->labels, opts.eval_batch_size, comm);
+    if (eval && (r.evals.empty() || r.evals.back().step != r.global_step || tune || r.loaded_best)) evaluate_split(*eval);
+    if (test) evaluate_split(*test);
     return r;
   }
   save_model_dir(opts.output_dir, tm.config, tm.layout, tm.params.data(), tm.tokenizer_dir);
@@ -212,15 +287,22 @@ TrainOutcome run_training(const TrainOptions& opts) {
                                   {"train_steps_per_second", last["train_steps_per_second"]}};
   save_metrics(opts.output_dir, "train", train_metrics);
 
+  if (tune) {
+    write_thresholds(opts.output_dir, names, thresholds, eval_ds->source);
+    say("tuned per-label thresholds on " + eval_ds->source + "; saved " + (opts.output_dir / kThresholdsFile).string());
+  } else {
+    std::error_code ec;  // thresholds tuned for an earlier model in this folder no longer apply
+    fs::remove(opts.output_dir / kThresholdsFile, ec);
+  }
   std::optional<ResultsRow> final_eval;
   if (eval) {
     // trainer.evaluate() after training; the last epoch's evaluation already saw these weights.
     nlohmann::json m;
-    if (!r.evals.empty() && r.evals.back().step == r.global_step) {
+    if (!r.evals.empty() && r.evals.back().step == r.global_step && !tune && !r.loaded_best) {
       m = r.evals.back().metrics;
       m.erase("step");
     } else {
-      EvalOutput eo = evaluate_tokenized(tm.config, w, eval->ids, eval->labels, opts.eval_batch_size, comm);
+      EvalOutput eo = evaluate_split(*eval);
       m = eval_results_json(eo, names, opts.eval_batch_size, "eval_");
       m["epoch"] = r.epoch;
     }
@@ -229,13 +311,18 @@ TrainOutcome run_training(const TrainOptions& opts) {
                             m.value("eval_precision", 0.0), m.value("eval_recall", 0.0), m.value("eval_f1", 0.0)};
   }
   if (test) {
-    EvalOutput eo = evaluate_tokenized(tm.config, w, test->ids, test->labels, opts.eval_batch_size, comm);
+    EvalOutput eo = evaluate_split(*test);
     nlohmann::json m = eval_results_json(eo, names, opts.eval_batch_size, "test_");
     m["epoch"] = r.epoch;
     save_metrics(opts.output_dir, "test", m);
+    if (opts.do_predict) {
+      write_file_atomic(opts.output_dir / "predict_results.txt", predict_results_text(eo, names));
+      say("wrote " + (opts.output_dir / "predict_results.txt").string());
+    }
     if (!opts.quiet) {
       std::cout << "\nTest set (" << test_ds->source << "): loss " << eo.loss << "\n"
-                << classification_report(eo.metrics, names, 4) << std::flush;
+                << (multi ? multilabel_report(eo.ml_metrics, names, 4) : classification_report(eo.metrics, names, 4))
+                << std::flush;
     }
   }
 
@@ -266,7 +353,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
                           {"optimizer", "Adam with betas=(" + python_float_repr(opts.adam_beta1) + "," +
                                             python_float_repr(opts.adam_beta2) +
                                             ") and epsilon=" + python_float_repr(opts.adam_epsilon)},
-                          {"lr_scheduler_type", "linear"}};
+                          {"lr_scheduler_type", opts.lr_scheduler_type}};
   if (r.state.max_steps > 0 && opts.max_steps > 0) card.hyperparameters.push_back({"training_steps", std::to_string(opts.max_steps)});
   else if (opts.num_train_epochs == std::floor(opts.num_train_epochs))
     card.hyperparameters.push_back({"num_epochs", std::to_string(static_cast<int64_t>(opts.num_train_epochs))});
@@ -285,7 +372,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
       if (h.contains("eval_loss")) val_loss.points.emplace_back(h["step"].get<double>(), h["eval_loss"].get<double>());
     }
     write_file_atomic(opts.output_dir / "loss_curve.svg",
-                      render_line_chart("Loss", "step", "cross-entropy", {train_loss, val_loss}));
+                      render_line_chart("Loss", "step", multi ? "binary cross-entropy" : "cross-entropy", {train_loss, val_loss}));
     PlotSeries p{"precision (macro)", "#1f77b4", {}}, rc{"recall (macro)", "#2ca02c", {}}, f{"F1 (macro)", "#d62728", {}};
     for (const auto& row : r.results) {
       p.points.emplace_back(row.epoch, row.precision);

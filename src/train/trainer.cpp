@@ -15,9 +15,12 @@
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
 #include "data/metrics.hpp"
+#include "data/multilabel_metrics.hpp"
 #include "dist/communicator.hpp"
 #include "model/encoder.hpp"
+#include "train/best_model.hpp"
 #include "train/checkpoint.hpp"
+#include "train/loss.hpp"
 #include "train/optimizer.hpp"
 #include "train/progress.hpp"
 #include "train/schedule.hpp"
@@ -50,7 +53,41 @@ void validate_train_options(const TrainOptions& o) {
   if (o.threads < 0) bad("--threads must be >= 0");
   if (o.output_dir.empty()) bad("--output-dir is required");
   if (!o.order_file.empty() && !o.shuffle) bad("--order and --no-shuffle exclude each other");
+  if (!o.problem_type.empty() && o.problem_type != "single_label_classification" &&
+      o.problem_type != "multi_label_classification")
+    bad("--problem-type must be single_label_classification or multi_label_classification (got '" + o.problem_type + "')");
+  if (!(o.threshold >= 0 && o.threshold <= 1)) bad("--threshold must be in [0, 1]");
+  if (o.gradient_accumulation_steps < 1) bad("--gradient-accumulation-steps must be >= 1");
+  if (std::find(lr_scheduler_types().begin(), lr_scheduler_types().end(), o.lr_scheduler_type) == lr_scheduler_types().end())
+    bad("--lr-scheduler-type must be one of linear, cosine, cosine_with_restarts, polynomial, constant, "
+        "constant_with_warmup, inverse_sqrt (got '" + o.lr_scheduler_type + "')");
+  for (const auto& [flag, v] : {std::pair{"--eval-strategy", o.eval_strategy}, std::pair{"--save-strategy", o.save_strategy}})
+    if (v != "no" && v != "steps" && v != "epoch") bad(std::string(flag) + " must be no, steps or epoch (got '" + v + "')");
+  if (o.eval_steps < 0) bad("--eval-steps must be >= 0");
+  // TrainingArguments' rules for the best model and EarlyStoppingCallback's.
+  if (o.load_best_model_at_end) {
+    if (o.eval_strategy == "no") bad("--load-best-model-at-end needs evaluations: --eval-strategy steps or epoch");
+    if (o.save_strategy != o.eval_strategy)
+      bad("--load-best-model-at-end requires the save and eval strategy to match (got --save-strategy " + o.save_strategy +
+          " and --eval-strategy " + o.eval_strategy + ")");
+    if (o.eval_strategy == "steps" && effective_save_steps(o) % effective_eval_steps(o) != 0)
+      bad("--load-best-model-at-end requires --save-steps (" + std::to_string(effective_save_steps(o)) +
+          ") to be a multiple of --eval-steps (" + std::to_string(effective_eval_steps(o)) + ")");
+  }
+  if (o.early_stopping_patience < 0) bad("--early-stopping-patience must be >= 1");
+  if (o.early_stopping_patience > 0 && !o.load_best_model_at_end)
+    bad("--early-stopping-patience requires --load-best-model-at-end (as transformers' EarlyStoppingCallback)");
+  if (!(o.early_stopping_threshold >= 0) || !std::isfinite(o.early_stopping_threshold))
+    bad("--early-stopping-threshold must be >= 0");
+  if (!(o.label_smoothing_factor >= 0 && o.label_smoothing_factor < 1))
+    bad("--label-smoothing-factor must be in [0, 1)");
 }
+
+int64_t effective_eval_steps(const TrainOptions& o) {
+  return o.eval_steps > 0 ? o.eval_steps : std::max<int64_t>(1, o.logging_steps);
+}
+
+int64_t effective_save_steps(const TrainOptions& o) { return o.save_steps > 0 ? o.save_steps : 500; }
 
 nlohmann::json training_args_json(const TrainOptions& o) {
   return {{"model_name_or_path", o.model},
@@ -76,21 +113,34 @@ nlohmann::json training_args_json(const TrainOptions& o) {
           {"optim", "adamw_torch"},
           {"weight_decay", o.weight_decay},
           {"max_grad_norm", o.max_grad_norm},
-          {"lr_scheduler_type", "linear"},
+          {"lr_scheduler_type", o.lr_scheduler_type},
+          {"gradient_accumulation_steps", o.gradient_accumulation_steps},
           {"warmup_steps", o.warmup_steps},
           {"warmup_ratio", o.warmup_ratio},
           {"max_seq_length", o.max_seq_length},
           {"logging_steps", o.logging_steps},
           {"logging_strategy", "steps"},
-          {"eval_strategy", "epoch"},
-          {"save_strategy", o.save_checkpoints ? (o.save_steps > 0 ? "steps+epoch" : "epoch") : "no"},
-          {"save_steps", o.save_steps},
+          {"eval_strategy", o.eval_strategy},
+          {"eval_steps", effective_eval_steps(o)},
+          {"save_strategy", o.save_strategy == "epoch" && o.save_steps > 0 ? "steps+epoch" : o.save_strategy},
+          {"save_steps", o.save_strategy == "steps" ? effective_save_steps(o) : o.save_steps},
+          {"load_best_model_at_end", o.load_best_model_at_end},
+          {"metric_for_best_model", o.metric_for_best_model.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.metric_for_best_model)},
+          {"greater_is_better", o.greater_is_better ? nlohmann::json(*o.greater_is_better) : nlohmann::json(nullptr)},
+          {"early_stopping_patience", o.early_stopping_patience},
+          {"early_stopping_threshold", o.early_stopping_threshold},
+          {"label_smoothing_factor", o.label_smoothing_factor},
+          {"class_weights", o.class_weights},
+          {"do_predict", o.do_predict},
           {"save_total_limit", o.save_total_limit},
           {"shuffle", o.shuffle},
           {"order_file", o.order_file.string()},
           {"dropout", o.dropout},
           {"resume_from_checkpoint", o.resume_from_checkpoint},
           {"ignore_mismatched_sizes", o.ignore_mismatched_sizes},
+          {"problem_type", o.problem_type},
+          {"threshold", o.threshold},
+          {"tune_thresholds", o.tune_thresholds},
           {"threads", o.threads}};
 }
 
@@ -221,7 +271,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   const int K = cfg.num_labels();
   const size_t n = train.ids.size();
   if (n == 0) throw InvalidArgument("the training split is empty");
-  if (train.labels.size() != n) throw InvalidArgument("train ids and labels differ in length");
+  const bool multi = cfg.multi_label();
+  if (!multi && train.labels.size() != n) throw InvalidArgument("train ids and labels differ in length");
+  if (multi && train.targets.size() != n) throw InvalidArgument("train ids and label sets differ in length");
   if (model.params.size() != layout.size()) throw InvalidArgument("train_loop: params do not match the layout");
   if (static_cast<int>(label_names.size()) != K)
     throw InvalidArgument("the model has " + std::to_string(K) + " labels but " + std::to_string(label_names.size()) +
@@ -234,7 +286,10 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       throw InvalidArgument("training example " + std::to_string(i) + " has " + std::to_string(len) +
                             " tokens > the model's " + std::to_string(cfg.max_tokens()) + " positions" +
                             " (use --max-seq-length)");
-    if (train.labels[i] < 0 || train.labels[i] >= K)
+    if (multi && train.targets[i].size() != static_cast<size_t>(K))
+      throw InvalidArgument("training example " + std::to_string(i) + " has a label set of " +
+                            std::to_string(train.targets[i].size()) + " entries, expected " + std::to_string(K));
+    if (!multi && (train.labels[i] < 0 || train.labels[i] >= K))
       throw InvalidArgument("training example " + std::to_string(i) + " has label " + std::to_string(train.labels[i]) +
                             ", outside [0, " + std::to_string(K) + ")");
     T_max = std::max(T_max, len);
@@ -247,14 +302,17 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   const bool root = comm.is_root();
   const int B = opts.train_batch_size;
   const size_t G = static_cast<size_t>(B) * static_cast<size_t>(R);  // the global batch
-  const int64_t steps_per_epoch = static_cast<int64_t>((n + G - 1) / G);
+  const int64_t accum = std::max(1, opts.gradient_accumulation_steps);
+  const int64_t micro_per_epoch = static_cast<int64_t>((n + G - 1) / G);
+  const int64_t steps_per_epoch = (micro_per_epoch + accum - 1) / accum;
   // Fractional epochs as the Trainer: max_steps = ceil(num_train_epochs * steps per epoch).
   const int64_t total_steps =
       opts.max_steps > 0 ? opts.max_steps
                          : static_cast<int64_t>(std::ceil(opts.num_train_epochs * static_cast<double>(steps_per_epoch)));
   const int64_t num_epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
   const int64_t warmup = resolve_warmup_steps(opts.warmup_steps, opts.warmup_ratio, total_steps);
-  const LinearSchedule schedule{opts.learning_rate, warmup, total_steps};
+  const LrSchedule schedule{opts.lr_scheduler_type, opts.learning_rate, warmup, total_steps};
+  schedule.lr(0);  // an unknown type or a bad polynomial rate fails here, before any work
   std::vector<std::vector<int64_t>> file_orders;
   if (!opts.order_file.empty()) file_orders = read_order_file(opts.order_file, n, num_epochs);
 
@@ -276,8 +334,8 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   TrainerState& st = out.state;
   st.max_steps = total_steps;
   st.logging_steps = opts.logging_steps;
-  st.eval_steps = opts.logging_steps;
-  st.save_steps = opts.logging_steps;
+  st.eval_steps = effective_eval_steps(opts);
+  st.save_steps = opts.save_strategy == "steps" ? effective_save_steps(opts) : opts.logging_steps;
   st.train_batch_size = B;
   st.num_train_epochs = num_epochs;
 
@@ -350,6 +408,7 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   batch.lengths.reserve(static_cast<size_t>(B));
   std::vector<float> logits(static_cast<size_t>(B) * K), dlogits(static_cast<size_t>(B) * K);
   std::vector<int32_t> labels(static_cast<size_t>(B));
+  std::vector<float> targets(multi ? static_cast<size_t>(B) * K : 0);
   std::vector<int64_t> order(n);
   std::string log_text;
   log_text.reserve(static_cast<size_t>(total_steps + 1) * 200);
@@ -382,7 +441,12 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     ts.steps_since_log = 0;
   };
 
+  int64_t last_save_step = -1;
   auto save_now = [&]() {
+    last_save_step = ts.global_step;
+    // The Trainer names the checkpoint of the best evaluation when it is saved.
+    if (!st.best_global_step.is_null() && st.best_global_step.get<int64_t>() == ts.global_step)
+      st.best_model_checkpoint = (opts.output_dir / ("checkpoint-" + std::to_string(ts.global_step))).string();
     st.global_step = ts.global_step;
     st.num_input_tokens_seen = ts.num_input_tokens_seen;
     st.total_flos = ts.total_flos;
@@ -405,8 +469,65 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     c.state.saved_at = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     out.last_checkpoint = save_checkpoint(opts.output_dir, c);
     progress.message("saved " + out.last_checkpoint.string());
-    for (const auto& gone : rotate_checkpoints(opts.output_dir, opts.save_total_limit, ts.run_id, out.last_checkpoint))
+    const fs::path best = st.best_model_checkpoint.is_string() ? fs::path(st.best_model_checkpoint.get<std::string>()) : fs::path();
+    for (const auto& gone : rotate_checkpoints(opts.output_dir, opts.save_total_limit, ts.run_id, out.last_checkpoint, best))
       progress.message("deleted " + gone.string() + " (--save-total-limit " + std::to_string(opts.save_total_limit) + ")");
+  };
+
+  // ---- evaluation, best model, early stopping (best_model.hpp) ----
+  const bool track_best = opts.load_best_model_at_end || !opts.metric_for_best_model.empty();
+  const BestModelTracker tracker(opts.metric_for_best_model, opts.greater_is_better);
+  EarlyStopping stopper(opts.early_stopping_patience, opts.early_stopping_threshold, tracker.greater_is_better());
+  std::vector<float> best_params;  // the best evaluation's weights (load_best_model_at_end), every rank
+  if (out.resumed && track_best) {  // the patience counter, replayed from the evaluations logged so far
+    nlohmann::json best_so_far = nullptr;
+    for (const auto& h : st.log_history)
+      if (h.contains(tracker.key())) {
+        const double v = tracker.value_of(h);
+        stopper.on_evaluate(v, best_so_far);
+        if (best_so_far.is_null() || (tracker.greater_is_better() ? v > best_so_far.get<double>() : v < best_so_far.get<double>()))
+          best_so_far = v;
+      }
+  }
+  int64_t last_eval_step = -1;
+  // Evaluates on `eval` (every rank joins), logs and reports it; true when early stopping says stop.
+  auto evaluate_now = [&](double epoch_now) {
+    last_eval_step = ts.global_step;
+    EvalOutput eo = multi ? evaluate_tokenized_multilabel(cfg, w, eval->ids, eval->targets, opts.eval_batch_size,
+                                                        std::vector<float>(static_cast<size_t>(K), static_cast<float>(opts.threshold)), comm)
+                          : evaluate_tokenized(cfg, w, eval->ids, eval->labels, opts.eval_batch_size, comm);
+    nlohmann::json m = eval_results_json(eo, label_names, opts.eval_batch_size, "eval_");
+    m["epoch"] = epoch_now;
+    m["step"] = ts.global_step;
+    st.log_history.push_back(m);
+    std::optional<double> last_loss;
+    for (const auto& h : st.log_history)
+      if (h.contains("loss")) last_loss = h["loss"].get<double>();
+    ResultsRow row{last_loss, epoch_now, ts.global_step, eo.loss, m["eval_precision"].get<double>(),
+                   m["eval_recall"].get<double>(), m["eval_f1"].get<double>()};
+    out.results.push_back(row);
+    out.evals.push_back({epoch_now, ts.global_step, m,
+                         multi ? multilabel_report(eo.ml_metrics, label_names, 4)
+                               : classification_report(eo.metrics, label_names, 4)});
+    print_row(row);
+    if (!track_best) return false;
+    const double value = tracker.value_of(m);
+    const bool stop = stopper.on_evaluate(value, st.best_metric);  // against the best before this one
+    if (tracker.update(st, value, ts.global_step) && opts.load_best_model_at_end) best_params = model.params;
+    if (stop)
+      progress.message("early stopping: " + tracker.key() + " did not improve for " +
+                       std::to_string(opts.early_stopping_patience) + " evaluation(s)");
+    return stop;
+  };
+  const bool can_eval = eval != nullptr && !eval->ids.empty();
+  auto eval_due = [&](bool epoch_end) {
+    if (!can_eval || last_eval_step == ts.global_step) return false;
+    if (opts.eval_strategy == "steps") return ts.global_step % effective_eval_steps(opts) == 0;
+    return opts.eval_strategy == "epoch" && epoch_end;
+  };
+  auto save_due = [&](bool epoch_end) {
+    if (opts.save_strategy == "steps") return ts.global_step % effective_save_steps(opts) == 0;
+    return opts.save_strategy == "epoch" && (epoch_end || (opts.save_steps > 0 && ts.global_step % opts.save_steps == 0));
   };
 
   // Ranks must start from the same data and weights, and keep the same weights.
@@ -437,44 +558,67 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     const int64_t first_b = (e == first_epoch) ? ts.step_in_epoch : 0;
     bool stopped_mid_epoch = false;  // a stop request already saved this step's checkpoint
     for (int64_t b = first_b; b < steps_per_epoch && ts.global_step < total_steps; ++b) {
-      // The global batch is the next G examples of the order; this rank takes an even share of it
-      // (B each, fewer in a short last batch), right-padded to its longest row.
-      const size_t global_begin = static_cast<size_t>(b) * G;
-      const int global_bs = static_cast<int>(std::min(n, global_begin + G) - global_begin);
-      const dist::Range share = dist::even_share(static_cast<size_t>(global_bs), R, comm.rank());
-      const size_t begin = global_begin + share.first;
-      const int bs = static_cast<int>(share.size());
-      int T = 1, global_T = 1;
-      for (int i = 0; i < global_bs; ++i)
-        global_T = std::max(global_T, static_cast<int>(train.ids[static_cast<size_t>(order[global_begin + static_cast<size_t>(i)])].size()));
-      for (int i = 0; i < bs; ++i)
-        T = std::max(T, static_cast<int>(train.ids[static_cast<size_t>(order[begin + static_cast<size_t>(i)])].size()));
-      batch.B = bs;
-      batch.T = T;
-      batch.ids.assign(static_cast<size_t>(bs) * T, cfg.pad_token_id);
-      batch.lengths.resize(static_cast<size_t>(bs));
-      for (int i = 0; i < bs; ++i) {
-        const size_t ex = static_cast<size_t>(order[begin + static_cast<size_t>(i)]);
-        const auto& ids = train.ids[ex];
-        std::copy(ids.begin(), ids.end(), batch.ids.begin() + static_cast<ptrdiff_t>(i) * T);
-        batch.lengths[static_cast<size_t>(i)] = static_cast<int32_t>(ids.size());
-        labels[static_cast<size_t>(i)] = train.labels[ex];
-      }
-      // Step: forward, loss, backward, clip, AdamW with the scheduled rate. Dropout masks are keyed
-      // by (seed, step) in one process and by (seed, step x R + rank) on R ranks: distinct per rank.
-      const DropoutSpec spec{opts.seed, static_cast<uint64_t>(ts.global_step) * static_cast<uint64_t>(R) +
-                                            static_cast<uint64_t>(comm.rank())};
+      // One optimizer step: up to `accum` consecutive micro-batches (fewer at an epoch's end), each
+      // loss scaled by 1 / accum as the Trainer (4.35) does; gradients accumulate across them.
       float loss = 0.f;
-      if (bs > 0) {
-        encoder_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
-        loss = cross_entropy_forward_backward(logits.data(), labels.data(), bs, K, dlogits.data());
-        // The loss is a mean over the global batch: weight this rank's mean by its share of it.
-        if (R > 1) scale_inplace(dlogits.data(), static_cast<size_t>(bs) * K, static_cast<float>(bs) / static_cast<float>(global_bs));
-        encoder_backward(cfg, w, gw, batch, acts, dlogits.data());  // grads are zero here (see below)
+      int step_bs = 0, step_T = 1;
+      const int64_t mb_last = std::min(micro_per_epoch, (b + 1) * accum);
+      for (int64_t mb = b * accum; mb < mb_last; ++mb) {
+        // The global batch is the next G examples of the order; this rank takes an even share of it
+        // (B each, fewer in a short last batch), right-padded to its longest row.
+        const size_t global_begin = static_cast<size_t>(mb) * G;
+        const int global_bs = static_cast<int>(std::min(n, global_begin + G) - global_begin);
+        const dist::Range share = dist::even_share(static_cast<size_t>(global_bs), R, comm.rank());
+        const size_t begin = global_begin + share.first;
+        const int bs = static_cast<int>(share.size());
+        int T = 1, global_T = 1;
+        for (int i = 0; i < global_bs; ++i)
+          global_T = std::max(global_T, static_cast<int>(train.ids[static_cast<size_t>(order[global_begin + static_cast<size_t>(i)])].size()));
+        for (int i = 0; i < bs; ++i)
+          T = std::max(T, static_cast<int>(train.ids[static_cast<size_t>(order[begin + static_cast<size_t>(i)])].size()));
+        batch.B = bs;
+        batch.T = T;
+        batch.ids.assign(static_cast<size_t>(bs) * T, cfg.pad_token_id);
+        batch.lengths.resize(static_cast<size_t>(bs));
+        for (int i = 0; i < bs; ++i) {
+          const size_t ex = static_cast<size_t>(order[begin + static_cast<size_t>(i)]);
+          const auto& ids = train.ids[ex];
+          std::copy(ids.begin(), ids.end(), batch.ids.begin() + static_cast<ptrdiff_t>(i) * T);
+          batch.lengths[static_cast<size_t>(i)] = static_cast<int32_t>(ids.size());
+          if (multi)
+            std::copy(train.targets[ex].begin(), train.targets[ex].end(), targets.begin() + static_cast<ptrdiff_t>(i) * K);
+          else
+            labels[static_cast<size_t>(i)] = train.labels[ex];
+        }
+        // Step: forward, loss, backward, clip, AdamW with the scheduled rate. Dropout masks are keyed
+        // by (seed, step) in one process and by (seed, step x R + rank) on R ranks: distinct per rank.
+        // With accumulation the key counts micro-batches: (step x accum + j) x R + rank.
+        const uint64_t micro = static_cast<uint64_t>(ts.global_step) * static_cast<uint64_t>(accum) +
+                               static_cast<uint64_t>(mb - b * accum);
+        const DropoutSpec spec{opts.seed, micro * static_cast<uint64_t>(R) + static_cast<uint64_t>(comm.rank())};
+        float mb_loss = 0.f;
+        if (bs > 0) {
+          encoder_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
+          mb_loss = multi ? bce_with_logits_pos_weight_forward_backward(logits.data(), targets.data(), bs, K,
+                                                                        opts.class_weight_values, dlogits.data())
+                          : weighted_cross_entropy_forward_backward(logits.data(), labels.data(), bs, K,
+                                                                    opts.class_weight_values,
+                                                                    static_cast<float>(opts.label_smoothing_factor),
+                                                                    dlogits.data());
+          if (accum > 1) scale_inplace(dlogits.data(), static_cast<size_t>(bs) * K, 1.0f / static_cast<float>(accum));
+          // The loss is a mean over the global batch: weight this rank's mean by its share of it.
+          if (R > 1) scale_inplace(dlogits.data(), static_cast<size_t>(bs) * K, static_cast<float>(bs) / static_cast<float>(global_bs));
+          encoder_backward(cfg, w, gw, batch, acts, dlogits.data());  // accumulates (zeroed after each step)
+        }
+        loss += static_cast<float>(static_cast<double>(mb_loss) * bs / global_bs / accum);  // this rank's share
+        step_bs += global_bs;
+        step_T = std::max(step_T, global_T);
+        ts.num_input_tokens_seen += static_cast<int64_t>(global_bs) * global_T;  // as one process pads
+        ts.total_flos += flops_per_token * static_cast<double>(global_bs) * global_T;
       }
       // Ranks: sum the weighted gradients and losses.
       if (R > 1) {
-        double loss_share = static_cast<double>(loss) * bs / global_bs;
+        double loss_share = static_cast<double>(loss);
         comm.allreduce_sum(&loss_share, 1);
         comm.allreduce_sum(grads.data(), grads.size());
         loss = static_cast<float>(loss_share);
@@ -490,11 +634,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       ts.loss_sum += loss;
       ts.logged_loss_sum += loss;
       ++ts.steps_since_log;
-      ts.num_input_tokens_seen += static_cast<int64_t>(global_bs) * global_T;  // as one process pads
-      ts.total_flos += flops_per_token * static_cast<double>(global_bs) * global_T;
       ++out.steps_this_run;
       const double epoch_now = static_cast<double>(e) + static_cast<double>(b + 1) / static_cast<double>(steps_per_epoch);
-      StepRecord rec{ts.global_step, epoch_now, loss, lr, norm, global_bs, global_T};
+      StepRecord rec{ts.global_step, epoch_now, loss, lr, norm, step_bs, step_T};
       out.steps.push_back(rec);
       append_step_record(log_text, rec);
       if (!std::isfinite(loss))
@@ -515,8 +657,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
         comm.allreduce_sum(&any, 1);
         stop = any > 0;
       }
-      if (!epoch_done && ((opts.save_checkpoints && opts.save_steps > 0 && ts.global_step % opts.save_steps == 0) ||
-                          stop)) {
+      // Mid-epoch evaluation (--eval-strategy steps), then checkpoint (its state names the best one).
+      if (!epoch_done && eval_due(false)) out.early_stopped = evaluate_now(epoch_now);
+      if (!epoch_done && (save_due(false) || stop)) {
         ts.epoch = e;
         st.epoch = epoch_now;
         save_now();
@@ -526,26 +669,13 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
         out.interrupted = true;
         break;
       }
+      if (out.early_stopped) break;
     }
     if (stopped_mid_epoch) break;
     // Epoch end (or the --max-steps stop): log, evaluate, checkpoint.
     const double epoch_now = static_cast<double>(e) + static_cast<double>(ts.step_in_epoch) / static_cast<double>(steps_per_epoch);
     log_training_loss(epoch_now);
-    if (eval != nullptr && !eval->ids.empty()) {
-      EvalOutput eo = evaluate_tokenized(cfg, w, eval->ids, eval->labels, opts.eval_batch_size, comm);
-      nlohmann::json m = eval_results_json(eo, label_names, opts.eval_batch_size, "eval_");
-      m["epoch"] = epoch_now;
-      m["step"] = ts.global_step;
-      st.log_history.push_back(m);
-      std::optional<double> last_loss;
-      for (const auto& h : st.log_history)
-        if (h.contains("loss")) last_loss = h["loss"].get<double>();
-      ResultsRow row{last_loss, epoch_now, ts.global_step, eo.loss, eo.metrics.macro_precision,
-                     eo.metrics.macro_recall, eo.metrics.macro_f1};
-      out.results.push_back(row);
-      out.evals.push_back({epoch_now, ts.global_step, m, classification_report(eo.metrics, label_names, 4)});
-      print_row(row);
-    }
+    if (eval_due(true)) out.early_stopped = evaluate_now(epoch_now);
     if (ts.step_in_epoch >= steps_per_epoch) {  // the next step starts a new epoch
       ts.epoch = e + 1;
       ts.step_in_epoch = 0;
@@ -557,11 +687,25 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     st.global_step = ts.global_step;
     st.num_input_tokens_seen = ts.num_input_tokens_seen;
     st.total_flos = ts.total_flos;
-    if (opts.save_checkpoints || out.interrupted) save_now();
-    if (out.interrupted) break;
+    if ((save_due(true) && last_save_step != ts.global_step) || out.interrupted) save_now();
+    if (out.interrupted || out.early_stopped) break;
   }
   progress.finish();
   if (R > 1) check_ranks_agree(dist::arena_checksum(model.params.data(), model.params.size()), "the final weights");
+  // --load-best-model-at-end: the best evaluation's weights (kept in memory, or its checkpoint after
+  // a resume), as the Trainer loads best_model_checkpoint.
+  if (opts.load_best_model_at_end && !out.interrupted && !st.best_global_step.is_null() &&
+      st.best_global_step.get<int64_t>() != ts.global_step) {
+    if (best_params.empty() && st.best_model_checkpoint.is_string())
+      best_params = load_checkpoint(st.best_model_checkpoint.get<std::string>(), layout).params;
+    if (!best_params.empty()) {
+      model.params = std::move(best_params);
+      out.loaded_best = true;
+      if (!quiet)
+        std::cout << "loaded the best model, step " << st.best_global_step.get<int64_t>() << " ("
+                  << tracker.key() << " " << st.best_metric.dump() << ")\n";
+    }
+  }
 
   out.train_runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   out.global_step = ts.global_step;

@@ -2,7 +2,8 @@
 //
 // run_training() is the whole command: resolve and load the model (a sequence-classification
 // directory, or a masked-LM checkpoint whose head is created fresh), load and tokenize the
-// dataset once, train, evaluate on the validation split at every epoch end, save checkpoints,
+// dataset once, train, evaluate on the validation split (every epoch end, or every eval_steps),
+// save checkpoints, track the best model and stop early if asked,
 // write the final model + Trainer-compatible outputs (trainer_state.json, *_results.json,
 // README.md model card, SVG plots, train_log.jsonl) and evaluate on the test split.
 // train_loop() is the loop alone, on token ids already computed (used by run_training and by the
@@ -11,7 +12,10 @@
 // Per optimizer step k (0-based), exactly as train.py / the Trainer do:
 //   batch = next train_batch_size examples of the epoch order, right-padded to its longest row
 //   loss  = mean cross-entropy (train mode; dropout masks keyed by (seed, k)); grads = d loss
-//   norm  = clip_grad_norm(grads, max_grad_norm);  AdamW step with lr * linear_schedule_factor(k)
+//           (multi-label models: mean BCE with logits over the batch's B x K entries, as torch's
+//           BCEWithLogitsLoss in DistilBertForSequenceClassification)
+//   norm  = clip_grad_norm(grads, max_grad_norm);  AdamW step with lr * schedule_factor(k)
+//           (--lr-scheduler-type, linear by default; schedule.hpp)
 // Epoch orders: a seeded Fisher-Yates shuffle per epoch (one Rng, saved in checkpoints), dataset
 // order with shuffle = false, or replayed from an order file (one line per epoch, 0-based indices).
 //
@@ -29,6 +33,7 @@
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,13 +65,23 @@ struct TrainOptions {
   double max_grad_norm = 1.0;           // <= 0 disables clipping
   int64_t warmup_steps = 0;
   double warmup_ratio = 0.0;
+  std::string lr_scheduler_type = "linear";  // see schedule.hpp
+  // Optimizer steps of N consecutive batches (train_batch_size each): each batch's loss is scaled
+  // by 1/N and the gradients summed, as the Trainer (4.35) does; an epoch's last step may hold fewer.
+  int gradient_accumulation_steps = 1;
   size_t max_seq_length = 0;            // 0 = the tokenizer's model maximum
   int64_t logging_steps = 500;          // also logged at every epoch end
   bool shuffle = true;                  // false: dataset order every epoch
   std::filesystem::path order_file;     // replay an exact example order (train.py's order.txt)
   bool dropout = true;                  // false: dropout off (equivalence runs)
-  bool save_checkpoints = true;         // checkpoint-N/ at every epoch end
-  int64_t save_steps = 0;               // also every N optimizer steps (0 = epoch ends only)
+  // When to evaluate on the eval split: "epoch" (every epoch end; this CLI's default), "steps"
+  // (every eval_steps optimizer steps; 0 = logging_steps, as TrainingArguments) or "no".
+  std::string eval_strategy = "epoch";
+  int64_t eval_steps = 0;
+  // When to write checkpoint-N/: "epoch" (every epoch end, and also every save_steps when > 0),
+  // "steps" (every save_steps; 0 = 500, the Trainer's default) or "no".
+  std::string save_strategy = "epoch";
+  int64_t save_steps = 0;
   int save_total_limit = 0;             // keep only the newest N checkpoints (0 = all)
   std::string resume_from_checkpoint;   // a checkpoint directory, or "latest"
   // A new (not resumed) run refuses an output_dir holding an earlier run's checkpoints or model
@@ -74,6 +89,31 @@ struct TrainOptions {
   // one of a step this run saves too) and never rotated nor picked by "latest".
   bool overwrite_output_dir = false;
   bool ignore_mismatched_sizes = false; // re-create a head whose label count differs from the data's
+  // single_label_classification | multi_label_classification; "" = the model's config.json, else
+  // inferred from the data as transformers does (label sets -> multi-label).
+  std::string problem_type;
+  double threshold = 0.5;               // multi-label: predict a label when sigmoid > threshold
+  bool tune_thresholds = false;         // multi-label: tune per-label thresholds on the eval split
+                                        // and save thresholds.json (src/data/thresholds.hpp)
+  // Best model (train/best_model.hpp): metric_for_best_model ("" = loss) with greater_is_better
+  // (unset = not a "*loss" name) decides best_metric / best_model_checkpoint in trainer_state.json;
+  // load_best_model_at_end ends with that checkpoint's weights (eval and save strategies must match).
+  bool load_best_model_at_end = false;
+  std::string metric_for_best_model;
+  std::optional<bool> greater_is_better;
+  // EarlyStoppingCallback: stop after `patience` evaluations without an improvement of more than
+  // `threshold` (0 = off; needs load_best_model_at_end, as the callback does).
+  int early_stopping_patience = 0;
+  double early_stopping_threshold = 0.0;
+  // Single-label loss with label smoothing (torch's cross_entropy label_smoothing; the Trainer's
+  // LabelSmoother gives the same value).
+  double label_smoothing_factor = 0.0;
+  // "" | "balanced" | a JSON file: per-class weights of the cross-entropy, or BCE pos_weight per
+  // label for multi-label models (train/loss.hpp). run_training resolves it into class_weight_values.
+  std::string class_weights;
+  std::vector<float> class_weight_values;
+  // After training, predict the test split and write predict_results.txt (run_classification.py).
+  bool do_predict = false;
   int threads = 0;                      // OpenMP threads (0 = leave as is)
   int64_t weight_check_steps = 50;      // under mpirun: compare the ranks' weights every N steps
   bool quiet = false;                   // no progress output
@@ -94,9 +134,14 @@ nlohmann::json training_args_json(const TrainOptions& o);
 // Throws InvalidArgument naming the flag (e.g. "--per-device-train-batch-size must be >= 1").
 void validate_train_options(const TrainOptions& o);
 
+// eval_steps / save_steps with the Trainer's defaults filled in (logging_steps; 500).
+int64_t effective_eval_steps(const TrainOptions& o);
+int64_t effective_save_steps(const TrainOptions& o);
+
 struct TokenizedSplit {
   std::vector<std::vector<int32_t>> ids;  // [CLS] ... [SEP] per example
-  std::vector<int> labels;                // in [0, K)
+  std::vector<int> labels;                // in [0, K) (single-label models)
+  std::vector<std::vector<float>> targets{};  // [N][K] multi-hot (multi-label models; labels unused)
 };
 
 // The model being trained: parameters owned in `layout` order.
@@ -137,11 +182,13 @@ struct TrainOutcome {
   bool resumed = false;
   std::filesystem::path resumed_from;
   bool interrupted = false;             // stopped early by should_stop
+  bool early_stopped = false;           // stopped by early stopping (a normal end otherwise)
+  bool loaded_best = false;             // load_best_model_at_end replaced the last weights
   std::filesystem::path last_checkpoint;  // the newest checkpoint written by this run (empty if none)
 };
 
 // The loop. `label_names` names the K classes (for metrics). Writes checkpoints into
-// opts.output_dir when opts.save_checkpoints. `eval` may be null.
+// opts.output_dir per opts.save_strategy. `eval` may be null.
 TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const TokenizedSplit* eval,
                         const std::vector<std::string>& label_names, const TrainOptions& opts);
 

@@ -160,3 +160,18 @@ def test_text_pair_lengths_must_match(models):
     np.testing.assert_allclose(
         clf.logits(["a", "b"], [None, "x"])[1], clf.logits_from_ids([clf.tokenizer.encode("b", "x").ids])[0], rtol=1e-5
     )
+
+
+def test_multi_label_labels_and_threshold(models):
+    """A multi-label model reports the labels passing the threshold (keyword, else thresholds.json / 0.5)."""
+    everything = bert_emotion.Classifier(str(models["multi_label"]), threshold=0.0)
+    assert everything.problem_type == "multi_label_classification"
+    assert everything.thresholds == [0.0] * 4
+    p = everything.classify("so happy")
+    assert sorted(p["labels"]) == sorted(everything.labels)
+    assert p["labels"][0] == p["label"]
+    assert bert_emotion.Classifier(str(models["multi_label"]), threshold=1.0).classify("so happy")["labels"] == []
+    assert bert_emotion.Classifier(str(models["multi_label"])).thresholds == [0.5] * 4
+    assert "labels" not in bert_emotion.Classifier(str(models["softmax4"])).classify("so happy")
+    with pytest.raises(ValueError):
+        bert_emotion.Classifier(str(models["multi_label"]), threshold=1.5)

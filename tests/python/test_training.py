@@ -107,7 +107,7 @@ def test_options_are_checked(models, dataset, tmp_path):
         bert_emotion.train(output_dir=tmp_path, **{**options, "per_device_train_batch_size": 0})
     with pytest.raises(ValueError, match="--num-train-epochs must be > 0"):
         bert_emotion.train(output_dir=tmp_path, **{**options, "num_train_epochs": 0})
-    with pytest.raises(ValueError, match="save_strategy must be 'epoch' or 'no', got 'sometimes'"):
+    with pytest.raises(ValueError, match=r"--save-strategy must be no, steps or epoch \(got 'sometimes'\)"):
         bert_emotion.train(output_dir=tmp_path, save_strategy="sometimes", **options)
     with pytest.raises(bert_emotion.InvalidArgumentError):
         bert_emotion.evaluate(model=options["model"], data=str(dataset), split="nope")
@@ -124,3 +124,24 @@ def test_evaluate_in_slices_equals_the_cli(cli_run, cli, tmp_path):
     want = json.loads(out.read_text())
     assert without_timing(got) == pytest.approx(without_timing(want), rel=1e-9, abs=1e-12)
     assert got["eval_samples"] == 40
+
+
+def test_trainer_options_equal_the_cli(models, dataset, cli, tmp_path):
+    """Step strategies, the best model, early stopping, label smoothing and class weights as
+    keywords: the same run as the CLI's flags."""
+    options = dict(common_options(models, dataset), eval_strategy="steps", eval_steps=2, save_strategy="steps",
+                   save_steps=2, load_best_model_at_end=True, metric_for_best_model="f1", early_stopping_patience=2,
+                   label_smoothing_factor=0.1, class_weights="balanced", lr_scheduler_type="cosine",
+                   gradient_accumulation_steps=2)
+    cli("train", *cli_flags(options), "--output-dir", tmp_path / "cli", "--quiet")
+    metrics = bert_emotion.train(output_dir=tmp_path / "py", **options)
+    cli_metrics = json.loads((tmp_path / "cli" / "all_results.json").read_text())
+    assert without_timing(metrics) == pytest.approx(without_timing(cli_metrics), rel=1e-9, abs=1e-12)
+    py_state = json.loads((tmp_path / "py" / "trainer_state.json").read_text())
+    cli_state = json.loads((tmp_path / "cli" / "trainer_state.json").read_text())
+    assert py_state["best_metric"] == cli_state["best_metric"]
+    assert py_state["best_model_checkpoint"].endswith("checkpoint-" + str(py_state["best_global_step"]))
+    args = json.loads((tmp_path / "py" / "training_args.json").read_text())
+    assert args["label_smoothing_factor"] == 0.1 and args["eval_strategy"] == "steps"
+    with pytest.raises(ValueError, match="save and eval strategy to match"):
+        bert_emotion.train(output_dir=tmp_path / "bad", **dict(options, save_strategy="epoch"))

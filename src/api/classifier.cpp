@@ -10,6 +10,7 @@
 
 #include "model/encoder.hpp"
 #include "model/model_dir.hpp"
+#include "model/quantize.hpp"
 #include "util/error.hpp"
 
 namespace bert_emotion {
@@ -147,6 +148,7 @@ class DistilBertClassifier final : public Classifier {
 
 std::unique_ptr<Classifier> Classifier::load(const std::filesystem::path& model_dir, const ClassifierOptions& opts) {
   LoadedModel model = load_model_dir(model_dir);
+  set_inference_dtype(model, opts.dtype);
   Tokenizer tok = Tokenizer::from_model_dir(model_dir);
   return std::make_unique<DistilBertClassifier>(std::move(model), std::move(tok), opts);
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "kernels/int8_gemm_isa.hpp"
+#include "kernels/layers.hpp"
 #include "util/error.hpp"
 
 namespace bert_emotion {
@@ -152,6 +153,15 @@ void linear_forward_int8(float* y, const float* x, const Int8Weights& w, const f
   if (isa >= CpuIsa::avx512) int8_isa::dequantize_avx512(y, s.acc.data(), w.out_pad, s.sx.data(), w, b, N);
   else if (isa >= CpuIsa::avx2) int8_isa::dequantize_avx2(y, s.acc.data(), w.out_pad, s.sx.data(), w, b, N);
   else dequantize_scalar(y, s.acc.data(), w.out_pad, s.sx.data(), w, b, N);
+}
+
+void linear_forward_any(float* y, const float* x, const float* W, const Int8Weights* q, const float* b, int64_t N,
+                        int64_t in, int64_t out) {
+  if (q == nullptr) return linear_forward(y, x, W, b, N, in, out);
+  if (q->in != in || q->out != out)
+    throw InvalidArgument("int8 linear: weights are [" + std::to_string(q->out) + ", " + std::to_string(q->in) +
+                          "], the layer needs [" + std::to_string(out) + ", " + std::to_string(in) + "]");
+  linear_forward_int8(y, x, *q, b, N);
 }
 
 }  // namespace bert_emotion

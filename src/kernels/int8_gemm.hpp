@@ -59,4 +59,9 @@ void gemm_int8(int32_t* acc, int64_t ldc, const int8_t* xq, const Int8Weights& w
 void linear_forward_int8(float* y, const float* x, const Int8Weights& w, const float* b, int64_t N,
                          CpuIsa isa = active_cpu_isa());
 
+// The model forward's linear: int8 when `q` is set (quantized weights), else FP32 linear_forward
+// with W [out, in].
+void linear_forward_any(float* y, const float* x, const float* W, const Int8Weights* q, const float* b, int64_t N,
+                        int64_t in, int64_t out);
+
 }  // namespace bert_emotion

@@ -1,7 +1,7 @@
 // inference_bench.cpp — the engine's side of bench/inference_bench.sh, measured the way
 // ../shared/reference/bench.py measures PyTorch so the two can be compared.
 //
-//   inference_bench latency    --model DIR [--iters 100] [--warmup 10] [--threads 2]
+//   inference_bench latency    --model DIR [--iters 100] [--warmup 10] [--threads 2] [--dtype f32|int8]
 //   inference_bench throughput --model DIR [--batch 32] [--sorted] [--threads 2]
 //   inference_bench classify   --model DIR [--batch 32] [--threads 2]
 //
@@ -12,6 +12,7 @@
 //              length), one warm-up batch, then one timed pass of Classifier::logits per batch.
 // classify   : the end-to-end library call, Classifier::classify(texts) on the 1421 raw tweets
 //              (tokenization + its own length sorting included).
+// --dtype int8 runs the dynamically quantized linears (model/quantize.hpp); default: the directory's.
 // Prints one JSON line; peak_rss_mb is getrusage's ru_maxrss. A plain main (no Google Benchmark
 // loop) so the statistics match bench.py's one-pass / fixed-iteration methodology.
 #include <algorithm>
@@ -26,6 +27,7 @@
 #include "api/classifier.hpp"
 #include "bench_common.hpp"
 #include "data/dataset.hpp"
+#include "kernels/cpu_isa.hpp"
 
 using namespace bert_emotion;
 namespace fs = std::filesystem;
@@ -35,18 +37,19 @@ int main(int argc, char** argv) {
     std::cerr << "usage: inference_bench latency|throughput|classify --model DIR [options]\n";
     return 2;
   }
-  std::string what = argv[1], model;
+  std::string what = argv[1], model, dtype = "auto";
   std::string data = std::string(SHARED_DIR) + "/data/tweeteval/datasets/emotion";
   int iters = 100, warmup = 10, batch = 32, threads = 2;
   bool sorted = false;
   bench::Options opts;
   opts.value("--model", model).value("--data", data).value("--iters", iters).value("--warmup", warmup);
+  opts.value("--dtype", dtype);
   opts.value("--batch", batch).value("--threads", threads).flag("--sorted", sorted);
   if (!opts.parse(argc, argv)) return 2;
   if (model.empty()) { std::cerr << "--model is required\n"; return 2; }
 
   try {
-    auto clf = Classifier::load(model, {.threads = threads, .batch_size = batch});
+    auto clf = Classifier::load(model, {.threads = threads, .batch_size = batch, .dtype = dtype});
     Dataset test = load_dataset(data, "test", {.allow_missing_labels = true});
     std::vector<std::string> texts;
     for (const auto& r : test.rows) texts.push_back(r.text);
@@ -56,6 +59,8 @@ int main(int argc, char** argv) {
     for (const auto& r : ids) real_tokens += r.size();
     nlohmann::json out;
     out["threads"] = threads;
+    out["dtype"] = dtype;
+    out["cpu_isa"] = cpu_isa_summary();
 
     if (what == "latency") {
       std::vector<size_t> lengths;

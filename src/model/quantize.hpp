@@ -12,11 +12,16 @@
 //   encoder_forward_packed(m.config, m.weights, batch, acts, logits);
 #pragma once
 
+#include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "model/model_dir.hpp"
 
 namespace bert_emotion {
+
+struct CheckpointTensor;  // model/checkpoint.hpp
 
 // The dtypes --dtype accepts, for its help and messages.
 inline constexpr const char* kInferenceDtypes = "f32, int8 or auto";
@@ -31,5 +36,17 @@ void set_inference_dtype(LoadedModel& m, const std::string& dtype);
 
 // "f32" or "int8": what the forward of `m` runs now.
 std::string inference_dtype(const LoadedModel& m);
+
+// Writes `m` (FP32 weights) quantized to `out`: model.safetensors as above, config.json and the
+// tokenizer files copied from m.dir. The directory is built beside `out` and renamed into place, so
+// it appears whole or not at all; an `out` that exists and is not empty is refused.
+void save_int8_model_dir(const LoadedModel& m, const std::filesystem::path& out);
+
+// For load_model_dir: the layout's linear weights (the int8 ones), in the order
+// attach_int8_weights takes them.
+std::vector<const ParamInfo*> linear_weight_params(const ModelConfig& cfg, const ParamLayout& layout);
+// Packs each (I8 weight, F32 scales) pair into m.int8 and points m.weights' *_i8 at them.
+void attach_int8_weights(LoadedModel& m,
+                         const std::vector<std::pair<const CheckpointTensor*, const CheckpointTensor*>>& per_slot);
 
 }  // namespace bert_emotion

@@ -13,6 +13,7 @@
 #include "kernels/int8_gemm.hpp"
 #include "kernels/layers.hpp"
 #include "util/error.hpp"
+#include "util/rng.hpp"
 
 using namespace bert_emotion;
 
@@ -27,11 +28,10 @@ std::vector<CpuIsa> available() {
   return v;
 }
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.f) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d(0.f, scale);
+std::vector<float> randn(size_t n, uint64_t seed, float scale = 1.f) {
+  Rng rng(seed);
   std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
+  for (auto& x : v) x = rng.normal(0.f, scale);
   return v;
 }
 

@@ -28,17 +28,20 @@ int8_t round_to_int8(float v) {
   return static_cast<int8_t>(std::clamp(r, -127.f, 127.f));
 }
 
+// One row (or output channel) of n floats, symmetric: q = round(v / scale), scale = max |v| / 127.
+void quantize_row(int8_t* q, float* scale, const float* v, int64_t n) {
+  float maxabs = 0.f;
+  for (int64_t k = 0; k < n; ++k) maxabs = std::max(maxabs, std::fabs(v[k]));
+  float inv = 0.f;
+  int8_isa::row_scale(maxabs, scale, &inv);
+  for (int64_t k = 0; k < n; ++k) q[k] = round_to_int8(v[k] * inv);
+}
+
 void quantize_rows_scalar(int8_t* xq, float* scales, const float* x, int64_t N, int64_t in, int64_t in_pad) {
 #pragma omp parallel for schedule(static) if (N * in > 65536)
   for (int64_t n = 0; n < N; ++n) {
-    const float* row = x + n * in;
-    float maxabs = 0.f;
-    for (int64_t k = 0; k < in; ++k) maxabs = std::max(maxabs, std::fabs(row[k]));
-    float inv = 0.f;
-    int8_isa::row_scale(maxabs, &scales[n], &inv);
-    int8_t* q = xq + n * in_pad;
-    for (int64_t k = 0; k < in; ++k) q[k] = round_to_int8(row[k] * inv);
-    std::fill(q + in, q + in_pad, int8_t{0});
+    quantize_row(xq + n * in_pad, &scales[n], x + n * in, in);
+    std::fill(xq + n * in_pad + in, xq + (n + 1) * in_pad, int8_t{0});
   }
 }
 
@@ -75,14 +78,7 @@ Scratch& scratch() {
 }  // namespace
 
 void quantize_per_channel_int8(const float* W, int64_t out, int64_t in, int8_t* q, float* scales) {
-  for (int64_t o = 0; o < out; ++o) {
-    const float* row = W + o * in;
-    float maxabs = 0.f;
-    for (int64_t k = 0; k < in; ++k) maxabs = std::max(maxabs, std::fabs(row[k]));
-    float inv = 0.f;
-    int8_isa::row_scale(maxabs, &scales[o], &inv);
-    for (int64_t k = 0; k < in; ++k) q[o * in + k] = round_to_int8(row[k] * inv);
-  }
+  for (int64_t o = 0; o < out; ++o) quantize_row(q + o * in, &scales[o], W + o * in, in);
 }
 
 Int8Weights pack_weights_int8(const int8_t* q, const float* scales, int64_t out, int64_t in) {

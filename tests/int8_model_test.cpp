@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -221,4 +222,20 @@ TEST(Int8Quantize, RefusalsAreClearAndLeaveNothingBehind) {
   EXPECT_NE(twice.exit_code, 0);
   EXPECT_NE(twice.err.find("already an int8 directory"), std::string::npos) << twice.err;
   EXPECT_FALSE(fs::exists(Env::root / "twice"));
+}
+
+TEST(CpuIsaCli, VersionAndInspectPrintTheInstructionSet) {
+  const CliResult v = run_cli({"--version"});
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_NE(v.out.find(std::string("cpu: ") + cpu_isa_name(detected_cpu_isa())), std::string::npos) << v.out;
+  const CliResult capped = run_capped({"--version"}, "scalar");
+  EXPECT_NE(capped.out.find("cpu: scalar"), std::string::npos) << capped.out;
+  if (detected_cpu_isa() != CpuIsa::scalar) {
+    EXPECT_NE(capped.out.find("capped by BERT_EMOTION_MAX_CPU_ISA"), std::string::npos) << capped.out;
+  }
+  const CliResult inspect = run_capped({"inspect", "--json", (Env::root / "tiny").string()}, "avx2");
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  const auto j = nlohmann::json::parse(inspect.out);
+  EXPECT_EQ(j["cpu_isa"].get<std::string>().rfind(detected_cpu_isa() >= CpuIsa::avx2 ? "avx2" : "scalar", 0), 0u)
+      << j["cpu_isa"];
 }

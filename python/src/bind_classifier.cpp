@@ -101,12 +101,14 @@ py::dict prediction_dict(const Prediction& p, const std::vector<std::string>& na
 void bind_classifier(py::module_& m) {
   py::class_<PyClassifier>(m, "Classifier",
                            "A loaded text classifier (model directory or hub id); thread-safe, load once")
-      .def(py::init([](const std::string& model, int threads, int batch_size, size_t max_length) {
+      .def(py::init([](const std::string& model, int threads, int batch_size, size_t max_length,
+                       const std::string& dtype) {
              py::gil_scoped_release release;
              PyClassifier c;
              c.opts.threads = threads;
              c.opts.batch_size = batch_size;
              c.opts.max_length = max_length;
+             c.opts.dtype = dtype;
              const auto dir = resolve_model_path(model, hub_options_from_env());
              c.model_dir = dir.string();
              c.clf = Classifier::load(dir, c.opts);
@@ -116,8 +118,9 @@ void bind_classifier(py::module_& m) {
              return c;
            }),
            py::arg("model"), py::kw_only(), py::arg("threads") = 0, py::arg("batch_size") = 32,
-           py::arg("max_length") = 0,
-           "threads: OpenMP threads per call (0 = all cores); max_length: truncation (0 = the model's maximum)")
+           py::arg("max_length") = 0, py::arg("dtype") = "auto",
+           "threads: OpenMP threads per call (0 = all cores); max_length: truncation (0 = the model's maximum); "
+           "dtype: f32, int8 (dynamically quantized linears) or auto (the model directory's)")
       .def_property_readonly("model_dir", [](const PyClassifier& c) { return c.model_dir; })
       .def_property_readonly("labels", [](const PyClassifier& c) { return c.clf->config().label_names(); })
       .def_property_readonly("num_labels", [](const PyClassifier& c) { return c.clf->config().num_labels(); })

@@ -1,7 +1,7 @@
 // inference_bench.cpp — the engine's side of bench/inference_bench.sh, measured the way
 // ../shared/reference/bench.py measures PyTorch so the two can be compared.
 //
-//   inference_bench latency    --model DIR [--iters 100] [--warmup 10] [--threads 2]
+//   inference_bench latency    --model DIR [--iters 100] [--warmup 10] [--threads 2] [--dtype f32|int8]
 //   inference_bench throughput --model DIR [--batch 32] [--sorted] [--threads 2]
 //   inference_bench classify   --model DIR [--batch 32] [--threads 2]
 //   ... latency|throughput --lengths LENGTHS.json   token counts instead of our tokenizer's
@@ -17,6 +17,7 @@
 //              counts): the tokenizer's first and last special token around pseudo-random ids from
 //              [1000, vocab), as bench.py and ort_peer.mjs draw theirs, so that every engine and
 //              family runs the same shapes (bench/families.sh; speed does not depend on the ids).
+// --dtype int8 runs the dynamically quantized linears (model/quantize.hpp); default: the directory's.
 // Prints one JSON line; peak_rss_mb is getrusage's ru_maxrss. A plain main (no Google Benchmark
 // loop) so the statistics match bench.py's one-pass / fixed-iteration methodology.
 #include <algorithm>
@@ -33,6 +34,7 @@
 #include "api/classifier.hpp"
 #include "bench_common.hpp"
 #include "data/dataset.hpp"
+#include "kernels/cpu_isa.hpp"
 
 using namespace bert_emotion;
 namespace fs = std::filesystem;
@@ -66,19 +68,20 @@ int main(int argc, char** argv) {
     std::cerr << "usage: inference_bench latency|throughput|classify --model DIR [options]\n";
     return 2;
   }
-  std::string what = argv[1], model, lengths_path;
+  std::string what = argv[1], model, lengths_path, dtype = "auto";
   std::string data = std::string(SHARED_DIR) + "/data/tweeteval/datasets/emotion";
   int iters = 100, warmup = 10, batch = 32, threads = 2;
   bool sorted = false;
   bench::Options opts;
   opts.value("--model", model).value("--data", data).value("--iters", iters).value("--warmup", warmup);
+  opts.value("--dtype", dtype);
   opts.value("--batch", batch).value("--threads", threads).flag("--sorted", sorted);
   opts.value("--lengths", lengths_path);
   if (!opts.parse(argc, argv)) return 2;
   if (model.empty()) { std::cerr << "--model is required\n"; return 2; }
 
   try {
-    auto clf = Classifier::load(model, {.threads = threads, .batch_size = batch});
+    auto clf = Classifier::load(model, {.threads = threads, .batch_size = batch, .dtype = dtype});
     Dataset test = load_dataset(data, "test", {.allow_missing_labels = true});
     std::vector<std::string> texts;
     for (const auto& r : test.rows) texts.push_back(r.text);
@@ -90,6 +93,8 @@ int main(int argc, char** argv) {
     for (const auto& r : ids) real_tokens += r.size();
     nlohmann::json out;
     out["threads"] = threads;
+    out["dtype"] = dtype;
+    out["cpu_isa"] = cpu_isa_summary();
 
     if (what == "latency") {
       std::vector<size_t> lengths;

@@ -108,7 +108,7 @@ void bind_classifier(py::module_& m) {
   py::class_<PyClassifier>(m, "Classifier",
                            "A loaded text classifier (model directory or hub id); thread-safe, load once")
       .def(py::init([](const std::string& model, int threads, int batch_size, size_t max_length,
-                       std::optional<float> threshold) {
+                       std::optional<float> threshold, const std::string& dtype) {
              py::gil_scoped_release release;
              PyClassifier c;
              c.opts.threads = threads;
@@ -119,6 +119,7 @@ void bind_classifier(py::module_& m) {
                  throw InvalidArgument("threshold must be in [0, 1], got " + std::to_string(*threshold));
                c.opts.threshold = *threshold;
              }
+             c.opts.dtype = dtype;
              const auto dir = resolve_model_path(model, hub_options_from_env());
              c.model_dir = dir.string();
              c.clf = Classifier::load(dir, c.opts);
@@ -128,9 +129,10 @@ void bind_classifier(py::module_& m) {
              return c;
            }),
            py::arg("model"), py::kw_only(), py::arg("threads") = 0, py::arg("batch_size") = 32,
-           py::arg("max_length") = 0, py::arg("threshold") = py::none(),
+           py::arg("max_length") = 0, py::arg("threshold") = py::none(), py::arg("dtype") = "auto",
            "threads: OpenMP threads per call (0 = all cores); max_length: truncation (0 = the model's maximum); "
-           "threshold: multi-label decision threshold for every label (None = the model's thresholds.json, else 0.5)")
+           "threshold: multi-label decision threshold for every label (None = the model's thresholds.json, else 0.5); "
+           "dtype: f32, int8 (dynamically quantized linears) or auto (the model directory's)")
       .def_property_readonly("problem_type", [](const PyClassifier& c) { return c.clf->config().problem_type; })
       .def_property_readonly("thresholds", [](const PyClassifier& c) { return c.clf->thresholds(); })
       .def_property_readonly("model_dir", [](const PyClassifier& c) { return c.model_dir; })

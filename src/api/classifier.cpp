@@ -11,6 +11,7 @@
 #include "data/thresholds.hpp"
 #include "model/encoder.hpp"
 #include "model/model_dir.hpp"
+#include "model/quantize.hpp"
 #include "util/error.hpp"
 
 namespace bert_emotion {
@@ -190,6 +191,7 @@ class EncoderClassifier final : public Classifier {
 
 std::unique_ptr<Classifier> Classifier::load(const std::filesystem::path& model_dir, const ClassifierOptions& opts) {
   LoadedModel model = load_model_dir(model_dir);
+  set_inference_dtype(model, opts.dtype);
   Tokenizer tok = Tokenizer::from_model_dir(model_dir);
   return std::make_unique<EncoderClassifier>(std::move(model), std::move(tok), opts);
 }

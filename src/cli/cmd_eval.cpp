@@ -39,6 +39,7 @@
 #include "dist/communicator.hpp"
 #include "hub/hub.hpp"
 #include "model/model_dir.hpp"
+#include "model/quantize.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
@@ -53,6 +54,7 @@ struct EvalOptions {
   std::string split = "test";
   int batch_size = 32;
   int threads = 0;
+  std::string dtype = "auto";
   size_t max_length = 0;
   int digits = 2;
   std::string output;
@@ -318,6 +320,7 @@ int run_eval(const EvalOptions& o) {
 
   const auto model_dir = resolve_model_path(o.model, cli_hub_options());
   LoadedModel model = load_model_dir(model_dir);
+  set_inference_dtype(model, o.dtype);
   Tokenizer tok = Tokenizer::from_model_dir(model_dir);
   dopts.label_names = model.config.label_names();
   const bool multi = model.config.multi_label();
@@ -360,6 +363,7 @@ Registrar reg("eval", [](CLI::App& app) {
   sub->add_option("--split,-s", o->split, "train, val (validation) or test")->capture_default_str();
   sub->add_option("--batch-size", o->batch_size, "Examples per forward pass")->capture_default_str()->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
   sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->capture_default_str()->check(CLI::Range(0, std::numeric_limits<int>::max()));
+  sub->add_option("--dtype", o->dtype, "Inference dtype: f32, int8 (dynamic quantization of the linears) or auto (the model directory's)")->capture_default_str()->check(CLI::IsMember({"f32", "int8", "auto"}));
   sub->add_option("--max-length", o->max_length, "Truncate to this many tokens (0 = model max)")->capture_default_str();
   sub->add_option("--digits", o->digits, "Decimals in the classification report")->capture_default_str()->check(CLI::Range(0, 10));
   sub->add_option("--output,-o", o->output, "Write the metrics as JSON (Trainer eval_* keys)");

@@ -15,6 +15,7 @@
 
 #include "cli/command.hpp"
 #include "hub/hub.hpp"
+#include "kernels/cpu_isa.hpp"
 #include "model/checkpoint.hpp"
 #include "model/config.hpp"
 #include "model/family.hpp"
@@ -168,6 +169,7 @@ json inspect_model(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir))
     if (e.is_regular_file()) files[e.path().filename().string()] = e.file_size();
   r["files"] = files;
+  r["cpu_isa"] = cpu_isa_summary();  // the int8 kernels' instruction set on this machine
   return r;
 }
 
@@ -244,6 +246,7 @@ void print_table(const json& r, std::ostream& out) {
   for (auto it = r["files"].begin(); it != r["files"].end(); ++it)
     files += (files.empty() ? "" : ", ") + it.key() + " " + human_size(it.value().get<uint64_t>());
   rows.emplace_back("files", files);
+  rows.emplace_back("cpu", r["cpu_isa"].get<std::string>() + " (int8 kernels' instruction set)");
   size_t width = 0;
   for (const auto& [k, v] : rows) width = std::max(width, k.size());
   for (const auto& [k, v] : rows) out << k << std::string(width - k.size() + 2, ' ') << v << "\n";

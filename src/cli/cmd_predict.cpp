@@ -43,6 +43,7 @@ struct PredictOptions {
   std::string format = "jsonl";
   int batch_size = 32;
   int threads = 0;
+  std::string dtype = "auto";
   bool logits = false;
   size_t max_length = 0;
   std::string on_invalid_utf8 = "error";
@@ -309,6 +310,7 @@ int run_predict(const PredictOptions& o) {
   auto dir = resolve_model_path(o.model, cli_hub_options());
   ClassifierOptions copts;
   copts.threads = o.threads;
+  copts.dtype = o.dtype;
   copts.batch_size = o.batch_size;
   copts.max_length = o.max_length;
   copts.threshold = static_cast<float>(o.threshold);
@@ -387,6 +389,7 @@ Registrar reg("predict", [](CLI::App& app) {
   sub->add_option("--format,-f", o->format, "jsonl (default), csv or table")->capture_default_str()->check(CLI::IsMember({"jsonl", "csv", "table"}));
   sub->add_option("--batch-size", o->batch_size, "Texts per forward pass (sorted by length)")->capture_default_str()->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
   sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->capture_default_str()->check(CLI::Range(0, std::numeric_limits<int>::max()));
+  sub->add_option("--dtype", o->dtype, "Inference dtype: f32, int8 (dynamic quantization of the linears) or auto (the model directory's)")->capture_default_str()->check(CLI::IsMember({"f32", "int8", "auto"}));
   sub->add_flag("--logits", o->logits, "Also print the raw logits");
   sub->add_option("--threshold", o->threshold,
                   "Multi-label: one threshold for every label (default: the model's thresholds.json, else 0.5)")

@@ -28,6 +28,7 @@ struct ServeOptions {
   std::string model;
   serve::ServerOptions server;
   int threads = 0;
+  std::string dtype = "auto";
   bool no_access_log = false;
 };
 
@@ -42,6 +43,7 @@ int run_serve(const ServeOptions& o) {
   const auto dir = resolve_model_path(o.model, cli_hub_options());
   ClassifierOptions copts;
   copts.threads = o.threads;
+  copts.dtype = o.dtype;
   auto clf = Classifier::load(dir, copts);
   const ModelConfig& cfg = clf->config();
   const Tokenizer& tok = clf->tokenizer();
@@ -106,6 +108,7 @@ Registrar reg("serve", [](CLI::App& app) {
   sub->add_option("--api-key", s.api_key, "Require `Authorization: Bearer KEY` on every route")->envname("BERT_EMOTION_API_KEY");
   sub->add_option("--threads", o->threads, "OpenMP threads of the inference thread (0 = OpenMP's default)")
       ->capture_default_str()->check(AtLeast(0));
+  sub->add_option("--dtype", o->dtype, "Inference dtype: f32, int8 (dynamic quantization of the linears) or auto (the model directory's)")->capture_default_str()->check(CLI::IsMember({"f32", "int8", "auto"}));
   sub->add_option("--http-workers", s.http_workers,
                   "HTTP/tokenization threads, started on demand (0 = max-concurrent-requests + 8; the 8 spare answer 429 at once)")
       ->capture_default_str()->check(AtLeast(0));

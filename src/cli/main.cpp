@@ -11,6 +11,7 @@
 
 #include "cli/command.hpp"
 #include "dist/communicator.hpp"
+#include "kernels/cpu_isa.hpp"
 #include "util/error.hpp"
 #include "util/openmp_waits.hpp"
 
@@ -106,6 +107,16 @@ std::string option_suggestions(const CLI::App* sub, int argc, char** argv) {
   return out;
 }
 
+// The instruction set the int8 kernels use; a bad $BERT_EMOTION_MAX_CPU_ISA shows here instead of
+// ending --version.
+std::string cpu_isa_line() {
+  try {
+    return bert_emotion::cpu_isa_summary();
+  } catch (const std::exception& e) {
+    return std::string("unknown (") + e.what() + ")";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -116,7 +127,7 @@ int main(int argc, char** argv) {
   CLI::App app{"bert-emotion " BERT_EMOTION_VERSION
                ": fine-tune, evaluate and serve DistilBERT/BERT text classifiers natively"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("bert-emotion ") + BERT_EMOTION_VERSION);
+  app.set_version_flag("--version", std::string("bert-emotion ") + BERT_EMOTION_VERSION + "\ncpu: " + cpu_isa_line());
 
   auto& registry = command_registry();
   std::sort(registry.begin(), registry.end(),

@@ -15,6 +15,7 @@
 #include "model/family.hpp"
 #include "model/checkpoint.hpp"
 #include "model/init.hpp"
+#include "model/quantize.hpp"
 #include "model/safetensors.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
@@ -39,6 +40,22 @@ const CheckpointTensor* find_tensor(const Checkpoint& file, const FamilySpec& fa
     if (const CheckpointTensor* t = file.find(p.name.substr(n))) return t;
   if (family.family == Family::distilbert && &p == &layout.word_embeddings()) return file.find("vocab_projector.weight");
   return nullptr;
+}
+
+// The F32 [out] scales "<name>_scale" beside an I8 linear weight `t` (model/quantize.hpp).
+const CheckpointTensor* int8_scale_tensor(const Checkpoint& file, const CheckpointTensor& t, const ParamInfo& p,
+                                          bool training) {
+  const std::string src = t.file;
+  if (training)
+    throw UnsupportedError(src + ": tensor " + t.name + " is int8 (a `bert-emotion quantize` directory): training " +
+                           "needs the FP32 model it was made from");
+  const CheckpointTensor* s = file.find(t.name + "_scale");
+  if (s == nullptr || s->dtype != Dtype::F32 || s->shape != std::vector<int64_t>{p.shape.at(0)})
+    throw FormatError(src + ": I8 tensor " + t.name + " needs " + t.name + "_scale, F32 [" +
+                      std::to_string(p.shape.at(0)) + "] (its per-output-channel scales)" +
+                      (s == nullptr ? ", which is missing" : ", got " + std::string(dtype_name(s->dtype)) + " " +
+                                                                 shape_text(s->shape)));
+  return s;
 }
 
 // "classifier.out_proj.weight" -> "classifier.out_proj".
@@ -79,6 +96,10 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& 
   std::vector<const CheckpointTensor*> entries(params.size(), nullptr);
   std::vector<std::string> missing_head, missing_body;
   std::set<std::string> dtypes;
+  // An int8 directory's linear weights: the I8 tensor and its per-channel F32 scales.
+  const std::vector<const ParamInfo*> linear_list = linear_weight_params(m.config, m.layout);
+  const std::set<const ParamInfo*> linear(linear_list.begin(), linear_list.end());
+  std::vector<std::pair<const CheckpointTensor*, const CheckpointTensor*>> int8_entries(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     const ParamInfo& p = params[i];
     const CheckpointTensor* t = find_tensor(file, family, m.layout, p);
@@ -89,9 +110,15 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& 
     if (t->shape != p.shape)
       throw FormatError(src + ": tensor " + t->name + ": expected " + shape_text(p.shape) + ", got " +
                         shape_text(t->shape));
+    if (t->dtype == Dtype::I8 && linear.count(&p)) {  // written by `bert-emotion quantize`
+      int8_entries[i] = {t, int8_scale_tensor(file, *t, p, opts.owned_arena)};
+      dtypes.insert("I8");
+      continue;
+    }
     if (t->dtype != Dtype::F32 && t->dtype != Dtype::F16 && t->dtype != Dtype::BF16)
       throw UnsupportedError(src + ": tensor " + t->name + " has dtype " + dtype_name(t->dtype) +
-                             "; a float parameter must be F32, F16 or BF16");
+                             "; a float parameter must be F32, F16 or BF16" +
+                             (t->dtype == Dtype::I8 ? " (int8 is for linear weights only)" : ""));
     entries[i] = t;
     dtypes.insert(dtype_name(t->dtype));
   }
@@ -132,12 +159,16 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& 
     m.has_head = false;
     m.missing_head = missing_head;
   }
-  m.weights_dtype = dtypes.size() == 1 ? *dtypes.begin() : dtypes.empty() ? "" : "mixed";
+  m.weights_dtype = dtypes.count("I8")     ? "I8"
+                    : dtypes.size() == 1 ? *dtypes.begin()
+                    : dtypes.empty()     ? ""
+                                         : "mixed";
 
   // Which tensors can stay in the mapping, and does anything need the owned arena?
   std::vector<const float*> in_place(params.size(), nullptr);
   bool need_arena = opts.owned_arena;
   for (size_t i = 0; i < params.size(); ++i) {
+    if (int8_entries[i].first != nullptr) continue;  // no float copy: the forward reads the int8 one
     if (!opts.owned_arena && entries[i] != nullptr) in_place[i] = file.f32_data(*entries[i]);
     if (in_place[i] == nullptr) need_arena = true;
   }
@@ -156,9 +187,22 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& 
   // else into the arena.
   std::vector<float*> where(params.size());
   for (size_t i = 0; i < params.size(); ++i)
-    where[i] = in_place[i] != nullptr ? const_cast<float*>(in_place[i]) : m.arena.data() + params[i].offset;
+    where[i] = int8_entries[i].first != nullptr ? nullptr
+               : in_place[i] != nullptr       ? const_cast<float*>(in_place[i])
+                                              : m.arena.data() + params[i].offset;
   const ParamInfo* first = params.data();
   m.weights = m.layout.bind([&](const ParamInfo& p) { return where[static_cast<size_t>(&p - first)]; });
+  if (dtypes.count("I8")) {
+    std::vector<std::pair<const CheckpointTensor*, const CheckpointTensor*>> per_slot;
+    for (const ParamInfo* p : linear_list) {
+      const auto& e = int8_entries[static_cast<size_t>(p - first)];
+      if (e.first == nullptr)
+        throw FormatError(src + ": tensor " + p->name + " is not I8 while other linear weights are: an int8 " +
+                          "directory (bert-emotion quantize) quantizes every linear");
+      per_slot.push_back(e);
+    }
+    attach_int8_weights(m, per_slot);
+  }
   if (m.arena.empty() && opts.owned_arena) throw Error("load_model_dir: internal error, arena not built");
   return m;
 }

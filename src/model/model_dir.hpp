@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/int8_gemm.hpp"
 #include "model/config.hpp"
 #include "model/weights.hpp"
 
@@ -46,7 +47,9 @@ struct LoadedModel {
   Weights weights{};                        // views into `arena` or `file`
   bool has_head = true;                     // false: head tensors absent (zero-filled in the arena)
   std::vector<std::string> missing_head;    // the absent head tensors' names
-  std::string weights_dtype;                // "F32", "F16", "BF16" or "mixed"
+  std::string weights_dtype;                // "F32", "F16", "BF16", "mixed", or "I8" (int8 linears)
+  // int8 copies of the linears that weights' *_i8 point at (model/quantize.hpp), or null: FP32.
+  std::shared_ptr<const std::vector<Int8Weights>> int8;
 };
 
 LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& opts = {});

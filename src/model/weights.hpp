@@ -20,6 +20,9 @@
 // ..., bert.pooler.dense (the head's dense), classifier. RoBERTa: roberta.* without a pooler,
 // classifier.dense and classifier.out_proj.
 //
+// Inference may run a linear in int8 (--dtype int8, model/quantize.hpp): its `*_i8` pointer is then
+// set, and the forward uses it instead of the float weight (which may then be null).
+//
 // Linear weights keep PyTorch's [out, in] layout: y = x W^T + b; nothing is transposed on load or
 // save. `Weights` is a set of pointers, one per tensor, into an arena (training: owned floats) or
 // straight into an mmap'ed F32 safetensors file (inference: no copy).
@@ -41,6 +44,8 @@
 
 namespace bert_emotion {
 
+struct Int8Weights;  // kernels/int8_gemm.hpp
+
 struct ParamInfo {
   std::string name;              // canonical checkpoint name (with the family's prefix, "distilbert.")
   std::vector<int64_t> shape;
@@ -59,6 +64,8 @@ struct LayerWeights {
   float *ln1_w, *ln1_b;                                  // sa_layer_norm
   float *ff1_w, *ff1_b, *ff2_w, *ff2_b;                  // ffn.lin1, ffn.lin2
   float *ln2_w, *ln2_b;                                  // output_layer_norm
+  const Int8Weights *q_i8 = nullptr, *k_i8 = nullptr, *v_i8 = nullptr, *o_i8 = nullptr;  // int8 copies, or null
+  const Int8Weights *ff1_i8 = nullptr, *ff2_i8 = nullptr;
 };
 
 struct Weights {
@@ -68,6 +75,7 @@ struct Weights {
   // The head's dense (pre_classifier, bert.pooler.dense, classifier.dense) and the classifier
   // (classifier, classifier.out_proj).
   float *pre_w, *pre_b, *cls_w, *cls_b;
+  const Int8Weights *pre_i8 = nullptr, *cls_i8 = nullptr;
 };
 
 class ParamLayout {

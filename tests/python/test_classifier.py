@@ -105,6 +105,17 @@ def test_logits_shapes_and_cli_agreement(models, cli):
     assert single["label"] == rows[1]["label"] and single["label_id"] == clf.labels.index(rows[1]["label"])
 
 
+def test_int8_dtype_close_to_f32_and_bad_dtype_refused(models):
+    path = str(models["softmax4"])
+    texts = ["hello there", "so sad", "I am furious about this", "what a wonderful day"]
+    f32 = bert_emotion.Classifier(path, dtype="f32").logits(texts)
+    i8 = bert_emotion.Classifier(path, dtype="int8").logits(texts)
+    assert not np.array_equal(f32, i8)  # int8 really ran
+    np.testing.assert_allclose(i8, f32, atol=0.05 * float(np.abs(f32).max()))
+    with pytest.raises(ValueError, match="--dtype: unknown dtype 'int4'"):
+        bert_emotion.Classifier(path, dtype="int4")
+
+
 def test_two_threads_classify_at_once(models):
     clf = bert_emotion.Classifier(str(models["softmax4"]), batch_size=4)
     texts = [f"text number {i} " + "happy " * (i % 23) for i in range(120)]

@@ -1,0 +1,172 @@
+#include "model/quantize.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "kernels/int8_gemm.hpp"
+#include "model/checkpoint.hpp"
+#include "model/safetensors.hpp"
+#include "util/atomic_file.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion {
+
+namespace {
+
+// Every linear of the model: its float weight, the int8 slot the forward reads, and [out, in].
+struct LinearSlot {
+  const float* W;
+  const Int8Weights** q;
+  int64_t out, in;
+};
+
+std::vector<LinearSlot> linear_slots(const ModelConfig& cfg, Weights& w) {
+  const int64_t C = cfg.dim, F = cfg.hidden_dim, K = cfg.num_labels();
+  std::vector<LinearSlot> s;
+  for (auto& L : w.layers) {
+    s.push_back({L.q_w, &L.q_i8, C, C});
+    s.push_back({L.k_w, &L.k_i8, C, C});
+    s.push_back({L.v_w, &L.v_i8, C, C});
+    s.push_back({L.o_w, &L.o_i8, C, C});
+    s.push_back({L.ff1_w, &L.ff1_i8, F, C});
+    s.push_back({L.ff2_w, &L.ff2_i8, C, F});
+  }
+  s.push_back({w.pre_w, &w.pre_i8, C, C});
+  s.push_back({w.cls_w, &w.cls_i8, K, C});
+  return s;
+}
+
+// Every view of `w` in ParamLayout order (the inverse of ParamLayout::bind).
+std::vector<const float*> param_pointers(const Weights& v) {
+  std::vector<const float*> out = {v.word_emb, v.pos_emb};
+  if (v.type_emb != nullptr) out.push_back(v.type_emb);
+  out.insert(out.end(), {v.emb_ln_w, v.emb_ln_b});
+  for (const auto& L : v.layers)
+    out.insert(out.end(), {L.q_w, L.q_b, L.k_w, L.k_b, L.v_w, L.v_b, L.o_w, L.o_b, L.ln1_w, L.ln1_b, L.ff1_w, L.ff1_b,
+                           L.ff2_w, L.ff2_b, L.ln2_w, L.ln2_b});
+  out.insert(out.end(), {v.pre_w, v.pre_b, v.cls_w, v.cls_b});
+  return out;
+}
+
+}  // namespace
+
+void quantize_linears_int8(LoadedModel& m) {
+  auto slots = linear_slots(m.config, m.weights);
+  auto store = std::make_shared<std::vector<Int8Weights>>(slots.size());
+  // One matrix per task: quantizing is per output channel, independent across matrices.
+#pragma omp parallel for schedule(dynamic)
+  for (size_t i = 0; i < slots.size(); ++i)
+    (*store)[i] = quantize_weights_int8(slots[i].W, slots[i].out, slots[i].in);
+  for (size_t i = 0; i < slots.size(); ++i) *slots[i].q = &(*store)[i];
+  m.int8 = std::move(store);
+}
+
+void set_inference_dtype(LoadedModel& m, const std::string& dtype) {
+  const bool int8_dir = m.int8 && m.weights.pre_w == nullptr;  // quantized on disk: no FP32 linears
+  if (dtype.empty() || dtype == "auto") return;
+  if (dtype == "int8") {
+    if (!m.int8) quantize_linears_int8(m);
+    return;
+  }
+  if (dtype == "f32") {
+    if (int8_dir)
+      throw InvalidArgument("--dtype f32: " + m.dir.string() +
+                            " holds int8 weights (written by bert-emotion quantize); use --dtype int8 or auto, or "
+                            "the FP32 model it was made from");
+    return;
+  }
+  throw InvalidArgument("--dtype: unknown dtype '" + dtype + "'; expected " + kInferenceDtypes);
+}
+
+std::string inference_dtype(const LoadedModel& m) { return m.int8 ? "int8" : "f32"; }
+
+std::vector<const ParamInfo*> linear_weight_params(const ModelConfig& cfg, const ParamLayout& layout) {
+  // Views whose "pointers" are the layout's entries themselves: linear_slots then names the entries.
+  Weights ids = layout.bind([](const ParamInfo& p) { return reinterpret_cast<float*>(const_cast<ParamInfo*>(&p)); });
+  std::vector<const ParamInfo*> out;
+  for (const LinearSlot& s : linear_slots(cfg, ids)) out.push_back(reinterpret_cast<const ParamInfo*>(s.W));
+  return out;
+}
+
+void attach_int8_weights(LoadedModel& m,
+                         const std::vector<std::pair<const CheckpointTensor*, const CheckpointTensor*>>& per_slot) {
+  auto slots = linear_slots(m.config, m.weights);
+  if (per_slot.size() != slots.size())
+    throw Error("attach_int8_weights: " + std::to_string(per_slot.size()) + " tensors for " +
+                std::to_string(slots.size()) + " linears");
+  auto store = std::make_shared<std::vector<Int8Weights>>(slots.size());
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const auto& [q, scale] = per_slot[i];
+    std::vector<float> scales(scale->numel);
+    m.file->to_float32(*scale, scales.data());
+    try {
+      (*store)[i] = pack_weights_int8(reinterpret_cast<const int8_t*>(q->bytes.data()), scales.data(), slots[i].out,
+                                      slots[i].in);
+    } catch (const InvalidArgument& e) {
+      throw FormatError(q->file + ": tensor " + q->name + ": " + e.what());
+    }
+    *slots[i].q = &(*store)[i];
+  }
+  m.int8 = std::move(store);
+}
+
+void save_int8_model_dir(const LoadedModel& m, const std::filesystem::path& out) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec)))
+    throw InvalidArgument("--out " + out.string() + " exists and is not an empty directory: choose another");
+  if (m.int8 && m.weights.pre_w == nullptr)
+    throw InvalidArgument(m.dir.string() + " is already an int8 directory");
+  // The tensors: every parameter F32 from the loaded views, the linears' weights I8 + scales.
+  Weights w = m.weights;
+  const auto slots = linear_slots(m.config, w);
+  const std::vector<const float*> data = param_pointers(m.weights);
+  if (data.size() != m.layout.params().size()) throw Error("save_int8_model_dir: views do not match the layout");
+  const std::vector<const ParamInfo*> linear = linear_weight_params(m.config, m.layout);
+  std::vector<std::vector<int8_t>> q(slots.size());
+  std::vector<std::vector<float>> scales(slots.size());
+  for (size_t i = 0; i < slots.size(); ++i) {
+    q[i].resize(size_t(slots[i].out * slots[i].in));
+    scales[i].resize(size_t(slots[i].out));
+    quantize_per_channel_int8(slots[i].W, slots[i].out, slots[i].in, q[i].data(), scales[i].data());
+  }
+  std::vector<TensorToWrite> tensors;
+  const auto& params = m.layout.params();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const ParamInfo& p = params[i];
+    const auto it = std::find(linear.begin(), linear.end(), &p);
+    if (it == linear.end()) {
+      tensors.push_back({p.name, Dtype::F32, p.shape, data[i], p.numel * sizeof(float)});
+      continue;
+    }
+    const size_t s = size_t(it - linear.begin());
+    tensors.push_back({p.name, Dtype::I8, p.shape, q[s].data(), q[s].size()});
+    tensors.push_back({p.name + "_scale", Dtype::F32, {p.shape.at(0)}, scales[s].data(), scales[s].size() * sizeof(float)});
+  }
+  // Built beside `out`, then renamed into place.
+  const fs::path target = fs::absolute(out).lexically_normal();
+  const fs::path base = target.has_filename() ? target : target.parent_path();
+  const fs::path fresh = base.string() + ".tmp-" + std::to_string(::getpid());
+  fs::remove_all(fresh, ec);
+  try {
+    fs::create_directories(fresh);
+    write_safetensors(fresh / "model.safetensors", std::move(tensors),
+                      {{"format", "pt"}, {"quantization", "int8 dynamic, per-channel symmetric weights"}});
+    write_file_atomic(fresh / "config.json", read_file(m.dir / "config.json"));
+    for (const auto& name : tokenizer_file_names())
+      if (fs::exists(m.dir / name)) write_file_atomic(fresh / name, read_file(m.dir / name));
+    if (fs::exists(base, ec)) fs::remove(base);  // an empty directory (checked above)
+    fs::rename(fresh, base);
+    fsync_directory(base.parent_path());
+  } catch (const fs::filesystem_error& e) {
+    fs::remove_all(fresh, ec);
+    throw IoError(out.string() + ": " + e.what());
+  } catch (...) {
+    fs::remove_all(fresh, ec);
+    throw;
+  }
+}
+
+}  // namespace bert_emotion

@@ -1,0 +1,52 @@
+// quantize.hpp — a loaded model's inference dtype: FP32 as loaded, or dynamic int8 linears.
+//
+// --dtype int8 quantizes every nn.Linear of the model — per block q, k, v, the attention output,
+// the FFN's two; the head's dense and classifier — per output channel (kernels/int8_gemm.hpp), as
+// torch.ao.quantization.quantize_dynamic does for nn.Linear; embeddings, LayerNorm, softmax and
+// attention stay FP32. The int8 copies live in LoadedModel::int8 and Weights' *_i8 pointers select
+// them in the forward. A directory written by `bert-emotion quantize` (model_dir.hpp) arrives with
+// them already set.
+//
+//   LoadedModel m = load_model_dir(dir);
+//   set_inference_dtype(m, "int8");          // or "f32", or "auto": the directory's own
+//   encoder_forward_packed(m.config, m.weights, batch, acts, logits);
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "model/model_dir.hpp"
+
+namespace bert_emotion {
+
+struct CheckpointTensor;  // model/checkpoint.hpp
+
+// The dtypes --dtype accepts, for its help and messages.
+inline constexpr const char* kInferenceDtypes = "f32, int8 or auto";
+
+// Quantizes every linear of `m` (F32 weights required) into m.int8 and points m.weights at it.
+void quantize_linears_int8(LoadedModel& m);
+
+// "f32": the FP32 weights (an int8 directory is refused: it has none); "int8": quantized (a no-op
+// for an int8 directory); "auto" or "": the directory's own. Anything else throws InvalidArgument
+// naming the value and kInferenceDtypes.
+void set_inference_dtype(LoadedModel& m, const std::string& dtype);
+
+// "f32" or "int8": what the forward of `m` runs now.
+std::string inference_dtype(const LoadedModel& m);
+
+// Writes `m` (FP32 weights) quantized to `out`: model.safetensors as above, config.json and the
+// tokenizer files copied from m.dir. The directory is built beside `out` and renamed into place, so
+// it appears whole or not at all; an `out` that exists and is not empty is refused.
+void save_int8_model_dir(const LoadedModel& m, const std::filesystem::path& out);
+
+// For load_model_dir: the layout's linear weights (the int8 ones), in the order
+// attach_int8_weights takes them.
+std::vector<const ParamInfo*> linear_weight_params(const ModelConfig& cfg, const ParamLayout& layout);
+// Packs each (I8 weight, F32 scales) pair into m.int8 and points m.weights' *_i8 at them.
+void attach_int8_weights(LoadedModel& m,
+                         const std::vector<std::pair<const CheckpointTensor*, const CheckpointTensor*>>& per_slot);
+
+}  // namespace bert_emotion

@@ -110,14 +110,19 @@ std::string classification_report(const ClassificationMetrics& m, const std::vec
 
   // sklearn: head_fmt = "{:>{width}s} " + " {:>9}" * 4, then "\n\n".
   std::string out = std::string(width, ' ') + " ";
-  for (const char* h : {"precision", "recall", "f1-score", "support"}) out += " " + pad_left(h, 9);
+  // A space and a right-aligned cell, appended in two steps: GCC 12 warns -Wrestrict, falsely, on
+  // " " + std::string (GCC PR 105329).
+  auto cell = [&out](const std::string& text) {
+    out += ' ';
+    out += pad_left(text, 9);
+  };
+  for (const char* h : {"precision", "recall", "f1-score", "support"}) cell(h);
   out += "\n\n";
   auto row = [&](const std::string& name, double p, double r, double f, int64_t s) {
     out += pad_left(name, width) + " ";
-    out += " " + pad_left(fixed(p, digits), 9);
-    out += " " + pad_left(fixed(r, digits), 9);
-    out += " " + pad_left(fixed(f, digits), 9);
-    out += " " + pad_left(std::to_string(s), 9) + "\n";
+    for (double v : {p, r, f}) cell(fixed(v, digits));
+    cell(std::to_string(s));
+    out += "\n";
   };
   for (int k = 0; k < K; ++k) row(names[k], m.precision[k], m.recall[k], m.f1[k], m.support[k]);
   out += "\n";

@@ -28,7 +28,8 @@ if [[ ${1:-} == --changed ]]; then
     mapfile -t changed < <(git diff --name-only --diff-filter=d HEAD~1 -- 'src/*.cpp' 'src/*.hpp' 2>/dev/null || true)
   fi
   for f in "${changed[@]}"; do
-    cpp=${f%.hpp}.cpp
+    cpp=$f
+    [[ $f == *.hpp ]] && cpp=${f%.hpp}.cpp
     [[ -f $cpp ]] && files+=("$cpp")
   done
   mapfile -t files < <(printf '%s\n' "${files[@]}" | sort -u | grep . || true)

@@ -9,6 +9,7 @@ packages=(
   libminizip-dev                       # the zip directory of pytorch_model.bin checkpoints
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev             # fuzzing and sanitizer builds
+  clang-format clang-tidy              # scripts/check-format.sh and scripts/tidy.sh (Debian 12: version 14)
   libopenmpi-dev openmpi-bin           # optional: data-parallel training / sharded inference under mpirun
   python3 curl ccache
   chromium                             # tests/js: the page in headless Chromium

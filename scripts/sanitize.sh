@@ -5,6 +5,8 @@
 #
 #   scripts/sanitize.sh                 # configure + build + ctest
 #   BUILD_DIR=build-asan2 JOBS=1 scripts/sanitize.sh -R errors   # extra args go to ctest
+# Warnings are errors here, as in scripts/test.sh;
+# BERT_EMOTION_WERROR=OFF turns that off.
 #
 # Runtime options (no suppressions for our code):
 #   detect_leaks=1            LeakSanitizer on (our code must not leak).
@@ -21,7 +23,8 @@ JOBS=${JOBS:-$(nproc)}
 start=$(date +%s)
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
-  -DBERT_EMOTION_SANITIZE=ON -DBERT_EMOTION_BENCH=OFF -DBERT_EMOTION_MPI=OFF >/dev/null
+  -DBERT_EMOTION_SANITIZE=ON -DBERT_EMOTION_BENCH=OFF -DBERT_EMOTION_MPI=OFF \
+  -DBERT_EMOTION_WERROR="${BERT_EMOTION_WERROR:-ON}" >/dev/null
 cmake --build "$BUILD_DIR" -j "$JOBS"
 built=$(date +%s)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_odr_violation=0:strict_string_checks=1:check_initialization_order=1}

@@ -85,7 +85,7 @@ std::string shortest(float v) {
 // `eval --predictions` removes again. Then RFC 4180: quoted when it holds a comma, quote, CR or LF,
 // quotes doubled. Numbers are written without this (a negative logit stays a number).
 std::string csv_cell(const std::string& text) {
-  const std::string s = !text.empty() && std::string_view("=+-@\t\r").find(text[0]) != std::string_view::npos
+  std::string s = !text.empty() && std::string_view("=+-@\t\r").find(text[0]) != std::string_view::npos
                             ? "'" + text
                             : text;
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;

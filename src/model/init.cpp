@@ -45,7 +45,8 @@ void fill_normal(Rng& rng, float stddev, float* out, size_t n) {
 void sinusoidal_position_table(int n_pos, int dim, float* out) {
   for (int pos = 0; pos < n_pos; ++pos)
     for (int j = 0; j < dim; ++j) {
-      const double angle = pos / std::pow(10000.0, 2.0 * (j / 2) / dim);
+      const int pair = j / 2;  // columns 2i (sin) and 2i + 1 (cos) share frequency i
+      const double angle = pos / std::pow(10000.0, 2.0 * pair / dim);
       out[static_cast<size_t>(pos) * dim + j] = static_cast<float>(j % 2 == 0 ? std::sin(angle) : std::cos(angle));
     }
 }

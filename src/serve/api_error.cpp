@@ -10,7 +10,7 @@ int http_status(ErrorType type) {
     case ErrorType::Unhealthy: return 503;
     case ErrorType::Backend: return 424;
     case ErrorType::Overloaded: return 429;
-    case ErrorType::Tokenizer: return 422;
+    case ErrorType::Tokenizer:
     case ErrorType::Validation: return 422;
     case ErrorType::Empty: return 400;
     case ErrorType::Unauthorized: return 401;

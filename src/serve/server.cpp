@@ -185,7 +185,7 @@ std::string Server::allowed_methods(const std::string& path) {
 std::string Server::cors_origin(const httplib::Request& req) const {
   if (opts_.cors_allow_origin.empty()) return {};
   if (opts_.cors_allow_origin == "*") return "*";
-  const std::string origin = req.get_header_value("Origin");
+  std::string origin = req.get_header_value("Origin");  // not const: returned by move
   size_t begin = 0;
   while (begin <= opts_.cors_allow_origin.size()) {
     size_t end = opts_.cors_allow_origin.find(',', begin);
@@ -313,7 +313,7 @@ void Server::setup_routes() {
     res.set_content(error_body(ErrorType::Validation, message), kJson);
     return HR::Handled;
   }));
-  svr.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+  svr.set_exception_handler([this](const httplib::Request&, httplib::Response& res, const std::exception_ptr& ep) {
     std::string what = "internal error";
     try {
       if (ep) std::rethrow_exception(ep);

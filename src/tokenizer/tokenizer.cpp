@@ -546,7 +546,7 @@ int32_t Tokenizer::cls_id() const { return impl_->cls_id; }
 int32_t Tokenizer::sep_id() const { return impl_->sep_id; }
 int32_t Tokenizer::unk_id() const { return impl_->unk_id; }
 size_t Tokenizer::model_max_length() const { return impl_->max_length; }
-size_t Tokenizer::vocab_size() const { return size_t(impl_->max_id + 1); }
+size_t Tokenizer::vocab_size() const { return static_cast<size_t>(impl_->max_id) + 1; }
 const std::filesystem::path& Tokenizer::source() const { return impl_->source; }
 
 std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {

@@ -79,7 +79,7 @@ class Tokenizer {
   // kNoTruncation = no truncation.
   // Throws Utf8Error on invalid UTF-8.
   Encoding encode(std::string_view text, size_t max_length = 0) const;
-  Encoding encode_pair(std::string_view a, std::string_view b, size_t max_length = 0) const;
+  Encoding encode_pair(std::string_view first, std::string_view second, size_t max_length = 0) const;
   // encode() of every text, in order (runs on up to `threads` threads; 0 = hardware concurrency).
   std::vector<Encoding> encode_batch(const std::vector<std::string>& texts, size_t max_length = 0,
                                      int threads = 1) const;

@@ -55,9 +55,9 @@ size_t lowercase_full(char32_t cp, char32_t out[3]);
 // reorder two adjacent non-Mn characters of different nonzero combining classes.)
 size_t strip_accents_char(char32_t cp, char32_t out[8]);
 
-// Returns the byte offset of the first invalid UTF-8 sequence in `s`, or npos when `s` is valid
+// Returns the byte offset of the first invalid UTF-8 sequence in `text`, or npos when it is valid
 // (overlong forms, surrogates and code points above U+10FFFF are invalid, as in Rust).
-size_t find_invalid_utf8(std::string_view s);
+size_t find_invalid_utf8(std::string_view text);
 
 // Decodes the (valid) UTF-8 character at s[i]; sets `len` to its byte length.
 inline char32_t decode_utf8(const unsigned char* s, size_t& len) {

@@ -125,7 +125,7 @@ fs::path save_checkpoint(const fs::path& output_dir, const CheckpointData& c) {
   if (!c.config || !c.layout || !c.params || !c.exp_avg || !c.exp_avg_sq)
     throw InvalidArgument("save_checkpoint: config, layout, params and both moments are required");
   const std::string name = "checkpoint-" + std::to_string(c.state.global_step);
-  const fs::path final_dir = output_dir / name;
+  fs::path final_dir = output_dir / name;  // not const: returned by move
   const fs::path tmp_dir = output_dir / (name + ".tmp-" + std::to_string(::getpid()));
   std::error_code ec;
   fs::remove_all(tmp_dir, ec);

@@ -32,6 +32,7 @@ struct AdamWScalars {
 // The scalar form, op by op; used for the tail (and for everything without AVX2 + FMA). A tensor
 // without decay multiplies by exactly 1.0f (exact); fp-contract=off keeps `a * b + c` two roundings.
 template <bool kScaleAndZero>
+// NOLINTNEXTLINE(clang-diagnostic-unknown-attributes): a GCC attribute; the engine is built with GCC.
 __attribute__((optimize("fp-contract=off"))) inline void adamw_element(const AdamWScalars& k, float decay_factor,
                                                                        float grad_scale, float* params, float* grads,
                                                                        float* m, float* v, ptrdiff_t i) {

@@ -16,7 +16,7 @@ ProgressReporter::ProgressReporter(int64_t total_steps, int64_t first_step, Mode
 
 std::string ProgressReporter::format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
-  const long long s = static_cast<long long>(seconds + 0.5);
+  const long long s = std::llround(seconds);
   char buf[64];
   if (s >= 3600)
     std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);

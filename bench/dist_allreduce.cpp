@@ -21,7 +21,8 @@ using namespace bert_emotion;
 int main(int argc, char** argv) {
   dist::Communicator& comm = dist::world();
   const int runs = argc > 1 ? std::atoi(argv[1]) : 5;
-  const size_t floats = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : ParamLayout(bench::base_emotion_config()).size();
+  const size_t floats =
+      argc > 2 ? std::strtoull(argv[2], nullptr, 10) : ParamLayout(bench::base_emotion_config()).size();
   std::vector<float> grads(floats, 1e-3f);
   const double bytes = static_cast<double>(floats) * sizeof(float);
   const int N = comm.size();
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   const bool same = comm.same_on_all_ranks(dist::arena_checksum(grads.data(), grads.size()));
   const double check = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (comm.is_root()) std::printf("weights checksum + compare: %.1f ms (%s)\n", check * 1e3, same ? "equal" : "DIFFERENT");
+  if (comm.is_root())
+    std::printf("weights checksum + compare: %.1f ms (%s)\n", check * 1e3, same ? "equal" : "DIFFERENT");
   return 0;
 }

@@ -78,7 +78,10 @@ int main(int argc, char** argv) {
   opts.value("--batch", batch).value("--threads", threads).flag("--sorted", sorted);
   opts.value("--lengths", lengths_path);
   if (!opts.parse(argc, argv)) return 2;
-  if (model.empty()) { std::cerr << "--model is required\n"; return 2; }
+  if (model.empty()) {
+    std::cerr << "--model is required\n";
+    return 2;
+  }
 
   try {
     auto clf = Classifier::load(model, {.threads = threads, .batch_size = batch, .dtype = dtype});

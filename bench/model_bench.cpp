@@ -57,7 +57,8 @@ void BM_Forward(benchmark::State& state) {
     encoder_forward(m.cfg, m.w, batch, acts, logits.data(), nullptr);
     benchmark::DoNotOptimize(logits.data());
   }
-  state.counters["tokens/s"] = benchmark::Counter(double(batch.B) * batch.T, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tokens/s"] =
+      benchmark::Counter(double(batch.B) * batch.T, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_Forward)->Args({1, 27})->Args({32, 48})->Unit(benchmark::kMillisecond)->UseRealTime();
 

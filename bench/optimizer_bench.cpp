@@ -45,7 +45,8 @@ void BM_AdamWStep(benchmark::State& state) {
     opt.step(a.params.data(), a.grads.data(), 5e-5);
     benchmark::DoNotOptimize(a.params.data());
   }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(a.layout.size()) * 4 * 5);  // p, g, m, v read; p, m, v written
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(a.layout.size()) * 4 *
+                          5);  // p, g, m, v read; p, m, v written
 }
 
 // What the trainer runs after backward: the norm, then one fused clip + AdamW + zero-grad pass

@@ -42,8 +42,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::vector<int32_t>> tokenize_split(const Tokenizer& tok, const std::string& data, const std::string& split,
-                                                 std::vector<int>* labels) {
+std::vector<std::vector<int32_t>> tokenize_split(const Tokenizer& tok, const std::string& data,
+                                                 const std::string& split, std::vector<int>* labels) {
   Dataset ds = load_dataset(data, split, {.allow_missing_labels = true});
   std::vector<std::vector<int32_t>> ids;
   for (const auto& r : ds.rows) {
@@ -181,7 +181,8 @@ nlohmann::json bench_load(const fs::path& model, int iters) {
     };
     touch(w.word_emb, size_t(m.config.vocab_size) * size_t(m.config.dim));
     for (const auto& L : w.layers) {
-      const size_t CC = size_t(m.config.dim) * size_t(m.config.dim), CF = size_t(m.config.dim) * size_t(m.config.hidden_dim);
+      const size_t CC = size_t(m.config.dim) * size_t(m.config.dim),
+                   CF = size_t(m.config.dim) * size_t(m.config.hidden_dim);
       touch(L.q_w, CC), touch(L.k_w, CC), touch(L.v_w, CC), touch(L.o_w, CC), touch(L.ff1_w, CF), touch(L.ff2_w, CF);
     }
     const double dt = bench::now() - t0;

@@ -23,8 +23,9 @@
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kModel = std::getenv("TOKENIZER_BENCH_MODEL") ? fs::path(std::getenv("TOKENIZER_BENCH_MODEL"))
-                                                             : fs::path(SHARED_DIR) / "models" / "distilbert-base-cased";
+const fs::path kModel = std::getenv("TOKENIZER_BENCH_MODEL")
+                            ? fs::path(std::getenv("TOKENIZER_BENCH_MODEL"))
+                            : fs::path(SHARED_DIR) / "models" / "distilbert-base-cased";
 
 const std::vector<std::string>& tweets() {
   static const std::vector<std::string> texts = [] {

@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(8 + st->header_size() + t.end <= size);
     const auto bytes = st->bytes(t);
     FUZZ_CHECK(bytes.size() == t.end - t.begin);
-    FUZZ_CHECK(static_cast<unsigned __int128>(t.numel) * dtype_bits(t.dtype) == static_cast<unsigned __int128>(bytes.size()) * 8);
+    FUZZ_CHECK(static_cast<unsigned __int128>(t.numel) * dtype_bits(t.dtype) ==
+               static_cast<unsigned __int128>(bytes.size()) * 8);
     FUZZ_CHECK(st->find(t.name) == &st->at(t.name));
     if ((t.dtype == Dtype::F32 || t.dtype == Dtype::F16 || t.dtype == Dtype::BF16) && t.numel <= (1u << 20)) {
       std::vector<float> out(t.numel);

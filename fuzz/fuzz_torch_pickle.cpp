@@ -13,8 +13,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   TorchStateDict sd;
   try {
     // Limits small enough that a hostile input cannot make one run slow or large.
-    sd = parse_torch_pickle(std::span<const uint8_t>(data, size), "fuzz.pkl",
-                            {.max_stack = 1 << 14, .max_memo = 1 << 14, .max_containers = 1 << 14, .max_items = 1 << 16});
+    sd = parse_torch_pickle(
+        std::span<const uint8_t>(data, size), "fuzz.pkl",
+        {.max_stack = 1 << 14, .max_memo = 1 << 14, .max_containers = 1 << 14, .max_items = 1 << 16});
   } catch (const CheckpointError&) {
     return 0;
   }

@@ -8,8 +8,8 @@
 
 #include <cmath>
 #include <cstring>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "model/checkpoint.hpp"
 #include "model/convert.hpp"
@@ -30,7 +30,9 @@ const fs::path kDir = fs::path(FIXTURES_DIR) / "checkpoints";
 const char* const kMarker = "/tmp/bert_emotion_pickle_payload_ran";  // what the hostile payloads touch
 
 // A family's reference.json (input_ids, the reference's logits), beside its layout directories.
-nlohmann::json reference_of(const std::string& family) { return nlohmann::json::parse(slurp(kDir / family / "reference.json")); }
+nlohmann::json reference_of(const std::string& family) {
+  return nlohmann::json::parse(slurp(kDir / family / "reference.json"));
+}
 
 std::vector<float> logits_of(const LoadedModel& m, const std::vector<std::vector<int32_t>>& ids) {
   Activations acts;
@@ -89,7 +91,7 @@ CheckpointRule rule_of(F&& f, std::string* message = nullptr) {
 
 struct Layout {
   const char* dir;
-  const char* copy;    // the safetensors directory with the same tensors
+  const char* copy;  // the safetensors directory with the same tensors
   const char* format;
 };
 
@@ -107,7 +109,8 @@ TEST_P(Layouts, TensorsAndLogitsEqualTheSafetensorsCopy) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Checkpoint, Layouts,
-                         ::testing::Values(Layout{"bin-f32", "st-f32", "pytorch"}, Layout{"bin-f16", "st-f16", "pytorch"},
+                         ::testing::Values(Layout{"bin-f32", "st-f32", "pytorch"},
+                                           Layout{"bin-f16", "st-f16", "pytorch"},
                                            Layout{"bin-bf16", "st-bf16", "pytorch"},
                                            Layout{"sharded-st", "st-f32", "sharded safetensors"},
                                            Layout{"sharded-bin", "st-f32", "sharded pytorch"},
@@ -121,15 +124,16 @@ INSTANTIATE_TEST_SUITE_P(Checkpoint, Layouts,
                                            Layout{"roberta/sharded-bin", "roberta/st-f32", "sharded pytorch"}),
                          [](const auto& info) {
                            std::string n = info.param.dir;
-                           for (char& c : n) if (c == '-' || c == '/') c = '_';
+                           for (char& c : n)
+                             if (c == '-' || c == '/') c = '_';
                            return n;
                          });
 
 TEST(Checkpoint, PicksTheWeightsFileAsTransformersDoes) {
   TempDir d;
   EXPECT_THROW(Checkpoint::weights_path(d.path), IoError);
-  for (const char* name : {"pytorch_model.bin.index.json", "pytorch_model.bin", "model.safetensors.index.json",
-                           "model.safetensors"}) {
+  for (const char* name :
+       {"pytorch_model.bin.index.json", "pytorch_model.bin", "model.safetensors.index.json", "model.safetensors"}) {
     spit(d.path / name, "x");
     EXPECT_EQ(Checkpoint::weights_path(d.path).filename(), name);  // each later one is preferred
   }
@@ -190,20 +194,26 @@ TEST(Checkpoint, HostilePayloadsAreRefusedAndNeverRun) {
     EXPECT_FALSE(fs::exists(kMarker)) << name << " ran its payload";
   }
   std::string msg;
-  EXPECT_EQ(rule_of([&] { Checkpoint::open(kDir / "hostile" / "reduce_counter.bin"); }, &msg), CheckpointRule::ForbiddenGlobal);
+  EXPECT_EQ(rule_of([&] { Checkpoint::open(kDir / "hostile" / "reduce_counter.bin"); }, &msg),
+            CheckpointRule::ForbiddenGlobal);
   EXPECT_NE(msg.find("collections.Counter"), std::string::npos) << msg;
-  EXPECT_EQ(rule_of([&] { Checkpoint::open(kDir / "hostile" / "reduce_storage_type.bin"); }, &msg), CheckpointRule::ForbiddenGlobal);
+  EXPECT_EQ(rule_of([&] { Checkpoint::open(kDir / "hostile" / "reduce_storage_type.bin"); }, &msg),
+            CheckpointRule::ForbiddenGlobal);
   EXPECT_NE(msg.find("REDUCE of a storage type"), std::string::npos) << msg;
 }
 
 TEST(Checkpoint, InconsistentSizesAreRefused) {
   std::string msg;
-  EXPECT_EQ(rule_of([&] { Checkpoint::open(kDir / "hostile" / "storage_too_short.bin"); }, &msg), CheckpointRule::StorageTooShort);
+  EXPECT_EQ(rule_of([&] { Checkpoint::open(kDir / "hostile" / "storage_too_short.bin"); }, &msg),
+            CheckpointRule::StorageTooShort);
   EXPECT_NE(msg.find("holds 16 bytes, but the pickle declares 1000000 F32 elements"), std::string::npos) << msg;
-  EXPECT_EQ(rule_of([&] { Checkpoint::open(kDir / "hostile" / "view_past_storage.bin"); }, &msg), CheckpointRule::StorageTooShort);
+  EXPECT_EQ(rule_of([&] { Checkpoint::open(kDir / "hostile" / "view_past_storage.bin"); }, &msg),
+            CheckpointRule::StorageTooShort);
   EXPECT_NE(msg.find("tensor w reaches element 5 of storage 0, which has 4"), std::string::npos) << msg;
-  EXPECT_EQ(rule_of([&] { Checkpoint::open(kDir / "hostile" / "shape_overflow.bin"); }, &msg), CheckpointRule::ShapeOverflow);
-  EXPECT_EQ(rule_of([&] { Checkpoint::open(kDir / "hostile" / "entry_claims_4gib.bin"); }, &msg), CheckpointRule::EntryTooLarge);
+  EXPECT_EQ(rule_of([&] { Checkpoint::open(kDir / "hostile" / "shape_overflow.bin"); }, &msg),
+            CheckpointRule::ShapeOverflow);
+  EXPECT_EQ(rule_of([&] { Checkpoint::open(kDir / "hostile" / "entry_claims_4gib.bin"); }, &msg),
+            CheckpointRule::EntryTooLarge);
   EXPECT_NE(msg.find("archive/data/0 claims 4294967280 bytes"), std::string::npos) << msg;
 }
 
@@ -263,13 +273,15 @@ fs::path expect_converts_to(const fs::path& dir, const fs::path& root, const Con
 
 TEST(Convert, WritesTheSafetensorsTheReferenceWrites) {
   TempDir d;
-  for (const ConvertCase& c : {ConvertCase{"bin-f32", std::nullopt, "st-f32"}, ConvertCase{"bin-f32", Dtype::F16, "st-f16"},
-                               ConvertCase{"sharded-bin", Dtype::BF16, "st-bf16"},
-                               ConvertCase{"bin-bf16", std::nullopt, "st-bf16"},
-                               ConvertCase{"sharded-st", Dtype::F32, "st-f32"}}) {
+  for (const ConvertCase& c :
+       {ConvertCase{"bin-f32", std::nullopt, "st-f32"}, ConvertCase{"bin-f32", Dtype::F16, "st-f16"},
+        ConvertCase{"sharded-bin", Dtype::BF16, "st-bf16"}, ConvertCase{"bin-bf16", std::nullopt, "st-bf16"},
+        ConvertCase{"sharded-st", Dtype::F32, "st-f32"}}) {
     const fs::path out = expect_converts_to(kDir, d.path, c);
     const auto config = nlohmann::json::parse(slurp(out / "config.json"));
-    EXPECT_EQ(config.at("torch_dtype"), std::string(c.want) == "st-f32" ? "float32" : std::string(c.want) == "st-f16" ? "float16" : "bfloat16");
+    EXPECT_EQ(config.at("torch_dtype"), std::string(c.want) == "st-f32"   ? "float32"
+                                        : std::string(c.want) == "st-f16" ? "float16"
+                                                                          : "bfloat16");
     EXPECT_EQ(logits_of(out), logits_of(kDir / c.want));
   }
   EXPECT_THROW(convert_model_dir(kDir / "st-f32", kDir / "st-f32"), InvalidArgument);
@@ -281,9 +293,9 @@ TEST(Convert, WritesTheSafetensorsTheReferenceWrites) {
 TEST(Convert, HalfAndBfloatRoundToNearestEven) {
   EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
   EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);
-  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);         // halfway to the next: rounds to even = inf
-  EXPECT_EQ(f32_to_f16(5.9604645e-08f), 0x0001);   // smallest subnormal
-  EXPECT_EQ(f32_to_f16(2.9802322e-08f), 0x0000);   // half of it: ties to even (0)
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);        // halfway to the next: rounds to even = inf
+  EXPECT_EQ(f32_to_f16(5.9604645e-08f), 0x0001);  // smallest subnormal
+  EXPECT_EQ(f32_to_f16(2.9802322e-08f), 0x0000);  // half of it: ties to even (0)
   EXPECT_EQ(f32_to_f16(-0.0f), 0x8000);
   EXPECT_EQ(f32_to_f16(1.0f + 1.0f / 2048), 0x3c00);  // tie, to even
   EXPECT_EQ(f32_to_f16(1.0f + 3.0f / 2048), 0x3c02);  // tie, to even (up)
@@ -360,10 +372,10 @@ TEST_P(Families, PretrainingCheckpointLoadsWithAFreshClassifier) {
 TEST_P(Families, ConvertWritesWhatTheReferenceLoads) {
   const std::string f = GetParam();
   TempDir d;
-  for (const ConvertCase& c : {ConvertCase{"bin-f32", std::nullopt, "st-f32"}, ConvertCase{"bin-f32", Dtype::F16, "st-f16"},
-                               ConvertCase{"sharded-bin", Dtype::BF16, "st-bf16"},
-                               ConvertCase{"bin-f16", std::nullopt, "st-f16"},
-                               ConvertCase{"pretrain-bin", std::nullopt, "pretrain-st"}})
+  for (const ConvertCase& c :
+       {ConvertCase{"bin-f32", std::nullopt, "st-f32"}, ConvertCase{"bin-f32", Dtype::F16, "st-f16"},
+        ConvertCase{"sharded-bin", Dtype::BF16, "st-bf16"}, ConvertCase{"bin-f16", std::nullopt, "st-f16"},
+        ConvertCase{"pretrain-bin", std::nullopt, "pretrain-st"}})
     expect_converts_to(kDir / f, d.path, c);
   const nlohmann::json ref = reference_of(f);
   const std::vector<float> got = logits_of(d.path / "bin-f32-st-f32");

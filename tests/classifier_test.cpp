@@ -116,7 +116,7 @@ TEST(Classifier, OutputOrderIsInputOrderUnderLengthSorting) {
     EXPECT_EQ(batched[i].num_tokens, alone[0].num_tokens) << i;
     for (size_t k = 0; k < 4; ++k) EXPECT_NEAR(batched[i].logits[k], alone[0].logits[k], kBatchTol) << i;
   }
-  EXPECT_EQ(batched[7].num_tokens, 128u);  // tiny preset: 128 positions
+  EXPECT_EQ(batched[7].num_tokens, 128u);               // tiny preset: 128 positions
   EXPECT_EQ(batched[texts.size() - 2].num_tokens, 2u);  // "" -> [CLS] [SEP]
   // The predictions are not all one label (otherwise the order checks above would be weak).
   std::set<int> labels;

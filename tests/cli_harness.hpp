@@ -45,8 +45,8 @@ struct CliOptions {
 };
 
 struct CliResult {
-  int exit_code = -1;   // -1 when killed by a signal
-  int signal = 0;       // the signal that ended it, if any
+  int exit_code = -1;  // -1 when killed by a signal
+  int signal = 0;      // the signal that ended it, if any
   bool timed_out = false;
   double seconds = 0;
   std::string out, err;
@@ -125,8 +125,8 @@ inline CliResult run_cli(const std::vector<std::string>& args, const CliOptions&
   int out_pipe[2], err_pipe[2];
   if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) std::abort();
   static int counter = 0;
-  const fs::path in_path = fs::temp_directory_path() /
-                           ("bert-emotion-cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".stdin");
+  const fs::path in_path = fs::temp_directory_path() / ("bert-emotion-cli-" + std::to_string(::getpid()) + "-" +
+                                                        std::to_string(counter++) + ".stdin");
   if (!opts.stdin_text.empty()) spit(in_path, opts.stdin_text);
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -154,7 +154,8 @@ inline CliResult run_cli(const std::vector<std::string>& args, const CliOptions&
   int open_fds = 2;
   char buf[65536];
   while (open_fds > 0) {
-    const double left = opts.timeout_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double left =
+        opts.timeout_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (left <= 0) {
       r.timed_out = true;
       ::kill(pid, SIGKILL);
@@ -190,7 +191,8 @@ inline std::vector<std::string> partial_outputs(const fs::path& dir) {
   std::vector<std::string> found;
   std::error_code ec;
   if (!fs::exists(dir, ec)) return found;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name == "model.safetensors" || name.find(".tmp-") != std::string::npos)
       found.push_back(fs::relative(it->path(), dir).string());

@@ -202,14 +202,16 @@ TEST_F(CliInput, StreamingKeepsMemoryBoundedAndOrder) {
 
 TEST_F(CliInput, PredictKeepsInputOrderAcrossChunks) {
   std::string in;
-  for (int i = 0; i < 700; ++i) in += "line " + std::to_string(i) + std::string(static_cast<size_t>(i % 37), '!') + "\n";
+  for (int i = 0; i < 700; ++i)
+    in += "line " + std::to_string(i) + std::string(static_cast<size_t>(i % 37), '!') + "\n";
   spit(tmp.path / "in.txt", in);
   const CliResult r = run_cli(predict({"--input", (tmp.path / "in.txt").string(), "--batch-size", "7"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto rows = jsonl(r.out);
   ASSERT_EQ(rows.size(), 700u);
   for (int i = 0; i < 700; ++i)
-    EXPECT_EQ(rows[static_cast<size_t>(i)]["text"], "line " + std::to_string(i) + std::string(static_cast<size_t>(i % 37), '!'));
+    EXPECT_EQ(rows[static_cast<size_t>(i)]["text"],
+              "line " + std::to_string(i) + std::string(static_cast<size_t>(i % 37), '!'));
 }
 
 TEST_F(CliInput, InvalidUtf8PolicyAndLikelyEncoding) {
@@ -324,7 +326,8 @@ TEST_F(CliInput, DevAndValidationNameTheValidationSplit) {
   const CliResult r = run_cli({"eval", "-m", model.string(), "--data", tw.string(), "--split", "validation"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("dev_text.txt + " + (tw / "dev_labels.txt").string() + " (3 examples"));
-  const CliResult none = run_cli({"eval", "-m", model.string(), "--data", (tmp.path / "data_dev").string(), "--split", "test"});
+  const CliResult none =
+      run_cli({"eval", "-m", model.string(), "--data", (tmp.path / "data_dev").string(), "--split", "test"});
   EXPECT_EQ(none.exit_code, 4) << none.err;
 }
 

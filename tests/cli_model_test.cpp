@@ -25,9 +25,8 @@ struct Result {
 class CliModel : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cli_model_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("cli_model_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -91,7 +90,10 @@ TEST_F(CliModel, InitDefaultsSeedsAndJsonOverrides) {
   EXPECT_EQ(j.num_labels(), 4);
   // inline JSON with an HF alias
   ASSERT_EQ(run("init --config '{\"hidden_size\": 16, \"num_attention_heads\": 2, \"n_layers\": 1, \"vocab_size\": 50, "
-                "\"hidden_dim\": 8}' --out " + (dir_ / "i").string()).code, 0);
+                "\"hidden_dim\": 8}' --out " +
+                (dir_ / "i").string())
+                .code,
+            0);
   EXPECT_EQ(load_config(dir_ / "i" / "config.json").dim, 16);
 }
 

@@ -54,7 +54,7 @@ std::string q(const fs::path& p) {
 }
 
 const std::vector<std::string> kNames = {"anger", "joy", "optimism", "sadness"};
-const std::vector<std::string> kTexts = {"so happy and hopeful", "furious and sad", "meh",
+const std::vector<std::string> kTexts = {"so happy and hopeful", "furious and sad",   "meh",
                                          "what a wonderful day", "I cry every night", "angry, angry, angry"};
 const std::vector<std::string> kGold = {"joy,optimism", "anger,sadness", "sadness", "joy", "sadness", "anger"};
 
@@ -143,7 +143,8 @@ TEST(CliMultiLabel, EvalPredictionsReadsEveryFormatPredictWrites) {
   fs::create_directories(dir);
   const std::string predict = "predict --model " + q(Env::multi_model) + " --input " + q(Env::root / "texts.txt");
   // The model itself, at its default threshold 0.5.
-  Result r = cli("eval --model " + q(Env::multi_model) + " --data " + q(Env::data) + " --output " + q(dir / "model.json"));
+  Result r =
+      cli("eval --model " + q(Env::multi_model) + " --data " + q(Env::data) + " --output " + q(dir / "model.json"));
   ASSERT_EQ(r.rc, 0) << r.out;
   const nlohmann::json want = read_json(dir / "model.json");
   for (const std::string format : {"jsonl", "csv", "table"}) {
@@ -152,7 +153,8 @@ TEST(CliMultiLabel, EvalPredictionsReadsEveryFormatPredictWrites) {
     ASSERT_EQ(p.rc, 0);
     const fs::path file = dir / ("pred." + format);
     write_file_atomic(file, p.out);
-    r = cli("eval --predictions " + q(file) + " --data " + q(Env::data) + " --output " + q(dir / (format + ".json")), true);
+    r = cli("eval --predictions " + q(file) + " --data " + q(Env::data) + " --output " + q(dir / (format + ".json")),
+            true);
     ASSERT_EQ(r.rc, 0) << r.out;
     EXPECT_THAT(r.out, HasSubstr("multi-label"));
     const nlohmann::json got = read_json(dir / (format + ".json"));
@@ -194,8 +196,9 @@ TEST(CliMultiLabel, MultiLabelDataIsNeverReadAsLabelCombinations) {
   const nlohmann::json m = read_json(dir / "one_each.json");
   EXPECT_EQ(m["eval_samples"], kTexts.size());
   size_t per_label = 0;
-  for (const auto& [key, value] : m.items()) per_label += key.rfind("eval_f1_", 0) == 0 && key != "eval_f1_micro" &&
-                                                           key != "eval_f1_weighted" && key != "eval_f1_samples";
+  for (const auto& [key, value] : m.items())
+    per_label += key.rfind("eval_f1_", 0) == 0 && key != "eval_f1_micro" && key != "eval_f1_weighted" &&
+                 key != "eval_f1_samples";
   EXPECT_EQ(per_label, kNames.size());
   EXPECT_TRUE(m.contains("eval_f1_optimism"));
   // A single-label model on multi-label data: a clear error naming the line, not combinations.
@@ -251,21 +254,23 @@ TEST(CliMultiLabel, TrainerFlagsAndDoPredict) {
   std::string single = "text,label\n";
   for (size_t i = 0; i < kTexts.size(); ++i) single += "\"" + kTexts[i] + "\"," + kNames[i % kNames.size()] + "\n";
   write_file_atomic(dir / "single.csv", single);
-  Result r = cli("train --model " + q(Env::single_model) + " --data " + q(dir / "single.csv") + " --output_dir " +
-                     q(dir / "run") + " --validation-file " + q(dir / "single.csv") + " --test_file " +
-                     q(dir / "single.csv") + " --per-device-train-batch-size 2 --num-train-epochs 2 --quiet --no-plots" +
-                     " --eval_strategy steps --eval-steps 1 --save-strategy steps --save_steps 1" +
-                     " --load_best_model_at_end --metric-for-best-model f1 --greater_is_better True" +
-                     " --early-stopping-patience 2 --early_stopping_threshold 0.01 --label_smoothing_factor 0.1" +
-                     " --class-weights balanced --do_predict",
-                 true);
+  Result r =
+      cli("train --model " + q(Env::single_model) + " --data " + q(dir / "single.csv") + " --output_dir " +
+              q(dir / "run") + " --validation-file " + q(dir / "single.csv") + " --test_file " + q(dir / "single.csv") +
+              " --per-device-train-batch-size 2 --num-train-epochs 2 --quiet --no-plots" +
+              " --eval_strategy steps --eval-steps 1 --save-strategy steps --save_steps 1" +
+              " --load_best_model_at_end --metric-for-best-model f1 --greater_is_better True" +
+              " --early-stopping-patience 2 --early_stopping_threshold 0.01 --label_smoothing_factor 0.1" +
+              " --class-weights balanced --do_predict",
+          true);
   ASSERT_EQ(r.rc, 0) << r.out;
   const auto lines = split_lines(read_file(dir / "run" / "predict_results.txt"), "predict_results.txt");
   ASSERT_EQ(lines.size(), kTexts.size() + 1);
   EXPECT_EQ(lines[0], "index\tprediction");
   for (size_t i = 1; i < lines.size(); ++i) {
     EXPECT_EQ(lines[i].substr(0, lines[i].find('\t')), std::to_string(i - 1));
-    EXPECT_NE(std::find(kNames.begin(), kNames.end(), lines[i].substr(lines[i].find('\t') + 1)), kNames.end()) << lines[i];
+    EXPECT_NE(std::find(kNames.begin(), kNames.end(), lines[i].substr(lines[i].find('\t') + 1)), kNames.end())
+        << lines[i];
   }
   const nlohmann::json state = read_json(dir / "run" / "trainer_state.json");
   EXPECT_TRUE(state["best_model_checkpoint"].is_string());
@@ -282,7 +287,8 @@ TEST(CliMultiLabel, TrainerFlagsAndDoPredict) {
 
   // Multi-label: a Python list per row; label smoothing is refused.
   r = cli("train --model " + q(Env::multi_model) + " --data " + q(Env::data) + " --output-dir " + q(dir / "ml") +
-              " --test-file " + q(Env::data) + " --max-steps 2 --quiet --no-plots --do-predict --class_weights balanced",
+              " --test-file " + q(Env::data) +
+              " --max-steps 2 --quiet --no-plots --do-predict --class_weights balanced",
           true);
   ASSERT_EQ(r.rc, 0) << r.out;
   const auto ml = split_lines(read_file(dir / "ml" / "predict_results.txt"), "predict_results.txt");
@@ -298,8 +304,8 @@ TEST(CliMultiLabel, TrainerFlagsAndDoPredict) {
           true);
   EXPECT_NE(r.rc, 0);
   EXPECT_THAT(r.out, HasSubstr("--label-smoothing-factor is for single-label models"));
-  r = cli("train --model " + q(Env::single_model) + " --data " + q(dir / "single.csv") + " --output-dir " + q(dir / "x") +
-              " --max-steps 1 --quiet --early-stopping-patience 1",
+  r = cli("train --model " + q(Env::single_model) + " --data " + q(dir / "single.csv") + " --output-dir " +
+              q(dir / "x") + " --max-steps 1 --quiet --early-stopping-patience 1",
           true);
   EXPECT_NE(r.rc, 0);
   EXPECT_THAT(r.out, HasSubstr("requires --load-best-model-at-end"));

@@ -160,18 +160,18 @@ TEST(CliPredict, Errors) {
 
 TEST(CliEval, ModelOnTweetEvalFolderMatchesPredict) {
   auto out_json = Env::root / "eval.json";
-  auto r = run(bin() + " eval --model " + q(Env::model) + " --data " + q(kMini) + " --split test --batch-size 4 --output " +
-               q(out_json));
+  auto r = run(bin() + " eval --model " + q(Env::model) + " --data " + q(kMini) +
+               " --split test --batch-size 4 --output " + q(out_json));
   ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("precision    recall  f1-score   support"));
   EXPECT_THAT(r.out, HasSubstr("weighted avg"));
   EXPECT_THAT(r.out, HasSubstr("confusion matrix"));
   EXPECT_THAT(r.out, HasSubstr("loss: "));
   auto j = nlohmann::json::parse(read_file(out_json));
-  for (const char* key : {"eval_loss", "eval_accuracy", "eval_f1", "eval_precision", "eval_recall", "eval_f1_weighted",
-                          "eval_precision_weighted", "eval_recall_weighted", "eval_f1_micro", "eval_f1_anger",
-                          "eval_support_sadness", "eval_confusion_matrix", "eval_runtime", "eval_samples_per_second",
-                          "eval_samples"})
+  for (const char* key :
+       {"eval_loss", "eval_accuracy", "eval_f1", "eval_precision", "eval_recall", "eval_f1_weighted",
+        "eval_precision_weighted", "eval_recall_weighted", "eval_f1_micro", "eval_f1_anger", "eval_support_sadness",
+        "eval_confusion_matrix", "eval_runtime", "eval_samples_per_second", "eval_samples"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["eval_samples"], 6);
   // Cross-check against predict on the same texts: accuracy and the mean CE of the printed logits.
@@ -247,7 +247,8 @@ TEST(CliEval, PredictionsFileLikeTweetEvalScript) {
 TEST(CliEval, CsvDataWithColumnsAndErrors) {
   auto csv = Env::root / "d.csv";
   write_file_atomic(csv, "tweet,emotion\n\"happy, happy day\",joy\nso sad,sadness\n");
-  auto r = run(bin() + " eval -m " + q(Env::model) + " --data " + q(csv) + " --text-column tweet --label-column emotion");
+  auto r =
+      run(bin() + " eval -m " + q(Env::model) + " --data " + q(csv) + " --text-column tweet --label-column emotion");
   ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("2 examples"));
   auto missing = run(bin() + " eval -m " + q(Env::model) + " --data " + q(csv), true);

@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <unistd.h>
+#include <filesystem>
 
 #include "model/weights.hpp"
 #include "test_support.hpp"
@@ -76,12 +76,19 @@ TEST(Config, ParsesEveryKey) {
   const ModelConfig c = parse_config(j, "cfg.json");
   EXPECT_EQ(c.model_type, "distilbert");
   EXPECT_EQ(c.architectures, std::vector<std::string>{"DistilBertForSequenceClassification"});
-  expect_sizes(c, {.vocab_size = 1000, .max_position_embeddings = 64, .dim = 24, .n_heads = 3, .n_layers = 5,
-                   .hidden_dim = 48}, "cfg.json");
+  expect_sizes(
+      c, {.vocab_size = 1000, .max_position_embeddings = 64, .dim = 24, .n_heads = 3, .n_layers = 5, .hidden_dim = 48},
+      "cfg.json");
   EXPECT_EQ(c.head_dim(), 8);
-  expect_settings(c, {.activation = "relu", .dropout = 0.15f, .attention_dropout = 0.25f,
-                      .seq_classif_dropout = 0.35f, .qa_dropout = 0.3f, .initializer_range = 0.05f,
-                      .pad_token_id = 7, .sinusoidal_pos_embds = true, .problem_type = "multi_label_classification"});
+  expect_settings(c, {.activation = "relu",
+                      .dropout = 0.15f,
+                      .attention_dropout = 0.25f,
+                      .seq_classif_dropout = 0.35f,
+                      .qa_dropout = 0.3f,
+                      .initializer_range = 0.05f,
+                      .pad_token_id = 7,
+                      .sinusoidal_pos_embds = true,
+                      .problem_type = "multi_label_classification"});
   EXPECT_TRUE(c.multi_label());
   EXPECT_EQ(c.num_labels(), 3);
   EXPECT_EQ(c.label_names(), (std::vector<std::string>{"neg", "neu", "pos"}));
@@ -117,9 +124,15 @@ TEST(Config, HfAliases) {
 TEST(Config, DefaultsMirrorTransformers) {
   const ModelConfig c = parse_config(minimal(), "cfg.json");
   // DistilBertConfig.__init__ defaults
-  expect_settings(c, {.activation = "gelu", .dropout = 0.1f, .attention_dropout = 0.1f, .seq_classif_dropout = 0.2f,
-                      .qa_dropout = 0.1f, .initializer_range = 0.02f, .pad_token_id = 0,
-                      .sinusoidal_pos_embds = false, .problem_type = ""});
+  expect_settings(c, {.activation = "gelu",
+                      .dropout = 0.1f,
+                      .attention_dropout = 0.1f,
+                      .seq_classif_dropout = 0.2f,
+                      .qa_dropout = 0.1f,
+                      .initializer_range = 0.02f,
+                      .pad_token_id = 0,
+                      .sinusoidal_pos_embds = false,
+                      .problem_type = ""});
   EXPECT_TRUE(c.architectures.empty());
   // PretrainedConfig: no id2label -> 2 labels LABEL_0 / LABEL_1
   EXPECT_EQ(c.label_names(), (std::vector<std::string>{"LABEL_0", "LABEL_1"}));
@@ -137,8 +150,8 @@ TEST(Config, DefaultsMirrorTransformers) {
 }
 
 TEST(Config, MissingRequiredKeyNamesFileAndKey) {
-  for (const char* key : {"vocab_size", "dim", "n_layers", "n_heads", "hidden_dim", "max_position_embeddings",
-                          "model_type"}) {
+  for (const char* key :
+       {"vocab_size", "dim", "n_layers", "n_heads", "hidden_dim", "max_position_embeddings", "model_type"}) {
     json j = minimal();
     j.erase(key);
     const std::string msg = parse_error(j);
@@ -202,10 +215,10 @@ TEST(Config, ValidatesSizes) {
             std::string::npos);
   EXPECT_NE(parse_error(with("vocab_size", 2000000000)).find("implausibly many"), std::string::npos);
   EXPECT_EQ(parse_config(with("n_layers", 1024), "c").n_layers, 1024);
-  const std::string act =
-      error_of<UnsupportedError>([&] { parse_config(with("activation", "swiglu"), "cfg.json"); });
+  const std::string act = error_of<UnsupportedError>([&] { parse_config(with("activation", "swiglu"), "cfg.json"); });
   EXPECT_NE(act.find("\"swiglu\""), std::string::npos) << act;
-  for (const char* a : {"gelu", "relu", "gelu_new", "silu"}) EXPECT_EQ(parse_config(with("activation", a), "c").activation, a);
+  for (const char* a : {"gelu", "relu", "gelu_new", "silu"})
+    EXPECT_EQ(parse_config(with("activation", a), "c").activation, a);
 }
 
 TEST(Config, LabelMapsMustAgree) {
@@ -297,8 +310,7 @@ TEST(Config, SharedDistilbertBaseCasedConfig) {
   // rewriting keeps every original key and value
   const json original = json::parse(read_file(path));
   const json written = config_to_json(c);
-  for (auto it = original.begin(); it != original.end(); ++it)
-    EXPECT_EQ(written.at(it.key()), it.value()) << it.key();
+  for (auto it = original.begin(); it != original.end(); ++it) EXPECT_EQ(written.at(it.key()), it.value()) << it.key();
 }
 
 TEST(Config, LoadConfigErrorsNameThePath) {
@@ -314,11 +326,19 @@ TEST(Config, LoadConfigErrorsNameThePath) {
 TEST(Config, PresetsAndLabels) {
   // make_model.py's PRESETS
   const ModelConfig base = preset_config("base");
-  expect_sizes(base, {.vocab_size = 28996, .max_position_embeddings = 512, .dim = 768, .n_heads = 12, .n_layers = 6,
-                      .hidden_dim = 3072}, "base");
+  expect_sizes(base,
+               {.vocab_size = 28996,
+                .max_position_embeddings = 512,
+                .dim = 768,
+                .n_heads = 12,
+                .n_layers = 6,
+                .hidden_dim = 3072},
+               "base");
   const ModelConfig tiny = preset_config("tiny");
-  expect_sizes(tiny, {.vocab_size = 28996, .max_position_embeddings = 128, .dim = 32, .n_heads = 2, .n_layers = 2,
-                      .hidden_dim = 64}, "tiny");
+  expect_sizes(
+      tiny,
+      {.vocab_size = 28996, .max_position_embeddings = 128, .dim = 32, .n_heads = 2, .n_layers = 2, .hidden_dim = 64},
+      "tiny");
   EXPECT_THROW(preset_config("huge"), InvalidArgument);
   // presets survive their own validation
   EXPECT_EQ(config_to_json(parse_config(config_to_json(tiny), "t")), config_to_json(tiny));

@@ -74,10 +74,25 @@ class CrashResume : public ::testing::Test {
   }
 
   static std::vector<std::string> train_args(const fs::path& out, bool resume) {
-    std::vector<std::string> a = {"train", "--model", (shared->path / "model").string(), "--data",
-                                  (shared->path / "train.csv").string(), "--output-dir", out.string(),
-                                  "--eval-split", "none", "--test-split", "none", "--epochs", "6",
-                                  "--batch-size", "4", "--threads", "1", "--no-plots", "-q"};
+    std::vector<std::string> a = {"train",
+                                  "--model",
+                                  (shared->path / "model").string(),
+                                  "--data",
+                                  (shared->path / "train.csv").string(),
+                                  "--output-dir",
+                                  out.string(),
+                                  "--eval-split",
+                                  "none",
+                                  "--test-split",
+                                  "none",
+                                  "--epochs",
+                                  "6",
+                                  "--batch-size",
+                                  "4",
+                                  "--threads",
+                                  "1",
+                                  "--no-plots",
+                                  "-q"};
     if (resume) a.insert(a.end(), {"--resume-from-checkpoint", "latest"});
     return a;
   }
@@ -206,10 +221,24 @@ TEST_F(CrashResume, SigtermAndSigintSaveTheCurrentStep) {
     SCOPED_TRACE(sig == SIGTERM ? "SIGTERM" : "SIGINT");
     TempDir tmp;
     const fs::path out = tmp.path / "run", log = tmp.path / "log";
-    const std::vector<std::string> args = {"train", "--model", (shared->path / "model").string(), "--data",
-                                           (shared->path / "train.csv").string(), "--output-dir", out.string(),
-                                           "--eval-split", "none", "--test-split", "none", "--epochs", "1000",
-                                           "--save-strategy", "no", "--threads", "1", "--no-plots"};
+    const std::vector<std::string> args = {"train",
+                                           "--model",
+                                           (shared->path / "model").string(),
+                                           "--data",
+                                           (shared->path / "train.csv").string(),
+                                           "--output-dir",
+                                           out.string(),
+                                           "--eval-split",
+                                           "none",
+                                           "--test-split",
+                                           "none",
+                                           "--epochs",
+                                           "1000",
+                                           "--save-strategy",
+                                           "no",
+                                           "--threads",
+                                           "1",
+                                           "--no-plots"};
     const pid_t pid = spawn_cli(args, log.string() + ".out", log.string() + ".err");
     const auto start = std::chrono::steady_clock::now();
     while (slurp(log.string() + ".err").find("training on") == std::string::npos &&

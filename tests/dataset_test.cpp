@@ -21,8 +21,8 @@ const fs::path kEmotion = fs::path(SHARED_DIR) / "data/tweeteval/datasets/emotio
 class TempDir {
  public:
   TempDir() {
-    path_ = fs::temp_directory_path() / ("bert_emotion_dataset_test_" + std::to_string(::getpid()) + "_" +
-                                         std::to_string(counter_++));
+    path_ = fs::temp_directory_path() /
+            ("bert_emotion_dataset_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
     fs::create_directories(path_);
   }
   ~TempDir() { fs::remove_all(path_); }
@@ -104,10 +104,15 @@ TEST(Dataset, TweetEvalWithModelLabelNames) {
   EXPECT_EQ(load_dataset(kFixtures / "tweeteval_mini", "test", generic).label_names[3], "sadness");
   DatasetOptions same{.label_names = {"anger", "joy", "optimism", "sadness"}};
   EXPECT_EQ(load_dataset(kFixtures / "tweeteval_mini", "test", same).rows[1].label, 3);
-  expect_format_error([&] { load_dataset(kFixtures / "tweeteval_mini", "test", {.label_names = {"a", "b"}}); },
-                      {"mapping.txt", "4 labels", "model has 2"});
   expect_format_error(
-      [&] { load_dataset(kFixtures / "tweeteval_mini", "test", {.label_names = {"joy", "anger", "optimism", "sadness"}}); },
+      [&] {
+        load_dataset(kFixtures / "tweeteval_mini", "test", {.label_names = {"a", "b"}});
+      },
+      {"mapping.txt", "4 labels", "model has 2"});
+  expect_format_error(
+      [&] {
+        load_dataset(kFixtures / "tweeteval_mini", "test", {.label_names = {"joy", "anger", "optimism", "sadness"}});
+      },
       {"mapping.txt", "differ"});
 }
 
@@ -120,7 +125,8 @@ TEST(Dataset, TweetEvalErrorsNameFileAndLine) {
   t.write("test_labels.txt", "0\n5\n1\n");
   expect_format_error([&] { load_dataset(t.path(), "test"); }, {"test_labels.txt:2", "out of range", "[0, 2)"});
   t.write("test_labels.txt", "0\nmaybe\n1\n");
-  expect_format_error([&] { load_dataset(t.path(), "test"); }, {"test_labels.txt:2", "unknown label 'maybe'", "neg, pos"});
+  expect_format_error([&] { load_dataset(t.path(), "test"); },
+                      {"test_labels.txt:2", "unknown label 'maybe'", "neg, pos"});
   t.write("test_labels.txt", "0\n\n1\n");
   expect_format_error([&] { load_dataset(t.path(), "test"); }, {"test_labels.txt:2", "empty label"});
   t.write("test_labels.txt", "0\n1\n1\n");
@@ -233,11 +239,11 @@ TEST(Dataset, CsvErrorsNameFileAndLine) {
   expect_file_error(t, "c.csv", "body,label\nok,0\n", {"c.csv:1", "missing column 'text'", "'body'"});
   expect_file_error(t, "d.csv", "text,label\nok,0\ntoo,many,fields\n", {"d.csv:3", "expected 2 fields", "got 3"});
   expect_file_error(t, "e.csv", "text,label\n", {"e.csv", "empty dataset"});
-  expect_file_error(t, "f.csv", "text,label\nok,neg\nno,maybe\n",
-                    {"f.csv:3", "unknown label 'maybe'", "neg, pos"}, {.label_names = {"neg", "pos"}});
+  expect_file_error(t, "f.csv", "text,label\nok,neg\nno,maybe\n", {"f.csv:3", "unknown label 'maybe'", "neg, pos"},
+                    {.label_names = {"neg", "pos"}});
   expect_file_error(t, "g.csv", "text,label\nok,\n", {"g.csv:2", "missing label"});
-  expect_file_error(t, "h.csv", "text,label\n\"multi\nline\",0\nx,7\n",
-                    {"h.csv:4", "out of range"}, {.label_names = {"a", "b"}});
+  expect_file_error(t, "h.csv", "text,label\n\"multi\nline\",0\nx,7\n", {"h.csv:4", "out of range"},
+                    {.label_names = {"a", "b"}});
 }
 
 TEST(Dataset, JsonlFormat) {

@@ -91,7 +91,8 @@ TEST_F(DataErrors, LabelOutOfRangeInTweetEvalLabels) {
 }
 
 TEST_F(DataErrors, UnknownLabelName) {
-  const CliResult r = eval_file("n.jsonl", "{\"text\": \"a\", \"label\": \"joy\"}\n{\"text\": \"b\", \"label\": \"furious\"}\n");
+  const CliResult r =
+      eval_file("n.jsonl", "{\"text\": \"a\", \"label\": \"joy\"}\n{\"text\": \"b\", \"label\": \"furious\"}\n");
   expect_input_error(r, (tmp.path / "n.jsonl").string() + ":2");
   EXPECT_THAT(r.err, HasSubstr("furious"));
   EXPECT_THAT(r.err, HasSubstr("anger, joy, optimism, sadness"));

@@ -32,9 +32,25 @@ class OptionErrors : public TinyModelTest {
     spit(data, "text,label\nI love it,joy\nso angry,anger\nhopeful,optimism\nsad day,sadness\nyay,joy\n");
   }
   std::vector<std::string> train_args(const fs::path& out) {
-    return {"train", "--model", model.string(), "--data", data.string(), "--output-dir", out.string(),
-            "--eval-split", "none", "--test-split", "none", "--epochs", "1", "--batch-size", "2",
-            "--no-plots", "-q", "--threads", "1"};
+    return {"train",
+            "--model",
+            model.string(),
+            "--data",
+            data.string(),
+            "--output-dir",
+            out.string(),
+            "--eval-split",
+            "none",
+            "--test-split",
+            "none",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "2",
+            "--no-plots",
+            "-q",
+            "--threads",
+            "1"};
   }
   // `a` with each `--option value` pair of `more` replacing the option's value, or appended.
   static std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<std::string> more) {
@@ -129,7 +145,8 @@ TEST_F(OptionErrors, ParseErrorsSuggestAndPrintIntegers) {
   EXPECT_THAT(r.err, HasSubstr("--lerning-rate: did you mean --learning-rate?"));
   // Integer ranges print as integers (was "Value 0 not in range 0.000000 to 1797...").
   std::vector<std::vector<std::string>> cases = {{"tokenize", "--model", model.string(), "--max-length", "0", "x"}};
-  for (const char* flag : {"--max-concurrent-requests", "--max-batch-tokens", "--max-client-batch-size", "--payload-limit"})
+  for (const char* flag :
+       {"--max-concurrent-requests", "--max-batch-tokens", "--max-client-batch-size", "--payload-limit"})
     cases.push_back({"serve", "-m", model.string(), flag, "0"});
   for (const char* flag : {"--threads", "--http-workers", "--max-batch-requests", "--max-input-length"})
     cases.push_back({"serve", "-m", model.string(), flag, "-1"});
@@ -249,7 +266,8 @@ TEST_F(OptionErrors, DiskFullWritingEvalMetrics) {
   const fs::path out = tmp.path / "metrics.json";
   CliOptions o;
   o.file_size_limit = 16;  // smaller than any metrics JSON
-  const CliResult r = run_cli({"eval", "--model", model.string(), "--data", data.string(), "--output", out.string()}, o);
+  const CliResult r =
+      run_cli({"eval", "--model", model.string(), "--data", data.string(), "--output", out.string()}, o);
   EXPECT_EQ(r.exit_code, 4) << r.err;
   EXPECT_THAT(r.err, HasSubstr(out.string()));
   EXPECT_FALSE(fs::exists(out));

@@ -51,7 +51,8 @@ class ModelErrors : public TinyModelTest {
   void write_json(const std::string& name, const nlohmann::json& j) { spit(model / name, j.dump(2)); }
 
   // Rewrites model.safetensors through `edit`, which may drop or change tensors.
-  void rewrite_weights(const std::function<void(std::vector<TensorToWrite>&, std::vector<std::string>& storage)>& edit) {
+  void rewrite_weights(
+      const std::function<void(std::vector<TensorToWrite>&, std::vector<std::string>& storage)>& edit) {
     const auto st = SafetensorsFile::open(model / "model.safetensors");
     std::vector<TensorToWrite> tensors;
     for (const auto& t : st->tensors()) {

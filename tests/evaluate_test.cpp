@@ -88,7 +88,8 @@ TEST(Evaluate, TiesGoToTheFirstLabelAndLossIsLogK) {
 TEST(Evaluate, ModelOnDatasetTokenizesAndChecksLabels) {
   fs::path dir = fs::temp_directory_path() / ("bert_emotion_evaluate_test_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(kFixture / f, dir / f, fs::copy_options::overwrite_existing);
+  for (const char* f : {"config.json", "model.safetensors"})
+    fs::copy_file(kFixture / f, dir / f, fs::copy_options::overwrite_existing);
   for (const char* f : {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
     if (fs::exists(kTokenizerDir / f)) fs::copy_file(kTokenizerDir / f, dir / f, fs::copy_options::overwrite_existing);
   LoadedModel m = load_model_dir(dir);

@@ -49,7 +49,8 @@ void expect_near_rows(const std::vector<std::vector<float>>& got, const std::vec
   ASSERT_EQ(got.size(), want.size()) << what;
   for (size_t i = 0; i < got.size(); ++i) {
     ASSERT_EQ(got[i].size(), want[i].size()) << what << " row " << i;
-    for (size_t k = 0; k < got[i].size(); ++k) EXPECT_NEAR(got[i][k], want[i][k], tol) << what << " row " << i << " label " << k;
+    for (size_t k = 0; k < got[i].size(); ++k)
+      EXPECT_NEAR(got[i][k], want[i][k], tol) << what << " row " << i << " label " << k;
   }
 }
 
@@ -78,8 +79,8 @@ std::vector<std::vector<float>> logits_of(const std::vector<json>& rows) {
 // `bert-emotion serve` on `model`, port 0: answers one POST /predict body, then SIGTERM (exit 0).
 json serve_one(const fs::path& model, const std::string& body, const fs::path& tmp) {
   const fs::path out = tmp / "serve.out", err = tmp / "serve.err";
-  const pid_t pid = spawn_cli({"serve", "--model", model.string(), "--port", "0", "--threads", "1", "--no-access-log"},
-                              out, err);
+  const pid_t pid =
+      spawn_cli({"serve", "--model", model.string(), "--port", "0", "--threads", "1", "--no-access-log"}, out, err);
   int port = -1;
   const std::string prefix = "listening on http://127.0.0.1:";
   for (int i = 0; i < 6000 && port < 0; ++i) {
@@ -153,7 +154,8 @@ TEST(FamilyPairs, ClassifierGivesTheReferenceLogitsWithSegmentBAsType1) {
   expect_near_rows(clf->logits(rows), f.logits_type0, 1e-5f, "logits(rows)");
   float diff = 0;
   for (size_t i = 0; i < f.logits.size(); ++i)
-    for (size_t k = 0; k < f.logits[i].size(); ++k) diff = std::max(diff, std::abs(f.logits[i][k] - f.logits_type0[i][k]));
+    for (size_t k = 0; k < f.logits[i].size(); ++k)
+      diff = std::max(diff, std::abs(f.logits[i][k] - f.logits_type0[i][k]));
   EXPECT_GT(diff, 1e-2f);
   EXPECT_THROW(clf->classify(f.a, {"only one"}), InvalidArgument);
 }
@@ -244,7 +246,8 @@ void commands_on_family(const std::string& init_config, const fs::path& tokenize
   expect_near_rows(logits_of(json_lines(r.out)), logits_of(pairs), 1e-6f, init_config + " predict pairs");
   float diff = 0;  // a pair is not its first text alone
   for (size_t i = 0; i < texts.size(); ++i)
-    for (size_t k = 0; k < names.size(); ++k) diff = std::max(diff, std::abs(pairs[i].logits[k] - singles[i].logits[k]));
+    for (size_t k = 0; k < names.size(); ++k)
+      diff = std::max(diff, std::abs(pairs[i].logits[k] - singles[i].logits[k]));
   EXPECT_GT(diff, 1e-6f) << init_config;
 
   // tokenize: the tokenizer's ids.
@@ -269,9 +272,27 @@ void commands_on_family(const std::string& init_config, const fs::path& tokenize
 
   // train 3 steps, then predict with the result: the trained Classifier's logits, which moved.
   const fs::path out = tmp.path / "trained";
-  r = run_cli({"train", "--model", dir.string(), "--data", (tmp.path / "data").string(), "--output-dir", out.string(),
-               "--max-steps", "3", "--batch-size", "2", "--learning-rate", "1e-3", "--eval-split", "none",
-               "--test-split", "none", "--threads", "1", "--quiet", "--no-plots"});
+  r = run_cli({"train",
+               "--model",
+               dir.string(),
+               "--data",
+               (tmp.path / "data").string(),
+               "--output-dir",
+               out.string(),
+               "--max-steps",
+               "3",
+               "--batch-size",
+               "2",
+               "--learning-rate",
+               "1e-3",
+               "--eval-split",
+               "none",
+               "--test-split",
+               "none",
+               "--threads",
+               "1",
+               "--quiet",
+               "--no-plots"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto trained = Classifier::load(out, {.threads = 1});
   EXPECT_EQ(trained->config().model_type, clf->config().model_type);
@@ -282,7 +303,8 @@ void commands_on_family(const std::string& init_config, const fs::path& tokenize
   expect_near_rows(logits_of(json_lines(r.out)), logits_of(after), 1e-6f, init_config + " predict after train");
   diff = 0;
   for (size_t i = 0; i < texts.size(); ++i)
-    for (size_t k = 0; k < names.size(); ++k) diff = std::max(diff, std::abs(after[i].logits[k] - singles[i].logits[k]));
+    for (size_t k = 0; k < names.size(); ++k)
+      diff = std::max(diff, std::abs(after[i].logits[k] - singles[i].logits[k]));
   EXPECT_GT(diff, 1e-6f) << init_config << ": training did not change the logits";
 
   // serve: one /predict request, scores = softmax of the Classifier's logits.

@@ -63,16 +63,16 @@ TEST(FamilyConfig, RobertaConfigParsesAndRoundTrips) {
   EXPECT_EQ(back["position_embedding_type"], "absolute");
   EXPECT_FALSE(back.contains("dim")) << "DistilBERT's key names must not leak into a RoBERTa config";
   EXPECT_FALSE(back.contains("n_layers"));
-  EXPECT_EQ(back["bos_token_id"], 0);              // unknown keys are kept
+  EXPECT_EQ(back["bos_token_id"], 0);  // unknown keys are kept
   EXPECT_EQ(back["gradient_checkpointing"], false);
   const ModelConfig again = parse_config(back, "again");
   EXPECT_EQ(config_to_json(again), back);
 }
 
 TEST(FamilyConfig, BertDefaultsAndClassifierDropout) {
-  json j = {{"model_type", "bert"}, {"vocab_size", 100}, {"hidden_size", 16}, {"num_hidden_layers", 1},
-            {"num_attention_heads", 2}, {"intermediate_size", 32}, {"max_position_embeddings", 40},
-            {"classifier_dropout", 0.3}, {"hidden_act", "gelu_pytorch_tanh"}};
+  json j = {{"model_type", "bert"},          {"vocab_size", 100},         {"hidden_size", 16},
+            {"num_hidden_layers", 1},        {"num_attention_heads", 2},  {"intermediate_size", 32},
+            {"max_position_embeddings", 40}, {"classifier_dropout", 0.3}, {"hidden_act", "gelu_pytorch_tanh"}};
   const ModelConfig c = parse_config(j, "bert.json");
   EXPECT_EQ(c.family, Family::bert);
   EXPECT_EQ(c.type_vocab_size, 2);
@@ -203,7 +203,8 @@ TEST(FamilyLoad, RobertaMaskedLmCheckpointGetsAFreshHead) {
   // The encoder came from the file.
   const LoadedModel full = load_model_dir(kForward + "roberta", {.owned_arena = true});
   const ParamInfo& q = m.layout.find("roberta.encoder.layer.1.attention.self.query.weight");
-  EXPECT_TRUE(std::equal(m.arena.begin() + std::ptrdiff_t(q.offset), m.arena.begin() + std::ptrdiff_t(q.offset + q.numel),
+  EXPECT_TRUE(std::equal(m.arena.begin() + std::ptrdiff_t(q.offset),
+                         m.arena.begin() + std::ptrdiff_t(q.offset + q.numel),
                          full.arena.begin() + std::ptrdiff_t(q.offset)));
 }
 

@@ -145,8 +145,9 @@ TEST_P(ForwardFixture, PackedMatchesPyTorchAndThePaddedForward) {
   for (int k = 0; k < K; ++k) EXPECT_NEAR(again[k], logits[k], 1e-6) << GetParam() << ": label " << k;
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, ForwardFixture, ::testing::Values("f32", "headdim10", "f16", "bf16", "gelu_new", "bert",
-                                                                   "bert_wide", "roberta"));
+INSTANTIATE_TEST_SUITE_P(Models, ForwardFixture,
+                         ::testing::Values("f32", "headdim10", "f16", "bf16", "gelu_new", "bert", "bert_wide",
+                                           "roberta"));
 
 TEST(Forward, FixturesCoverTheirClaims) {
   // Guards against a regenerated fixture silently losing what these tests rely on.
@@ -178,7 +179,8 @@ TEST(Forward, FixturesCoverTheirClaims) {
   int roberta_longest = 0;
   for (int b = 0; b < roberta.batch.B; ++b) {
     roberta_longest = std::max(roberta_longest, roberta.batch.lengths[b]);
-    for (int t = 0; t < roberta.batch.lengths[b]; ++t) pad_inside |= roberta.batch.ids[size_t(b) * roberta.batch.T + t] == 1;
+    for (int t = 0; t < roberta.batch.lengths[b]; ++t)
+      pad_inside |= roberta.batch.ids[size_t(b) * roberta.batch.T + t] == 1;
   }
   EXPECT_TRUE(pad_inside);
   EXPECT_EQ(roberta_longest, roberta.model.config.max_tokens());
@@ -201,9 +203,10 @@ TEST(Forward, RobertaPositionIdsFollowTheIds) {
   const int too_long = c.model.config.max_tokens() + 1;
   activations_reserve(acts, c.model.config, 1, too_long, false);
   std::vector<float> logits(8);
-  EXPECT_THROW(encoder_forward(c.model.config, c.model.weights, make_batch({std::vector<int32_t>(size_t(too_long), 5)}, 1),
-                               acts, logits.data(), nullptr),
-               InvalidArgument);
+  EXPECT_THROW(
+      encoder_forward(c.model.config, c.model.weights, make_batch({std::vector<int32_t>(size_t(too_long), 5)}, 1), acts,
+                      logits.data(), nullptr),
+      InvalidArgument);
 }
 
 TEST(Forward, DropoutIsReproducibleByStepAndScalesLikeTorch) {
@@ -229,18 +232,18 @@ TEST(Forward, RejectsImpossibleBatches) {
   std::vector<float> logits(64);
   // Longer than reserved.
   EXPECT_THROW(encoder_forward(c.model.config, c.model.weights, make_batch({std::vector<int32_t>(9, 5)}, 0), acts,
-                                  logits.data(), nullptr),
+                               logits.data(), nullptr),
                InvalidArgument);
   // A token id outside the vocabulary.
-  EXPECT_THROW(encoder_forward(c.model.config, c.model.weights, make_batch({{101, 1000, 102}}, 0), acts,
-                                  logits.data(), nullptr),
-               InvalidArgument);
+  EXPECT_THROW(
+      encoder_forward(c.model.config, c.model.weights, make_batch({{101, 1000, 102}}, 0), acts, logits.data(), nullptr),
+      InvalidArgument);
   // Longer than max_position_embeddings.
   const int P = c.model.config.max_position_embeddings;
   Activations big;
   activations_reserve(big, c.model.config, 1, P + 1, false);
-  EXPECT_THROW(encoder_forward(c.model.config, c.model.weights, make_batch({std::vector<int32_t>(P + 1, 5)}, 0),
-                                  big, logits.data(), nullptr),
+  EXPECT_THROW(encoder_forward(c.model.config, c.model.weights, make_batch({std::vector<int32_t>(P + 1, 5)}, 0), big,
+                               logits.data(), nullptr),
                InvalidArgument);
   // Dropout needs training buffers; backward needs a training forward.
   DropoutSpec s;
@@ -267,8 +270,7 @@ TEST(Forward, PackedRejectsImpossibleBatches) {
   const std::vector<int32_t> too_long(size_t(m.config.max_position_embeddings) + 1, 1);
   EXPECT_THROW(encoder_forward_packed(m.config, m.weights, pack_rows({too_long}), acts, logits.data()),
                InvalidArgument);
-  EXPECT_THROW(encoder_forward_packed(m.config, m.weights, pack_rows({{1, m.config.vocab_size}}), acts,
-                                         logits.data()),
+  EXPECT_THROW(encoder_forward_packed(m.config, m.weights, pack_rows({{1, m.config.vocab_size}}), acts, logits.data()),
                InvalidArgument);
 }
 

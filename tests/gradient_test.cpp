@@ -64,8 +64,9 @@ TEST_P(GradFixture, EveryGradientMatchesPyTorch) {
   ASSERT_EQ(cfg.attention_dropout, 0.f);
   ASSERT_EQ(cfg.head_dropout(), 0.f);
   const auto batch_json = read_json(dir + "/batch.json");
-  const TokenBatch batch = make_batch(batch_json["input_ids"].get<std::vector<std::vector<int32_t>>>(), cfg.pad_token_id,
-                                      batch_json.value("token_type_ids", std::vector<std::vector<int32_t>>{}));
+  const TokenBatch batch =
+      make_batch(batch_json["input_ids"].get<std::vector<std::vector<int32_t>>>(), cfg.pad_token_id,
+                 batch_json.value("token_type_ids", std::vector<std::vector<int32_t>>{}));
   const auto labels = batch_json["labels"].get<std::vector<int32_t>>();
   const auto expected = read_json(dir + "/expected.json");
 
@@ -106,8 +107,8 @@ TEST_P(GradFixture, EveryGradientMatchesPyTorch) {
       EXPECT_LT(std::sqrt(ref2), 1e-6 * total_norm) << p.name << " reference should be ~0";
       EXPECT_LT(std::sqrt(diff2), 1e-6 * total_norm) << p.name << " should be ~0";
     } else {
-      EXPECT_LT(rel, 1e-4) << "gradient of " << p.name << ": relative L2 error " << rel << ", max abs error "
-                           << max_abs << ", reference norm " << std::sqrt(ref2);
+      EXPECT_LT(rel, 1e-4) << "gradient of " << p.name << ": relative L2 error " << rel << ", max abs error " << max_abs
+                           << ", reference norm " << std::sqrt(ref2);
     }
     worst_rel = std::max(worst_rel, key_bias ? 0.0 : rel);
     ++compared;
@@ -216,8 +217,8 @@ TEST_P(FiniteDifferences, WholeModelMatchesWithDropoutOn) {
     for (size_t i : coords) {
       // The [PAD] rows' zero gradient is torch's convention, not the derivative: checked below.
       const bool pad_row = i / size_t(cfg.dim) == size_t(pad);
-      if (pad_row && (&p == &layout.word_embeddings() ||
-                      (cfg.family == Family::roberta && &p == &layout.position_embeddings())))
+      if (pad_row &&
+          (&p == &layout.word_embeddings() || (cfg.family == Family::roberta && &p == &layout.position_embeddings())))
         continue;
       float& x = arena[p.offset + i];
       const float x0 = x;
@@ -228,8 +229,8 @@ TEST_P(FiniteDifferences, WholeModelMatchesWithDropoutOn) {
       x = x0;
       const double fd = (lp - lm) / (2.0 * eps);
       const double an = s.grads[p.offset + i];
-      EXPECT_NEAR(an, fd, 2e-3 + 3e-2 * std::fabs(fd)) << "gradient of " << p.name << "[" << i << "] (tensor max |g| "
-                                                         << max_g << ")";
+      EXPECT_NEAR(an, fd, 2e-3 + 3e-2 * std::fabs(fd))
+          << "gradient of " << p.name << "[" << i << "] (tensor max |g| " << max_g << ")";
     }
   }
   // The [PAD] row (the pad id appears in row 0) gets no gradient.
@@ -238,8 +239,10 @@ TEST_P(FiniteDifferences, WholeModelMatchesWithDropoutOn) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, FiniteDifferences, ::testing::Values("tiny", "bert-tiny", "roberta-tiny"),
-                         [](const auto& info) { return info.param == "tiny" ? std::string("distilbert")
-                                                                              : info.param.substr(0, info.param.find('-')); });
+                         [](const auto& info) {
+                           return info.param == "tiny" ? std::string("distilbert")
+                                                       : info.param.substr(0, info.param.find('-'));
+                         });
 
 TEST(Gradient, BackwardNeedsATrainingForwardOfTheSameBatch) {
   ModelConfig cfg = preset_config("tiny");
@@ -258,7 +261,6 @@ TEST(Gradient, BackwardNeedsATrainingForwardOfTheSameBatch) {
   activations_reserve(training, cfg, 2, 8, true);
   EXPECT_THROW(encoder_backward(cfg, w, g, batch, training, dlogits.data()), InvalidArgument);
   encoder_forward(cfg, w, batch, training, logits.data(), nullptr);
-  EXPECT_THROW(encoder_backward(cfg, w, g, make_batch({{1, 5, 2, 2}}, 0), training, dlogits.data()),
-               InvalidArgument);
+  EXPECT_THROW(encoder_backward(cfg, w, g, make_batch({{1, 5, 2, 2}}, 0), training, dlogits.data()), InvalidArgument);
   EXPECT_NO_THROW(encoder_backward(cfg, w, g, batch, training, dlogits.data()));
 }

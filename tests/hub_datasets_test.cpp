@@ -20,9 +20,9 @@ using bert_emotion::testing_support::unset_before_tests;
 
 namespace {
 
-[[maybe_unused]] const auto* const kCleanEnv = unset_before_tests(
-    {"HF_HUB_OFFLINE", "HF_HOME", "BERT_EMOTION_DATA_DIR", "BERT_EMOTION_CACHE", "BERT_EMOTION_TWEETEVAL_URL",
-     "XDG_CACHE_HOME"});
+[[maybe_unused]] const auto* const kCleanEnv =
+    unset_before_tests({"HF_HUB_OFFLINE", "HF_HOME", "BERT_EMOTION_DATA_DIR", "BERT_EMOTION_CACHE",
+                        "BERT_EMOTION_TWEETEVAL_URL", "XDG_CACHE_HOME"});
 
 TEST(HubDatasets, TaskNames) {
   EXPECT_EQ(tweeteval_task("tweet_eval/emotion").value(), "emotion");

@@ -33,9 +33,9 @@ using bert_emotion::testing_support::unset_before_tests;
 namespace {
 
 // The variables a developer's shell might carry that would change what these tests see.
-[[maybe_unused]] const auto* const kCleanEnv = unset_before_tests(
-    {"HF_TOKEN", "HF_HUB_OFFLINE", "HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE",
-     "BERT_EMOTION_DATA_DIR", "BERT_EMOTION_CACHE", "BERT_EMOTION_TWEETEVAL_URL"});
+[[maybe_unused]] const auto* const kCleanEnv =
+    unset_before_tests({"HF_TOKEN", "HF_HUB_OFFLINE", "HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE",
+                        "BERT_EMOTION_DATA_DIR", "BERT_EMOTION_CACHE", "BERT_EMOTION_TWEETEVAL_URL"});
 
 // A deterministic pseudo-random "weights" file, big enough that half of it is a real transfer.
 std::string make_blob(size_t n) {
@@ -63,11 +63,11 @@ class FakeHub {
 
   // Switches and counters (touched by the server thread).
   std::atomic<bool> drop_next_cdn_get{false};
-  std::atomic<bool> external_cdn{false};   // redirect LFS files to a second server (another origin)
+  std::atomic<bool> external_cdn{false};  // redirect LFS files to a second server (another origin)
   std::atomic<bool> corrupt_cdn{false};
   std::mutex mu;
-  std::vector<std::string> log;            // "METHOD path [range]"
-  std::vector<std::string> authorizations; // Authorization headers seen
+  std::vector<std::string> log;             // "METHOD path [range]"
+  std::vector<std::string> authorizations;  // Authorization headers seen
   size_t cdn_bytes_sent = 0;
   int cdn_gets = 0;
   std::vector<std::string> cdn_ranges;
@@ -87,7 +87,8 @@ class FakeHub {
       resolve(req, res, req.matches[1], req.matches[2], req.matches[3]);
     });
     svr_.Get(R"(/cdn/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) { cdn(req, res); });
-    cdn_svr_.Get(R"(/cdn/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) { cdn(req, res); });
+    cdn_svr_.Get(R"(/cdn/([0-9a-f]{64}))",
+                 [this](const httplib::Request& req, httplib::Response& res) { cdn(req, res); });
     port_ = svr_.bind_to_any_port("127.0.0.1");
     cdn_port_ = cdn_svr_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { svr_.listen_after_bind(); });
@@ -488,8 +489,9 @@ std::pair<int, std::string> run_command(const std::string& cmd) {
 }
 
 TEST_F(HubTest, CommandLineDownload) {
-  std::string cmd = std::string("HF_ENDPOINT=") + hub_.endpoint() + " '" BERT_EMOTION_BIN "' download org/tiny --cache-dir '" +
-                    opts_.cache_dir.string() + "' 2>'" + (root_ / "err.txt").string() + "'";
+  std::string cmd = std::string("HF_ENDPOINT=") + hub_.endpoint() +
+                    " '" BERT_EMOTION_BIN "' download org/tiny --cache-dir '" + opts_.cache_dir.string() + "' 2>'" +
+                    (root_ / "err.txt").string() + "'";
   FILE* p = ::popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);
   char buf[4096];
@@ -503,7 +505,8 @@ TEST_F(HubTest, CommandLineDownload) {
 
   // --local-dir: a plain copy, files not links, and its path on stdout.
   fs::path plain = root_ / "plain";
-  auto [rc, copied] = run_command(std::string("HF_ENDPOINT=") + hub_.endpoint() + " '" BERT_EMOTION_BIN "' download -q org/tiny --cache-dir '" +
+  auto [rc, copied] = run_command(std::string("HF_ENDPOINT=") + hub_.endpoint() +
+                                  " '" BERT_EMOTION_BIN "' download -q org/tiny --cache-dir '" +
                                   opts_.cache_dir.string() + "' --local-dir '" + plain.string() + "'");
   EXPECT_EQ(rc, 0);
   EXPECT_EQ(copied, plain.string() + "\n");
@@ -547,7 +550,8 @@ TEST_F(HubTest, PredictTakesAHubId) {
   EXPECT_TRUE(fs::is_symlink(repo_dir() / "snapshots" / hub_.commit / "model.safetensors"));
   // And offline, from the cache alone.
   hub_.stop();
-  auto [off_rc, off_out] = run_command("HF_HUB_OFFLINE=1 " + env + "'" BERT_EMOTION_BIN "' predict --model org/tiny" + texts);
+  auto [off_rc, off_out] =
+      run_command("HF_HUB_OFFLINE=1 " + env + "'" BERT_EMOTION_BIN "' predict --model org/tiny" + texts);
   ASSERT_EQ(off_rc, 0) << off_out;
   EXPECT_EQ(off_out, local_out);
 }
@@ -559,7 +563,8 @@ namespace {
 int requests_for(const FakeHub& hub, const std::string& file) {
   int n = 0;
   for (const auto& line : hub.log)
-    if (line.size() > file.size() && line.compare(line.size() - file.size() - 1, std::string::npos, "/" + file) == 0) ++n;
+    if (line.size() > file.size() && line.compare(line.size() - file.size() - 1, std::string::npos, "/" + file) == 0)
+      ++n;
   return n;
 }
 }  // namespace

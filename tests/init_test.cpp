@@ -39,7 +39,8 @@ TEST(Init, FollowsTransformersRules) {
   init_weights(c, layout, a.data(), 1);
   for (const auto& p : layout.params()) {
     const float* x = a.data() + p.offset;
-    const bool layer_norm = p.name.find("LayerNorm") != std::string::npos || p.name.find("layer_norm") != std::string::npos;
+    const bool layer_norm =
+        p.name.find("LayerNorm") != std::string::npos || p.name.find("layer_norm") != std::string::npos;
     if (layer_norm && ends_with(p.name, ".weight")) {
       for (size_t i = 0; i < p.numel; ++i) ASSERT_EQ(x[i], 1.0f) << p.name;
     } else if (ends_with(p.name, ".bias")) {
@@ -121,10 +122,18 @@ TEST(Init, SinusoidalPositionTable) {
   //   angle(pos, j) = pos / 10000^(2 * floor(j / 2) / 4); even j -> sin, odd j -> cos
   std::vector<float> t(3 * 4);
   sinusoidal_position_table(3, 4, t.data());
-  const std::vector<double> want = {
-      0, 1, 0, 1,                                                       // pos 0
-      std::sin(1.0), std::cos(1.0), std::sin(0.01), std::cos(0.01),     // pos 1: 10000^(2/4) = 100
-      std::sin(2.0), std::cos(2.0), std::sin(0.02), std::cos(0.02)};    // pos 2
+  const std::vector<double> want = {0,
+                                    1,
+                                    0,
+                                    1,  // pos 0
+                                    std::sin(1.0),
+                                    std::cos(1.0),
+                                    std::sin(0.01),
+                                    std::cos(0.01),  // pos 1: 10000^(2/4) = 100
+                                    std::sin(2.0),
+                                    std::cos(2.0),
+                                    std::sin(0.02),
+                                    std::cos(0.02)};  // pos 2
   for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(t[i], static_cast<float>(want[i])) << i;
 
   ModelConfig c = config();

@@ -158,8 +158,9 @@ TEST(Int8Model, UnknownDtypeIsRejected) {
 
 TEST(Int8Model, EveryInstructionSetPathPrintsTheSameLogits) {
   const std::string dir = (Env::root / "parity").string();
-  const std::vector<std::string> args = {"predict", "--model", dir, "--dtype", "int8", "--logits",
-                                         "I am so happy today", "this is terrible, I hate it", "meh"};
+  const std::vector<std::string> args = {
+      "predict", "--model", dir, "--dtype", "int8", "--logits", "I am so happy today", "this is terrible, I hate it",
+      "meh"};
   std::string first;
   for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512, CpuIsa::avx512_vnni, CpuIsa::avx512_bf16}) {
     if (isa > detected_cpu_isa()) {

@@ -228,8 +228,8 @@ namespace {
 
 // Naive double-precision attention with HF's masking, written independently of the kernel.
 std::vector<double> reference_attention(const std::vector<float>& q, const std::vector<float>& k,
-                                        const std::vector<float>& v, const std::vector<int32_t>& lengths, int B,
-                                        int Tq, int Tk, int H, int D) {
+                                        const std::vector<float>& v, const std::vector<int32_t>& lengths, int B, int Tq,
+                                        int Tk, int H, int D) {
   const int C = H * D;
   std::vector<double> ctx(size_t(B) * Tq * C, 0.0);
   for (int b = 0; b < B; ++b)
@@ -238,7 +238,8 @@ std::vector<double> reference_attention(const std::vector<float>& q, const std::
         std::vector<double> s(Tk);
         for (int j = 0; j < Tk; ++j) {
           double d = 0;
-          for (int e = 0; e < D; ++e) d += double(q[(size_t(b) * Tq + i) * C + h * D + e]) * k[(size_t(b) * Tk + j) * C + h * D + e];
+          for (int e = 0; e < D; ++e)
+            d += double(q[(size_t(b) * Tq + i) * C + h * D + e]) * k[(size_t(b) * Tk + j) * C + h * D + e];
           s[j] = j < lengths[b] ? d : double(std::numeric_limits<float>::lowest());
         }
         double mx = s[0];
@@ -282,7 +283,8 @@ TEST(Attention, VarlenMatchesTheReferencePerSequence) {
   for (int b = 1; b <= B; ++b) first.push_back(b);
   const int N = offsets.back();
   auto q = randn(size_t(N) * C, 30), k = randn(size_t(N) * C, 31), v = randn(size_t(N) * C, 32);
-  std::vector<float> ctx(size_t(N) * C, -7.f), scratch(attention_varlen_scratch_floats(offsets.data(), offsets.data(), B));
+  std::vector<float> ctx(size_t(N) * C, -7.f),
+      scratch(attention_varlen_scratch_floats(offsets.data(), offsets.data(), B));
   attention_forward_varlen(ctx.data(), scratch.data(), q.data(), k.data(), v.data(), offsets.data(), offsets.data(), B,
                            H, D);
   std::vector<float> q_cls(size_t(B) * C), ctx_cls(size_t(B) * C, -7.f);
@@ -293,7 +295,8 @@ TEST(Attention, VarlenMatchesTheReferencePerSequence) {
   for (int b = 0; b < B; ++b) {
     const int len = lengths[b];
     const auto slice = [&](const std::vector<float>& x) {
-      return std::vector<float>(x.begin() + std::ptrdiff_t(offsets[b]) * C, x.begin() + std::ptrdiff_t(offsets[b] + len) * C);
+      return std::vector<float>(x.begin() + std::ptrdiff_t(offsets[b]) * C,
+                                x.begin() + std::ptrdiff_t(offsets[b] + len) * C);
     };
     const auto ref = reference_attention(slice(q), slice(k), slice(v), {len}, 1, len, len, H, D);
     for (size_t i = 0; i < ref.size(); ++i)
@@ -312,8 +315,8 @@ TEST(Attention, BackwardMatchesFiniteDifferencesWithMaskAndDropout) {
     std::vector<uint8_t> keep(B * H * T * T);
     // The masks are a pure function of (seed, stream), so the loss stays a smooth function of q, k, v.
     auto loss = [&] {
-      attention_forward(ctx.data(), P.data(), Pd.data(), keep.data(), q.data(), k.data(), v.data(), lengths.data(),
-                        B, T, T, H, D, p, 7, 3);
+      attention_forward(ctx.data(), P.data(), Pd.data(), keep.data(), q.data(), k.data(), v.data(), lengths.data(), B,
+                        T, T, H, D, p, 7, 3);
       return dot(ctx, R);
     };
     loss();
@@ -404,9 +407,12 @@ TEST(BceWithLogits, MatchesPyTorchFixtureAndFiniteDifferences) {
   ASSERT_TRUE(f) << "missing fixture forward/bce.json (tools/make_forward_fixtures.sh)";
   const auto j = nlohmann::json::parse(f);
   std::vector<float> z, t, g;
-  for (const auto& r : j["logits"]) for (float v : r) z.push_back(v);
-  for (const auto& r : j["targets"]) for (float v : r) t.push_back(v);
-  for (const auto& r : j["grad"]) for (float v : r) g.push_back(v);
+  for (const auto& r : j["logits"])
+    for (float v : r) z.push_back(v);
+  for (const auto& r : j["targets"])
+    for (float v : r) t.push_back(v);
+  for (const auto& r : j["grad"])
+    for (float v : r) g.push_back(v);
   const int B = int(j["logits"].size()), K = int(j["logits"][0].size());
   const float loss = bce_with_logits_forward(z.data(), t.data(), B, K);
   EXPECT_NEAR(loss, j["loss"].get<double>(), 1e-6 * std::fabs(j["loss"].get<double>()));
@@ -458,8 +464,8 @@ TEST(Attention, ProbabilityDropoutFractionAndScale) {
   const std::vector<int32_t> lengths = {T, T};
   std::vector<float> ctx(B * T * C), P(B * H * T * T), Pd(B * H * T * T);
   std::vector<uint8_t> keep(B * H * T * T);
-  attention_forward(ctx.data(), P.data(), Pd.data(), keep.data(), q.data(), k.data(), v.data(), lengths.data(), B, T,
-                    T, H, D, p, 42, dropout_stream(3, 1));
+  attention_forward(ctx.data(), P.data(), Pd.data(), keep.data(), q.data(), k.data(), v.data(), lengths.data(), B, T, T,
+                    H, D, p, 42, dropout_stream(3, 1));
   size_t dropped = 0;
   for (size_t e = 0; e < P.size(); ++e) {
     if (keep[e] == 0) {

@@ -2,8 +2,8 @@
 // from tools/make_interop_fixture.sh), shape and missing-tensor errors with exact messages,
 // missing heads, bare DistilBertModel names, ignored masked-LM tensors, mmap views vs owned copies,
 // and save_model_dir round trips.
-#include "model/checkpoint.hpp"
 #include "model/model_dir.hpp"
+#include "model/checkpoint.hpp"
 
 #include <gtest/gtest.h>
 
@@ -174,8 +174,9 @@ TEST(ModelDir, ShapeMismatchMessageIsExact) {
   ModelConfig more_labels = m.cfg;
   set_labels(more_labels, {"a", "b", "c", "d", "e", "f"});
   write_file_atomic(dir.path / "config.json", config_to_json(more_labels).dump(2));
-  EXPECT_NE(error_of<FormatError>([&] { load_model_dir(dir.path); })
-                .find("tensor classifier.weight: expected [6, 24], got [4, 24]"),
+  EXPECT_NE(error_of<FormatError>([&] {
+              load_model_dir(dir.path);
+            }).find("tensor classifier.weight: expected [6, 24], got [4, 24]"),
             std::string::npos);
 }
 
@@ -217,8 +218,9 @@ TEST(ModelDir, MissingHead) {
   // half a head is a broken file, not a masked-LM checkpoint
   TempDir half;
   write_custom_dir(half.path, m, [](const std::string& n) { return n.rfind("classifier.", 0) == 0 ? "" : n; });
-  EXPECT_NE(error_of<FormatError>([&] { load_model_dir(half.path, {.allow_missing_head = true}); })
-                .find("incomplete classification head: missing classifier.weight, classifier.bias"),
+  EXPECT_NE(error_of<FormatError>([&] {
+              load_model_dir(half.path, {.allow_missing_head = true});
+            }).find("incomplete classification head: missing classifier.weight, classifier.bias"),
             std::string::npos);
 }
 
@@ -283,10 +285,9 @@ TEST(ModelDir, TiedWordEmbeddingsFromVocabProjector) {
   TempDir dir;
   Model m = random_model();
   const ParamInfo& word = m.layout.find("distilbert.embeddings.word_embeddings.weight");
-  write_custom_dir(
-      dir.path, m,
-      [](const std::string& n) { return n == "distilbert.embeddings.word_embeddings.weight" ? "" : n; },
-      {{"vocab_projector.weight", Dtype::F32, word.shape, m.arena.data() + word.offset, word.numel * 4}});
+  write_custom_dir(dir.path, m,
+                   [](const std::string& n) { return n == "distilbert.embeddings.word_embeddings.weight" ? "" : n; },
+                   {{"vocab_projector.weight", Dtype::F32, word.shape, m.arena.data() + word.offset, word.numel * 4}});
   expect_weights_equal(load_model_dir(dir.path), m.arena);
 }
 
@@ -309,13 +310,13 @@ TEST(ModelDir, MissingFilesAreIoErrorsNamingThePath) {
   Model m = random_model();
   write_file_atomic(dir.path / "config.json", config_to_json(m.cfg).dump(2));
   const std::string no_weights = error_of<IoError>([&] { load_model_dir(dir.path); });
-  EXPECT_NE(no_weights.find(dir.path.string() + ": no weights (expected model.safetensors, model.safetensors.index.json, "
-                                                "pytorch_model.bin or pytorch_model.bin.index.json)"),
-            std::string::npos)
+  EXPECT_NE(
+      no_weights.find(dir.path.string() + ": no weights (expected model.safetensors, model.safetensors.index.json, "
+                                          "pytorch_model.bin or pytorch_model.bin.index.json)"),
+      std::string::npos)
       << no_weights;
   write_file_atomic(dir.path / "pytorch_model.bin", "not a zip");
-  EXPECT_NE(error_of<CheckpointError>([&] { load_model_dir(dir.path); }).find("pytorch_model.bin"),
-            std::string::npos);
+  EXPECT_NE(error_of<CheckpointError>([&] { load_model_dir(dir.path); }).find("pytorch_model.bin"), std::string::npos);
   // a corrupt weights file surfaces the safetensors rule
   write_file_atomic(dir.path / "model.safetensors", "short");
   try {
@@ -338,7 +339,7 @@ TEST(ModelDir, SinusoidalTableMayBeOmitted) {
     return n == "distilbert.embeddings.position_embeddings.weight" ? "" : n;
   });
   const LoadedModel l = load_model_dir(dir.path);
-  expect_weights_equal(l, m.arena);  // init wrote the same sinusoidal table the loader computes
+  expect_weights_equal(l, m.arena);       // init wrote the same sinusoidal table the loader computes
   EXPECT_EQ(l.weights.pos_emb[1], 1.0f);  // cos(0) at position 0, odd column
 }
 

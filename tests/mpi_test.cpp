@@ -87,12 +87,15 @@ class Mpi : public ::testing::Test {
     cfg.max_position_embeddings = 64;
     set_labels(cfg, {"anger", "joy", "optimism"});
     create_random_model_dir(root / "tiny", cfg, 7, fs::path(SHARED_DIR) / "models" / "distilbert-base-cased");
-    const std::vector<std::string> words = {"love", "hate",  "happy", "sad",       "angry",   "hope",
+    const std::vector<std::string> words = {"love",  "hate",  "happy", "sad",       "angry",   "hope",
                                             "great", "awful", "day",   "wonderful", "furious", "calm"};
     const std::vector<std::string> labels = {"anger", "joy", "optimism"};
     fs::create_directories(root / "data");
     uint64_t s = 12345;
-    auto next = [&s](uint64_t m) { s = s * 6364136223846793005ull + 1442695040888963407ull; return (s >> 33) % m; };
+    auto next = [&s](uint64_t m) {
+      s = s * 6364136223846793005ull + 1442695040888963407ull;
+      return (s >> 33) % m;
+    };
     std::string texts;
     for (auto [split, n] : {std::pair{"train", 23}, {"val", 7}, {"test", 9}}) {
       std::string csv = "text,label\n";
@@ -110,10 +113,29 @@ class Mpi : public ::testing::Test {
 
   static std::vector<std::string> train_args(const fs::path& out, int per_device_batch) {
     const fs::path root = root_->path;
-    return {"train", "--model", (root / "tiny").string(), "--data", (root / "data").string(), "--output-dir",
-            out.string(), "--per-device-train-batch-size", std::to_string(per_device_batch), "--max-steps", "30",
-            "--dropout", "off", "--no-shuffle", "--learning-rate", "1e-3", "--logging-steps", "5",
-            "--save-strategy", "no", "--threads", "1", "--quiet"};
+    return {"train",
+            "--model",
+            (root / "tiny").string(),
+            "--data",
+            (root / "data").string(),
+            "--output-dir",
+            out.string(),
+            "--per-device-train-batch-size",
+            std::to_string(per_device_batch),
+            "--max-steps",
+            "30",
+            "--dropout",
+            "off",
+            "--no-shuffle",
+            "--learning-rate",
+            "1e-3",
+            "--logging-steps",
+            "5",
+            "--save-strategy",
+            "no",
+            "--threads",
+            "1",
+            "--quiet"};
   }
 
   // N ranks x batch 2 against one process x batch 2N.
@@ -210,8 +232,9 @@ TEST_F(Mpi, PredictAndEvalShardedEqualOneProcess) {
   SKIP_WITHOUT_MPI();
   const fs::path root = root_->path;
   const std::string model = (root / "tiny").string();
-  const std::vector<std::string> predict = {"predict", "--model", model, "--input", (root / "texts.txt").string(),
-                                            "--batch-size", "4", "--logits", "--threads", "1"};
+  const std::vector<std::string> predict = {
+      "predict",      "--model", model,      "--input",   (root / "texts.txt").string(),
+      "--batch-size", "4",       "--logits", "--threads", "1"};
   const CliResult p1 = run(0, predict, root);
   ASSERT_EQ(p1.exit_code, 0) << p1.err;
   EXPECT_EQ(std::count(p1.out.begin(), p1.out.end(), '\n'), 39);
@@ -221,8 +244,9 @@ TEST_F(Mpi, PredictAndEvalShardedEqualOneProcess) {
     EXPECT_EQ(pn.out, p1.out) << np << " ranks";
   }
   auto eval = [&](const std::string& out) {
-    return std::vector<std::string>{"eval", "--model", model, "--data", (root / "data").string(), "--split", "train",
-                                    "--batch-size", "3", "--threads", "1", "--output", out};
+    return std::vector<std::string>{
+        "eval",      "--model", model,      "--data", (root / "data").string(), "--split", "train", "--batch-size", "3",
+        "--threads", "1",       "--output", out};
   };
   ASSERT_EQ(run(0, eval((root / "e1.json").string()), root).exit_code, 0);
   auto strip = [](nlohmann::json j) {
@@ -283,7 +307,8 @@ TEST_F(Mpi, KilledRankEndsTheJobAndTheCheckpointResumesOnOtherRanks) {
   // let rank 0 go on: it waits for rank 1 in the next allreduce until mpirun ends the job.
   const auto t0 = std::chrono::steady_clock::now();
   auto since = [](auto t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };
-  while (!fs::exists(out / "checkpoint-77") && since(t0) < 120) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (!fs::exists(out / "checkpoint-77") && since(t0) < 120)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const auto ranks = ranks_of(mpirun);
   ASSERT_EQ(ranks.size(), 2u) << slurp(root / "killed.err");
   for (auto [rank, pid] : ranks) ::kill(pid, SIGSTOP);

@@ -104,8 +104,9 @@ TEST(MultiLabelData, CsvListsMakeAMultiLabelDataset) {
 
 TEST(MultiLabelData, JsonlListsOfIdsOrNames) {
   TempDir t;
-  spit(t.path / "n.jsonl", "{\"text\": \"a\", \"label\": [\"joy\", \"anger\"]}\n{\"text\": \"b\", \"label\": []}\n"
-                           "{\"text\": \"c\", \"label\": \"joy\"}\n");
+  spit(t.path / "n.jsonl",
+       "{\"text\": \"a\", \"label\": [\"joy\", \"anger\"]}\n{\"text\": \"b\", \"label\": []}\n"
+       "{\"text\": \"c\", \"label\": \"joy\"}\n");
   Dataset d = load_dataset(t.path / "n.jsonl", "");
   EXPECT_TRUE(d.multi_label);
   EXPECT_EQ(d.label_names, (std::vector<std::string>{"anger", "joy"}));

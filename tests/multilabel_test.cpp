@@ -14,10 +14,10 @@
 #include "data/thresholds.hpp"
 #include "model/encoder.hpp"
 #include "model/model_dir.hpp"
-#include "train_fixture.hpp"
 #include "model/safetensors.hpp"
 #include "test_support.hpp"
 #include "train/trainer.hpp"
+#include "train_fixture.hpp"
 #include "util/error.hpp"
 
 using namespace bert_emotion;
@@ -86,7 +86,9 @@ TEST(MultiLabelMetrics, MatchScikitLearn) {
 }
 
 TEST(MultiLabelMetrics, ShapeErrorsNameTheRow) {
-  EXPECT_THAT(error_of<InvalidArgument>([] { compute_multilabel_metrics({{1, 0}, {0, 1}}, {{1, 0}, {0}}); }),
+  EXPECT_THAT(error_of<InvalidArgument>([] {
+                compute_multilabel_metrics({{1, 0}, {0, 1}}, {{1, 0}, {0}});
+              }),
               ::testing::HasSubstr("row 1 of y_pred has 1 labels, expected 2"));
 }
 
@@ -111,7 +113,9 @@ TEST(Thresholds, FileRoundTripAndErrors) {
   EXPECT_TRUE(read_thresholds(t.path, names).empty());
   write_thresholds(t.path, names, {0.35f, 0.6f}, "dev.tsv");
   EXPECT_EQ(read_thresholds(t.path, names), (std::vector<float>{0.35f, 0.6f}));
-  EXPECT_THAT(error_of<FormatError>([&] { read_thresholds(t.path, {"joy", "fear"}); }),
+  EXPECT_THAT(error_of<FormatError>([&] {
+                read_thresholds(t.path, {"joy", "fear"});
+              }),
               ::testing::HasSubstr("no threshold for label 'fear'"));
   spit(t.path / kThresholdsFile, R"({"thresholds": {"joy": 1.5, "anger": 0.5}})");
   EXPECT_THAT(error_of<FormatError>([&] { read_thresholds(t.path, names); }), ::testing::HasSubstr("in [0, 1]"));

@@ -8,13 +8,13 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <bit>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <limits>
 #include <random>
-#include <unistd.h>
 
 #include "util/atomic_file.hpp"
 
@@ -112,10 +112,11 @@ TEST(SafetensorsReject, BadStructure) {
   EXPECT_EQ(rule(R"({"t":{"dtype":"F32","shape":[4.5],"data_offsets":[0,16]}})"),
             SafetensorsRule::InvalidHeaderDeserialization);
   // unknown dtype: the message names the tensor and the dtype
-  const std::string bad_dtype = file_bytes(R"({"weird":{"dtype":"F31","shape":[4],"data_offsets":[0,16]}})",
-                                           std::string(16, '\0'));
+  const std::string bad_dtype =
+      file_bytes(R"({"weird":{"dtype":"F31","shape":[4],"data_offsets":[0,16]}})", std::string(16, '\0'));
   EXPECT_EQ(rule_of(bad_dtype), SafetensorsRule::InvalidHeaderDeserialization);
-  EXPECT_NE(what_of(bad_dtype).find("tensor \"weird\": unknown dtype \"F31\""), std::string::npos) << what_of(bad_dtype);
+  EXPECT_NE(what_of(bad_dtype).find("tensor \"weird\": unknown dtype \"F31\""), std::string::npos)
+      << what_of(bad_dtype);
 }
 
 TEST(SafetensorsReject, MetadataMustBeStringMap) {
@@ -136,8 +137,7 @@ TEST(SafetensorsReject, DuplicateNames) {
   // a duplicate key inside an entry or in __metadata__ is just as ambiguous
   EXPECT_EQ(rule_of(file_bytes(R"({"a":{"dtype":"U8","dtype":"I8","shape":[1],"data_offsets":[0,1]}})", "x")),
             SafetensorsRule::DuplicateName);
-  EXPECT_EQ(rule_of(file_bytes(R"({"__metadata__":{"format":"pt","format":"tf"}})")),
-            SafetensorsRule::DuplicateName);
+  EXPECT_EQ(rule_of(file_bytes(R"({"__metadata__":{"format":"pt","format":"tf"}})")), SafetensorsRule::DuplicateName);
 }
 
 TEST(SafetensorsReject, JsonAttackOverlappingOffsets) {
@@ -214,8 +214,8 @@ TEST(SafetensorsReject, TruncationsAndCorruptionsNeverCrash) {
   // Every prefix of a valid file and every single-byte corruption of its header is either
   // accepted or refused with a SafetensorsError; nothing else escapes.
   std::vector<float> x = {1.f, 2.f, 3.f, 4.f, 5.f, 6.f};
-  const std::string good = serialize_safetensors({{"a", Dtype::F32, {2, 3}, x.data(), 24},
-                                                  {"b", Dtype::F32, {}, x.data(), 4}});
+  const std::string good =
+      serialize_safetensors({{"a", Dtype::F32, {2, 3}, x.data(), 24}, {"b", Dtype::F32, {}, x.data(), 4}});
   for (size_t len = 0; len < good.size(); ++len)
     EXPECT_THROW(SafetensorsFile::from_bytes(std::string_view(good).substr(0, len)), SafetensorsError) << len;
   std::mt19937 gen(7);
@@ -282,13 +282,13 @@ TEST(SafetensorsRead, Float16Widening) {
   // Hand-derived IEEE binary16 values: sign | 5-bit exponent (bias 15) | 10-bit mantissa.
   const std::vector<std::pair<uint16_t, float>> cases = {
       {0x0000, 0.0f},
-      {0x3C00, 1.0f},                                   // 2^0
-      {0xC000, -2.0f},                                  // -2^1
-      {0x3555, 0.333251953125f},                        // (1 + 341/1024) / 4
-      {0x7BFF, 65504.0f},                               // largest finite: (2 - 2^-10) * 2^15
-      {0x0400, 6.103515625e-05f},                       // smallest normal: 2^-14
-      {0x0001, 5.9604644775390625e-08f},                // smallest subnormal: 2^-24
-      {0x03FF, 6.0975551605224609375e-05f},             // largest subnormal: 1023 * 2^-24
+      {0x3C00, 1.0f},                        // 2^0
+      {0xC000, -2.0f},                       // -2^1
+      {0x3555, 0.333251953125f},             // (1 + 341/1024) / 4
+      {0x7BFF, 65504.0f},                    // largest finite: (2 - 2^-10) * 2^15
+      {0x0400, 6.103515625e-05f},            // smallest normal: 2^-14
+      {0x0001, 5.9604644775390625e-08f},     // smallest subnormal: 2^-24
+      {0x03FF, 6.0975551605224609375e-05f},  // largest subnormal: 1023 * 2^-24
       {0x8001, -5.9604644775390625e-08f},
       {0x7C00, std::numeric_limits<float>::infinity()},
       {0xFC00, -std::numeric_limits<float>::infinity()},
@@ -302,8 +302,8 @@ TEST(SafetensorsRead, Float16Widening) {
   // Through a file.
   std::vector<uint16_t> raw;
   for (const auto& c : cases) raw.push_back(c.first);
-  const std::string bytes = serialize_safetensors({{"h", Dtype::F16, {static_cast<int64_t>(raw.size())}, raw.data(),
-                                                    raw.size() * 2}});
+  const std::string bytes =
+      serialize_safetensors({{"h", Dtype::F16, {static_cast<int64_t>(raw.size())}, raw.data(), raw.size() * 2}});
   auto f = SafetensorsFile::from_bytes(std::string_view(bytes));
   std::vector<float> out(raw.size());
   f->to_float32("h", out.data());
@@ -330,18 +330,19 @@ TEST(SafetensorsRead, Float16WideningAllBitPatterns) {
     }
   }
   // and the scalar conversion is monotonic over the positive finite halves: 0x0000..0x7BFF
-  for (uint32_t h = 1; h <= 0x7BFF; ++h) ASSERT_LT(f16_to_f32(static_cast<uint16_t>(h - 1)), f16_to_f32(static_cast<uint16_t>(h))) << h;
+  for (uint32_t h = 1; h <= 0x7BFF; ++h)
+    ASSERT_LT(f16_to_f32(static_cast<uint16_t>(h - 1)), f16_to_f32(static_cast<uint16_t>(h))) << h;
 }
 
 TEST(SafetensorsRead, BFloat16Widening) {
   // bfloat16 is the top half of a float32: sign | 8-bit exponent (bias 127) | 7-bit mantissa.
   const std::vector<std::pair<uint16_t, float>> cases = {
       {0x3F80, 1.0f},
-      {0xC040, -3.0f},                                  // -(1 + 64/128) * 2^1
-      {0x4049, 3.140625f},                              // (1 + 73/128) * 2
-      {0x0080, 1.1754943508222875e-38f},                // smallest normal float: 2^-126
-      {0x0001, 9.1835496157991212e-41f},                // 2^-133, a float subnormal
-      {0x7F7F, 3.3895313892515355e38f},                 // largest finite: (2 - 2^-7) * 2^127
+      {0xC040, -3.0f},                    // -(1 + 64/128) * 2^1
+      {0x4049, 3.140625f},                // (1 + 73/128) * 2
+      {0x0080, 1.1754943508222875e-38f},  // smallest normal float: 2^-126
+      {0x0001, 9.1835496157991212e-41f},  // 2^-133, a float subnormal
+      {0x7F7F, 3.3895313892515355e38f},   // largest finite: (2 - 2^-7) * 2^127
       {0x7F80, std::numeric_limits<float>::infinity()},
       {0xFF80, -std::numeric_limits<float>::infinity()},
   };
@@ -351,8 +352,7 @@ TEST(SafetensorsRead, BFloat16Widening) {
 
   std::vector<uint16_t> raw;
   for (const auto& c : cases) raw.push_back(c.first);
-  const std::string bytes =
-      serialize_safetensors({{"b", Dtype::BF16, {2, 4}, raw.data(), raw.size() * 2}});
+  const std::string bytes = serialize_safetensors({{"b", Dtype::BF16, {2, 4}, raw.data(), raw.size() * 2}});
   auto f = SafetensorsFile::from_bytes(std::string_view(bytes));
   std::vector<float> out(raw.size());
   f->to_float32("b", out.data());
@@ -387,12 +387,11 @@ TEST(SafetensorsWrite, HeaderLayoutMatchesReference) {
   EXPECT_EQ(n % 8, 0u);
   const std::string header = bytes.substr(8, n);
   // serde_json's compact form, metadata first, then by dtype alignment (I64 > F32 > F16), then name
-  const std::string expected_json =
-      R"({"__metadata__":{"format":"pt"},)"
-      R"("ids":{"dtype":"I64","shape":[3],"data_offsets":[0,24]},)"
-      R"("alpha":{"dtype":"F32","shape":[4],"data_offsets":[24,40]},)"
-      R"("zeta":{"dtype":"F32","shape":[2,2],"data_offsets":[40,56]},)"
-      R"("half":{"dtype":"F16","shape":[2],"data_offsets":[56,60]}})";
+  const std::string expected_json = R"({"__metadata__":{"format":"pt"},)"
+                                    R"("ids":{"dtype":"I64","shape":[3],"data_offsets":[0,24]},)"
+                                    R"("alpha":{"dtype":"F32","shape":[4],"data_offsets":[24,40]},)"
+                                    R"("zeta":{"dtype":"F32","shape":[2,2],"data_offsets":[40,56]},)"
+                                    R"("half":{"dtype":"F16","shape":[2],"data_offsets":[56,60]}})";
   EXPECT_EQ(header.substr(0, expected_json.size()), expected_json);
   EXPECT_EQ(header.find_first_not_of(' ', expected_json.size()), std::string::npos);  // only space padding
   EXPECT_LT(header.size() - expected_json.size(), 8u);

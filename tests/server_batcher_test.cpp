@@ -214,8 +214,8 @@ TEST(Batcher, TokenTypesTravelWithTheirRows) {
     for (size_t r = 0; r < ids[b].size(); ++r) {
       ASSERT_EQ(ids[b][r].size(), types[b][r].size());
       const int32_t tag = ids[b][r].front();
-      const std::vector<int32_t> want = tag == 1 ? std::vector<int32_t>{0, 0, 0, 1, 1}
-                                                 : std::vector<int32_t>(ids[b][r].size(), 0);
+      const std::vector<int32_t> want =
+          tag == 1 ? std::vector<int32_t>{0, 0, 0, 1, 1} : std::vector<int32_t>(ids[b][r].size(), 0);
       EXPECT_EQ(types[b][r], want) << "row tagged " << tag;
     }
   }

@@ -23,8 +23,8 @@ namespace {
 using namespace bert_emotion;
 using namespace bert_emotion::serve;
 using namespace bert_emotion::testing_support;
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 const std::vector<std::string> kLabels = {"anger", "joy", "optimism", "sadness"};
 
@@ -190,7 +190,8 @@ TEST(ServerConnections, StopAnswersEveryReceivedRequest) {
   std::vector<std::thread> threads;
   for (int i = 0; i < clients; ++i)
     threads.emplace_back([&, i] { responses[i] = exchange(h.port, kPredict, false, 30).response; });
-  for (int t = 0; t < 500 && h.model.rows_seen.load() < 1; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  for (int t = 0; t < 500 && h.model.rows_seen.load() < 1; ++t)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   h.server->stop();
   for (auto& t : threads) t.join();
@@ -212,7 +213,8 @@ TEST(ServerConnections, ChunkedBodyOverTheLimitIs413) {
   o.payload_limit = 64 * 1024;
   Harness h(o);
   std::string chunk = std::string(8192, ' ');
-  std::string request = "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string request =
+      "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
   request += "1\r\n{\r\n";
   for (int i = 0; i < 128; ++i) request += "2000\r\n" + chunk + "\r\n";  // 1 MiB of spaces
   request += "0\r\n\r\n";
@@ -223,13 +225,15 @@ TEST(ServerConnections, ChunkedBodyOverTheLimitIs413) {
   const std::string body = R"({"inputs": "chunked"})";
   char size[16];
   std::snprintf(size, sizeof size, "%zx", body.size());
-  const Exchange small = exchange(h.port,
-                                  "POST /predict HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                                      std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n",
-                                  false);
+  const Exchange small =
+      exchange(h.port,
+               "POST /predict HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                   std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n",
+               false);
   EXPECT_EQ(status_of(small.response), 200) << small.response;
   // A declared length over the limit is refused before the body is read.
-  const Exchange declared = exchange(h.port, "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 400000000\r\n\r\n{", false, 5);
+  const Exchange declared =
+      exchange(h.port, "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 400000000\r\n\r\n{", false, 5);
   EXPECT_EQ(status_of(declared.response), 413) << declared.response;
   EXPECT_LT(declared.seconds, 3.0);
 }
@@ -248,8 +252,10 @@ TEST(ServerConnections, PostWithoutLengthIsAnsweredAtOnce) {
 TEST(ServerConnections, FormEncodedBodyIsReadAsJson) {
   Harness h;
   const std::string body = json({{"inputs", std::string(20000, 'x')}}).dump();
-  const std::string form = "POST /predict HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                     "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string form =
+      "POST /predict HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
   const Exchange f = exchange(h.port, form, false);
   EXPECT_EQ(status_of(f.response), 200) << f.response.substr(0, 300);
   EXPECT_THAT(f.response, HasSubstr("\"label\":\"sadness\""));
@@ -258,7 +264,9 @@ TEST(ServerConnections, FormEncodedBodyIsReadAsJson) {
 // Issue 20 #8: a decoded %0A or a quote in the URL cannot write a log line of its own.
 TEST(ServerConnections, AccessLogEscapesControlCharactersAndQuotes) {
   Harness h;
-  exchange(h.port, "GET /health%0Aaccess%20127.0.0.1%20%22GET%20/x%22%20200 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false);
+  exchange(h.port,
+           "GET /health%0Aaccess%20127.0.0.1%20%22GET%20/x%22%20200 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+           false);
   std::vector<std::string> lines;
   for (int i = 0; i < 500 && lines.empty(); ++i) {
     lines = h.log_lines();
@@ -274,17 +282,21 @@ TEST(ServerConnections, AccessLogEscapesControlCharactersAndQuotes) {
 TEST(ServerConnections, OptionsMethodNotAllowedAndCors) {
   {
     Harness plain;
-    const Exchange opt = exchange(plain.port, "OPTIONS /predict HTTP/1.1\r\nHost: x\r\nOrigin: https://a.example\r\nConnection: close\r\n\r\n", false);
+    const Exchange opt = exchange(
+        plain.port, "OPTIONS /predict HTTP/1.1\r\nHost: x\r\nOrigin: https://a.example\r\nConnection: close\r\n\r\n",
+        false);
     EXPECT_EQ(status_of(opt.response), 204) << opt.response;
     EXPECT_EQ(header_of(opt.response, "Allow"), "POST, OPTIONS");
     EXPECT_EQ(header_of(opt.response, "Access-Control-Allow-Origin"), "") << "CORS is off by default";
-    const Exchange del = exchange(plain.port, "DELETE /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", false);
+    const Exchange del = exchange(
+        plain.port, "DELETE /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", false);
     EXPECT_EQ(status_of(del.response), 405) << del.response;
     EXPECT_EQ(header_of(del.response, "Allow"), "POST, OPTIONS");
     const Exchange get = exchange(plain.port, "GET /tokenize HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false);
     EXPECT_EQ(status_of(get.response), 405) << get.response;
     EXPECT_THAT(get.response, HasSubstr("\"error_type\":\"Validation\""));
-    const Exchange unknown = exchange(plain.port, "GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false);
+    const Exchange unknown =
+        exchange(plain.port, "GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false);
     EXPECT_EQ(status_of(unknown.response), 404);
   }
   ServerOptions o;
@@ -299,13 +311,20 @@ TEST(ServerConnections, OptionsMethodNotAllowedAndCors) {
   EXPECT_EQ(header_of(pre.response, "Access-Control-Allow-Origin"), "https://b.example");
   EXPECT_EQ(header_of(pre.response, "Access-Control-Allow-Methods"), "POST, OPTIONS");
   EXPECT_THAT(header_of(pre.response, "Access-Control-Allow-Headers"), HasSubstr("Authorization"));
-  const Exchange ok = exchange(h.port, post("/predict", R"({"inputs": "hi"})", "Origin: https://a.example\r\nAuthorization: Bearer secret\r\n"), false);
+  const Exchange ok = exchange(
+      h.port, post("/predict", R"({"inputs": "hi"})", "Origin: https://a.example\r\nAuthorization: Bearer secret\r\n"),
+      false);
   EXPECT_EQ(status_of(ok.response), 200) << ok.response;
   EXPECT_EQ(header_of(ok.response, "Access-Control-Allow-Origin"), "https://a.example");
-  const Exchange denied = exchange(h.port, post("/predict", R"({"inputs": "hi"})", "Origin: https://a.example\r\n"), false);
+  const Exchange denied =
+      exchange(h.port, post("/predict", R"({"inputs": "hi"})", "Origin: https://a.example\r\n"), false);
   EXPECT_EQ(status_of(denied.response), 401);
-  EXPECT_EQ(header_of(denied.response, "Access-Control-Allow-Origin"), "https://a.example") << "the browser must see the 401";
-  const Exchange other = exchange(h.port, "GET /info HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\nAuthorization: Bearer secret\r\nConnection: close\r\n\r\n", false);
+  EXPECT_EQ(header_of(denied.response, "Access-Control-Allow-Origin"), "https://a.example")
+      << "the browser must see the 401";
+  const Exchange other = exchange(h.port,
+                                  "GET /info HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\nAuthorization: "
+                                  "Bearer secret\r\nConnection: close\r\n\r\n",
+                                  false);
   EXPECT_EQ(header_of(other.response, "Access-Control-Allow-Origin"), "");
 }
 

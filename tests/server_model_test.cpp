@@ -68,7 +68,8 @@ struct RealHarness {
   FunctionBackend backend{[this](const std::vector<std::vector<int32_t>>& rows) {
     if (sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms.load()));
     size_t m = max_rows.load();
-    while (rows.size() > m && !max_rows.compare_exchange_weak(m, rows.size())) {}
+    while (rows.size() > m && !max_rows.compare_exchange_weak(m, rows.size())) {
+    }
     return clf->logits(rows);
   }};
   TokenizerEncoder encoder{clf->tokenizer()};
@@ -360,7 +361,8 @@ TEST(ServeCommand, EphemeralPortRequestsAndSigtermDrain) {
 
 // Issue 20 #9: an IPv6 literal is printed in brackets, as a URL needs.
 TEST(ServeCommand, Ipv6HostPrintsABracketedUrl) {
-  Child child = spawn_serve({"--model", Env::tiny.string(), "--host", "::1", "--port", "0", "--threads", "1", "--no-access-log"});
+  Child child =
+      spawn_serve({"--model", Env::tiny.string(), "--host", "::1", "--port", "0", "--threads", "1", "--no-access-log"});
   ASSERT_GT(child.pid, 0);
   const int port = read_port(child.out_fd, 60000, "[::1]");
   EXPECT_GT(port, 0) << "no 'listening on http://[::1]:PORT' line";

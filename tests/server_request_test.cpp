@@ -64,7 +64,8 @@ TEST(PredictRequest, OneStringArrayIsOneSequence) {
 
 TEST(PredictRequest, BatchOfSinglesAndPairs) {
   auto r = parse_predict_request(R"({"inputs": [["a"], ["b", "c"], ["d"]], "truncate": true,
-                                     "truncation_direction": "Left", "raw_scores": true, "unknown": 1})", 32);
+                                     "truncation_direction": "Left", "raw_scores": true, "unknown": 1})",
+                                 32);
   ASSERT_EQ(r.inputs.size(), 3u);
   EXPECT_TRUE(r.is_batch);
   EXPECT_EQ(r.inputs[0].first, "a");
@@ -96,14 +97,14 @@ TEST(PredictRequest, RejectionRules) {
   EXPECT_EQ(predict_error(R"({"inputs": 5})"), ErrorType::Validation);
   EXPECT_EQ(predict_error(R"({"inputs": null})"), ErrorType::Validation);
   EXPECT_EQ(predict_error(R"({"inputs": [null]})"), ErrorType::Validation);
-  EXPECT_EQ(predict_error(R"({"text": "a"})"), ErrorType::Validation);  // missing inputs
-  EXPECT_EQ(predict_error(R"(["a"])"), ErrorType::Validation);          // not an object
-  EXPECT_EQ(predict_error(R"({"inputs": "a")"), ErrorType::Validation); // truncated JSON
+  EXPECT_EQ(predict_error(R"({"text": "a"})"), ErrorType::Validation);   // missing inputs
+  EXPECT_EQ(predict_error(R"(["a"])"), ErrorType::Validation);           // not an object
+  EXPECT_EQ(predict_error(R"({"inputs": "a")"), ErrorType::Validation);  // truncated JSON
   EXPECT_EQ(predict_error(""), ErrorType::Validation);
   EXPECT_EQ(predict_error(R"({"inputs": "a", "truncate": "yes"})"), ErrorType::Validation);
   EXPECT_EQ(predict_error(R"({"inputs": "a", "raw_scores": 1})"), ErrorType::Validation);
   EXPECT_EQ(predict_error(R"({"inputs": "a", "truncation_direction": "up"})"), ErrorType::Validation);
-  EXPECT_EQ(predict_error("{\"inputs\": \"\xff\"}"), ErrorType::Validation);  // invalid UTF-8
+  EXPECT_EQ(predict_error("{\"inputs\": \"\xff\"}"), ErrorType::Validation);          // invalid UTF-8
   EXPECT_EQ(predict_error(R"({"inputs": "a", "x": 1e400})"), ErrorType::Validation);  // number overflow (out_of_range)
 }
 
@@ -200,7 +201,7 @@ TEST(Truncation, LongestFirstLengths) {
 }
 
 TEST(Truncation, PairRightAndLeft) {
-  Encoding e = make_encoding(3, 10, true);  // 3 + 10 content + 3 specials = 16
+  Encoding e = make_encoding(3, 10, true);                            // 3 + 10 content + 3 specials = 16
   EXPECT_TRUE(truncate_encoding(e, 11, TruncationDirection::Right));  // budget 8: keep 3 + 5
   EXPECT_EQ(e.ids, (std::vector<int32_t>{101, 1000, 1001, 1002, 102, 2000, 2001, 2002, 2003, 2004, 102}));
   EXPECT_EQ(e.type_ids, (std::vector<uint8_t>{0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1}));
@@ -251,8 +252,13 @@ TEST(TokenizerEncoder, NoLengthCapEvenWithMoreTokensThanBytes) {
   int64_t next_id = 0;
   for (const auto& [tok, id] : j["model"]["vocab"].items()) next_id = std::max<int64_t>(next_id, id.get<int64_t>() + 1);
   for (const auto& t : j["added_tokens"]) next_id = std::max<int64_t>(next_id, t["id"].get<int64_t>() + 1);
-  j["added_tokens"].push_back({{"id", next_id}, {"content", "|"}, {"single_word", false}, {"lstrip", false},
-                               {"rstrip", false}, {"normalized", false}, {"special", false}});
+  j["added_tokens"].push_back({{"id", next_id},
+                               {"content", "|"},
+                               {"single_word", false},
+                               {"lstrip", false},
+                               {"rstrip", false},
+                               {"normalized", false},
+                               {"special", false}});
   ts::spit(tmp.path / "tokenizer.json", j.dump());
   const Tokenizer tok = Tokenizer::from_tokenizer_json(tmp.path / "tokenizer.json");
   std::string text = "\x01";
@@ -276,8 +282,8 @@ TEST(Prometheus, BucketLayouts) {
   auto p = power_of_two_buckets(512);
   ASSERT_EQ(p.size(), 10u);  // 1 .. 512
   EXPECT_EQ(p.back(), 512.0);
-  EXPECT_EQ(power_of_two_buckets(4096).size(), 13u);       // 2^0 .. 2^12
-  EXPECT_EQ(power_of_two_buckets(1 << 20).size(), 21u);    // 2^0 .. 2^20
+  EXPECT_EQ(power_of_two_buckets(4096).size(), 13u);     // 2^0 .. 2^12
+  EXPECT_EQ(power_of_two_buckets(1 << 20).size(), 21u);  // 2^0 .. 2^20
 }
 
 TEST(Prometheus, RenderCountersGaugesHistograms) {

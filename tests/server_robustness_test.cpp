@@ -21,9 +21,9 @@
 #include <thread>
 #include <vector>
 
-#include "server_socket.hpp"
 #include "serve/server.hpp"
 #include "serve/text_encoder.hpp"
+#include "server_socket.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace {
@@ -92,9 +92,7 @@ FunctionBackend* ServerRobustness::backend = nullptr;
 Server* ServerRobustness::server = nullptr;
 int ServerRobustness::port = 0;
 
-TEST_F(ServerRobustness, Baseline) {
-  expect_healthy("nothing");
-}
+TEST_F(ServerRobustness, Baseline) { expect_healthy("nothing"); }
 
 TEST_F(ServerRobustness, InvalidJsonBodies) {
   expect_status(post("/predict", R"({"inputs": "a")"), 422, "unterminated object");
@@ -133,15 +131,15 @@ TEST_F(ServerRobustness, OversizedBodyIs413) {
 
 TEST_F(ServerRobustness, LyingContentLength) {
   // Claims 1000 bytes, sends 10, then half-closes: no answer to wait for forever.
-  Exchange e = exchange(port,
-                        "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"inputs\":",
-                        true, 10);
+  Exchange e =
+      exchange(port, "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"inputs\":", true, 10);
   EXPECT_TRUE(e.closed_by_server);
   EXPECT_LT(e.seconds, 5.0);
   expect_healthy("short body");
   for (const char* cl : {"-5", "abc", "99999999999999999999999", "1, 2"}) {
-    e = exchange(port, std::string("POST /predict HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ") + cl +
-                           "\r\n\r\n{\"inputs\": \"a\"}",
+    e = exchange(port,
+                 std::string("POST /predict HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ") + cl +
+                     "\r\n\r\n{\"inputs\": \"a\"}",
                  true, 10);
     EXPECT_TRUE(e.closed_by_server) << cl;
     if (!e.response.empty()) {
@@ -180,7 +178,8 @@ TEST_F(ServerRobustness, HugeHeaderLineAndManyHeaders) {
 
 TEST_F(ServerRobustness, BadChunkedEncoding) {
   const Exchange e = exchange(
-      port, "POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZZ\r\n{\"inputs\": \"a\"}\r\n0\r\n\r\n",
+      port,
+      "POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZZ\r\n{\"inputs\": \"a\"}\r\n0\r\n\r\n",
       true, 10);
   EXPECT_TRUE(e.closed_by_server);
   if (!e.response.empty()) {

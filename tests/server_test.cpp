@@ -47,7 +47,8 @@ class FakeEncoder : public TextEncoder {
   }
 
  private:
-  static void push(Encoding& e, int32_t id, std::string tok, std::pair<uint32_t, uint32_t> off, bool special, uint8_t type) {
+  static void push(Encoding& e, int32_t id, std::string tok, std::pair<uint32_t, uint32_t> off, bool special,
+                   uint8_t type) {
     e.ids.push_back(id);
     e.tokens.push_back(std::move(tok));
     e.offsets.push_back(off);
@@ -76,7 +77,8 @@ std::vector<float> fake_logits(const std::vector<int32_t>& row, size_t k_labels)
   std::vector<float> out(k_labels);
   for (size_t k = 0; k < k_labels; ++k) {
     long long s = 0;
-    for (size_t i = 0; i < row.size(); ++i) s += static_cast<long long>(row[i]) * (long long)(i + 1) * (long long)(k + 1);
+    for (size_t i = 0; i < row.size(); ++i)
+      s += static_cast<long long>(row[i]) * (long long)(i + 1) * (long long)(k + 1);
     out[k] = static_cast<float>(s % 97) / 10.0f - 4.0f;
   }
   return out;
@@ -315,7 +317,7 @@ TEST(Server, ValidationErrors) {
       {R"({"inputs": []})", 400, "Empty"},
       {R"({"inputs": [["a"], ["b"], ["c"]]})", 422, "Validation"},  // > max_client_batch_size
       {R"({"inputs": ["a", "b", "c"]})", 422, "Validation"},        // 3 strings is neither pair nor batch
-      {R"({"inputs": "a")", 422, "Validation"},                      // malformed JSON
+      {R"({"inputs": "a")", 422, "Validation"},                     // malformed JSON
       {R"(not json at all)", 422, "Validation"},
       {R"({"inputs": 3})", 422, "Validation"},
       {R"({"inputs": "a", "truncate": "no"})", 422, "Validation"},
@@ -632,7 +634,8 @@ TEST(Server, OpenApiDocumentsExactlyTheRoutesAndRootNegotiates) {
   EXPECT_EQ(documented, served);
   for (const auto& [method, path] : served) {
     auto c = h.client();
-    auto res = method == "POST" ? c.Post(path.c_str(), R"({"inputs": "hello"})", "application/json") : c.Get(path.c_str());
+    auto res =
+        method == "POST" ? c.Post(path.c_str(), R"({"inputs": "hello"})", "application/json") : c.Get(path.c_str());
     ASSERT_TRUE(res) << method << " " << path;
     EXPECT_NE(res->status, 404) << method << " " << path;
     EXPECT_NE(res->status, 405) << method << " " << path;
@@ -662,7 +665,8 @@ TEST(Server, HuggingFacePipelineRoute) {
   const json a = json::parse(one->body);
   ASSERT_EQ(a.size(), 1u);
   expect_predictions(a[0], expected);
-  auto top = h.post("/pipeline/text-classification", json({{"inputs", json::array({text, "b"})}, {"parameters", {{"top_k", 2}}}}).dump());
+  auto top = h.post("/pipeline/text-classification",
+                    json({{"inputs", json::array({text, "b"})}, {"parameters", {{"top_k", 2}}}}).dump());
   const json t = json::parse(top->body);
   ASSERT_EQ(t.size(), 2u) << "a list of strings is a batch here";
   EXPECT_EQ(t[0].size(), 2u);
@@ -675,10 +679,13 @@ TEST(Server, HuggingFacePipelineRoute) {
     const size_t id = size_t(std::find(kLabels.begin(), kLabels.end(), p["label"]) - kLabels.begin());
     EXPECT_NEAR(p["score"].get<double>(), logits[id], 1e-6);
   }
-  auto pair = h.post("/pipeline/text-classification", json({{"inputs", json::object({{"text", "a b"}, {"text_pair", "c"}})}}).dump());
+  auto pair = h.post("/pipeline/text-classification",
+                     json({{"inputs", json::object({{"text", "a b"}, {"text_pair", "c"}})}}).dump());
   ASSERT_EQ(pair->status, 200) << pair->body;
   expect_predictions(json::parse(pair->body)[0], softmax(fake_logits(FakeEncoder().encode_pair("a b", "c").ids, 4)));
   EXPECT_EQ(h.post("/pipeline/text-classification", R"({"inputs": "x", "parameters": {"top_k": 0}})")->status, 422);
-  EXPECT_EQ(h.post("/pipeline/text-classification", R"({"inputs": "x", "parameters": {"function_to_apply": "max"}})")->status, 422);
+  EXPECT_EQ(
+      h.post("/pipeline/text-classification", R"({"inputs": "x", "parameters": {"function_to_apply": "max"}})")->status,
+      422);
   EXPECT_EQ(h.post("/pipeline/text-classification", R"({"inputs": []})")->status, 400);
 }

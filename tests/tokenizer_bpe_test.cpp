@@ -63,7 +63,7 @@ TEST(TokenizerBpe, LoadsBothLayoutsWithIdsFromTheFiles) {
     EXPECT_EQ(tok.sep_id(), 2);  // </s>
     EXPECT_EQ(tok.unk_id(), 3);  // <unk>
     EXPECT_EQ(tok.token_to_id("<mask>"), 50260);
-    EXPECT_EQ(tok.token_to_id("Ġthe"), 266);  // GPT-2's 262 + 4
+    EXPECT_EQ(tok.token_to_id("Ġthe"), 266);      // GPT-2's 262 + 4
     EXPECT_EQ(tok.id_to_token(50259), "Ġgazed");  // GPT-2's last merge-made token, 50255 + 4
     EXPECT_FALSE(tok.token_to_id("<|endoftext|>").has_value());
     EXPECT_EQ(tok.vocab_size(), 50261u);
@@ -136,8 +136,8 @@ TEST(TokenizerBpe, PairsWithLongestFirstTruncationIdenticalToHuggingFace) {
       const std::string &a = text(row["a"]), &b = text(row["b"]);
       std::string d = diff(row, tok.encode_pair(a, b, row["max_length"].get<size_t>()));
       if (!d.empty() && mismatches++ < 3)
-        ADD_FAILURE() << layout << " max_length " << row["max_length"] << " a=\"" << show(a.substr(0, 100))
-                      << "\" b=\"" << show(b.substr(0, 100)) << "\": " << d;
+        ADD_FAILURE() << layout << " max_length " << row["max_length"] << " a=\"" << show(a.substr(0, 100)) << "\" b=\""
+                      << show(b.substr(0, 100)) << "\": " << d;
     }
     EXPECT_EQ(mismatches, 0u) << layout;
   }
@@ -165,7 +165,8 @@ TEST(TokenizerBpe, MergesAsArraysGiveTheSameIds) {
   write_file(dir / "tokenizer.json", j.dump());
   Tokenizer arrays = Tokenizer::from_tokenizer_json(dir / "tokenizer.json");
   Tokenizer strings = load("tokenizer.json");
-  for (const auto& t : hard_cases()) EXPECT_EQ(arrays.encode_ids(t, 1 << 20), strings.encode_ids(t, 1 << 20)) << show(t);
+  for (const auto& t : hard_cases())
+    EXPECT_EQ(arrays.encode_ids(t, 1 << 20), strings.encode_ids(t, 1 << 20)) << show(t);
   fs::remove_all(dir);
 }
 
@@ -214,7 +215,8 @@ TEST(TokenizerBpe, MalformedTokenizerJsonNamesFileAndField) {
       {"RobertaProcessing cls", [](json& j) { j["post_processor"]["cls"] = "<s>"; }, "post_processor.cls"},
   };
   for (const auto& c : cases) {
-    auto what = edited_load_error<bert_emotion::FormatError>(base, c.edit, temp_dir("bpe_malformed"), c.name, "FormatError");
+    auto what =
+        edited_load_error<bert_emotion::FormatError>(base, c.edit, temp_dir("bpe_malformed"), c.name, "FormatError");
     if (!what) continue;
     EXPECT_NE(what->find("tokenizer.json"), std::string::npos) << c.name << ": " << *what;
     EXPECT_NE(what->find(c.expected), std::string::npos) << c.name << ": " << *what;
@@ -233,13 +235,21 @@ TEST(TokenizerBpe, UnsupportedBpeOptionsAreRefusedClearly) {
       {"byte_fallback", [](json& j) { j["model"]["byte_fallback"] = true; }, "byte_fallback"},
       {"subword prefix", [](json& j) { j["model"]["continuing_subword_prefix"] = "##"; }, "continuing_subword_prefix"},
       {"suffix", [](json& j) { j["model"]["end_of_word_suffix"] = "</w>"; }, "end_of_word_suffix"},
-      {"normalizer", [](json& j) { j["normalizer"] = json{{"type", "NFC"}}; }, "normalizer"},
-      {"pre-tokenizer", [](json& j) { j["pre_tokenizer"] = json{{"type", "BertPreTokenizer"}}; }, "BertPreTokenizer"},
+      {"normalizer",
+       [](json& j) {
+         j["normalizer"] = json{{"type", "NFC"}};
+       },
+       "normalizer"},
+      {"pre-tokenizer",
+       [](json& j) {
+         j["pre_tokenizer"] = json{{"type", "BertPreTokenizer"}};
+       },
+       "BertPreTokenizer"},
       {"post-processor", [](json& j) { j["post_processor"]["type"] = "Nope"; }, "Nope"},
   };
   for (const auto& c : cases) {
-    auto what =
-        edited_load_error<bert_emotion::UnsupportedError>(base, c.edit, temp_dir("bpe_unsupported"), c.name, "UnsupportedError");
+    auto what = edited_load_error<bert_emotion::UnsupportedError>(base, c.edit, temp_dir("bpe_unsupported"), c.name,
+                                                                  "UnsupportedError");
     if (!what) continue;
     EXPECT_NE(what->find("tokenizer.json"), std::string::npos) << c.name << ": " << *what;
     EXPECT_NE(what->find(c.expected), std::string::npos) << c.name << ": " << *what;

@@ -30,11 +30,13 @@ struct CliRun {
 
 CliRun run(const std::string& args, const std::string& stdin_data = "", const fs::path& model = kModel) {
   static int counter = 0;
-  const fs::path dir = fs::temp_directory_path() / ("bert_emotion_tokenize_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  const fs::path dir = fs::temp_directory_path() /
+                       ("bert_emotion_tokenize_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
   fs::create_directories(dir);
   { std::ofstream(dir / "in", std::ios::binary) << stdin_data; }
-  const std::string cmd = std::string(BERT_EMOTION_BIN) + " tokenize --model '" + model.string() + "' " + args + " < '" +
-                          (dir / "in").string() + "' > '" + (dir / "out").string() + "' 2> '" + (dir / "err").string() + "'";
+  const std::string cmd = std::string(BERT_EMOTION_BIN) + " tokenize --model '" + model.string() + "' " + args +
+                          " < '" + (dir / "in").string() + "' > '" + (dir / "out").string() + "' 2> '" +
+                          (dir / "err").string() + "'";
   CliRun r;
   int rc = std::system(cmd.c_str());
   r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -144,7 +146,8 @@ TEST(TokenizeCli, InvalidUtf8NamesFileAndLine) {
 // <s> ... </s> from the files, <mask> swallowing the space before it, byte-level tokens.
 TEST(TokenizeCli, RobertaBpeDirectoryBothLayouts) {
   const fs::path roberta = fs::path(SHARED_DIR) / "models" / "roberta-bpe-test";
-  const fs::path only_vocab = fs::temp_directory_path() / ("bert_emotion_tokenize_cli_" + std::to_string(::getpid()) + "_bpe");
+  const fs::path only_vocab =
+      fs::temp_directory_path() / ("bert_emotion_tokenize_cli_" + std::to_string(::getpid()) + "_bpe");
   fs::create_directories(only_vocab);
   for (const char* f : {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"})
     fs::copy_file(roberta / f, only_vocab / f, fs::copy_options::overwrite_existing);

@@ -82,7 +82,8 @@ inline std::string diff(const json& want, const Encoding& got) {
       os << "first differing token " << i << ": HF ";
       if (i < ids.size()) os << ids[i];
       else os << "(end)";
-      if (want.contains("tokens") && i < want["tokens"].size()) os << " '" << show(want["tokens"][i].get<std::string>()) << "'";
+      if (want.contains("tokens") && i < want["tokens"].size())
+        os << " '" << show(want["tokens"][i].get<std::string>()) << "'";
       os << ", ours ";
       if (i < got.ids.size()) os << got.ids[i] << " '" << show(got.tokens.size() > i ? got.tokens[i] : "") << "'";
       else os << "(end)";
@@ -94,24 +95,27 @@ inline std::string diff(const json& want, const Encoding& got) {
     auto tokens = want["tokens"].get<std::vector<std::string>>();
     if (tokens != got.tokens) {
       for (size_t i = 0; i < tokens.size(); ++i)
-        if (tokens[i] != got.tokens[i]) return "token " + std::to_string(i) + ": HF '" + show(tokens[i]) + "', ours '" + show(got.tokens[i]) + "'";
+        if (tokens[i] != got.tokens[i])
+          return "token " + std::to_string(i) + ": HF '" + show(tokens[i]) + "', ours '" + show(got.tokens[i]) + "'";
     }
     for (size_t i = 0; i < ids.size(); ++i) {
       auto o = want["offsets"][i];
       if (o[0].get<uint32_t>() != got.offsets[i].first || o[1].get<uint32_t>() != got.offsets[i].second)
-        return "offsets of token " + std::to_string(i) + " '" + show(tokens[i]) + "': HF [" + std::to_string(o[0].get<uint32_t>()) +
-               "," + std::to_string(o[1].get<uint32_t>()) + "), ours [" + std::to_string(got.offsets[i].first) + "," +
-               std::to_string(got.offsets[i].second) + ")";
+        return "offsets of token " + std::to_string(i) + " '" + show(tokens[i]) + "': HF [" +
+               std::to_string(o[0].get<uint32_t>()) + "," + std::to_string(o[1].get<uint32_t>()) + "), ours [" +
+               std::to_string(got.offsets[i].first) + "," + std::to_string(got.offsets[i].second) + ")";
     }
-    if (want["special_tokens_mask"].get<std::vector<uint8_t>>() != got.special_tokens_mask) return "special_tokens_mask differs";
+    if (want["special_tokens_mask"].get<std::vector<uint8_t>>() != got.special_tokens_mask)
+      return "special_tokens_mask differs";
   }
-  if (want.contains("type_ids") && want["type_ids"].get<std::vector<uint8_t>>() != got.type_ids) return "type_ids differ";
+  if (want.contains("type_ids") && want["type_ids"].get<std::vector<uint8_t>>() != got.type_ids)
+    return "type_ids differ";
   return "";
 }
 
 // Every line of `texts` against the fixture rows; fails on the first mismatch with context.
 inline void expect_all_equal(const Tokenizer& tok, const std::vector<std::string>& texts, const fs::path& fixture,
-                      size_t max_length = 0) {
+                             size_t max_length = 0) {
   auto rows = read_jsonl(fixture);
   ASSERT_EQ(rows.size(), texts.size()) << fixture;
   size_t mismatches = 0;
@@ -119,7 +123,8 @@ inline void expect_all_equal(const Tokenizer& tok, const std::vector<std::string
   for (size_t i = 0; i < texts.size(); ++i) {
     std::string d = diff(rows[i], tok.encode(texts[i], max_length));
     if (!d.empty() && mismatches++ == 0)
-      first = fixture.filename().string() + " line " + std::to_string(i + 1) + " \"" + show(texts[i].substr(0, 200)) + "\": " + d;
+      first = fixture.filename().string() + " line " + std::to_string(i + 1) + " \"" + show(texts[i].substr(0, 200)) +
+              "\": " + d;
   }
   EXPECT_EQ(mismatches, 0u) << first;
 }

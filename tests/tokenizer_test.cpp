@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <optional>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -97,7 +97,8 @@ TEST(Tokenizer, HardCasesIdsTokensOffsetsIdenticalToHuggingFace) {
   expect_all_equal(Tokenizer::from_model_dir(kModel), texts, kFixtures / "hard_cases_cased.jsonl");
   expect_all_equal(uncased(), texts, kFixtures / "hard_cases_uncased.jsonl");
   // No truncation: the long lines keep all their (> 600) tokens.
-  expect_all_equal(Tokenizer::from_model_dir(kModel), texts, kFixtures / "hard_cases_cased_notrunc.jsonl", size_t(1) << 30);
+  expect_all_equal(Tokenizer::from_model_dir(kModel), texts, kFixtures / "hard_cases_cased_notrunc.jsonl",
+                   size_t(1) << 30);
   expect_all_equal(uncased(), texts, kFixtures / "hard_cases_uncased_notrunc.jsonl", size_t(1) << 30);
 }
 
@@ -258,10 +259,26 @@ TEST(Tokenizer, UnsupportedTypesNameFileAndType) {
       {"bpe", [](json& j) { j["model"]["type"] = "BPE"; }, "continuing_subword_prefix"},
       {"unigram", [](json& j) { j["model"]["type"] = "Unigram"; }, "Unigram"},
       {"wordlevel", [](json& j) { j["model"]["type"] = "WordLevel"; }, "WordLevel"},
-      {"nfkc", [](json& j) { j["normalizer"] = {{"type", "NFKC"}}; }, "NFKC"},
-      {"metaspace", [](json& j) { j["pre_tokenizer"] = {{"type", "Metaspace"}}; }, "Metaspace"},
-      {"bytelevel", [](json& j) { j["pre_tokenizer"] = {{"type", "ByteLevel"}}; }, "ByteLevel"},
-      {"processor", [](json& j) { j["post_processor"] = {{"type", "Precompiled"}}; }, "Precompiled"},
+      {"nfkc",
+       [](json& j) {
+         j["normalizer"] = {{"type", "NFKC"}};
+       },
+       "NFKC"},
+      {"metaspace",
+       [](json& j) {
+         j["pre_tokenizer"] = {{"type", "Metaspace"}};
+       },
+       "Metaspace"},
+      {"bytelevel",
+       [](json& j) {
+         j["pre_tokenizer"] = {{"type", "ByteLevel"}};
+       },
+       "ByteLevel"},
+      {"processor",
+       [](json& j) {
+         j["post_processor"] = {{"type", "Precompiled"}};
+       },
+       "Precompiled"},
   };
   for (const auto& c : cases) {
     const fs::path dir = temp_dir(c.name);
@@ -286,7 +303,11 @@ TEST(Tokenizer, MalformedFilesNameFileAndField) {
       {"no_unk", [](json& j) { j["model"]["unk_token"] = "[NOPE]"; }, "model.unk_token"},
       {"bad_lowercase", [](json& j) { j["normalizer"]["lowercase"] = 3; }, "normalizer.lowercase"},
       {"bad_added", [](json& j) { j["added_tokens"][1].erase("content"); }, "added_tokens[1].content"},
-      {"bad_template", [](json& j) { j["post_processor"]["single"][0] = {{"Oops", 1}}; }, "post_processor.single[0]"},
+      {"bad_template",
+       [](json& j) {
+         j["post_processor"]["single"][0] = {{"Oops", 1}};
+       },
+       "post_processor.single[0]"},
       {"bad_truncation", [](json& j) { j["truncation"]["strategy"] = "Sideways"; }, "truncation.strategy"},
   };
   for (const auto& c : cases) {
@@ -335,10 +356,10 @@ TEST(Tokenizer, DefaultMaxLengthPrecedence) {
   t64["truncation"]["max_length"] = 64;
   json none = base;
   none["truncation"] = nullptr;
-  EXPECT_EQ(load(t64, nullptr, nullptr).model_max_length(), 64u);                                   // the file's truncation
+  EXPECT_EQ(load(t64, nullptr, nullptr).model_max_length(), 64u);  // the file's truncation
   EXPECT_EQ(load(t64, nullptr, R"({"max_position_embeddings": 128})").model_max_length(), 64u);
   EXPECT_EQ(load(none, nullptr, R"({"max_position_embeddings": 128})").model_max_length(), 128u);  // position limit
-  EXPECT_EQ(load(t64, R"({"model_max_length": 32})", nullptr).model_max_length(), 32u);             // model_max_length wins
+  EXPECT_EQ(load(t64, R"({"model_max_length": 32})", nullptr).model_max_length(), 32u);  // model_max_length wins
   // Transformers' "no limit" (VERY_LARGE_INTEGER) falls through to the next source.
   EXPECT_EQ(load(t64, R"({"model_max_length": 1000000000000000019884624838656})", nullptr).model_max_length(), 64u);
   Tokenizer unlimited = load(none, nullptr, nullptr);

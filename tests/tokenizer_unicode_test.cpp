@@ -114,11 +114,11 @@ TEST(TokenizerUnicode, ByteLevelSplitClassesMatchHuggingFace) {
     for (char32_t cp = a; cp <= b; ++cp) {
       const uint8_t f = char_flags(cp);
       const int classes = !!(f & kCharLetter) + !!(f & kCharNumber) + !!(f & kCharRegexSpace);
-      const std::string got = classes > 1                ? "several"
-                              : (f & kCharLetter)       ? "L"
-                              : (f & kCharNumber)       ? "N"
-                              : (f & kCharRegexSpace)   ? "S"
-                                                        : "O";
+      const std::string got = classes > 1             ? "several"
+                              : (f & kCharLetter)     ? "L"
+                              : (f & kCharNumber)     ? "N"
+                              : (f & kCharRegexSpace) ? "S"
+                                                      : "O";
       ++checked;
       if (got != cls && ++mismatches <= 20) ADD_FAILURE() << hex(cp) << ": HF " << cls << ", ours " << got;
     }
@@ -137,7 +137,7 @@ TEST(TokenizerUnicode, FullLowercaseMatchesRust) {
 
 TEST(TokenizerUnicode, NfdThenDropNonspacingMarksMatchesHuggingFace) {
   auto truth = read_mapping("unicode_strip.txt");
-  ASSERT_GT(truth.size(), 11172u);  // at least every Hangul syllable decomposes
+  ASSERT_GT(truth.size(), 11172u);                           // at least every Hangul syllable decomposes
   ASSERT_EQ(truth.at(0xE9), (std::vector<char32_t>{0x65}));  // é -> e
   EXPECT_EQ(mapping_mismatches(truth, [](char32_t cp, char32_t* out) { return strip_accents_char(cp, out); }), 0u);
 }
@@ -145,11 +145,11 @@ TEST(TokenizerUnicode, NfdThenDropNonspacingMarksMatchesHuggingFace) {
 TEST(TokenizerUnicode, Utf8ValidationRejectsWhatRustRejects) {
   EXPECT_EQ(find_invalid_utf8("plain ascii text, long enough for the fast path"), std::string_view::npos);
   EXPECT_EQ(find_invalid_utf8("caf\xC3\xA9 \xF0\x9F\x98\x80"), std::string_view::npos);
-  EXPECT_EQ(find_invalid_utf8("ab\xC3"), 2u);                 // truncated sequence
-  EXPECT_EQ(find_invalid_utf8("abcdefghij\xC0\xAF"), 10u);    // overlong '/'
-  EXPECT_EQ(find_invalid_utf8("x\xED\xA0\x80"), 1u);          // surrogate U+D800
-  EXPECT_EQ(find_invalid_utf8("\xF4\x90\x80\x80"), 0u);       // above U+10FFFF
-  EXPECT_EQ(find_invalid_utf8("\xE0\x80\x80"), 0u);           // overlong 3-byte
-  EXPECT_EQ(find_invalid_utf8("ok\x80"), 2u);                 // stray continuation byte
+  EXPECT_EQ(find_invalid_utf8("ab\xC3"), 2u);                                // truncated sequence
+  EXPECT_EQ(find_invalid_utf8("abcdefghij\xC0\xAF"), 10u);                   // overlong '/'
+  EXPECT_EQ(find_invalid_utf8("x\xED\xA0\x80"), 1u);                         // surrogate U+D800
+  EXPECT_EQ(find_invalid_utf8("\xF4\x90\x80\x80"), 0u);                      // above U+10FFFF
+  EXPECT_EQ(find_invalid_utf8("\xE0\x80\x80"), 0u);                          // overlong 3-byte
+  EXPECT_EQ(find_invalid_utf8("ok\x80"), 2u);                                // stray continuation byte
   EXPECT_EQ(find_invalid_utf8("\xF4\x8F\xBF\xBF"), std::string_view::npos);  // U+10FFFF is valid
 }

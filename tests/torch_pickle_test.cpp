@@ -72,7 +72,10 @@ TEST(TorchPickle, RefusedOpcodesAreNamed) {
   EXPECT_EQ(rule_of("\x80\x02(cos\nsystem\ni.", {}, &msg), CheckpointRule::ForbiddenGlobal);
   EXPECT_EQ(rule_of("\x80\x02(i.", {}, &msg), CheckpointRule::UnsupportedOpcode);
   EXPECT_NE(msg.find("(INST)"), std::string::npos) << msg;
-  EXPECT_EQ(rule_of("\x80\x02" "B\x01\x00\x00\x00x.", {}, &msg), CheckpointRule::UnsupportedOpcode);
+  EXPECT_EQ(rule_of("\x80\x02"
+                    "B\x01\x00\x00\x00x.",
+                    {}, &msg),
+            CheckpointRule::UnsupportedOpcode);
   EXPECT_EQ(rule_of("\x80\x02}K\x01K\x02s.", {}, &msg), CheckpointRule::BadPickle);  // int key, int value
   EXPECT_EQ(rule_of("\x80\x02X\xff\xff\xff\x7f", {}, &msg), CheckpointRule::BadPickle);
   EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;

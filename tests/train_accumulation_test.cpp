@@ -9,9 +9,9 @@
 
 #include "model/model_dir.hpp"
 #include "test_support.hpp"
-#include "train_fixture.hpp"
 #include "train/schedule.hpp"
 #include "train/trainer.hpp"
+#include "train_fixture.hpp"
 #include "util/error.hpp"
 
 using namespace bert_emotion;
@@ -28,7 +28,8 @@ TokenizedSplit first_examples(size_t n) {
   TokenizedSplit s;
   std::ifstream ids(kTraj / "train.jsonl"), labels(kTraj / "train_labels.txt");
   std::string line;
-  while (s.ids.size() < n && std::getline(ids, line)) s.ids.push_back(nlohmann::json::parse(line).get<std::vector<int32_t>>());
+  while (s.ids.size() < n && std::getline(ids, line))
+    s.ids.push_back(nlohmann::json::parse(line).get<std::vector<int32_t>>());
   int v;
   while (s.labels.size() < n && labels >> v) s.labels.push_back(v);
   return s;
@@ -83,7 +84,8 @@ TEST(GradientAccumulation, KBatchesOfBEqualOneBatchOfKB) {
   TrainModel plain = load_init();
   train_loop(plain, train, nullptr, plain.config.label_names(), options(c.path, 2, 1));
   double diff = 0;
-  for (size_t i = 0; i < plain.params.size(); ++i) diff += std::fabs(static_cast<double>(plain.params[i]) - accum.params[i]);
+  for (size_t i = 0; i < plain.params.size(); ++i)
+    diff += std::fabs(static_cast<double>(plain.params[i]) - accum.params[i]);
   EXPECT_GT(diff, 1e-3);
 }
 

@@ -12,11 +12,11 @@
 
 #include "model/model_dir.hpp"
 #include "test_support.hpp"
-#include "train_fixture.hpp"
 #include "train/best_model.hpp"
 #include "train/checkpoint.hpp"
 #include "train/loss.hpp"
 #include "train/trainer.hpp"
+#include "train_fixture.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
@@ -125,7 +125,8 @@ TEST(BestModel, OptionRulesOfTrainingArguments) {
               HasSubstr("--early-stopping-patience requires --load-best-model-at-end"));
   o = options("out");
   o.eval_strategy = "sometimes";
-  EXPECT_THAT(error_of<InvalidArgument>([&] { validate_train_options(o); }), HasSubstr("--eval-strategy must be no, steps or epoch"));
+  EXPECT_THAT(error_of<InvalidArgument>([&] { validate_train_options(o); }),
+              HasSubstr("--eval-strategy must be no, steps or epoch"));
   o = options("out");
   o.label_smoothing_factor = 1;
   EXPECT_THAT(error_of<InvalidArgument>([&] { validate_train_options(o); }), HasSubstr("--label-smoothing-factor"));
@@ -150,7 +151,8 @@ TEST(BestModel, StepStrategiesAndLoadBestModelAtEnd) {
   // The best: the first evaluation with the highest accuracy.
   size_t best = 0;
   for (size_t i = 1; i < r.evals.size(); ++i)
-    if (r.evals[i].metrics["eval_accuracy"].get<double>() > r.evals[best].metrics["eval_accuracy"].get<double>()) best = i;
+    if (r.evals[i].metrics["eval_accuracy"].get<double>() > r.evals[best].metrics["eval_accuracy"].get<double>())
+      best = i;
   const int64_t best_step = r.evals[best].step;
   RecordProperty("best_step", std::to_string(best_step));
   EXPECT_EQ(r.state.best_global_step.get<int64_t>(), best_step);
@@ -161,7 +163,8 @@ TEST(BestModel, StepStrategiesAndLoadBestModelAtEnd) {
   EXPECT_TRUE(fs::exists(best_dir));
   EXPECT_TRUE(fs::exists(t.path / "run" / "checkpoint-12"));
   size_t checkpoints = 0;
-  for (const auto& e : fs::directory_iterator(t.path / "run")) checkpoints += e.path().filename().string().rfind("checkpoint-", 0) == 0;
+  for (const auto& e : fs::directory_iterator(t.path / "run"))
+    checkpoints += e.path().filename().string().rfind("checkpoint-", 0) == 0;
   EXPECT_EQ(checkpoints, best_step == 12 ? 1u : 2u);
   // The final weights are the best checkpoint's; its trainer_state.json names it too.
   EXPECT_EQ(r.loaded_best, best_step != 12);
@@ -239,7 +242,9 @@ TEST(Losses, ClassWeightsBalancedAndFromFiles) {
   // Multi-label: pos_weight = negatives / positives per label.
   const auto p = resolve_class_weights("balanced", {}, {{1, 0, 1}, {1, 1, 0}, {0, 0, 1}, {1, 0, 0}}, names);
   EXPECT_EQ(p, (std::vector<float>{1.f / 3, 3.f, 1.f}));
-  EXPECT_THAT(error_of<InvalidArgument>([&] { resolve_class_weights("balanced", {0, 1}, {}, names); }),
+  EXPECT_THAT(error_of<InvalidArgument>([&] {
+                resolve_class_weights("balanced", {0, 1}, {}, names);
+              }),
               HasSubstr("label 'c' has no training examples"));
   TempDir t;
   write_file_atomic(t.path / "list.json", "[1, 2.5, 0]");

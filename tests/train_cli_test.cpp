@@ -26,7 +26,8 @@ struct RunResult {
 
 RunResult run(const std::string& args) {
   static int n = 0;
-  const fs::path log = fs::temp_directory_path() / ("train_cli_" + std::to_string(::getpid()) + "_" + std::to_string(n++) + ".log");
+  const fs::path log =
+      fs::temp_directory_path() / ("train_cli_" + std::to_string(::getpid()) + "_" + std::to_string(n++) + ".log");
   const std::string cmd = std::string(BERT_EMOTION_BIN) + " train " + args + " > " + log.string() + " 2>&1";
   const int status = std::system(cmd.c_str());
   RunResult r;
@@ -66,7 +67,8 @@ class TrainCli : public ::testing::Test {
     write_file_atomic(root_ / "data" / "test.csv",
                       "text,label\nlovely,joy\nannoying,anger\nhopeful,optimism\ngreat,joy\n");
     common_ = "--model " + (root_ / "tiny").string() + " --data " + (root_ / "data").string() +
-              " --num_train_epochs 2 --per_device_train_batch_size 3 --logging_steps 3 --learning_rate 1e-3 --threads 1 --ignore_mismatched_sizes";
+              " --num_train_epochs 2 --per_device_train_batch_size 3 --logging_steps 3 --learning_rate 1e-3 --threads "
+              "1 --ignore_mismatched_sizes";
     first_ = run(common_ + " --output_dir " + (root_ / "out").string());
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }
@@ -85,8 +87,8 @@ TEST_F(TrainCli, WritesTrainerCompatibleOutputs) {
   ASSERT_EQ(first_.exit_code, 0) << first_.output;
   const fs::path out = root_ / "out";
   for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer.json", "trainer_state.json",
-                        "train_results.json", "eval_results.json", "test_results.json", "all_results.json",
-                        "README.md", "loss_curve.svg", "eval_metrics.svg", "train_log.jsonl", "training_args.json"})
+                        "train_results.json", "eval_results.json", "test_results.json", "all_results.json", "README.md",
+                        "loss_curve.svg", "eval_metrics.svg", "train_log.jsonl", "training_args.json"})
     EXPECT_TRUE(fs::is_regular_file(out / f)) << f;
 
   // config.json: the data's labels (sorted names of a CSV), the sequence-classification architecture.
@@ -130,9 +132,9 @@ TEST_F(TrainCli, WritesTrainerCompatibleOutputs) {
   EXPECT_EQ(args["num_train_epochs"], 2);
   EXPECT_EQ(args["seed"], 42);
   const auto all = read_json(out / "all_results.json");
-  for (const char* k : {"epoch", "train_loss", "train_runtime", "train_samples", "train_samples_per_second",
-                        "train_steps_per_second", "total_flos", "eval_loss", "eval_f1", "eval_precision",
-                        "eval_recall", "eval_samples", "test_loss", "test_f1"})
+  for (const char* k :
+       {"epoch", "train_loss", "train_runtime", "train_samples", "train_samples_per_second", "train_steps_per_second",
+        "total_flos", "eval_loss", "eval_f1", "eval_precision", "eval_recall", "eval_samples", "test_loss", "test_f1"})
     EXPECT_TRUE(all.contains(k)) << k;
   EXPECT_EQ(all["train_samples"], 10);
   EXPECT_EQ(all["eval_samples"], 3);
@@ -140,10 +142,10 @@ TEST_F(TrainCli, WritesTrainerCompatibleOutputs) {
   EXPECT_FALSE(train_res.contains("eval_loss"));
 
   const std::string card = read_file(out / "README.md");
-  for (const char* s : {"# out\n", "This model is a fine-tuned version of tiny on the data dataset.",
-                        "- Loss: ", "- F1: ", "## Training procedure", "- learning_rate: 0.001\n",
-                        "- train_batch_size: 3\n", "- num_epochs: 2\n", "### Training results", "| 1.0   | 4    |",
-                        "| 2.0   | 8    |", "### Framework versions"})
+  for (const char* s :
+       {"# out\n", "This model is a fine-tuned version of tiny on the data dataset.",
+        "- Loss: ", "- F1: ", "## Training procedure", "- learning_rate: 0.001\n", "- train_batch_size: 3\n",
+        "- num_epochs: 2\n", "### Training results", "| 1.0   | 4    |", "| 2.0   | 8    |", "### Framework versions"})
     EXPECT_NE(card.find(s), std::string::npos) << s << "\n" << card;
 
   const std::string svg = read_file(out / "loss_curve.svg");
@@ -185,13 +187,15 @@ TEST_F(TrainCli, ReusedOutputDirKeepsTheEarlierRunsCheckpoints) {
   fs::copy(dir / "checkpoint-8", dir / "checkpoint-6520", fs::copy_options::recursive);
   const std::string stale = read_file(dir / "checkpoint-6520" / "training_state.json");
   const std::string model = read_file(dir / "model.safetensors");
-  const std::string args = common_ + " --output_dir " + dir.string() + " --max-steps 6 --save-steps 2 --save-total-limit 1";
+  const std::string args =
+      common_ + " --output_dir " + dir.string() + " --max-steps 6 --save-steps 2 --save-total-limit 1";
 
   // A new run is refused, as the Trainer's scripts refuse a non-empty output dir; nothing changes.
   RunResult r = run(args);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("already holds an earlier run's 2 checkpoints (checkpoint-8 ... checkpoint-6520)"),
-            std::string::npos) << r.output;
+            std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("--overwrite-output-dir"), std::string::npos) << r.output;
   EXPECT_EQ(read_file(dir / "model.safetensors"), model);
   EXPECT_FALSE(fs::exists(dir / "checkpoint-2"));
@@ -227,7 +231,8 @@ TEST_F(TrainCli, StartsFromACheckpointWithoutHead) {
   // A masked-LM-style directory: the same tensors minus pre_classifier/classifier.
   const fs::path mlm = root_ / "mlm";
   fs::create_directories(mlm);
-  for (const char* f : {"config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
+  for (const char* f :
+       {"config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
     if (fs::exists(root_ / "tiny" / f)) fs::copy_file(root_ / "tiny" / f, mlm / f);
   auto src = SafetensorsFile::open(root_ / "tiny" / "model.safetensors");
   std::vector<TensorToWrite> keep;
@@ -266,16 +271,14 @@ TEST_F(TrainCli, BadOptionsNameTheFlag) {
   struct Case {
     std::string args, needle;
   };
-  for (const Case& c : {Case{"--per-device-train-batch-size 0", "--per-device-train-batch-size"},
-                        Case{"--per_device_eval_batch_size 0", "--per-device-eval-batch-size"},
-                        Case{"--learning_rate -0.1", "--learning-rate"},
-                        Case{"--learning-rate 0", "--learning-rate"},
-                        Case{"--num_train_epochs 0", "--num-train-epochs"},
-                        Case{"--num-train-epochs -0.5", "--num-train-epochs"},
-                        Case{"--adam-epsilon 0", "--adam-epsilon"},
-                        Case{"--warmup-ratio 2", "--warmup-ratio"},
-                        Case{"--dropout maybe", "--dropout"},
-                        Case{"--per-device-train-batch-size abc", "--per-device-train-batch-size"}}) {
+  for (const Case& c :
+       {Case{"--per-device-train-batch-size 0", "--per-device-train-batch-size"},
+        Case{"--per_device_eval_batch_size 0", "--per-device-eval-batch-size"},
+        Case{"--learning_rate -0.1", "--learning-rate"}, Case{"--learning-rate 0", "--learning-rate"},
+        Case{"--num_train_epochs 0", "--num-train-epochs"}, Case{"--num-train-epochs -0.5", "--num-train-epochs"},
+        Case{"--adam-epsilon 0", "--adam-epsilon"}, Case{"--warmup-ratio 2", "--warmup-ratio"},
+        Case{"--dropout maybe", "--dropout"},
+        Case{"--per-device-train-batch-size abc", "--per-device-train-batch-size"}}) {
     const RunResult r = run(base + c.args);
     EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.output;
     EXPECT_NE(r.output.find(c.needle), std::string::npos) << c.args << "\n" << r.output;
@@ -290,7 +293,8 @@ TEST_F(TrainCli, FractionalEpochsTrainTheTrainersStepCount) {
   // 10 rows, batch 3: 4 steps per epoch; 1.5 epochs = ceil(1.5 * 4) = 6 steps, as the Trainer.
   const RunResult r = run("--model " + (root_ / "tiny").string() + " --data " + (root_ / "data").string() +
                           " --num-train-epochs 1.5 --per-device-train-batch-size 3 --eval-split none --test-split none"
-                          " --ignore-mismatched-sizes --threads 1 --output-dir " + (root_ / "frac").string());
+                          " --ignore-mismatched-sizes --threads 1 --output-dir " +
+                          (root_ / "frac").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto st = read_json(root_ / "frac" / "trainer_state.json");
   EXPECT_EQ(st["global_step"], 6);
@@ -302,14 +306,15 @@ TEST_F(TrainCli, FractionalEpochsTrainTheTrainersStepCount) {
 }
 
 TEST_F(TrainCli, SingleFileDataHasNoEvalSplitUnlessGiven) {
-  const std::string base = "--model " + (root_ / "tiny").string() + " --data " + (root_ / "data" / "train.csv").string() +
+  const std::string base = "--model " + (root_ / "tiny").string() + " --data " +
+                           (root_ / "data" / "train.csv").string() +
                            " --max-steps 2 --save-strategy no --ignore-mismatched-sizes --output-dir ";
   const RunResult r = run(base + (root_ / "single").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("is a single file: no 'val' split"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(root_ / "single" / "eval_results.json"));  // no evaluation on the training file
-  const RunResult r2 = run(base + (root_ / "single2").string() + " --validation_file " +
-                           (root_ / "data" / "val.csv").string());
+  const RunResult r2 =
+      run(base + (root_ / "single2").string() + " --validation_file " + (root_ / "data" / "val.csv").string());
   ASSERT_EQ(r2.exit_code, 0) << r2.output;
   EXPECT_EQ(read_json(root_ / "single2" / "eval_results.json")["eval_samples"], 3);
 }

@@ -13,8 +13,8 @@
 #include "model/model_dir.hpp"
 #include "model/safetensors.hpp"
 #include "train/checkpoint.hpp"
-#include "train_fixture.hpp"
 #include "train/trainer.hpp"
+#include "train_fixture.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
@@ -82,8 +82,8 @@ TEST_P(Trajectory, MatchesPyTorchReference) {
     worst_loss = std::max(worst_loss, std::fabs(got.loss - loss) / std::fabs(loss));
     worst_norm = std::max(worst_norm, std::fabs(got.grad_norm - gn) / gn);
   }
-  EXPECT_GT(clipped, 0);   // clipping was active
-  EXPECT_LT(clipped, 50);  // ... and not on every step
+  EXPECT_GT(clipped, 0);                // clipping was active
+  EXPECT_LT(clipped, 50);               // ... and not on every step
   EXPECT_EQ(r.steps[9].batch_size, 2);  // the short last batch of an epoch is a full step
 
   // Per-epoch evaluation.
@@ -112,10 +112,8 @@ TEST_P(Trajectory, MatchesPyTorchReference) {
     const bool zero_grad_tensor = p.name.find("attention.k_lin.bias") != std::string::npos ||
                                   p.name.find("attention.self.key.bias") != std::string::npos;
     if (!zero_grad_tensor) worst_tensor = std::max(worst_tensor, std::sqrt(num / den));
-    if (zero_grad_tensor)
-      EXPECT_LE(std::sqrt(num), 1e-5) << p.name;
-    else
-      EXPECT_LE(std::sqrt(num), 1e-4 * std::sqrt(den)) << p.name;
+    if (zero_grad_tensor) EXPECT_LE(std::sqrt(num), 1e-5) << p.name;
+    else EXPECT_LE(std::sqrt(num), 1e-4 * std::sqrt(den)) << p.name;
   }
   std::printf("max relative deviation from PyTorch over 50 steps: loss %.2e, grad norm %.2e, final tensor (L2) %.2e\n",
               worst_loss, worst_norm, worst_tensor);
@@ -129,8 +127,9 @@ TEST_P(Trajectory, MatchesPyTorchReference) {
   fs::remove_all(out);
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, Trajectory, ::testing::Values("traj", "roberta_traj"),
-                         [](const auto& info) { return info.param == "traj" ? std::string("distilbert") : std::string("roberta"); });
+INSTANTIATE_TEST_SUITE_P(Families, Trajectory, ::testing::Values("traj", "roberta_traj"), [](const auto& info) {
+  return info.param == "traj" ? std::string("distilbert") : std::string("roberta");
+});
 
 TEST(TrainLoop, ResumeFromCheckpointIsBitIdenticalWithDropout) {
   TokenizedSplit train{read_ids(kTraj / "train.jsonl"), read_labels(kTraj / "train_labels.txt")};

@@ -76,13 +76,29 @@ TEST(TrainerState, HasEveryTrainerStateFieldAndRoundTrips) {
   st.global_step = 2445;
   st.max_steps = 2445;
   st.train_batch_size = 4;
-  st.log_history.push_back({{"loss", 0.9123}, {"grad_norm", 3.2}, {"learning_rate", 4.0e-5}, {"epoch", 0.61}, {"step", 500}});
+  st.log_history.push_back(
+      {{"loss", 0.9123}, {"grad_norm", 3.2}, {"learning_rate", 4.0e-5}, {"epoch", 0.61}, {"step", 500}});
   st.log_history.push_back({{"eval_loss", 0.8}, {"eval_f1", 0.7}, {"epoch", 1.0}, {"step", 815}});
   const nlohmann::json j = trainer_state_json(st);
-  for (const char* key : {"epoch", "global_step", "max_steps", "logging_steps", "eval_steps", "save_steps",
-                          "train_batch_size", "num_train_epochs", "num_input_tokens_seen", "total_flos", "log_history",
-                          "best_metric", "best_global_step", "best_model_checkpoint", "is_local_process_zero",
-                          "is_world_process_zero", "is_hyper_param_search", "trial_name", "trial_params",
+  for (const char* key : {"epoch",
+                          "global_step",
+                          "max_steps",
+                          "logging_steps",
+                          "eval_steps",
+                          "save_steps",
+                          "train_batch_size",
+                          "num_train_epochs",
+                          "num_input_tokens_seen",
+                          "total_flos",
+                          "log_history",
+                          "best_metric",
+                          "best_global_step",
+                          "best_model_checkpoint",
+                          "is_local_process_zero",
+                          "is_world_process_zero",
+                          "is_hyper_param_search",
+                          "trial_name",
+                          "trial_params",
                           "stateful_callbacks"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_TRUE(j["best_metric"].is_null());
@@ -142,24 +158,41 @@ TEST(ModelCard, HasTheTrainerCardSections) {
   c.base_model = "distilbert-base-cased";
   c.base_model_url = "https://huggingface.co/distilbert-base-cased";
   c.eval_results = ResultsRow{std::nullopt, 3.0, 2445, 1.1164, 0.7231, 0.7197, 0.7205};
-  c.hyperparameters = {{"learning_rate", "5e-05"}, {"train_batch_size", "4"}, {"eval_batch_size", "4"},
-                       {"seed", "42"}, {"optimizer", "Adam with betas=(0.9,0.999) and epsilon=1e-08"},
-                       {"lr_scheduler_type", "linear"}, {"num_epochs", "3"}};
+  c.hyperparameters = {{"learning_rate", "5e-05"},
+                       {"train_batch_size", "4"},
+                       {"eval_batch_size", "4"},
+                       {"seed", "42"},
+                       {"optimizer", "Adam with betas=(0.9,0.999) and epsilon=1e-08"},
+                       {"lr_scheduler_type", "linear"},
+                       {"num_epochs", "3"}};
   c.results = {{0.8723, 1.0, 815, 0.8939, 0.6835, 0.6761, 0.6764}, {std::nullopt, 2.0, 1630, 0.9, 0.7, 0.7, 0.7}};
   c.framework_versions = framework_versions();
   const std::string md = render_model_card(c);
   for (const char* needle :
-       {"---\nlicense: apache-2.0\n", "# bert-emotion\n",
+       {"---\nlicense: apache-2.0\n",
+        "# bert-emotion\n",
         "This model is a fine-tuned version of [distilbert-base-cased](https://huggingface.co/distilbert-base-cased) "
         "on the tweet_eval emotion dataset.",
-        "- Loss: 1.1164\n", "- Precision: 0.7231\n", "- Recall: 0.7197\n", "- F1: 0.7205\n",
-        "## Model description", "## Intended uses & limitations", "## Training and evaluation data",
-        "## Training procedure", "### Training hyperparameters", "- learning_rate: 5e-05\n",
-        "- optimizer: Adam with betas=(0.9,0.999) and epsilon=1e-08\n", "- lr_scheduler_type: linear\n",
-        "- num_epochs: 3\n", "### Training results",
+        "- Loss: 1.1164\n",
+        "- Precision: 0.7231\n",
+        "- Recall: 0.7197\n",
+        "- F1: 0.7205\n",
+        "## Model description",
+        "## Intended uses & limitations",
+        "## Training and evaluation data",
+        "## Training procedure",
+        "### Training hyperparameters",
+        "- learning_rate: 5e-05\n",
+        "- optimizer: Adam with betas=(0.9,0.999) and epsilon=1e-08\n",
+        "- lr_scheduler_type: linear\n",
+        "- num_epochs: 3\n",
+        "### Training results",
         "| Training Loss | Epoch | Step | Validation Loss | Precision | Recall | F1     |",
         "| 0.8723        | 1.0   | 815  | 0.8939          | 0.6835    | 0.6761 | 0.6764 |",
-        "| No log        | 2.0   | 1630 |", "### Framework versions", "- bert-emotion ", "- oneDNN "})
+        "| No log        | 2.0   | 1630 |",
+        "### Framework versions",
+        "- bert-emotion ",
+        "- oneDNN "})
     EXPECT_NE(md.find(needle), std::string::npos) << needle << "\n---\n" << md;
 }
 

@@ -72,9 +72,10 @@ std::vector<float> run_rows(const PyClassifier& c, const std::vector<std::vector
 }
 
 py::array_t<float> to_array(const std::vector<float>& flat, size_t rows, size_t K, bool single) {
-  py::array_t<float> a = single ? py::array_t<float>(std::vector<py::ssize_t>{static_cast<py::ssize_t>(K)})
-                                : py::array_t<float>(std::vector<py::ssize_t>{static_cast<py::ssize_t>(rows),
-                                                                              static_cast<py::ssize_t>(K)});
+  py::array_t<float> a =
+      single
+          ? py::array_t<float>(std::vector<py::ssize_t>{static_cast<py::ssize_t>(K)})
+          : py::array_t<float>(std::vector<py::ssize_t>{static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(K)});
   std::copy(flat.begin(), flat.end(), a.mutable_data());
   return a;
 }
@@ -140,8 +141,9 @@ void bind_classifier(py::module_& m) {
       .def_property_readonly("num_labels", [](const PyClassifier& c) { return c.clf->config().num_labels(); })
       .def_property_readonly("max_length", [](const PyClassifier& c) { return c.max_length; })
       .def_property_readonly("batch_size", [](const PyClassifier& c) { return c.opts.batch_size; })
-      .def_property_readonly("config", [](const PyClassifier& c) { return json_to_python(config_to_json(c.clf->config())); },
-                             "config.json as a dict")
+      .def_property_readonly(
+          "config", [](const PyClassifier& c) { return json_to_python(config_to_json(c.clf->config())); },
+          "config.json as a dict")
       .def_property_readonly("tokenizer", [](const PyClassifier& c) { return c.clf->tokenizer(); })
       .def(
           "classify",
@@ -154,13 +156,15 @@ void bind_classifier(py::module_& m) {
               const size_t chunk = static_cast<size_t>(c.opts.batch_size) * 4;
               for (size_t start = 0; start < list.size(); start += chunk) {
                 check_signals_without_gil();
-                std::vector<std::string> part(list.begin() + static_cast<ptrdiff_t>(start),
-                                              list.begin() + static_cast<ptrdiff_t>(std::min(list.size(), start + chunk)));
+                std::vector<std::string> part(
+                    list.begin() + static_cast<ptrdiff_t>(start),
+                    list.begin() + static_cast<ptrdiff_t>(std::min(list.size(), start + chunk)));
                 for (auto& p : c.clf->classify(part)) preds.push_back(std::move(p));
               }
             }
             const auto names = c.clf->config().label_names();
-            if (std::holds_alternative<std::string>(texts)) return prediction_dict(preds.at(0), names, c.clf->config().multi_label());
+            if (std::holds_alternative<std::string>(texts))
+              return prediction_dict(preds.at(0), names, c.clf->config().multi_label());
             py::list out;
             for (const auto& p : preds) out.append(prediction_dict(p, names, c.clf->config().multi_label()));
             return out;

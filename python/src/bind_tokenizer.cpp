@@ -30,7 +30,7 @@ struct PyEncoding {
   std::vector<int32_t> attention_mask;
   std::vector<int32_t> special_tokens_mask;
   std::vector<std::optional<int>> sequence_ids;  // 0 / 1 per side of a pair, None for specials
-  int n_sequences = 1;                             // 2 for a pair, even when truncation emptied a side
+  int n_sequences = 1;                           // 2 for a pair, even when truncation emptied a side
 };
 
 // Byte offset -> code-point index for the text (the UTF-8 was validated by the tokenizer).
@@ -60,7 +60,8 @@ PyEncoding to_python(const Encoding& e, std::string_view first, std::optional<st
   p.sequence_ids.reserve(e.sequence_ids.size());
   for (int8_t s : e.sequence_ids) p.sequence_ids.push_back(s < 0 ? std::nullopt : std::optional<int>(s));
   const CodePointIndex a(first);
-  const std::optional<CodePointIndex> b = second ? std::optional<CodePointIndex>(CodePointIndex(*second)) : std::nullopt;
+  const std::optional<CodePointIndex> b =
+      second ? std::optional<CodePointIndex>(CodePointIndex(*second)) : std::nullopt;
   p.offsets.reserve(e.offsets.size());
   for (size_t i = 0; i < e.offsets.size(); ++i) {
     // Offsets point into the text their token came from: the pair's second text for sequence 1
@@ -84,7 +85,8 @@ void bind_tokenizer(py::module_& m) {
       .def_readonly("ids", &PyEncoding::ids)
       .def_readonly("type_ids", &PyEncoding::type_ids)
       .def_readonly("tokens", &PyEncoding::tokens)
-      .def_readonly("offsets", &PyEncoding::offsets, "(start, end) code-point indices into the input; (0, 0) for specials")
+      .def_readonly("offsets", &PyEncoding::offsets,
+                    "(start, end) code-point indices into the input; (0, 0) for specials")
       .def_readonly("attention_mask", &PyEncoding::attention_mask)
       .def_readonly("special_tokens_mask", &PyEncoding::special_tokens_mask)
       .def_readonly("sequence_ids", &PyEncoding::sequence_ids, "0 / 1: the input a token came from; None for specials")
@@ -141,18 +143,20 @@ void bind_tokenizer(py::module_& m) {
           py::arg("inputs"), py::kw_only(), py::arg("max_length") = py::none(),
           "encode() of every input in order: a str, or a (text, pair) tuple")
       .def("token_to_id", &Tokenizer::token_to_id, py::arg("token"))
-      .def("id_to_token",
-           [](const Tokenizer& t, int32_t id) -> std::optional<std::string> {
-             std::string s = t.id_to_token(id);
-             if (s.empty()) return std::nullopt;
-             return s;
-           },
-           py::arg("id"))
+      .def(
+          "id_to_token",
+          [](const Tokenizer& t, int32_t id) -> std::optional<std::string> {
+            std::string s = t.id_to_token(id);
+            if (s.empty()) return std::nullopt;
+            return s;
+          },
+          py::arg("id"))
       .def("get_vocab_size", [](const Tokenizer& t) { return t.vocab_size(); })
-      .def_property_readonly("model_max_length", [](const Tokenizer& t) -> std::optional<size_t> {
-        if (t.model_max_length() == std::numeric_limits<size_t>::max()) return std::nullopt;
-        return t.model_max_length();
-      })
+      .def_property_readonly("model_max_length",
+                             [](const Tokenizer& t) -> std::optional<size_t> {
+                               if (t.model_max_length() == std::numeric_limits<size_t>::max()) return std::nullopt;
+                               return t.model_max_length();
+                             })
       .def_property_readonly("pad_token_id", &Tokenizer::pad_id)
       .def_property_readonly("cls_token_id", &Tokenizer::cls_id)
       .def_property_readonly("sep_token_id", &Tokenizer::sep_id)

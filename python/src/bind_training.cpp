@@ -109,7 +109,8 @@ const std::map<std::string, Setter<TrainArgs>>& train_setters() {
     alias({"no_shuffle"}, [](TrainArgs& a, const py::handle& v) { a.o.shuffle = !v.cast<bool>(); });
     alias({"order"}, [](TrainArgs& a, const py::handle& v) { a.o.order_file = path_string(v); });
     alias({"dropout"}, [](TrainArgs& a, const py::handle& v) {  // "on"/"off", or a bool
-      a.o.dropout = py::isinstance<py::bool_>(v) ? v.cast<bool>() : on_off("dropout", v.cast<std::string>(), "on", "off");
+      a.o.dropout =
+          py::isinstance<py::bool_>(v) ? v.cast<bool>() : on_off("dropout", v.cast<std::string>(), "on", "off");
     });
     alias({"save_strategy"}, option(&TrainOptions::save_strategy));  // checked by validate_train_options
     alias({"eval_strategy", "evaluation_strategy"}, option(&TrainOptions::eval_strategy));

@@ -35,7 +35,8 @@ std::vector<int> passing_labels(const std::vector<float>& scores, const std::vec
   std::vector<int> ids;
   for (size_t k = 0; k < scores.size() && k < thresholds.size(); ++k)
     if (scores[k] > thresholds[k]) ids.push_back(static_cast<int>(k));
-  std::stable_sort(ids.begin(), ids.end(), [&](int a, int b) { return scores[static_cast<size_t>(a)] > scores[static_cast<size_t>(b)]; });
+  std::stable_sort(ids.begin(), ids.end(),
+                   [&](int a, int b) { return scores[static_cast<size_t>(a)] > scores[static_cast<size_t>(b)]; });
   return ids;
 }
 
@@ -50,7 +51,8 @@ class EncoderClassifier final : public Classifier {
       throw FormatError((model_.dir / "config.json").string() + ": id2label is empty: a classifier needs labels");
     if (opts_.batch_size < 1)
       throw InvalidArgument("classifier: batch size must be >= 1, got " + std::to_string(opts_.batch_size));
-    if (opts_.threads < 0) throw InvalidArgument("classifier: threads must be >= 0, got " + std::to_string(opts_.threads));
+    if (opts_.threads < 0)
+      throw InvalidArgument("classifier: threads must be >= 0, got " + std::to_string(opts_.threads));
     const size_t model_max = std::min<size_t>(tok_.model_max_length(), static_cast<size_t>(cfg.max_tokens()));
     max_length_ = opts_.max_length == 0 ? model_max : std::min(opts_.max_length, model_max);
     if (max_length_ < 2) throw InvalidArgument("classifier: max length must be >= 2 ([CLS] and [SEP])");
@@ -67,9 +69,7 @@ class EncoderClassifier final : public Classifier {
   const Tokenizer& tokenizer() const override { return tok_; }
   const std::vector<float>& thresholds() const override { return thresholds_; }
 
-  std::vector<Prediction> classify(const std::vector<std::string>& texts) const override {
-    return classify(texts, {});
-  }
+  std::vector<Prediction> classify(const std::vector<std::string>& texts) const override { return classify(texts, {}); }
 
   std::vector<Prediction> classify(const std::vector<std::string>& texts,
                                    const std::vector<std::string>& text_pairs) const override {

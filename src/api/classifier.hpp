@@ -41,19 +41,19 @@ namespace bert_emotion {
 struct Prediction {
   int label_id = -1;
   std::string label;
-  float score = 0.f;            // probability of `label`
-  std::vector<float> scores;    // per label id: softmax (or sigmoid) probabilities
-  std::vector<float> logits;    // per label id
-  size_t num_tokens = 0;        // after truncation, specials included
-  std::vector<int> passing;     // multi-label: ids with score > threshold, highest score first
+  float score = 0.f;          // probability of `label`
+  std::vector<float> scores;  // per label id: softmax (or sigmoid) probabilities
+  std::vector<float> logits;  // per label id
+  size_t num_tokens = 0;      // after truncation, specials included
+  std::vector<int> passing;   // multi-label: ids with score > threshold, highest score first
 };
 
 struct ClassifierOptions {
-  int threads = 0;              // 0 = all cores
-  size_t max_length = 0;        // 0 = the model's maximum
+  int threads = 0;        // 0 = all cores
+  size_t max_length = 0;  // 0 = the model's maximum
   int batch_size = 32;
-  float threshold = -1.f;       // multi-label: one threshold for every label (< 0: thresholds.json / 0.5)
-  std::string dtype = "auto";   // f32, int8 (dynamic quantization) or auto: the directory's own
+  float threshold = -1.f;      // multi-label: one threshold for every label (< 0: thresholds.json / 0.5)
+  std::string dtype = "auto";  // f32, int8 (dynamic quantization) or auto: the directory's own
 };
 
 class Classifier {

@@ -40,7 +40,8 @@ int run_convert(const ConvertOptions& o) {
 Registrar reg("convert", [](CLI::App& app) {
   auto* sub = app.add_subcommand("convert", "Write any checkpoint layout as a single model.safetensors directory");
   auto o = std::make_shared<ConvertOptions>();
-  sub->add_option("--model", o->model, "Model directory or hub id (pytorch_model.bin, sharded or safetensors)")->required();
+  sub->add_option("--model", o->model, "Model directory or hub id (pytorch_model.bin, sharded or safetensors)")
+      ->required();
   sub->add_option("--out", o->out, "Directory to write")->required();
   sub->add_option("--dtype", o->dtype, "f32 | f16 | bf16 for every float tensor (default: keep each tensor's)");
   sub->add_flag("--verbose,-v", o->verbose, "List renamed, ignored and tied tensors");

@@ -67,7 +67,8 @@ int run_download(const DownloadOptions& o) {
   }
   for (const auto& spec : o.data) {
     if (!tweeteval_task(spec) && !is_goemotions_spec(spec))
-      throw InvalidArgument("download --data: '" + spec + "' is neither a TweetEval task (e.g. tweet_eval/emotion) "
+      throw InvalidArgument("download --data: '" + spec +
+                            "' is neither a TweetEval task (e.g. tweet_eval/emotion) "
                             "nor go_emotions");
     std::cout << resolve_dataset_path(spec, opts).string() << std::endl;
   }
@@ -78,12 +79,15 @@ Registrar reg("download", [](CLI::App& app) {
   auto* sub = app.add_subcommand("download", "Download a model from the Hugging Face hub into the shared cache");
   auto o = std::make_shared<DownloadOptions>();
   sub->add_option("model", o->models, "Hub model id: name, org/name or org/name@revision");
-  sub->add_option("--data", o->data, "Dataset to fetch too: a TweetEval task (tweet_eval/emotion) or go_emotions")->allow_extra_args(false);
+  sub->add_option("--data", o->data, "Dataset to fetch too: a TweetEval task (tweet_eval/emotion) or go_emotions")
+      ->allow_extra_args(false);
   sub->add_option("--revision", o->revision, "Branch, tag or commit (default: main, or @rev in the id)");
-  sub->add_option("--cache-dir", o->cache_dir, "Cache root (default: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)");
+  sub->add_option("--cache-dir", o->cache_dir,
+                  "Cache root (default: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)");
   sub->add_option("--endpoint", o->endpoint, "Hub URL (default: $HF_ENDPOINT or https://huggingface.co)");
   sub->add_option("--token", o->token, "Access token (default: $HF_TOKEN)");
-  sub->add_option("--file", o->files, "Fetch only these files (repeatable; default: config, tokenizer, weights)")->allow_extra_args(false);
+  sub->add_option("--file", o->files, "Fetch only these files (repeatable; default: config, tokenizer, weights)")
+      ->allow_extra_args(false);
   sub->add_option("--local-dir", o->local_dir, "Also copy the files into this plain directory (printed instead)");
   sub->add_flag("-q,--quiet", o->quiet, "No progress bar or notes on stderr");
   return std::function<int()>([o] { return run_download(*o); });

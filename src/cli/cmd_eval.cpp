@@ -20,13 +20,13 @@
 // prints and writes the results, equal to one process's.
 // SPEC is anything load_dataset accepts (TweetEval folder, folder of {split}.csv/.tsv/.jsonl, a
 // file) or a TweetEval task name such as tweet_eval/emotion.
+#include <omp.h>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <omp.h>
 
 #include <string_view>
 
@@ -84,7 +84,8 @@ std::vector<std::string> split_label_set(std::string text, char sep) {
     std::string v = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
     while (!v.empty() && (v.back() == '\r' || v.back() == ' ' || v.back() == '\t')) v.pop_back();
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(v.begin());
-    if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"') && v.back() == v.front()) v = v.substr(1, v.size() - 2);
+    if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"') && v.back() == v.front())
+      v = v.substr(1, v.size() - 2);
     if (!v.empty()) items.push_back(v);
     if (end == std::string::npos) break;
     start = end + 1;
@@ -99,7 +100,8 @@ std::vector<float> predicted_set(const std::vector<std::string>& items, const st
   for (const auto& v : items) {
     const int id = resolve_label(v, names);
     if (id < 0)
-      throw FormatError(at + ": unknown label '" + v + "': expected names or ids in [0, " + std::to_string(names.size()) + ")");
+      throw FormatError(at + ": unknown label '" + v + "': expected names or ids in [0, " +
+                        std::to_string(names.size()) + ")");
     hot[static_cast<size_t>(id)] = 1.f;
   }
   return hot;
@@ -110,7 +112,8 @@ void print_multilabel_summary(const MultiLabelMetrics& m) {
             << "  samples F1: " << fmt(m.samples_f1) << "  subset accuracy: " << fmt(m.subset_accuracy)
             << "  Hamming loss: " << fmt(m.hamming_loss);
   if (!m.roc_auc.empty())
-    std::cout << "  ROC-AUC (macro): " << (std::isnan(m.roc_auc_macro) ? std::string("undefined") : fmt(m.roc_auc_macro));
+    std::cout << "  ROC-AUC (macro): "
+              << (std::isnan(m.roc_auc_macro) ? std::string("undefined") : fmt(m.roc_auc_macro));
   std::cout << "\n";
 }
 
@@ -159,12 +162,9 @@ std::vector<std::string> jsonl_label_set(const std::string& line, const std::str
     throw FormatError(at + ": expected an object with a \"labels\" array (predict's jsonl for a multi-label model)");
   std::vector<std::string> items;
   for (const auto& v : j["labels"]) {
-    if (v.is_string())
-      items.push_back(v.get<std::string>());
-    else if (v.is_number_integer())
-      items.push_back(std::to_string(v.get<int64_t>()));
-    else
-      throw FormatError(at + ": \"labels\" must hold label names or integer ids");
+    if (v.is_string()) items.push_back(v.get<std::string>());
+    else if (v.is_number_integer()) items.push_back(std::to_string(v.get<int64_t>()));
+    else throw FormatError(at + ": \"labels\" must hold label names or integer ids");
   }
   return items;
 }
@@ -210,10 +210,12 @@ std::vector<PredictedLabel> read_predicted_labels(const std::string& path, bool 
     const size_t column = first_col + (multi ? 3 : 1);
     const std::string expected = pair_csv ? "text,text_pair,label,score" : "text,label,score";
     if (multi && (records.empty() || records[0].fields.size() <= column || records[0].fields[column] != "labels"))
-      throw FormatError(path + ":1: expected a header " + expected + ",labels,... (predict's csv for a multi-label model)");
+      throw FormatError(path + ":1: expected a header " + expected +
+                        ",labels,... (predict's csv for a multi-label model)");
     for (size_t r = 1; r < records.size(); ++r) {
       if (records[r].fields.size() <= column)
-        throw FormatError(path + ":" + std::to_string(records[r].line) + ": expected " + expected + ",... (predict's csv)");
+        throw FormatError(path + ":" + std::to_string(records[r].line) + ": expected " + expected +
+                          ",... (predict's csv)");
       add(csv_cell_value(records[r].fields[column]), records[r].line, '|');
     }
     return out;
@@ -227,10 +229,8 @@ std::vector<PredictedLabel> read_predicted_labels(const std::string& path, bool 
     const std::string& l = lines[i];
     if (jsonl) {
       if (l.empty()) continue;
-      if (multi)
-        out.push_back({l, i + 1, jsonl_label_set(l, path, i + 1)});
-      else
-        out.push_back({jsonl_label(l, path, i + 1), i + 1, {}});
+      if (multi) out.push_back({l, i + 1, jsonl_label_set(l, path, i + 1)});
+      else out.push_back({jsonl_label(l, path, i + 1), i + 1, {}});
     } else if (table) {
       if (l.empty() || l[0] == ' ') continue;  // --logits and --top-k lines are indented
       add(l.substr(0, l.find("  ")), i + 1, ',');
@@ -330,8 +330,7 @@ int run_eval(const EvalOptions& o) {
   if (multi)
     thresholds = o.threshold >= 0 ? std::vector<float>(dopts.label_names.size(), static_cast<float>(o.threshold))
                                   : read_thresholds(model_dir, dopts.label_names);
-  EvalOutput out =
-      evaluate_model(model.config, model.weights, tok, data, o.batch_size, o.max_length, comm, thresholds);
+  EvalOutput out = evaluate_model(model.config, model.weights, tok, data, o.batch_size, o.max_length, comm, thresholds);
   if (!comm.is_root()) return kExitOk;
   const auto& names = data.label_names;
   if (multi) {
@@ -346,8 +345,7 @@ int run_eval(const EvalOptions& o) {
   std::cout << "model " << model_dir.string() << " on " << data.source << " (" << out.predictions.size()
             << " examples, " << fmt(out.runtime_seconds, 2) << " s)\n";
   std::cout << "loss: " << fmt(out.loss) << "  accuracy: " << fmt(out.metrics.accuracy)
-            << "  macro F1: " << fmt(out.metrics.macro_f1) << "  weighted F1: " << fmt(out.metrics.weighted_f1)
-            << "\n";
+            << "  macro F1: " << fmt(out.metrics.macro_f1) << "  weighted F1: " << fmt(out.metrics.weighted_f1) << "\n";
   print_report(out.metrics, names, o.digits);
   write_json(o.output, eval_results_json(out, names, o.batch_size));
   return kExitOk;
@@ -357,15 +355,25 @@ Registrar reg("eval", [](CLI::App& app) {
   auto* sub = app.add_subcommand("eval", "Evaluate a model (or a predictions file) on a labelled dataset split");
   auto o = std::make_shared<EvalOptions>();
   sub->add_option("--model,-m", o->model, "Model directory or hub id");
-  sub->add_option("--predictions,-p", o->predictions, "One predicted label (id or name) per line, or predict's jsonl/csv/table output");
+  sub->add_option("--predictions,-p", o->predictions,
+                  "One predicted label (id or name) per line, or predict's jsonl/csv/table output");
   sub->add_option("--data,-d", o->data, "TweetEval folder or task name, folder of {split}.csv|.tsv|.jsonl, or a file")
       ->required();
   sub->add_option("--split,-s", o->split, "train, val (validation) or test")->capture_default_str();
-  sub->add_option("--batch-size", o->batch_size, "Examples per forward pass")->capture_default_str()->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
-  sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->capture_default_str()->check(CLI::Range(0, std::numeric_limits<int>::max()));
-  sub->add_option("--dtype", o->dtype, "Inference dtype: f32, int8 (dynamic quantization of the linears) or auto (the model directory's)")->capture_default_str()->check(CLI::IsMember({"f32", "int8", "auto"}));
+  sub->add_option("--batch-size", o->batch_size, "Examples per forward pass")
+      ->capture_default_str()
+      ->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
+  sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, std::numeric_limits<int>::max()));
+  sub->add_option("--dtype", o->dtype,
+                  "Inference dtype: f32, int8 (dynamic quantization of the linears) or auto (the model directory's)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "int8", "auto"}));
   sub->add_option("--max-length", o->max_length, "Truncate to this many tokens (0 = model max)")->capture_default_str();
-  sub->add_option("--digits", o->digits, "Decimals in the classification report")->capture_default_str()->check(CLI::Range(0, 10));
+  sub->add_option("--digits", o->digits, "Decimals in the classification report")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10));
   sub->add_option("--output,-o", o->output, "Write the metrics as JSON (Trainer eval_* keys)");
   sub->add_option("--text-column", o->text_column, "CSV/TSV/JSONL text column")->capture_default_str();
   sub->add_option("--label-column", o->label_column, "CSV/TSV/JSONL label column")->capture_default_str();

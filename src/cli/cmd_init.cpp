@@ -135,13 +135,13 @@ ModelConfig resolve_config(const std::string& spec) {
     model_type = overrides["model_type"].get<std::string>();
   }
   nlohmann::json merged = config_to_json(preset_config(base_preset_name(model_type)));
-  for (const char* k : {"id2label", "label2id", "num_labels", "architectures", "model_type", "torch_dtype",
-                        "transformers_version"})
+  for (const char* k :
+       {"id2label", "label2id", "num_labels", "architectures", "model_type", "torch_dtype", "transformers_version"})
     overrides.erase(k);
   // An HF alias in the overrides replaces the canonical key of the base preset.
   if (model_type == "distilbert")
-    for (const auto& [alias, canonical] : {std::pair{"hidden_size", "dim"}, {"num_attention_heads", "n_heads"},
-                                           {"num_hidden_layers", "n_layers"}})
+    for (const auto& [alias, canonical] :
+         {std::pair{"hidden_size", "dim"}, {"num_attention_heads", "n_heads"}, {"num_hidden_layers", "n_layers"}})
       if (overrides.contains(alias)) merged.erase(canonical);
   merged.update(overrides);
   return parse_config(merged, source);
@@ -160,15 +160,15 @@ int run_init(const InitOptions& o) {
   std::string labels;
   for (const auto& n : cfg.label_names()) labels += (labels.empty() ? "" : ",") + n;
   std::cout << "wrote " << o.out << ": " << cfg.architectures.front() << ", dim " << cfg.dim << ", " << cfg.n_layers
-            << " layers, " << cfg.n_heads << " heads, hidden " << cfg.hidden_dim << ", vocab " << cfg.vocab_size
-            << ", " << layout.size() << " parameters, labels " << labels << ", seed " << o.seed << "\n";
-  if (o.tokenizer.empty())
-    std::cout << "note: no --tokenizer given, so the directory has no tokenizer files yet\n";
+            << " layers, " << cfg.n_heads << " heads, hidden " << cfg.hidden_dim << ", vocab " << cfg.vocab_size << ", "
+            << layout.size() << " parameters, labels " << labels << ", seed " << o.seed << "\n";
+  if (o.tokenizer.empty()) std::cout << "note: no --tokenizer given, so the directory has no tokenizer files yet\n";
   return kExitOk;
 }
 
 Registrar reg("init", [](CLI::App& app) {
-  auto* sub = app.add_subcommand("init", "Create a randomly initialised DistilBERT, BERT or RoBERTa classifier directory");
+  auto* sub =
+      app.add_subcommand("init", "Create a randomly initialised DistilBERT, BERT or RoBERTa classifier directory");
   auto o = std::make_shared<InitOptions>();
   sub->add_option("--config", o->config,
                   "tiny | base | bert-tiny | bert-base | roberta-tiny | roberta-base | FILE.json | inline JSON "

@@ -129,10 +129,9 @@ json inspect_model(const fs::path& dir) {
                  {"activation", cfg.activation},
                  {"dropout", written[distil ? "dropout" : "hidden_dropout_prob"]},
                  {"attention_dropout", written[distil ? "attention_dropout" : "attention_probs_dropout_prob"]},
-                 {"seq_classif_dropout", distil ? written["seq_classif_dropout"]
-                                                : written["classifier_dropout"].is_null()
-                                                      ? written["hidden_dropout_prob"]
-                                                      : written["classifier_dropout"]},
+                 {"seq_classif_dropout", distil                                    ? written["seq_classif_dropout"]
+                                         : written["classifier_dropout"].is_null() ? written["hidden_dropout_prob"]
+                                                                                   : written["classifier_dropout"]},
                  {"type_vocab_size", cfg.type_vocab_size},
                  {"layer_norm_eps", written.value("layer_norm_eps", json(1e-12))},
                  {"pad_token_id", cfg.pad_token_id}};
@@ -198,10 +197,12 @@ void print_table(const json& r, std::ostream& out) {
   std::string arch;
   for (const auto& a : r["architectures"]) arch += (arch.empty() ? "" : ", ") + a.get<std::string>();
   rows.emplace_back("model", r["path"].get<std::string>());
-  rows.emplace_back("architecture", (arch.empty() ? "(none)" : arch) + " [family " + r["family"].get<std::string>() + "]");
-  rows.emplace_back("sizes", "dim " + c["dim"].dump() + ", " + c["n_layers"].dump() + " layers, " + c["n_heads"].dump() +
-                                 " heads (head dim " + c["head_dim"].dump() + "), hidden " + c["hidden_dim"].dump() +
-                                 ", vocab " + c["vocab_size"].dump() + ", " + c["max_position_embeddings"].dump() +
+  rows.emplace_back("architecture",
+                    (arch.empty() ? "(none)" : arch) + " [family " + r["family"].get<std::string>() + "]");
+  rows.emplace_back("sizes", "dim " + c["dim"].dump() + ", " + c["n_layers"].dump() + " layers, " +
+                                 c["n_heads"].dump() + " heads (head dim " + c["head_dim"].dump() + "), hidden " +
+                                 c["hidden_dim"].dump() + ", vocab " + c["vocab_size"].dump() + ", " +
+                                 c["max_position_embeddings"].dump() +
                                  (c["sinusoidal_pos_embds"].get<bool>() ? " sinusoidal" : "") + " positions");
   rows.emplace_back("activation", c["activation"].get<std::string>() + "; dropout " + c["dropout"].dump() +
                                       ", attention " + c["attention_dropout"].dump() + ", classifier " +
@@ -222,7 +223,8 @@ void print_table(const json& r, std::ostream& out) {
   }
   std::string labels;
   int id = 0;
-  for (const auto& l : r["labels"]) labels += (labels.empty() ? "" : ", ") + std::to_string(id++) + " " + l.get<std::string>();
+  for (const auto& l : r["labels"])
+    labels += (labels.empty() ? "" : ", ") + std::to_string(id++) + " " + l.get<std::string>();
   rows.emplace_back("labels", std::to_string(r["labels"].size()) + ": " + labels);
   if (!r["problem_type"].is_null()) rows.emplace_back("problem type", r["problem_type"].get<std::string>());
   const json& t = r["tokenizer"];
@@ -261,7 +263,8 @@ int run_inspect(const InspectOptions& o) {
 }
 
 Registrar reg("inspect", [](CLI::App& app) {
-  auto* sub = app.add_subcommand("inspect", "Describe a model directory: architecture, parameters, weights, labels, tokenizer");
+  auto* sub =
+      app.add_subcommand("inspect", "Describe a model directory: architecture, parameters, weights, labels, tokenizer");
   auto o = std::make_shared<InspectOptions>();
   sub->add_option("model,--model,-m", o->model, "Model directory or hub id (positional, or --model / -m)")->required();
   sub->add_flag("--json", o->json, "Print one JSON object instead of a table");

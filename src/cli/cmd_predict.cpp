@@ -55,7 +55,8 @@ struct PredictOptions {
 std::vector<int> top_ids(const std::vector<float>& scores, int k) {
   std::vector<int> ids(scores.size());
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int>(i);
-  std::stable_sort(ids.begin(), ids.end(), [&](int a, int b) { return scores[static_cast<size_t>(a)] > scores[static_cast<size_t>(b)]; });
+  std::stable_sort(ids.begin(), ids.end(),
+                   [&](int a, int b) { return scores[static_cast<size_t>(a)] > scores[static_cast<size_t>(b)]; });
   if (k > 0 && static_cast<size_t>(k) < ids.size()) ids.resize(static_cast<size_t>(k));
   return ids;
 }
@@ -85,9 +86,8 @@ std::string shortest(float v) {
 // `eval --predictions` removes again. Then RFC 4180: quoted when it holds a comma, quote, CR or LF,
 // quotes doubled. Numbers are written without this (a negative logit stays a number).
 std::string csv_cell(const std::string& text) {
-  std::string s = !text.empty() && std::string_view("=+-@\t\r").find(text[0]) != std::string_view::npos
-                            ? "'" + text
-                            : text;
+  std::string s =
+      !text.empty() && std::string_view("=+-@\t\r").find(text[0]) != std::string_view::npos ? "'" + text : text;
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) {
@@ -110,7 +110,10 @@ std::string table_text(const std::string& s, size_t width) {
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if ((c & 0xC0) != 0x80) {
-      if (cps == width) { out += "..."; break; }
+      if (cps == width) {
+        out += "...";
+        break;
+      }
       ++cps;
     }
     out += (c < 0x20 || c == 0x7F) ? ' ' : static_cast<char>(c);
@@ -203,7 +206,9 @@ class PredictionWriter {
   }
 
  private:
-  std::string pad(const std::string& s) const { return s + std::string(label_w_ - std::min(label_w_, code_points(s)), ' '); }
+  std::string pad(const std::string& s) const {
+    return s + std::string(label_w_ - std::min(label_w_, code_points(s)), ' ');
+  }
 
   const PredictOptions& o_;
   std::vector<std::string> names_;
@@ -242,7 +247,8 @@ std::vector<Prediction> classify_sharded(dist::Communicator& comm, const Classif
   const size_t last = std::min(texts.size(), share.last * batch_size);
   auto slice = [&](const std::vector<std::string>& v) {
     if (v.empty()) return v;
-    return std::vector<std::string>(v.begin() + static_cast<ptrdiff_t>(first), v.begin() + static_cast<ptrdiff_t>(last));
+    return std::vector<std::string>(v.begin() + static_cast<ptrdiff_t>(first),
+                                    v.begin() + static_cast<ptrdiff_t>(last));
   };
   const auto mine = clf.classify(slice(texts), slice(pairs));
   const size_t K = names.size(), stride = 2 * K + 3;
@@ -337,7 +343,8 @@ int run_predict(const PredictOptions& o) {
     const auto preds = classify_sharded(comm, *clf, texts, pairs, static_cast<size_t>(o.batch_size), names);
     if (!comm.is_root()) return kExitOk;
     std::string out = writer.header();
-    for (size_t i = 0; i < preds.size(); ++i) out += writer.row(texts[i], pairs.empty() ? nullptr : &pairs[i], preds[i]);
+    for (size_t i = 0; i < preds.size(); ++i)
+      out += writer.row(texts[i], pairs.empty() ? nullptr : &pairs[i], preds[i]);
     write_out(out);
     if (input) note_skipped();
     return kExitOk;
@@ -385,18 +392,29 @@ Registrar reg("predict", [](CLI::App& app) {
   sub->add_option("--model,-m", o->model, "Model directory or hub id")->required();
   sub->add_option("texts", o->texts, "Texts to classify");
   sub->add_option("--input,-i", o->input, "File with one text per line; - = stdin");
-  sub->add_option("--pair-input", o->pair_input, "File with the second text of each pair, line by line (sentence pairs)");
-  sub->add_option("--format,-f", o->format, "jsonl (default), csv or table")->capture_default_str()->check(CLI::IsMember({"jsonl", "csv", "table"}));
-  sub->add_option("--batch-size", o->batch_size, "Texts per forward pass (sorted by length)")->capture_default_str()->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
-  sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")->capture_default_str()->check(CLI::Range(0, std::numeric_limits<int>::max()));
-  sub->add_option("--dtype", o->dtype, "Inference dtype: f32, int8 (dynamic quantization of the linears) or auto (the model directory's)")->capture_default_str()->check(CLI::IsMember({"f32", "int8", "auto"}));
+  sub->add_option("--pair-input", o->pair_input,
+                  "File with the second text of each pair, line by line (sentence pairs)");
+  sub->add_option("--format,-f", o->format, "jsonl (default), csv or table")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"jsonl", "csv", "table"}));
+  sub->add_option("--batch-size", o->batch_size, "Texts per forward pass (sorted by length)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
+  sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, std::numeric_limits<int>::max()));
+  sub->add_option("--dtype", o->dtype,
+                  "Inference dtype: f32, int8 (dynamic quantization of the linears) or auto (the model directory's)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "int8", "auto"}));
   sub->add_flag("--logits", o->logits, "Also print the raw logits");
   sub->add_option("--threshold", o->threshold,
                   "Multi-label: one threshold for every label (default: the model's thresholds.json, else 0.5)")
       ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--top-k,--top_k", o->top_k, "Keep only the K highest scores (jsonl scores, table)")
       ->check(CLI::Range(1, std::numeric_limits<int>::max()));
-  sub->add_option("--max-length", o->max_length, "Truncate to this many tokens, specials included (0 = model max)")->capture_default_str();
+  sub->add_option("--max-length", o->max_length, "Truncate to this many tokens, specials included (0 = model max)")
+      ->capture_default_str();
   sub->add_option("--on-invalid-utf8", o->on_invalid_utf8,
                   "A line that is not UTF-8: error (exit 3), replace (bad bytes -> U+FFFD) or skip it")
       ->check(CLI::IsMember({"error", "replace", "skip"}))

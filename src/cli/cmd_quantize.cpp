@@ -29,14 +29,16 @@ int run_quantize(const QuantizeOptions& o) {
   const LoadedModel m = load_model_dir(src);
   save_int8_model_dir(m, o.out);
   namespace fs = std::filesystem;
-  const auto before = fs::file_size(Checkpoint::weights_path(src)), after = fs::file_size(fs::path(o.out) / "model.safetensors");
+  const auto before = fs::file_size(Checkpoint::weights_path(src)),
+             after = fs::file_size(fs::path(o.out) / "model.safetensors");
   std::cout << "wrote " << o.out << ": int8 linears, " << after / (1024 * 1024) << " MiB (from "
             << before / (1024 * 1024) << " MiB " << m.weights_dtype << ")\n";
   return kExitOk;
 }
 
 Registrar reg("quantize", [](CLI::App& app) {
-  auto* sub = app.add_subcommand("quantize", "Write an int8 copy of a model (linear weights per output channel) for faster CPU inference");
+  auto* sub = app.add_subcommand(
+      "quantize", "Write an int8 copy of a model (linear weights per output channel) for faster CPU inference");
   auto o = std::make_shared<QuantizeOptions>();
   sub->add_option("--model,-m", o->model, "Model directory or hub id (FP32, F16 or BF16)")->required();
   sub->add_option("--out,-o", o->out, "Directory to write (must not exist, or be empty)")->required();

@@ -86,35 +86,56 @@ int run_serve(const ServeOptions& o) {
 
 Registrar reg("serve", [](CLI::App& app) {
   auto o = std::make_shared<ServeOptions>();
-  auto* sub = app.add_subcommand("serve", "Serve a classifier over HTTP (text-embeddings-inference API: /predict, /health, /info, /metrics, /tokenize)");
+  auto* sub = app.add_subcommand(
+      "serve",
+      "Serve a classifier over HTTP (text-embeddings-inference API: /predict, /health, /info, /metrics, /tokenize)");
   auto& s = o->server;
   sub->add_option("--model,-m", o->model, "Model directory or hub id")->required();
-  sub->add_option("--host", s.host, "Address to bind (default loopback; 0.0.0.0 = every interface)")->capture_default_str();
+  sub->add_option("--host", s.host, "Address to bind (default loopback; 0.0.0.0 = every interface)")
+      ->capture_default_str();
   sub->add_option("--port,-p", s.port, "TCP port; 0 = any free port (printed on stdout)")
-      ->capture_default_str()->check(IntRange(0, 65535));
+      ->capture_default_str()
+      ->check(IntRange(0, 65535));
   sub->add_option("--max-concurrent-requests", s.max_concurrent_requests,
-                  "Requests in progress at once; more are answered 429 at once")->capture_default_str()->check(AtLeast(1));
+                  "Requests in progress at once; more are answered 429 at once")
+      ->capture_default_str()
+      ->check(AtLeast(1));
   sub->add_option("--max-batch-tokens", s.max_batch_tokens, "Tokens per inference batch (rows are packed, no padding)")
-      ->capture_default_str()->check(AtLeast(1));
+      ->capture_default_str()
+      ->check(AtLeast(1));
   sub->add_option("--max-batch-requests", s.max_batch_requests, "Rows per inference batch (0 = only the token budget)")
-      ->capture_default_str()->check(AtLeast(0));
+      ->capture_default_str()
+      ->check(AtLeast(0));
   sub->add_option("--max-client-batch-size", s.max_client_batch_size, "Inputs per HTTP request")
-      ->capture_default_str()->check(AtLeast(1));
-  sub->add_option("--max-input-length", s.max_input_length, "Tokens per input, specials included (0 = the model's maximum)")
-      ->capture_default_str()->check(AtLeast(0));
-  sub->add_flag("--auto-truncate", s.auto_truncate, "Truncate long inputs when a request leaves `truncate` unset or null");
+      ->capture_default_str()
+      ->check(AtLeast(1));
+  sub->add_option("--max-input-length", s.max_input_length,
+                  "Tokens per input, specials included (0 = the model's maximum)")
+      ->capture_default_str()
+      ->check(AtLeast(0));
+  sub->add_flag("--auto-truncate", s.auto_truncate,
+                "Truncate long inputs when a request leaves `truncate` unset or null");
   sub->add_option("--payload-limit", s.payload_limit, "Largest request body in bytes (larger: 413)")
-      ->capture_default_str()->check(AtLeast(1));
-  sub->add_option("--api-key", s.api_key, "Require `Authorization: Bearer KEY` on every route")->envname("BERT_EMOTION_API_KEY");
+      ->capture_default_str()
+      ->check(AtLeast(1));
+  sub->add_option("--api-key", s.api_key, "Require `Authorization: Bearer KEY` on every route")
+      ->envname("BERT_EMOTION_API_KEY");
   sub->add_option("--threads", o->threads, "OpenMP threads of the inference thread (0 = OpenMP's default)")
-      ->capture_default_str()->check(AtLeast(0));
-  sub->add_option("--dtype", o->dtype, "Inference dtype: f32, int8 (dynamic quantization of the linears) or auto (the model directory's)")->capture_default_str()->check(CLI::IsMember({"f32", "int8", "auto"}));
+      ->capture_default_str()
+      ->check(AtLeast(0));
+  sub->add_option("--dtype", o->dtype,
+                  "Inference dtype: f32, int8 (dynamic quantization of the linears) or auto (the model directory's)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "int8", "auto"}));
   sub->add_option("--http-workers", s.http_workers,
-                  "HTTP/tokenization threads, started on demand (0 = max-concurrent-requests + 8; the 8 spare answer 429 at once)")
-      ->capture_default_str()->check(AtLeast(0));
+                  "HTTP/tokenization threads, started on demand (0 = max-concurrent-requests + 8; the 8 spare answer "
+                  "429 at once)")
+      ->capture_default_str()
+      ->check(AtLeast(0));
   sub->add_option("--keep-alive-timeout", s.keep_alive_timeout_s,
                   "Seconds an idle connection is kept open (shutdown waits this long for idle ones)")
-      ->capture_default_str()->check(IntRange(1, 3600));
+      ->capture_default_str()
+      ->check(IntRange(1, 3600));
   sub->add_option("--cors-allow-origin", s.cors_allow_origin,
                   "Answer browsers from these origins: `*` or a comma-separated list (default: no CORS headers)");
   sub->add_option("--served-model-name", s.served_model_name, "Name reported by /info (default: --model)");

@@ -38,7 +38,8 @@ struct TokenizeOptions {
   std::string on_invalid_utf8 = "error";
 };
 
-std::string encode_json(const Tokenizer& tok, const TokenizeOptions& o, const std::string& text, const std::string* pair) {
+std::string encode_json(const Tokenizer& tok, const TokenizeOptions& o, const std::string& text,
+                        const std::string* pair) {
   const Encoding e = pair ? tok.encode_pair(text, *pair, o.max_length) : tok.encode(text, o.max_length);
   nlohmann::json j;
   j["input_ids"] = e.ids;
@@ -119,7 +120,9 @@ int run_tokenize(const TokenizeOptions& o) {
 Registrar reg("tokenize", [](CLI::App& app) {
   auto* sub = app.add_subcommand("tokenize", "Print token ids and tokens of texts, one JSON object per line");
   auto o = std::make_shared<TokenizeOptions>();
-  sub->add_option("--model,-m", o->model, "Model directory (tokenizer.json, vocab.json + merges.txt, or vocab.txt) or hub id")->required();
+  sub->add_option("--model,-m", o->model,
+                  "Model directory (tokenizer.json, vocab.json + merges.txt, or vocab.txt) or hub id")
+      ->required();
   sub->add_option("texts", o->texts, "Texts to tokenize (else --input or stdin)");
   sub->add_option("--input", o->input, "File with one text per line, or - for stdin");
   sub->add_option("--pair-input", o->pair_input, "File with the second sequence of each pair, line by line");
@@ -129,7 +132,8 @@ Registrar reg("tokenize", [](CLI::App& app) {
                   "A line that is not UTF-8: error (exit 3), replace (bad bytes -> U+FFFD) or skip it")
       ->check(CLI::IsMember({"error", "replace", "skip"}))
       ->capture_default_str();
-  sub->add_flag("--offsets", o->offsets, "Also print offsets (byte ranges), type_ids, sequence_ids and special_tokens_mask");
+  sub->add_flag("--offsets", o->offsets,
+                "Also print offsets (byte ranges), type_ids, sequence_ids and special_tokens_mask");
   return std::function<int()>([o] { return run_tokenize(*o); });
 });
 

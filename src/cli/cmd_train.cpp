@@ -69,8 +69,11 @@ int run_train_cli(TrainCli& c) {
   std::signal(SIGTERM, previous_term == SIG_ERR ? SIG_DFL : previous_term);
   if (r.interrupted) {
     const int sig = g_stop_signal != 0 ? g_stop_signal : SIGINT;  // 0: another rank was stopped (mpirun)
-    std::cerr << (g_stop_signal == 0 ? "another rank" : sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": stopped after step " << r.global_step << ", saved "
-              << r.last_checkpoint.string() << "; exit " << 128 + sig << "\n";
+    std::cerr << (g_stop_signal == 0 ? "another rank"
+                  : sig == SIGTERM   ? "SIGTERM"
+                                     : "SIGINT")
+              << ": stopped after step " << r.global_step << ", saved " << r.last_checkpoint.string() << "; exit "
+              << 128 + sig << "\n";
     return 128 + sig;  // as a shell reports a command the signal ended
   }
   return r.global_step > 0 ? kExitOk : kExitFailure;
@@ -88,15 +91,20 @@ Registrar reg("train", [](CLI::App& app) {
                   "Dataset: a TweetEval task folder or name (tweet_eval/emotion), a folder of "
                   "{train,val,test}.{csv,tsv,jsonl}, or one such file")
       ->required();
-  sub->add_option("--output-dir,--output_dir", c->output_dir, "Where the model, checkpoints and reports go")->required();
+  sub->add_option("--output-dir,--output_dir", c->output_dir, "Where the model, checkpoints and reports go")
+      ->required();
   sub->add_option("--train-split,--train_split_name", o.train_split, "Training split")->capture_default_str();
-  sub->add_option("--eval-split,--validation_split_name", o.eval_split, "Evaluation split, or 'none'")->capture_default_str();
-  sub->add_option("--test-split,--test_split_name", o.test_split, "Test split evaluated at the end, or 'none'")->capture_default_str();
+  sub->add_option("--eval-split,--validation_split_name", o.eval_split, "Evaluation split, or 'none'")
+      ->capture_default_str();
+  sub->add_option("--test-split,--test_split_name", o.test_split, "Test split evaluated at the end, or 'none'")
+      ->capture_default_str();
   sub->add_option("--validation-file,--validation_file", o.eval_file,
                   "Evaluation data in a separate file or folder (overrides --eval-split)");
   sub->add_option("--test-file,--test_file", o.test_file, "Test data in a separate file or folder");
-  sub->add_option("--text-column,--text_column_name", o.text_column, "CSV/TSV/JSONL text column")->capture_default_str();
-  sub->add_option("--label-column,--label_column_name", o.label_column, "CSV/TSV/JSONL label column")->capture_default_str();
+  sub->add_option("--text-column,--text_column_name", o.text_column, "CSV/TSV/JSONL text column")
+      ->capture_default_str();
+  sub->add_option("--label-column,--label_column_name", o.label_column, "CSV/TSV/JSONL label column")
+      ->capture_default_str();
   sub->add_option("--learning-rate,--learning_rate,--lr", o.learning_rate, "Peak learning rate")->capture_default_str();
   sub->add_option("--per-device-train-batch-size,--per_device_train_batch_size,--train-batch-size,--batch-size",
                   o.train_batch_size, "Training batch size")
@@ -142,8 +150,9 @@ Registrar reg("train", [](CLI::App& app) {
   sub->add_option("--dropout", c->dropout, "Dropout as configured in config.json (on) or disabled (off)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
-  sub->add_option("--eval-strategy,--eval_strategy,--evaluation-strategy,--evaluation_strategy", o.eval_strategy,
-                  "Evaluate on the eval split at every epoch end (epoch), every --eval-steps steps (steps), or never (no)")
+  sub->add_option(
+         "--eval-strategy,--eval_strategy,--evaluation-strategy,--evaluation_strategy", o.eval_strategy,
+         "Evaluate on the eval split at every epoch end (epoch), every --eval-steps steps (steps), or never (no)")
       ->check(CLI::IsMember({"no", "steps", "epoch"}))
       ->capture_default_str();
   sub->add_option("--eval-steps,--eval_steps", o.eval_steps,
@@ -155,20 +164,23 @@ Registrar reg("train", [](CLI::App& app) {
                   "--save-steps (0 = 500); no")
       ->check(CLI::IsMember({"no", "steps", "epoch"}))
       ->capture_default_str();
-  sub->add_option("--save-steps,--save_steps", o.save_steps,
-                  "Checkpoint every N steps (--save-strategy steps; with epoch: also every N steps, 0 = only at epoch ends)")
+  sub->add_option(
+         "--save-steps,--save_steps", o.save_steps,
+         "Checkpoint every N steps (--save-strategy steps; with epoch: also every N steps, 0 = only at epoch ends)")
       ->check(AtLeast(0))
       ->capture_default_str();
-  sub->add_flag("--load-best-model-at-end,--load_best_model_at_end", o.load_best_model_at_end,
-                "End with the best evaluation's checkpoint (--metric-for-best-model); save and eval strategies must match");
+  sub->add_flag(
+      "--load-best-model-at-end,--load_best_model_at_end", o.load_best_model_at_end,
+      "End with the best evaluation's checkpoint (--metric-for-best-model); save and eval strategies must match");
   sub->add_option("--metric-for-best-model,--metric_for_best_model", o.metric_for_best_model,
                   "Evaluation metric that picks the best model: loss (default), f1, accuracy, f1_micro, ... "
                   "(\"eval_\" prefix optional)");
   sub->add_option("--greater-is-better,--greater_is_better", c->greater_is_better,
                   "Whether a larger --metric-for-best-model is better (default: true unless it ends in \"loss\")")
       ->transform(CLI::IsMember({"true", "false"}, CLI::ignore_case));  // also True / False, as argparse
-  sub->add_option("--early-stopping-patience,--early_stopping_patience", o.early_stopping_patience,
-                  "Stop after N evaluations without improvement (EarlyStoppingCallback; needs --load-best-model-at-end)")
+  sub->add_option(
+         "--early-stopping-patience,--early_stopping_patience", o.early_stopping_patience,
+         "Stop after N evaluations without improvement (EarlyStoppingCallback; needs --load-best-model-at-end)")
       ->check(AtLeast(1));
   sub->add_option("--early-stopping-threshold,--early_stopping_threshold", o.early_stopping_threshold,
                   "An improvement must exceed this to reset the patience")

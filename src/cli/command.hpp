@@ -16,8 +16,8 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
-#include <limits>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -34,9 +34,7 @@ struct CommandEntry {
 std::vector<CommandEntry>& command_registry();
 
 struct Registrar {
-  Registrar(std::string name, CommandSetup setup) {
-    command_registry().push_back({std::move(name), std::move(setup)});
-  }
+  Registrar(std::string name, CommandSetup setup) { command_registry().push_back({std::move(name), std::move(setup)}); }
 };
 
 // An integer option's bounds, checked on the text before conversion and printed as integers
@@ -53,7 +51,8 @@ inline CLI::Validator IntRange(long long min, long long max) {
         const char* end = text.data() + text.size();
         const auto [ptr, ec] = std::from_chars(text.data(), end, v);
         const bool positive_overflow = ec == std::errc::result_out_of_range && !text.empty() && text[0] != '-';
-        if (positive_overflow && max == std::numeric_limits<long long>::max()) return "";  // the type's own limit applies
+        if (positive_overflow && max == std::numeric_limits<long long>::max())
+          return "";  // the type's own limit applies
         if (ec != std::errc() || ptr != end || v < min || v > max)
           return "must be an integer " + range + " (got " + text + ")";
         return "";
@@ -65,11 +64,11 @@ inline CLI::Validator AtLeast(long long min) { return IntRange(min, std::numeric
 // Exit codes shared by every command.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFailure = 1,      // any other engine error
-  kExitUsage = 2,        // bad command line / invalid option value
-  kExitInput = 3,        // malformed or unsupported input (file, dataset, model)
-  kExitIo = 4,           // cannot read / write a file
-  kExitNetwork = 5,      // download failed
+  kExitFailure = 1,  // any other engine error
+  kExitUsage = 2,    // bad command line / invalid option value
+  kExitInput = 3,    // malformed or unsupported input (file, dataset, model)
+  kExitIo = 4,       // cannot read / write a file
+  kExitNetwork = 5,  // download failed
 };
 
 }  // namespace bert_emotion::cli

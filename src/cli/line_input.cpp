@@ -30,13 +30,9 @@ bool apply_utf8_policy(std::string& text, Utf8Policy policy, const std::string& 
   const size_t bad = unicode::find_invalid_utf8(text);
   if (bad == std::string::npos) return true;
   switch (policy) {
-    case Utf8Policy::Replace:
-      text = replace_invalid_utf8(text);
-      return true;
-    case Utf8Policy::Skip:
-      return false;
-    case Utf8Policy::Error:
-      break;
+    case Utf8Policy::Replace: text = replace_invalid_utf8(text); return true;
+    case Utf8Policy::Skip: return false;
+    case Utf8Policy::Error: break;
   }
   throw Utf8Error(invalid_utf8_message(text, bad, where, first_line) +
                       " (--on-invalid-utf8 replace or skip reads on past such lines)",

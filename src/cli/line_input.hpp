@@ -47,7 +47,7 @@ class LineInput {
   bool next(std::string& line, bool wait);
   bool at_end() const { return eof_ && pos_ >= buf_.size(); }
 
-  const std::string& source() const { return source_; }  // the path, or "<stdin>"
+  const std::string& source() const { return source_; }                  // the path, or "<stdin>"
   const std::vector<size_t>& skipped_lines() const { return skipped_; }  // 1-based, with Skip
 
  private:

@@ -33,8 +33,8 @@ namespace {
 // "OpenMP waiting". libgomp reads both when it is loaded, before main(), hence one re-execution.
 void default_openmp_waits(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
-  const auto waits = bert_emotion::choose_openmp_waits(omp_get_num_procs(), omp_get_max_threads(),
-                                                      bert_emotion::read_load_average());
+  const auto waits =
+      bert_emotion::choose_openmp_waits(omp_get_num_procs(), omp_get_max_threads(), bert_emotion::read_load_average());
   ::setenv("OMP_WAIT_POLICY", waits.policy, 1);
   ::setenv("GOMP_SPINCOUNT", waits.spin_count, 1);
   ::execv("/proc/self/exe", argv);  // returns only on failure: then run on with the default policy
@@ -141,8 +141,9 @@ int main(int argc, char** argv) {
     std::string list;
     for (const auto& [name, run] : runners) names.push_back(name), list += (list.empty() ? "" : ", ") + name;
     const std::string guess = closest(argv[1], names);
-    std::cerr << "error: unknown command '" << argv[1] << "'" << (guess.empty() ? "" : "; did you mean '" + guess + "'?")
-              << "\ncommands: " << list << " (bert-emotion COMMAND --help for its options)\n";
+    std::cerr << "error: unknown command '" << argv[1] << "'"
+              << (guess.empty() ? "" : "; did you mean '" + guess + "'?") << "\ncommands: " << list
+              << " (bert-emotion COMMAND --help for its options)\n";
     return kExitUsage;
   }
   try {

@@ -78,7 +78,8 @@ RawLabel raw_label_from_text(const std::string& field) {
   for (;;) {
     const size_t comma = lab.value.find(',', start);
     RawLabel item;
-    item.value = trim(std::string_view(lab.value).substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    item.value =
+        trim(std::string_view(lab.value).substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (!item.value.empty()) lab.items.push_back(std::move(item));
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -89,7 +90,8 @@ RawLabel raw_label_from_text(const std::string& field) {
 std::string describe_raw(const RawLabel& r) { return r.json_integer ? std::to_string(r.json_value) : r.value; }
 
 // Whether the rows make a multi-label dataset (see LabelMode); throws for a list under Single.
-bool decide_multi_label(const Dataset& ds, const std::vector<RawLabel>& raw, LabelMode mode, const std::string& source) {
+bool decide_multi_label(const Dataset& ds, const std::vector<RawLabel>& raw, LabelMode mode,
+                        const std::string& source) {
   if (mode == LabelMode::Multi) return true;
   for (size_t i = 0; i < raw.size(); ++i) {
     if (!raw[i].is_list) continue;
@@ -118,8 +120,8 @@ int scalar_label_id(const RawLabel& r, const std::vector<std::string>& names, bo
   if (r.json_integer || parse_nonnegative_int(r.value, as_int))
     throw FormatError(at + ": label " + describe_raw(r) + " out of range: expected an id in [0, " +
                       std::to_string(names.size()) + ")" + (r.json_integer ? "" : " or one of: " + join_names(names)));
-  throw FormatError(at + ": unknown label '" + r.value + "': expected one of: " + join_names(names) + " or an id in [0, " +
-                    std::to_string(names.size()) + ")");
+  throw FormatError(at + ": unknown label '" + r.value + "': expected one of: " + join_names(names) +
+                    " or an id in [0, " + std::to_string(names.size()) + ")");
 }
 
 // Turns raw labels into ids, choosing the label space (see dataset.hpp). `lines` are for errors.
@@ -132,8 +134,7 @@ void resolve_labels(Dataset& ds, const std::vector<RawLabel>& raw, const Dataset
     if (!r.present) continue;
     if (r.is_list)
       for (const auto& item : r.items) scalars.push_back(&item);
-    else
-      scalars.push_back(&r);
+    else scalars.push_back(&r);
   }
   const auto& given = opts.label_names;
   std::vector<std::string> names = given;
@@ -179,8 +180,7 @@ void resolve_labels(Dataset& ds, const std::vector<RawLabel>& raw, const Dataset
     std::vector<const RawLabel*> members;
     if (r.is_list)
       for (const auto& item : r.items) members.push_back(&item);
-    else
-      members.push_back(&r);
+    else members.push_back(&r);
     for (const RawLabel* m : members) {
       const int id = scalar_label_id(*m, names, by_name_only);
       if (id < 0) throw_bad_label(*m, names, at);
@@ -210,11 +210,14 @@ std::vector<CsvRecord> parse_csv(const std::string& data, char delim, const std:
         size_t open_line = line;
         ++i;
         for (;;) {
-          if (i >= n)
-            throw FormatError(where(source, open_line) + ": broken quoting: quoted field never closed");
+          if (i >= n) throw FormatError(where(source, open_line) + ": broken quoting: quoted field never closed");
           char c = data[i];
           if (c == '"') {
-            if (i + 1 < n && data[i + 1] == '"') { field += '"'; i += 2; continue; }
+            if (i + 1 < n && data[i + 1] == '"') {
+              field += '"';
+              i += 2;
+              continue;
+            }
             ++i;
             break;
           }
@@ -225,19 +228,31 @@ std::vector<CsvRecord> parse_csv(const std::string& data, char delim, const std:
         // After the closing quote: a delimiter, a record end, or EOF.
         if (i < n && data[i] != delim && data[i] != '\n' && !(data[i] == '\r' && i + 1 < n && data[i + 1] == '\n') &&
             !(data[i] == '\r' && i + 1 == n))
-          throw FormatError(where(source, line) + ": broken quoting: expected '" + (delim == '\t' ? std::string("TAB") : std::string(1, delim)) +
+          throw FormatError(where(source, line) + ": broken quoting: expected '" +
+                            (delim == '\t' ? std::string("TAB") : std::string(1, delim)) +
                             "' or end of line after a closing quote, got '" + std::string(1, data[i]) + "'");
       } else {
         while (i < n && data[i] != delim && data[i] != '\n') {
-          if (data[i] == '\r' && (i + 1 == n || data[i + 1] == '\n')) { ++i; continue; }  // CRLF record end
+          if (data[i] == '\r' && (i + 1 == n || data[i + 1] == '\n')) {
+            ++i;
+            continue;
+          }  // CRLF record end
           field += data[i++];
         }
       }
       if (i < n && data[i] == '\r') ++i;  // "\r\n" after a quoted field
       rec.fields.push_back(field);
-      if (i >= n) { at_record_end = true; }
-      else if (data[i] == delim) { ++i; if (i >= n) rec.fields.emplace_back(); at_record_end = i >= n; }
-      else if (data[i] == '\n') { ++i; ++line; at_record_end = true; }
+      if (i >= n) {
+        at_record_end = true;
+      } else if (data[i] == delim) {
+        ++i;
+        if (i >= n) rec.fields.emplace_back();
+        at_record_end = i >= n;
+      } else if (data[i] == '\n') {
+        ++i;
+        ++line;
+        at_record_end = true;
+      }
     }
     bool blank = rec.fields.size() == 1 && rec.fields[0].empty();
     if (!blank) records.push_back(std::move(rec));
@@ -259,8 +274,8 @@ Dataset load_csv(const fs::path& path, char delim, const DatasetOptions& opts) {
     if (required) {
       std::string have;
       for (const auto& h : header) have += (have.empty() ? "" : ", ") + ("'" + h + "'");
-      throw FormatError(where(source, records[0].line) + ": missing column '" + name + "' in the header (columns: " +
-                        have + ")");
+      throw FormatError(where(source, records[0].line) + ": missing column '" + name +
+                        "' in the header (columns: " + have + ")");
     }
     return -1;
   };
@@ -417,11 +432,15 @@ Dataset load_tweeteval(const fs::path& dir, const std::string& file_split, const
 
   std::vector<std::string> mapping;
   for (const fs::path& m : {dir / "mapping.txt", dir.parent_path() / "mapping.txt"})
-    if (fs::exists(m)) { mapping = read_mapping(m); break; }
+    if (fs::exists(m)) {
+      mapping = read_mapping(m);
+      break;
+    }
 
   // Label space: the model's, checked against mapping.txt; else mapping.txt; else inferred.
   const std::vector<std::string> names =
-      mapping.empty() ? opts.label_names : reconcile_label_names(opts.label_names, mapping, dir.string() + "/mapping.txt");
+      mapping.empty() ? opts.label_names
+                      : reconcile_label_names(opts.label_names, mapping, dir.string() + "/mapping.txt");
 
   std::vector<RawLabel> raw;
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -432,8 +451,7 @@ Dataset load_tweeteval(const fs::path& dir, const std::string& file_split, const
     if (has_labels) {
       check_utf8(labels[i], label_src, i + 1);
       lab = raw_label_from_text(labels[i]);
-      if (!lab.present && !opts.allow_missing_labels)
-        throw FormatError(where(label_src, i + 1) + ": empty label line");
+      if (!lab.present && !opts.allow_missing_labels) throw FormatError(where(label_src, i + 1) + ": empty label line");
     } else {
       lab.present = false;
     }
@@ -524,7 +542,8 @@ std::vector<std::string> reconcile_label_names(const std::vector<std::string>& m
   if (model_names.empty() || model_names == file_names) return file_names;
   if (model_names.size() != file_names.size())
     throw FormatError(file + ": " + std::to_string(file_names.size()) + " labels (" + join_names(file_names) +
-                      ") but the model has " + std::to_string(model_names.size()) + " (" + join_names(model_names) + ")");
+                      ") but the model has " + std::to_string(model_names.size()) + " (" + join_names(model_names) +
+                      ")");
   if (is_generic_names(model_names)) return file_names;
   throw FormatError(file + ": labels (" + join_names(file_names) + ") differ from the model's id2label (" +
                     join_names(model_names) + ")");
@@ -545,8 +564,7 @@ std::vector<std::vector<float>> multi_hot(const Dataset& d) {
     const auto& row = d.rows[i];
     if (d.multi_label)
       for (int id : row.labels) out[i][static_cast<size_t>(id)] = 1.f;
-    else if (row.label >= 0)
-      out[i][static_cast<size_t>(row.label)] = 1.f;
+    else if (row.label >= 0) out[i][static_cast<size_t>(row.label)] = 1.f;
   }
   return out;
 }

@@ -35,9 +35,9 @@ namespace bert_emotion {
 
 struct LabeledText {
   std::string text;
-  int label = -1;        // id into Dataset::label_names; -1 only with allow_missing_labels
-  size_t line = 0;       // 1-based line of the row in its source file (first line of a CSV record)
-  std::string text_pair; // second text column for sentence pairs (CSV/TSV/JSONL), empty if none
+  int label = -1;           // id into Dataset::label_names; -1 only with allow_missing_labels
+  size_t line = 0;          // 1-based line of the row in its source file (first line of a CSV record)
+  std::string text_pair;    // second text column for sentence pairs (CSV/TSV/JSONL), empty if none
   std::vector<int> labels;  // multi-label datasets: the row's label ids, sorted, unique (label = -1)
 };
 
@@ -45,7 +45,7 @@ struct Dataset {
   std::string source;                    // the file (or files) the rows came from
   std::vector<std::string> label_names;  // id -> name
   std::vector<LabeledText> rows;
-  bool multi_label = false;              // rows carry `labels` (label sets), not `label`
+  bool multi_label = false;  // rows carry `labels` (label sets), not `label`
 };
 
 // How label fields are read: Auto detects label lists ("2,7", [2, 7]) and makes the whole dataset
@@ -54,10 +54,10 @@ enum class LabelMode { Auto, Single, Multi };
 
 struct DatasetOptions {
   std::vector<std::string> label_names{};  // the label space (e.g. a model's id2label); empty = infer
-  std::string text_column = "text";      // CSV/TSV header / JSONL key
+  std::string text_column = "text";        // CSV/TSV header / JSONL key
   std::string label_column = "label";
-  std::string text_pair_column{};        // optional second text column; empty = single texts
-  bool allow_missing_labels = false;     // rows without a label get -1 (prediction input)
+  std::string text_pair_column{};     // optional second text column; empty = single texts
+  bool allow_missing_labels = false;  // rows without a label get -1 (prediction input)
   LabelMode label_mode = LabelMode::Auto;
 };
 

@@ -72,8 +72,7 @@ std::vector<float> run_logits(const ModelConfig& cfg, const Weights& w, const st
   for (size_t start = row_first; start < row_last; start += bs) {
     const size_t end = std::min(row_last, start + bs);
     rows.assign(ids.begin() + static_cast<ptrdiff_t>(start), ids.begin() + static_cast<ptrdiff_t>(end));
-    if (type_rows.empty())
-      types.clear();
+    if (type_rows.empty()) types.clear();
     else
       types.assign(type_rows.begin() + static_cast<ptrdiff_t>(start), type_rows.begin() + static_cast<ptrdiff_t>(end));
     const PackedBatch batch = pack_rows(rows, types);
@@ -139,8 +138,8 @@ MultiHot apply_thresholds(const MultiHot& scores, const std::vector<float>& thre
 
 EvalOutput evaluate_tokenized_multilabel(const ModelConfig& cfg, const Weights& w,
                                          const std::vector<std::vector<int32_t>>& ids, const MultiHot& targets,
-                                         int batch_size, const std::vector<float>& thresholds,
-                                         dist::Communicator& comm, const std::vector<std::vector<int32_t>>& type_rows) {
+                                         int batch_size, const std::vector<float>& thresholds, dist::Communicator& comm,
+                                         const std::vector<std::vector<int32_t>>& type_rows) {
   const auto t0 = std::chrono::steady_clock::now();
   const int K = cfg.num_labels();
   if (ids.size() != targets.size())
@@ -193,7 +192,8 @@ EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokeni
   ids.reserve(data.rows.size());
   labels.reserve(data.rows.size());
   if (data.multi_label && !cfg.multi_label())
-    throw InvalidArgument("evaluate: " + data.source + " is multi-label data but the model is single-label (problem_type " +
+    throw InvalidArgument("evaluate: " + data.source +
+                          " is multi-label data but the model is single-label (problem_type " +
                           (cfg.problem_type.empty() ? std::string("unset") : cfg.problem_type) + ")");
   for (const auto& row : data.rows) {
     if (row.text_pair.empty()) {
@@ -211,9 +211,9 @@ EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokeni
     labels.push_back(row.label);
   }
   if (!any_pair || !cfg.takes_token_types()) types.clear();
-  EvalOutput out = cfg.multi_label()
-                       ? evaluate_tokenized_multilabel(cfg, w, ids, multi_hot(data), batch_size, thresholds, comm, types)
-                       : evaluate_tokenized(cfg, w, ids, labels, batch_size, comm, types);
+  EvalOutput out = cfg.multi_label() ? evaluate_tokenized_multilabel(cfg, w, ids, multi_hot(data), batch_size,
+                                                                     thresholds, comm, types)
+                                     : evaluate_tokenized(cfg, w, ids, labels, batch_size, comm, types);
   out.runtime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

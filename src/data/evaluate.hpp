@@ -38,13 +38,13 @@
 namespace bert_emotion {
 
 struct EvalOutput {
-  double loss = 0;                    // mean per-example cross-entropy (natural log)
-  std::vector<int> predictions;       // [N], dataset order
-  std::vector<float> logits;          // [N, K], dataset order
-  std::vector<int> labels;            // [N], the gold ids
+  double loss = 0;               // mean per-example cross-entropy (natural log)
+  std::vector<int> predictions;  // [N], dataset order
+  std::vector<float> logits;     // [N, K], dataset order
+  std::vector<int> labels;       // [N], the gold ids
   ClassificationMetrics metrics;
-  double runtime_seconds = 0;         // wall time of tokenization + forward passes
-  size_t num_tokens = 0;              // real tokens processed (specials included)
+  double runtime_seconds = 0;  // wall time of tokenization + forward passes
+  size_t num_tokens = 0;       // real tokens processed (specials included)
   // Multi-label models: gold and predicted label sets, sigmoid scores, metrics (predictions/labels
   // above then hold the argmax / first gold label, for callers that want one label).
   bool multi_label = false;
@@ -57,8 +57,8 @@ struct EvalOutput {
 // model's num_labels, or multi-label data for a single-label model.
 // `thresholds` (multi-label only): one per label; empty = 0.5 for every label.
 EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokenizer& tok, const Dataset& data,
-                          int batch_size, size_t max_length = 0,
-                          dist::Communicator& comm = dist::Communicator::solo(), const std::vector<float>& thresholds = {});
+                          int batch_size, size_t max_length = 0, dist::Communicator& comm = dist::Communicator::solo(),
+                          const std::vector<float>& thresholds = {});
 
 // Same on pre-tokenized rows ([CLS] ... [SEP] included) with gold ids in [0, K). type_rows: the
 // rows' token types (empty: all 0), as evaluate_model passes for pairs when the model takes them.

@@ -21,7 +21,8 @@ bool parse_id_list(std::string_view s, std::vector<int>& ids) {
   size_t start = 0;
   for (;;) {
     const size_t comma = s.find(',', start);
-    const std::string_view tok = s.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    const std::string_view tok =
+        s.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     int v = -1;
     auto [ptr, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), v);
     if (tok.empty() || ec != std::errc() || ptr != tok.data() + tok.size() || v < 0) return false;
@@ -48,7 +49,8 @@ bool is_goemotions_file(const fs::path& tsv) {
   if (tab == std::string::npos) return false;
   const size_t tab2 = first.find('\t', tab + 1);
   std::vector<int> ids;
-  return parse_id_list(std::string_view(first).substr(tab + 1, tab2 == std::string::npos ? std::string::npos : tab2 - tab - 1), ids);
+  return parse_id_list(
+      std::string_view(first).substr(tab + 1, tab2 == std::string::npos ? std::string::npos : tab2 - tab - 1), ids);
 }
 
 Dataset load_goemotions(const fs::path& tsv, const fs::path& labels_txt, const DatasetOptions& opts) {
@@ -60,7 +62,8 @@ Dataset load_goemotions(const fs::path& tsv, const fs::path& labels_txt, const D
   }
   if (file_names.empty()) throw FormatError(labels_txt.string() + ": no label names");
   if (opts.label_mode == LabelMode::Single)
-    throw FormatError(source + ": GoEmotions is multi-label data (one or more labels per line), but the model is "
+    throw FormatError(source +
+                      ": GoEmotions is multi-label data (one or more labels per line), but the model is "
                       "single-label (train with --problem-type multi_label_classification)");
   Dataset ds;
   ds.source = source;
@@ -79,8 +82,9 @@ Dataset load_goemotions(const fs::path& tsv, const fs::path& labels_txt, const D
     LabeledText row;
     row.line = i + 1;
     row.text = l.substr(0, tab);
-    if (!parse_id_list(std::string_view(l).substr(tab + 1, tab2 == std::string::npos ? std::string::npos : tab2 - tab - 1),
-                       row.labels)) {
+    if (!parse_id_list(
+            std::string_view(l).substr(tab + 1, tab2 == std::string::npos ? std::string::npos : tab2 - tab - 1),
+            row.labels)) {
       if (!opts.allow_missing_labels)
         throw FormatError(at + ": expected comma-separated label ids in the second field, got '" +
                           l.substr(tab + 1, tab2 == std::string::npos ? std::string::npos : tab2 - tab - 1) + "'");

@@ -36,7 +36,8 @@ std::string fixed(double v, int digits) {
 }  // namespace
 
 ClassificationMetrics compute_metrics(const std::vector<int>& y_true, const std::vector<int>& y_pred, int num_labels) {
-  if (num_labels < 1) throw InvalidArgument("compute_metrics: num_labels must be >= 1, got " + std::to_string(num_labels));
+  if (num_labels < 1)
+    throw InvalidArgument("compute_metrics: num_labels must be >= 1, got " + std::to_string(num_labels));
   if (y_true.size() != y_pred.size())
     throw InvalidArgument("compute_metrics: " + std::to_string(y_true.size()) + " gold labels but " +
                           std::to_string(y_pred.size()) + " predictions");
@@ -111,10 +112,8 @@ std::string classification_report(const ClassificationMetrics& m, const std::vec
   // micro_is_accuracy: labels given (0..K-1) must equal the labels present in y_true or y_pred.
   bool all_present = true;
   for (int k = 0; k < K; ++k) all_present = all_present && (m.support[k] + m.predicted[k] > 0);
-  if (all_present)
-    t.accuracy_row(m.accuracy, m.total);
-  else
-    t.row("micro avg", m.micro_precision, m.micro_recall, m.micro_f1, m.total);
+  if (all_present) t.accuracy_row(m.accuracy, m.total);
+  else t.row("micro avg", m.micro_precision, m.micro_recall, m.micro_f1, m.total);
   t.row("macro avg", m.macro_precision, m.macro_recall, m.macro_f1, m.total);
   t.row("weighted avg", m.weighted_precision, m.weighted_recall, m.weighted_f1, m.total);
   return t.str();
@@ -152,7 +151,6 @@ void ReportTable::accuracy_row(double accuracy, int64_t total) {
   cell(fixed(accuracy, digits_));
   cell(std::to_string(total));
   out_ += '\n';
-
 }
 
 std::string confusion_matrix_text(const ClassificationMetrics& m, const std::vector<std::string>& names) {
@@ -184,8 +182,8 @@ nlohmann::json metrics_to_json(const ClassificationMetrics& m, const std::vector
                                const std::string& prefix) {
   const int K = m.num_labels;
   if (static_cast<int>(names.size()) != K)
-    throw InvalidArgument("metrics_to_json: " + std::to_string(names.size()) + " label names for " +
-                          std::to_string(K) + " labels");
+    throw InvalidArgument("metrics_to_json: " + std::to_string(names.size()) + " label names for " + std::to_string(K) +
+                          " labels");
   nlohmann::json j = nlohmann::json::object();
   j[prefix + "accuracy"] = m.accuracy;
   j[prefix + "precision"] = m.macro_precision;

@@ -24,12 +24,12 @@ namespace bert_emotion {
 
 struct ClassificationMetrics {
   int num_labels = 0;
-  int64_t total = 0;                             // number of examples
-  std::vector<double> precision, recall, f1;     // per class [K]
-  std::vector<int64_t> support;                  // per class: true count (tp + fn)
-  std::vector<int64_t> predicted;                // per class: predicted count (tp + fp)
-  std::vector<int64_t> true_positives;           // per class
-  std::vector<std::vector<int64_t>> confusion;   // [true][pred], K x K
+  int64_t total = 0;                            // number of examples
+  std::vector<double> precision, recall, f1;    // per class [K]
+  std::vector<int64_t> support;                 // per class: true count (tp + fn)
+  std::vector<int64_t> predicted;               // per class: predicted count (tp + fp)
+  std::vector<int64_t> true_positives;          // per class
+  std::vector<std::vector<int64_t>> confusion;  // [true][pred], K x K
   double accuracy = 0;
   double macro_precision = 0, macro_recall = 0, macro_f1 = 0;
   double weighted_precision = 0, weighted_recall = 0, weighted_f1 = 0;

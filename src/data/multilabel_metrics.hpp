@@ -37,13 +37,14 @@ struct MultiLabelMetrics {
   double samples_precision = 0, samples_recall = 0, samples_f1 = 0;
   double subset_accuracy = 0;
   double hamming_loss = 0;
-  std::vector<double> roc_auc;   // per label; NaN where y_true's column holds one class
-  double roc_auc_macro = 0;      // mean over the defined labels; NaN if none (or no scores given)
+  std::vector<double> roc_auc;  // per label; NaN where y_true's column holds one class
+  double roc_auc_macro = 0;     // mean over the defined labels; NaN if none (or no scores given)
   std::vector<int> auc_undefined;
 };
 
 // InvalidArgument for ragged or mismatched shapes (naming the row). `scores` may be empty (no AUC).
-MultiLabelMetrics compute_multilabel_metrics(const MultiHot& y_true, const MultiHot& y_pred, const MultiHot& scores = {});
+MultiLabelMetrics compute_multilabel_metrics(const MultiHot& y_true, const MultiHot& y_pred,
+                                             const MultiHot& scores = {});
 
 // sklearn's multi-label classification_report text: one row per label, then micro, macro,
 // weighted and samples averages (support = the sum of label supports).

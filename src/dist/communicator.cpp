@@ -81,8 +81,8 @@ void allreduce_buckets(T* data, size_t n, size_t bucket, MPI_Datatype type) {
   requests.reserve(n / bucket + 1);
   for (size_t off = 0; off < n; off += bucket) {
     requests.emplace_back();
-    MPI_Iallreduce(MPI_IN_PLACE, data + off, static_cast<int>(std::min(bucket, n - off)), type, MPI_SUM,
-                   MPI_COMM_WORLD, &requests.back());
+    MPI_Iallreduce(MPI_IN_PLACE, data + off, static_cast<int>(std::min(bucket, n - off)), type, MPI_SUM, MPI_COMM_WORLD,
+                   &requests.back());
   }
   MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
 }

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::vector<std::string>& task_files() {
-  static const std::vector<std::string> files = {"mapping",   "train_text", "train_labels", "val_text",
+  static const std::vector<std::string> files = {"mapping",    "train_text", "train_labels", "val_text",
                                                  "val_labels", "test_text",  "test_labels"};
   return files;
 }
@@ -82,7 +82,8 @@ fs::path resolve_goemotions(const std::string& spec, const HubOptions& opts_in) 
   std::error_code ec;
   if (!opts.goemotions_dir.empty() && fs::is_directory(opts.goemotions_dir, ec)) {
     if (has_goemotions_files(opts.goemotions_dir)) return opts.goemotions_dir;
-    throw IoError(opts.goemotions_dir.string() + ": not a GoEmotions copy: expected train.tsv, dev.tsv, test.tsv and labels.txt");
+    throw IoError(opts.goemotions_dir.string() +
+                  ": not a GoEmotions copy: expected train.tsv, dev.tsv, test.tsv and labels.txt");
   }
   const fs::path cached = opts.data_cache_dir / "go_emotions";
   if (has_goemotions_files(cached)) return cached;
@@ -92,9 +93,10 @@ fs::path resolve_goemotions(const std::string& spec, const HubOptions& opts_in) 
                        ") nor in the cache " + cached.string() +
                        ", and HF_HUB_OFFLINE is set: set BERT_EMOTION_GOEMOTIONS_DIR to a folder of "
                        "train.tsv, dev.tsv, test.tsv and labels.txt");
-  download_files(cached, opts.goemotions_url,
-                 {{"train.tsv", "train.tsv"}, {"dev.tsv", "dev.tsv"}, {"test.tsv", "test.tsv"}, {"emotions.txt", "labels.txt"}},
-                 opts, " (set BERT_EMOTION_GOEMOTIONS_URL or BERT_EMOTION_GOEMOTIONS_DIR)");
+  download_files(
+      cached, opts.goemotions_url,
+      {{"train.tsv", "train.tsv"}, {"dev.tsv", "dev.tsv"}, {"test.tsv", "test.tsv"}, {"emotions.txt", "labels.txt"}},
+      opts, " (set BERT_EMOTION_GOEMOTIONS_URL or BERT_EMOTION_GOEMOTIONS_DIR)");
   return cached;
 }
 
@@ -112,15 +114,15 @@ bool is_goemotions_spec(const std::string& spec) {
 
 const std::vector<std::string>& tweeteval_tasks() {
   static const std::vector<std::string> tasks = {
-      "emoji",          "emotion",         "hate",           "irony",           "offensive",     "sentiment",
+      "emoji",           "emotion",        "hate",           "irony",           "offensive",      "sentiment",
       "stance/abortion", "stance/atheism", "stance/climate", "stance/feminist", "stance/hillary",
   };
   return tasks;
 }
 
 std::optional<std::string> tweeteval_task(const std::string& spec) {
-  static const char* kPrefixes[] = {"cardiffnlp/tweet_eval/", "cardiffnlp/tweet_eval:", "tweet_eval/",
-                                    "tweet_eval:",            "tweeteval/",             "tweeteval:"};
+  static const char* kPrefixes[] = {
+      "cardiffnlp/tweet_eval/", "cardiffnlp/tweet_eval:", "tweet_eval/", "tweet_eval:", "tweeteval/", "tweeteval:"};
   for (const char* prefix : kPrefixes) {
     std::string p(prefix);
     if (spec.rfind(p, 0) != 0) continue;
@@ -153,7 +155,8 @@ fs::path resolve_dataset_path(const std::string& spec, const HubOptions& opts_in
   fs::path cached = opts.data_cache_dir / "tweet_eval" / *task;
   if (has_task_files(cached, true)) return cached;
   if (*opts.offline)
-    throw NetworkError("dataset " + spec + " is neither in a local TweetEval checkout nor in the cache " + cached.string() +
+    throw NetworkError("dataset " + spec + " is neither in a local TweetEval checkout nor in the cache " +
+                       cached.string() +
                        ", and HF_HUB_OFFLINE is set: set BERT_EMOTION_DATA_DIR to a tweeteval/datasets folder");
 
   std::vector<std::pair<std::string, std::string>> files;

@@ -41,7 +41,7 @@ struct Transfer {
   // File output (GET to file).
   int fd = -1;
   uint64_t resume_from = 0;
-  bool restarted = false;   // server ignored Range: file truncated, writing from 0
+  bool restarted = false;  // server ignored Range: file truncated, writing from 0
   // String output.
   size_t max_bytes = 0;
   bool to_string = false;
@@ -145,7 +145,8 @@ int on_progress(void* user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t, cu
     std::fprintf(stderr, "\r%-24.24s [%s] %3.0f%% %s / %s  %s/s   ", t->label.c_str(), bar, 100.0 * have / total,
                  human_bytes(have).c_str(), human_bytes(total).c_str(), human_bytes(rate).c_str());
   else
-    std::fprintf(stderr, "\r%-24.24s %s  %s/s   ", t->label.c_str(), human_bytes(have).c_str(), human_bytes(rate).c_str());
+    std::fprintf(stderr, "\r%-24.24s %s  %s/s   ", t->label.c_str(), human_bytes(have).c_str(),
+                 human_bytes(rate).c_str());
   t->drew = true;
   return 0;
 }
@@ -196,8 +197,9 @@ HttpResponse perform(const HttpRequest& req, Transfer& t, bool head, bool follow
   if (!t.write_error.empty()) throw IoError("writing the download of " + req.url + " failed: " + t.write_error);
   if (rc != CURLE_OK) {
     std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-    throw NetworkError((head ? "HEAD " : "GET ") + req.url + " failed: " + why +
-                       (t.response.bytes_written ? " (after " + std::to_string(t.response.bytes_written) + " bytes)" : ""));
+    throw NetworkError(
+        (head ? "HEAD " : "GET ") + req.url + " failed: " + why +
+        (t.response.bytes_written ? " (after " + std::to_string(t.response.bytes_written) + " bytes)" : ""));
   }
   return std::move(t.response);
 }

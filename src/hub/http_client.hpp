@@ -24,7 +24,7 @@ struct HttpRequest {
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
   long connect_timeout_s = 15;
-  long stall_timeout_s = 60;         // abort when no byte arrives for this long
+  long stall_timeout_s = 60;  // abort when no byte arrives for this long
 };
 
 struct HttpResponse {

@@ -11,11 +11,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -161,31 +161,37 @@ struct HubContext {
                                   const std::string& file, const std::string& revision) {
   std::string code = r.header("x-error-code");
   std::string server_msg = r.header("x-error-message");
-  std::string suffix = " (" + url + ", HTTP " + std::to_string(r.status) + (server_msg.empty() ? "" : ": " + server_msg) + ")";
+  std::string suffix =
+      " (" + url + ", HTTP " + std::to_string(r.status) + (server_msg.empty() ? "" : ": " + server_msg) + ")";
   if (code == "RepoNotFound")
-    throw HubError("no such model '" + repo_id + "' on the hub, or it is private: check the id, or set HF_TOKEN" + suffix,
-                   r.status, code);
+    throw HubError(
+        "no such model '" + repo_id + "' on the hub, or it is private: check the id, or set HF_TOKEN" + suffix,
+        r.status, code);
   if (code == "GatedRepo")
-    throw HubError("model '" + repo_id + "' is gated: accept its terms on the hub and set HF_TOKEN" + suffix, r.status, code);
+    throw HubError("model '" + repo_id + "' is gated: accept its terms on the hub and set HF_TOKEN" + suffix, r.status,
+                   code);
   if (code == "RevisionNotFound")
     throw HubError("model '" + repo_id + "' has no revision '" + revision + "'" + suffix, r.status, code);
   if (code == "EntryNotFound")
     throw HubError("model '" + repo_id + "' has no file '" + file + "'" + suffix, r.status, code);
   if (r.status == 401 || r.status == 403)
-    throw HubError("authentication required for '" + repo_id + "' (file " + file + "): set HF_TOKEN to a token with access" +
-                       suffix, r.status, code);
-  if (r.status == 404)
-    throw HubError("no such model/file: '" + repo_id + "' has no '" + file + "' at revision '" + revision + "'" + suffix,
+    throw HubError("authentication required for '" + repo_id + "' (file " + file +
+                       "): set HF_TOKEN to a token with access" + suffix,
                    r.status, code);
-  throw HubError("the hub answered HTTP " + std::to_string(r.status) + " for " + file + " of '" + repo_id + "'" + suffix,
-                 r.status, code);
+  if (r.status == 404)
+    throw HubError(
+        "no such model/file: '" + repo_id + "' has no '" + file + "' at revision '" + revision + "'" + suffix, r.status,
+        code);
+  throw HubError(
+      "the hub answered HTTP " + std::to_string(r.status) + " for " + file + " of '" + repo_id + "'" + suffix, r.status,
+      code);
 }
 
 struct FileMetadata {
   std::string commit;
   std::string etag;
-  int64_t size = -1;       // -1: unknown
-  std::string url;         // where to GET: the resolve URL, or where it redirects (LFS: the CDN)
+  int64_t size = -1;  // -1: unknown
+  std::string url;    // where to GET: the resolve URL, or where it redirects (LFS: the CDN)
 };
 
 // HEAD, following relative redirects only (repo renames), never the CDN redirect.
@@ -281,7 +287,8 @@ void download_blob(const HubContext& ctx, const FileMetadata& m, const std::stri
         throw NetworkError("corrupt download of " + file + " from " + m.url + ": " + std::to_string(got) +
                            " bytes, expected " + std::to_string(m.size));
       }
-      last_error = "transfer of " + file + " ended after " + std::to_string(got) + " of " + std::to_string(m.size) + " bytes";
+      last_error =
+          "transfer of " + file + " ended after " + std::to_string(got) + " of " + std::to_string(m.size) + " bytes";
       continue;
     }
     if (lfs) {
@@ -345,14 +352,16 @@ fs::path download_one(const HubContext& ctx, const std::string& repo_id, const s
   create_dirs(blob.parent_path());
   FileLock lock(ctx.opts.cache_dir / ".locks" / repo_dir.filename() / (m.etag + ".lock"));
   if (!fs::exists(blob, ec)) {  // another process may have finished it while we waited
-    note(ctx.opts, "downloading " + repo_id + "/" + file + (m.size >= 0 ? " (" + std::to_string(m.size) + " bytes)" : ""));
+    note(ctx.opts,
+         "downloading " + repo_id + "/" + file + (m.size >= 0 ? " (" + std::to_string(m.size) + " bytes)" : ""));
     download_blob(ctx, m, repo_id, file, blob);
   }
   replace_symlink(link_target, pointer);
   return pointer;
 }
 
-void mark_missing(const HubContext& ctx, const std::string& repo_id, const std::string& commit, const std::string& file) {
+void mark_missing(const HubContext& ctx, const std::string& repo_id, const std::string& commit,
+                  const std::string& file) {
   // huggingface_hub's marker for "this revision has no such file", so neither of us asks again offline.
   if (commit.empty()) return;
   try {
@@ -400,14 +409,14 @@ std::string cached_weights(const fs::path& repo_dir, const std::string& commit) 
     if (!is_index(name)) return name;
     try {
       bool complete = true;
-      for (const std::string& shard : Checkpoint::index_shards(p)) complete = complete && !cached_file(repo_dir, commit, shard).empty();
+      for (const std::string& shard : Checkpoint::index_shards(p))
+        complete = complete && !cached_file(repo_dir, commit, shard).empty();
       if (complete) return name;
     } catch (const FormatError&) {
     }
   }
   return {};
 }
-
 
 std::string effective_revision(const HubRepoRef& ref, const HubOptions& opts) {
   std::string rev = !opts.revision.empty() ? opts.revision : !ref.revision.empty() ? ref.revision : "main";
@@ -479,7 +488,8 @@ bool is_valid_repo_ref(const std::string& id) {
     if (p.empty() || p.front() == '.' || p.front() == '-' || p.back() == '.' || p.back() == '-') return false;
     if (p.find("..") != std::string::npos || p.find("--") != std::string::npos) return false;
     for (char c : p) {
-      bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+      bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                c == '-';
       if (!ok) return false;
     }
     return true;
@@ -507,9 +517,8 @@ fs::path repo_cache_folder(const fs::path& cache_dir, const std::string& repo_id
 
 const std::vector<HubFile>& default_model_files() {
   static const std::vector<HubFile> files = {
-      {"config.json", true},          {"tokenizer.json", false},     {"tokenizer_config.json", false},
-      {"vocab.txt", false},           {"vocab.json", false},         {"merges.txt", false},
-      {"special_tokens_map.json", false},
+      {"config.json", true}, {"tokenizer.json", false}, {"tokenizer_config.json", false},   {"vocab.txt", false},
+      {"vocab.json", false}, {"merges.txt", false},     {"special_tokens_map.json", false},
   };
   return files;
 }
@@ -559,8 +568,9 @@ fs::path snapshot_download(const std::string& repo_ref, const HubOptions& opts, 
                          ref.repo_id + "` with network access, or pass a local model directory");
     for (const auto& f : files)
       if (f.required && cached_file(repo_dir, commit, f.name).empty())
-        throw NetworkError("HF_HUB_OFFLINE is set and the cached snapshot " + (repo_dir / "snapshots" / commit).string() +
-                           " lacks " + f.name + "; run `bert-emotion download " + ref.repo_id + "` with network access");
+        throw NetworkError("HF_HUB_OFFLINE is set and the cached snapshot " +
+                           (repo_dir / "snapshots" / commit).string() + " lacks " + f.name +
+                           "; run `bert-emotion download " + ref.repo_id + "` with network access");
     if (files_in.empty() && cached_weights(repo_dir, commit).empty())
       throw NetworkError("HF_HUB_OFFLINE is set and the cached snapshot " + (repo_dir / "snapshots" / commit).string() +
                          " holds no complete weights (" + kWeightList + "); run `bert-emotion download " + ref.repo_id +

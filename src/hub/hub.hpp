@@ -32,17 +32,17 @@ namespace bert_emotion {
 
 // Every field left empty / unset takes its value from the environment, then from the default.
 struct HubOptions {
-  std::string endpoint;                 // $HF_ENDPOINT, else https://huggingface.co
-  std::filesystem::path cache_dir;      // $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub
-  std::string token;                    // $HF_TOKEN; sent as "Authorization: Bearer <token>"
-  std::string revision;                 // overrides "@rev" in the id; else "main"
-  std::optional<bool> offline;          // $HF_HUB_OFFLINE (1/true/yes/on): never touch the network
-  bool progress = false;                // progress bar on stderr (only when stderr is a terminal;
-                                        // HF_HUB_DISABLE_PROGRESS_BARS=1 turns it off)
-  std::ostream* log = nullptr;          // one-line notes (cache fallbacks, downloads); null = silent
-  int max_retries = 3;                  // extra attempts (resumed with Range) after a dropped transfer
+  std::string endpoint;             // $HF_ENDPOINT, else https://huggingface.co
+  std::filesystem::path cache_dir;  // $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub
+  std::string token;                // $HF_TOKEN; sent as "Authorization: Bearer <token>"
+  std::string revision;             // overrides "@rev" in the id; else "main"
+  std::optional<bool> offline;      // $HF_HUB_OFFLINE (1/true/yes/on): never touch the network
+  bool progress = false;            // progress bar on stderr (only when stderr is a terminal;
+                                    // HF_HUB_DISABLE_PROGRESS_BARS=1 turns it off)
+  std::ostream* log = nullptr;      // one-line notes (cache fallbacks, downloads); null = silent
+  int max_retries = 3;              // extra attempts (resumed with Range) after a dropped transfer
   long connect_timeout_s = 15;
-  long stall_timeout_s = 60;            // abort a transfer that moves no byte for this long
+  long stall_timeout_s = 60;  // abort a transfer that moves no byte for this long
   // Datasets: where downloaded TweetEval copies are kept ($BERT_EMOTION_CACHE/datasets, else
   // ${XDG_CACHE_HOME:-~/.cache}/bert-emotion/datasets) and where the raw files come from
   // ($BERT_EMOTION_TWEETEVAL_URL, else https://raw.githubusercontent.com/cardiffnlp/tweeteval/main/datasets).

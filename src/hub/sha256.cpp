@@ -17,7 +17,8 @@ namespace {
 struct DigestContext {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   DigestContext() {
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) throw Error("sha256: cannot initialise OpenSSL digest");
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1)
+      throw Error("sha256: cannot initialise OpenSSL digest");
   }
   ~DigestContext() { EVP_MD_CTX_free(ctx); }
   void update(const void* data, size_t n) {

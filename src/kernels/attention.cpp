@@ -64,8 +64,8 @@ void softmax_backward(float* din, const float* dout, const float* probs, int64_t
 }
 
 void attention_forward(float* ctx, float* probs, float* probs_dropped, uint8_t* keep, const float* q, const float* k,
-                       const float* v, const int32_t* key_lengths, int B, int Tq, int Tk, int H, int D,
-                       float dropout_p, uint64_t seed, uint64_t stream) {
+                       const float* v, const int32_t* key_lengths, int B, int Tq, int Tk, int H, int D, float dropout_p,
+                       uint64_t seed, uint64_t stream) {
   const int64_t C = int64_t(H) * D;
   const int64_t TT = int64_t(Tq) * Tk;
   const float lowest = std::numeric_limits<float>::lowest();

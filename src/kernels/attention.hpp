@@ -28,8 +28,8 @@ void softmax_backward(float* din, const float* dout, const float* probs, int64_t
 // ctx [B,Tq,C]; probs [B,H,Tq,Tk] (softmax, before dropout); probs_dropped [B,H,Tq,Tk] (after
 // dropout; may equal probs when dropout_p == 0); keep [B,H,Tq,Tk] (null when dropout_p == 0).
 void attention_forward(float* ctx, float* probs, float* probs_dropped, uint8_t* keep, const float* q, const float* k,
-                       const float* v, const int32_t* key_lengths, int B, int Tq, int Tk, int H, int D,
-                       float dropout_p, uint64_t seed, uint64_t stream);
+                       const float* v, const int32_t* key_lengths, int B, int Tq, int Tk, int H, int D, float dropout_p,
+                       uint64_t seed, uint64_t stream);
 
 // Writes (overwrites) dq [B,Tq,C], dk and dv [B,Tk,C] from dctx [B,Tq,C]. scratch: [B,H,Tq,Tk].
 void attention_backward(float* dq, float* dk, float* dv, float* scratch, const float* dctx, const float* q,

@@ -16,8 +16,7 @@ CpuIsa detect() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) return CpuIsa::scalar;
-  if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl")))
+  if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")))
     return CpuIsa::avx2;
   if (!__builtin_cpu_supports("avx512vnni")) return CpuIsa::avx512;
   if (!__builtin_cpu_supports("avx512bf16")) return CpuIsa::avx512_vnni;

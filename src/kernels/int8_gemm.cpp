@@ -19,8 +19,7 @@ constexpr int64_t kGroup = 4;   // k values per int32 lane
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 size_t packed_index(int64_t o, int64_t k, int64_t in_pad) {
-  return size_t(((o / kBlock) * (in_pad / kGroup) + k / kGroup) * kBlock * kGroup + (o % kBlock) * kGroup +
-                k % kGroup);
+  return size_t(((o / kBlock) * (in_pad / kGroup) + k / kGroup) * kBlock * kGroup + (o % kBlock) * kGroup + k % kGroup);
 }
 
 int8_t round_to_int8(float v) {
@@ -56,8 +55,8 @@ void gemm_scalar(int32_t* acc, int64_t ldc, const int8_t* xq, const Int8Weights&
     }
 }
 
-void dequantize_scalar(float* y, const int32_t* acc, int64_t ldc, const float* sx, const Int8Weights& w,
-                       const float* b, int64_t N) {
+void dequantize_scalar(float* y, const int32_t* acc, int64_t ldc, const float* sx, const Int8Weights& w, const float* b,
+                       int64_t N) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = 0; o < w.out; ++o)
       y[n * w.out + o] = std::fma(float(acc[n * ldc + o]), sx[n] * w.scales[size_t(o)], b ? b[o] : 0.f);
@@ -122,8 +121,7 @@ std::vector<int8_t> unpack_weights_int8(const Int8Weights& w) {
   return q;
 }
 
-void quantize_rows_int8(int8_t* xq, float* scales, const float* x, int64_t N, int64_t in, int64_t in_pad,
-                        CpuIsa isa) {
+void quantize_rows_int8(int8_t* xq, float* scales, const float* x, int64_t N, int64_t in, int64_t in_pad, CpuIsa isa) {
   if (isa >= CpuIsa::avx512) int8_isa::quantize_rows_avx512(xq, scales, x, N, in, in_pad);
   else if (isa >= CpuIsa::avx2) int8_isa::quantize_rows_avx2(xq, scales, x, N, in, in_pad);
   else quantize_rows_scalar(xq, scales, x, N, in, in_pad);

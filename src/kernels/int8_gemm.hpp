@@ -32,9 +32,9 @@ namespace bert_emotion {
 struct Int8Weights {
   int64_t out = 0, in = 0;
   int64_t out_pad = 0, in_pad = 0;
-  std::vector<int8_t> packed;   // [out_pad / 16][in_pad / 4][16][4]
-  std::vector<float> scales;    // [out] scale_w
-  std::vector<int32_t> comp;    // [out_pad] 128 * sum_k q[o, k] (the VNNI path's u8 shift)
+  std::vector<int8_t> packed;  // [out_pad / 16][in_pad / 4][16][4]
+  std::vector<float> scales;   // [out] scale_w
+  std::vector<int32_t> comp;   // [out_pad] 128 * sum_k q[o, k] (the VNNI path's u8 shift)
   size_t bytes() const { return packed.size() + scales.size() * sizeof(float) + comp.size() * sizeof(int32_t); }
 };
 

@@ -68,8 +68,7 @@ BE_VNNI void tile_rows(int nr, int32_t* acc, int64_t ldc, const int8_t* xq, int6
 
 }  // namespace
 
-BE_AVX512 void quantize_rows_avx512(int8_t* xq, float* scales, const float* x, int64_t N, int64_t in,
-                                    int64_t in_pad) {
+BE_AVX512 void quantize_rows_avx512(int8_t* xq, float* scales, const float* x, int64_t N, int64_t in, int64_t in_pad) {
 #pragma omp parallel for schedule(static) if (N * in > 65536)
   for (int64_t n = 0; n < N; ++n) {
     const float* row = x + n * in;

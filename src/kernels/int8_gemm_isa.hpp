@@ -20,10 +20,10 @@ void gemm_avx2(int32_t* acc, int64_t ldc, const int8_t* xq, const Int8Weights& w
 void gemm_avx512_vnni(int32_t* acc, int64_t ldc, const int8_t* xq, const Int8Weights& w, int64_t N);
 
 // y[N, out] = fma(float(acc), sx[n] * sw[o], b[o]).
-void dequantize_avx2(float* y, const int32_t* acc, int64_t ldc, const float* sx, const Int8Weights& w,
-                     const float* b, int64_t N);
-void dequantize_avx512(float* y, const int32_t* acc, int64_t ldc, const float* sx, const Int8Weights& w,
-                       const float* b, int64_t N);
+void dequantize_avx2(float* y, const int32_t* acc, int64_t ldc, const float* sx, const Int8Weights& w, const float* b,
+                     int64_t N);
+void dequantize_avx512(float* y, const int32_t* acc, int64_t ldc, const float* sx, const Int8Weights& w, const float* b,
+                       int64_t N);
 
 // The row scale from max |x|: shared by every path so that all round the same way.
 inline void row_scale(float maxabs, float* scale, float* inv) {

@@ -102,16 +102,18 @@ void embedding_forward(float* out, const int32_t* ids, const float* word, const 
                               ", position " + std::to_string(t) + " is outside the vocabulary [0, " +
                               std::to_string(V) + ")");
     }
-  gather_embeddings(out, ids, [T](int64_t i) { return i % T; }, word, pos, int64_t(B) * T, C);
+  gather_embeddings(
+      out, ids, [T](int64_t i) { return i % T; }, word, pos, int64_t(B) * T, C);
 }
 
 void embedding_forward_packed(float* out, const int32_t* ids, const int32_t* positions, const float* word,
                               const float* pos, int64_t N, int C, int V) {
   for (int64_t i = 0; i < N; ++i)
     if (ids[i] < 0 || ids[i] >= V)
-      throw InvalidArgument("embedding: token id " + std::to_string(ids[i]) + " at packed index " +
-                            std::to_string(i) + " is outside the vocabulary [0, " + std::to_string(V) + ")");
-  gather_embeddings(out, ids, [positions](int64_t i) { return positions[i]; }, word, pos, N, C);
+      throw InvalidArgument("embedding: token id " + std::to_string(ids[i]) + " at packed index " + std::to_string(i) +
+                            " is outside the vocabulary [0, " + std::to_string(V) + ")");
+  gather_embeddings(
+      out, ids, [positions](int64_t i) { return positions[i]; }, word, pos, N, C);
 }
 
 void embedding_backward(float* dword, float* dpos, const float* dout, const int32_t* ids, int B, int T, int C,

@@ -30,8 +30,7 @@ void linear_backward(float* dx, float* dW, float* db, const float* dy, const flo
 
 // out[B, T, C] = word[ids[b, t]] + pos[t]. Validates every id against [0, V) first and throws
 // InvalidArgument naming the row and position of the first bad one.
-void embedding_forward(float* out, const int32_t* ids, const float* word, const float* pos, int B, int T, int C,
-                       int V);
+void embedding_forward(float* out, const int32_t* ids, const float* word, const float* pos, int B, int T, int C, int V);
 
 // Packed rows (no padding): out[N, C] = word[ids[i]] + pos[positions[i]]. Validates ids against
 // [0, V) and throws InvalidArgument naming the first bad token's index.

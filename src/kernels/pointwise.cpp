@@ -2,16 +2,16 @@
 
 #include <cmath>
 
+#include "kernels/vec_math.hpp"
 #include "util/error.hpp"
 #include "util/rng.hpp"
-#include "kernels/vec_math.hpp"
 
 namespace bert_emotion {
 
 namespace {
-constexpr float kSqrt1_2 = 0.70710678118654752440f;           // 1/sqrt(2), M_SQRT1_2
-constexpr float kInvSqrt2Pi = 0.39894228040143267794f;        // 1/sqrt(2 pi): the normal pdf's constant
-constexpr float kSqrt2OverPi = 0.79788456080286535588f;       // sqrt(2/pi), gelu_new's constant
+constexpr float kSqrt1_2 = 0.70710678118654752440f;      // 1/sqrt(2), M_SQRT1_2
+constexpr float kInvSqrt2Pi = 0.39894228040143267794f;   // 1/sqrt(2 pi): the normal pdf's constant
+constexpr float kSqrt2OverPi = 0.79788456080286535588f;  // sqrt(2/pi), gelu_new's constant
 constexpr float kGeluNewCubic = 0.044715f;
 
 #ifdef BERT_EMOTION_VEC_MATH
@@ -47,7 +47,8 @@ void gelu_erf_forward(float* out, const float* in, size_t n) {
     const __m256 x = _mm256_loadu_ps(in + i);
     const auto [z, e] = erf_terms(x);
     const __m256 erf = vecmath::erf_from_exp256(z, e);
-    _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(_mm256_set1_ps(1.f), erf)));
+    _mm256_storeu_ps(out + i,
+                     _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(_mm256_set1_ps(1.f), erf)));
   }
 #endif
   for (size_t i = vec_end; i < n; ++i) {
@@ -65,7 +66,8 @@ void gelu_erf_backward(float* din, const float* dout, const float* in, size_t n)
   for (size_t i = 0; i < vec_end; i += 8) {
     const __m256 x = _mm256_loadu_ps(in + i);
     const auto [z, e] = erf_terms(x);  // e = exp(-x^2/2)
-    const __m256 cdf = _mm256_mul_ps(_mm256_set1_ps(0.5f), _mm256_add_ps(_mm256_set1_ps(1.f), vecmath::erf_from_exp256(z, e)));
+    const __m256 cdf =
+        _mm256_mul_ps(_mm256_set1_ps(0.5f), _mm256_add_ps(_mm256_set1_ps(1.f), vecmath::erf_from_exp256(z, e)));
     const __m256 pdf = _mm256_mul_ps(_mm256_set1_ps(kInvSqrt2Pi), e);
     _mm256_storeu_ps(din + i, _mm256_mul_ps(_mm256_loadu_ps(dout + i), _mm256_fmadd_ps(x, pdf, cdf)));
   }

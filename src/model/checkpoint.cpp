@@ -51,16 +51,15 @@ void Checkpoint::add_safetensors(const fs::path& file) {
   auto st = SafetensorsFile::open(file);
   if (files_.empty()) metadata_ = st->metadata();
   files_.push_back(file.string());
-  for (const TensorEntry& e : st->tensors())
-    add({e.name, e.dtype, e.shape, e.numel, st->bytes(e), st->source(), true});
+  for (const TensorEntry& e : st->tensors()) add({e.name, e.dtype, e.shape, e.numel, st->bytes(e), st->source(), true});
   keep_alive_.push_back(st);
 }
 
 void Checkpoint::add(CheckpointTensor t) {
   const std::string name = t.name;
   if (index_.count(name) != 0)
-    throw CheckpointError(CheckpointRule::BadIndex, t.file + ": tensor " + name + " is also in " +
-                                                        tensors_[index_[name]].file);
+    throw CheckpointError(CheckpointRule::BadIndex,
+                          t.file + ": tensor " + name + " is also in " + tensors_[index_[name]].file);
   index_[name] = tensors_.size();
   tensors_.push_back(std::move(t));
 }
@@ -114,7 +113,8 @@ std::vector<std::string> Checkpoint::normalize_names() {
       if (!ends_with(t.name, from)) continue;
       std::string renamed = t.name.substr(0, t.name.size() - from.size()) + to;
       if (index_.count(renamed) != 0)
-        throw FormatError(t.file + ": both " + t.name + " and " + renamed + " are present (one is a legacy name of the other)");
+        throw FormatError(t.file + ": both " + t.name + " and " + renamed +
+                          " are present (one is a legacy name of the other)");
       notes.push_back("renamed " + t.name + " -> " + renamed);
       t.name = std::move(renamed);
     }

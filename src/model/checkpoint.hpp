@@ -79,8 +79,8 @@ class Checkpoint {
  private:
   Checkpoint() = default;
   void add_safetensors(const std::filesystem::path& file);
-  void add_torch_zip(const std::filesystem::path& file);   // checkpoint_torch.cpp
-  void add_index(const std::filesystem::path& index);      // checkpoint_index.cpp
+  void add_torch_zip(const std::filesystem::path& file);  // checkpoint_torch.cpp
+  void add_index(const std::filesystem::path& index);     // checkpoint_index.cpp
   void add(CheckpointTensor t);
   void reindex();
 
@@ -91,7 +91,7 @@ class Checkpoint {
   std::vector<CheckpointTensor> tensors_;
   std::map<std::string, size_t> index_;
   std::vector<std::shared_ptr<const void>> keep_alive_;  // the files the spans point into
-  std::deque<std::vector<uint8_t>> owned_;                // materialized strided views
+  std::deque<std::vector<uint8_t>> owned_;               // materialized strided views
 };
 
 }  // namespace bert_emotion

@@ -15,17 +15,17 @@
 namespace bert_emotion {
 
 enum class CheckpointRule {
-  LegacyFormat,      // a pre-1.6 torch.save file (raw pickle or tar), not a zip
-  BadZip,            // not a zip archive, truncated, or an entry that fails its checks
-  EntryTooLarge,     // a zip entry claims more bytes than the file (or the limit) allows
-  MissingEntry,      // no data.pkl, or a storage the pickle names has no data/<key> entry
-  ForbiddenGlobal,   // a GLOBAL / REDUCE / persistent id outside what a state dict uses
-  UnsupportedOpcode, // a pickle opcode a state dict never needs
-  LimitExceeded,     // memo, stack, container or nesting beyond the reader's limits
-  BadPickle,         // a malformed pickle (stack underflow, wrong types, truncated)
-  StorageTooShort,   // a tensor reaches past its storage, or a storage past its entry
-  ShapeOverflow,     // a shape or stride whose element count or extent overflows
-  BadIndex,          // a sharded index (*.index.json) that is malformed or lies
+  LegacyFormat,       // a pre-1.6 torch.save file (raw pickle or tar), not a zip
+  BadZip,             // not a zip archive, truncated, or an entry that fails its checks
+  EntryTooLarge,      // a zip entry claims more bytes than the file (or the limit) allows
+  MissingEntry,       // no data.pkl, or a storage the pickle names has no data/<key> entry
+  ForbiddenGlobal,    // a GLOBAL / REDUCE / persistent id outside what a state dict uses
+  UnsupportedOpcode,  // a pickle opcode a state dict never needs
+  LimitExceeded,      // memo, stack, container or nesting beyond the reader's limits
+  BadPickle,          // a malformed pickle (stack underflow, wrong types, truncated)
+  StorageTooShort,    // a tensor reaches past its storage, or a storage past its entry
+  ShapeOverflow,      // a shape or stride whose element count or extent overflows
+  BadIndex,           // a sharded index (*.index.json) that is malformed or lies
 };
 
 const char* rule_name(CheckpointRule rule);

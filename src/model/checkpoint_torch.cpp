@@ -62,15 +62,15 @@ void Checkpoint::add_torch_zip(const std::filesystem::path& file) {
   for (const auto& [key, s] : sd.storages) {
     const std::string entry = "data/" + key;
     if (!zip->has(entry))
-      fail(CheckpointRule::MissingEntry, src, "the pickle names storage " + key + " but there is no entry " +
-                                                  zip->prefix() + "/" + entry);
+      fail(CheckpointRule::MissingEntry, src,
+           "the pickle names storage " + key + " but there is no entry " + zip->prefix() + "/" + entry);
     const auto bytes = zip->entry(entry);
     const uint64_t elem = dtype_bits(s.dtype) / 8;
     uint64_t need = 0;
     if (mul_overflows(s.numel, elem, &need) || need > bytes.size())
-      fail(CheckpointRule::StorageTooShort, src, "storage " + zip->prefix() + "/" + entry + " holds " +
-                                                     std::to_string(bytes.size()) + " bytes, but the pickle declares " +
-                                                     std::to_string(s.numel) + " " + dtype_name(s.dtype) + " elements");
+      fail(CheckpointRule::StorageTooShort, src,
+           "storage " + zip->prefix() + "/" + entry + " holds " + std::to_string(bytes.size()) +
+               " bytes, but the pickle declares " + std::to_string(s.numel) + " " + dtype_name(s.dtype) + " elements");
     storage_bytes[key] = bytes.first(need);
   }
 
@@ -82,15 +82,18 @@ void Checkpoint::add_torch_zip(const std::filesystem::path& file) {
     for (size_t d = 0; d < t.shape.size(); ++d) {
       uint64_t span = 0;
       if (mul_overflows(numel, static_cast<uint64_t>(t.shape[d]), &numel) ||
-          (t.shape[d] > 0 && (mul_overflows(static_cast<uint64_t>(t.shape[d] - 1), static_cast<uint64_t>(t.stride[d]), &span) ||
-                              add_overflows(last, span, &last))))
+          (t.shape[d] > 0 &&
+           (mul_overflows(static_cast<uint64_t>(t.shape[d] - 1), static_cast<uint64_t>(t.stride[d]), &span) ||
+            add_overflows(last, span, &last))))
         fail(CheckpointRule::ShapeOverflow, src, what + ": its shape and strides overflow 64 bits");
     }
     uint64_t nbytes = 0;
-    if (mul_overflows(numel, elem, &nbytes)) fail(CheckpointRule::ShapeOverflow, src, what + ": its size overflows 64 bits");
+    if (mul_overflows(numel, elem, &nbytes))
+      fail(CheckpointRule::ShapeOverflow, src, what + ": its size overflows 64 bits");
     if (numel > 0 && last >= s.numel)
-      fail(CheckpointRule::StorageTooShort, src, what + " reaches element " + std::to_string(last) + " of storage " +
-                                                     t.storage_key + ", which has " + std::to_string(s.numel));
+      fail(CheckpointRule::StorageTooShort, src,
+           what + " reaches element " + std::to_string(last) + " of storage " + t.storage_key + ", which has " +
+               std::to_string(s.numel));
     CheckpointTensor ct{t.name, t.dtype, t.shape, static_cast<size_t>(numel), {}, src, false};
     const auto storage = storage_bytes.at(t.storage_key);
     if (numel == 0) {
@@ -101,8 +104,9 @@ void Checkpoint::add_torch_zip(const std::filesystem::path& file) {
     } else {
       // A strided copy may repeat elements (stride 0, as expand() saves), but not without bound.
       if (nbytes > 64 * storage.size() + (uint64_t{1} << 20))
-        fail(CheckpointRule::EntryTooLarge, src, what + " is a view of " + std::to_string(numel) +
-                                                     " elements over a storage of " + std::to_string(s.numel));
+        fail(
+            CheckpointRule::EntryTooLarge, src,
+            what + " is a view of " + std::to_string(numel) + " elements over a storage of " + std::to_string(s.numel));
       std::vector<uint8_t>& out = owned_.emplace_back(nbytes);
       gather(t, storage.data(), elem, out.data());
       ct.bytes = out;

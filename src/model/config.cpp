@@ -28,10 +28,9 @@ const char* json_type_name(const json& v) {
   return v.type_name();
 }
 
-[[noreturn]] void fail_type(const std::string& source, const std::string& key, const char* expected,
-                            const json& v) {
-  throw FormatError(source + ": key \"" + key + "\": expected " + expected + ", got " + json_type_name(v) +
-                    " (" + v.dump() + ")");
+[[noreturn]] void fail_type(const std::string& source, const std::string& key, const char* expected, const json& v) {
+  throw FormatError(source + ": key \"" + key + "\": expected " + expected + ", got " + json_type_name(v) + " (" +
+                    v.dump() + ")");
 }
 
 // Reads the JSON keys of one config, remembering which were consumed so the rest land in `extra`.
@@ -52,8 +51,8 @@ class KeyReader {
         result = &j_.at(n);
         *found_name = n;
       } else if (*result != j_.at(n)) {
-        throw FormatError(source_ + ": keys \"" + *found_name + "\" (" + result->dump() + ") and \"" + n +
-                          "\" (" + j_.at(n).dump() + ") are aliases of each other but disagree");
+        throw FormatError(source_ + ": keys \"" + *found_name + "\" (" + result->dump() + ") and \"" + n + "\" (" +
+                          j_.at(n).dump() + ") are aliases of each other but disagree");
       }
     }
     return result;
@@ -190,8 +189,8 @@ void parse_labels(KeyReader& r, ModelConfig& cfg, const std::string& source) {
   }
   if (cfg.id2label.empty()) throw FormatError(source + ": key \"id2label\": no labels");
   if (num_labels && *num_labels != cfg.num_labels())
-    throw FormatError(source + ": key \"num_labels\" is " + std::to_string(*num_labels) +
-                      " but id2label has " + std::to_string(cfg.num_labels()) + " labels");
+    throw FormatError(source + ": key \"num_labels\" is " + std::to_string(*num_labels) + " but id2label has " +
+                      std::to_string(cfg.num_labels()) + " labels");
   if (label2id == nullptr) {
     for (const auto& [id, name] : cfg.id2label) {
       if (cfg.label2id.count(name))
@@ -202,8 +201,7 @@ void parse_labels(KeyReader& r, ModelConfig& cfg, const std::string& source) {
     // label2id must be the exact inverse of id2label.
     if (cfg.label2id.size() != cfg.id2label.size())
       throw FormatError(source + ": keys \"id2label\" and \"label2id\" disagree: " +
-                        std::to_string(cfg.id2label.size()) + " vs " + std::to_string(cfg.label2id.size()) +
-                        " labels");
+                        std::to_string(cfg.id2label.size()) + " vs " + std::to_string(cfg.label2id.size()) + " labels");
     for (const auto& [id, name] : cfg.id2label) {
       auto it = cfg.label2id.find(name);
       if (it == cfg.label2id.end())
@@ -222,8 +220,7 @@ const std::set<std::string>& known_activations() {
 }
 
 const std::set<std::string>& known_problem_types() {
-  static const std::set<std::string> s = {"single_label_classification", "multi_label_classification",
-                                          "regression"};
+  static const std::set<std::string> s = {"single_label_classification", "multi_label_classification", "regression"};
   return s;
 }
 
@@ -233,11 +230,13 @@ constexpr double kMaxParameters = 2e10;  // 80 GB of float32
 // The config.json name of a ModelConfig field in this family (BERT/RoBERTa spell them differently).
 const char* key_name(const ModelConfig& c, const char* field) {
   if (c.family == Family::distilbert) return field;
-  static const std::map<std::string, const char*> bert = {
-      {"dim", "hidden_size"},          {"n_layers", "num_hidden_layers"},
-      {"n_heads", "num_attention_heads"}, {"hidden_dim", "intermediate_size"},
-      {"activation", "hidden_act"},    {"dropout", "hidden_dropout_prob"},
-      {"attention_dropout", "attention_probs_dropout_prob"}};
+  static const std::map<std::string, const char*> bert = {{"dim", "hidden_size"},
+                                                          {"n_layers", "num_hidden_layers"},
+                                                          {"n_heads", "num_attention_heads"},
+                                                          {"hidden_dim", "intermediate_size"},
+                                                          {"activation", "hidden_act"},
+                                                          {"dropout", "hidden_dropout_prob"},
+                                                          {"attention_dropout", "attention_probs_dropout_prob"}};
   auto it = bert.find(field);
   return it == bert.end() ? field : it->second;
 }
@@ -354,7 +353,8 @@ ModelConfig parse_bert(const json& j, const std::string& source, Family family) 
                            "\" is not supported (supported: absolute)");
   for (const char* flag : {"is_decoder", "add_cross_attention"})
     if (r.has(flag) && r.get_bool(flag, false))
-      throw UnsupportedError(source + ": key \"" + flag + "\": decoder / cross-attention models are not supported "
+      throw UnsupportedError(source + ": key \"" + flag +
+                             "\": decoder / cross-attention models are not supported "
                              "(supported: encoder-only sequence classifiers)");
   // Like the DistilBERT shape keys, the sizes are required (HF's silent defaults hide mistakes).
   cfg.vocab_size = r.get_int({"vocab_size"}, std::nullopt);

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <deque>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "model/checkpoint.hpp"
 #include "model/model_dir.hpp"  // tokenizer_file_names
@@ -29,8 +29,8 @@ uint16_t f32_to_f16(float f) {
   const uint32_t u = std::bit_cast<uint32_t>(f);
   const uint32_t sign = (u >> 16) & 0x8000u;
   const uint32_t a = u & 0x7fffffffu;
-  if (a > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);  // NaN
-  if (a >= 0x47800000u) return static_cast<uint16_t>(sign | 0x7c00u); // >= 65536: inf
+  if (a > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);   // NaN
+  if (a >= 0x47800000u) return static_cast<uint16_t>(sign | 0x7c00u);  // >= 65536: inf
   if (a < 0x38800000u) {  // below 2^-14: a half subnormal (or zero); x 2^24 is exact, then round
     const float scaled = std::bit_cast<float>(a) * 16777216.0f;
     return static_cast<uint16_t>(sign | static_cast<uint32_t>(std::nearbyint(scaled)));
@@ -72,7 +72,8 @@ std::vector<uint8_t> cast(const Checkpoint& ck, const CheckpointTensor& t, Dtype
 }  // namespace
 
 ConvertReport convert_model_dir(const fs::path& src, const fs::path& out, std::optional<Dtype> dtype) {
-  if (dtype && !is_float(*dtype)) throw InvalidArgument(std::string("--dtype ") + dtype_name(*dtype) + ": expected F32, F16 or BF16");
+  if (dtype && !is_float(*dtype))
+    throw InvalidArgument(std::string("--dtype ") + dtype_name(*dtype) + ": expected F32, F16 or BF16");
   std::error_code ec;
   if (fs::exists(out, ec) && fs::equivalent(src, out, ec))
     throw InvalidArgument(out.string() + ": the output directory must differ from the source");

@@ -64,7 +64,7 @@ struct DropoutSpec {
 struct Activations {
   int B_max = 0, T_max = 0;
   bool training = false;
-  std::vector<float> buf;  // one slab; the implementation carves named views out of it
+  std::vector<float> buf;          // one slab; the implementation carves named views out of it
   std::vector<int32_t> positions;  // [B, T] position ids (families that derive them from the ids)
   // Set by encoder_forward: the shape of the batch whose activations `buf` now holds and whether
   // they were kept for backward (training-mode buffers; encoder_backward checks both).
@@ -76,7 +76,7 @@ void activations_reserve(Activations& acts, const ModelConfig& cfg, int B, int T
 
 // logits: [B, K]. dropout == nullptr means eval mode (no dropout).
 void encoder_forward(const ModelConfig& cfg, const Weights& w, const TokenBatch& batch, Activations& acts,
-                        float* logits, const DropoutSpec* dropout);
+                     float* logits, const DropoutSpec* dropout);
 
 // Packed (ragged) inference: rows laid end to end with no padding, so a batch of mixed lengths
 // costs only its real tokens (what the server's batcher and the Classifier run). Eval mode only.
@@ -107,8 +107,8 @@ struct PackedActivations {
 };
 
 // logits: [B, K].
-void encoder_forward_packed(const ModelConfig& cfg, const Weights& w, const PackedBatch& batch,
-                               PackedActivations& acts, float* logits);
+void encoder_forward_packed(const ModelConfig& cfg, const Weights& w, const PackedBatch& batch, PackedActivations& acts,
+                            float* logits);
 
 // Mean cross-entropy over the batch (single-label); writes dlogits [B, K] = d(mean loss)/d logits.
 // A label of -100 is ignored (torch's ignore_index); any other label outside [0, K) throws.
@@ -126,6 +126,6 @@ size_t activations_bytes(const ModelConfig& cfg, int B, int T, bool training);
 // using the activations kept by the last training-mode encoder_forward on the same batch.
 // The [PAD] row of the word embedding (and RoBERTa's padding position row) gets no gradient.
 void encoder_backward(const ModelConfig& cfg, const Weights& w, const Weights& grads, const TokenBatch& batch,
-                         Activations& acts, const float* dlogits);
+                      Activations& acts, const float* dlogits);
 
 }  // namespace bert_emotion

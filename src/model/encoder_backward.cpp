@@ -60,14 +60,14 @@ void block_backward(const ModelConfig& cfg, const LayerWeights& w, const LayerWe
 }  // namespace
 
 void encoder_backward(const ModelConfig& cfg, const Weights& w, const Weights& grads, const TokenBatch& batch,
-                         Activations& acts, const float* dlogits) {
+                      Activations& acts, const float* dlogits) {
   if (!acts.training || !acts.has_backward_state)
-    throw InvalidArgument("encoder_backward: needs a preceding training-mode encoder_forward "
-                          "(activations_reserve(..., training=true))");
+    throw InvalidArgument(
+        "encoder_backward: needs a preceding training-mode encoder_forward "
+        "(activations_reserve(..., training=true))");
   if (acts.B != batch.B || acts.T != batch.T)
-    throw InvalidArgument("encoder_backward: batch is " + std::to_string(batch.B) + " x " +
-                          std::to_string(batch.T) + " but the cached forward was " + std::to_string(acts.B) + " x " +
-                          std::to_string(acts.T));
+    throw InvalidArgument("encoder_backward: batch is " + std::to_string(batch.B) + " x " + std::to_string(batch.T) +
+                          " but the cached forward was " + std::to_string(acts.B) + " x " + std::to_string(acts.T));
   if (grads.layers.size() != size_t(cfg.n_layers))
     throw InvalidArgument("encoder_backward: gradient views have " + std::to_string(grads.layers.size()) +
                           " layers, config says " + std::to_string(cfg.n_layers));
@@ -112,11 +112,11 @@ void encoder_backward(const ModelConfig& cfg, const Weights& w, const Weights& g
 
   // Embeddings: dropout -> LayerNorm -> word (+ token type) + position scatter.
   if (drop && cfg.dropout > 0.f) dropout_backward(d_out, d_out, v.emb_keep, size_t(BT * C), cfg.dropout);
-  layernorm_backward(d_in, grads.emb_ln_w, grads.emb_ln_b, d_out, v.emb_sum, w.emb_ln_w, v.emb_mean, v.emb_rstd, BT,
-                     C, false);
+  layernorm_backward(d_in, grads.emb_ln_w, grads.emb_ln_b, d_out, v.emb_sum, w.emb_ln_w, v.emb_mean, v.emb_rstd, BT, C,
+                     false);
   if (cfg.family == Family::distilbert)
-    embedding_backward(grads.word_emb, cfg.sinusoidal_pos_embds ? nullptr : grads.pos_emb, d_in, batch.ids.data(),
-                       B, T, int(C), cfg.pad_token_id);
+    embedding_backward(grads.word_emb, cfg.sinusoidal_pos_embds ? nullptr : grads.pos_emb, d_in, batch.ids.data(), B, T,
+                       int(C), cfg.pad_token_id);
   else  // the positions the forward left in acts; RoBERTa's padding position row gets no gradient
     embedding_backward_typed(grads.word_emb, grads.pos_emb, grads.type_emb, d_in, batch.ids.data(),
                              acts.positions.data(), batch.type_ids.empty() ? nullptr : batch.type_ids.data(), BT,

@@ -24,52 +24,52 @@
 namespace bert_emotion {
 
 struct LayerBuffers {
-  float* x_in = nullptr;                 // [B,T,C] layer input (a view of the previous output)
+  float* x_in = nullptr;                           // [B,T,C] layer input (a view of the previous output)
   float *q = nullptr, *k = nullptr, *v = nullptr;  // [B,T,C]; q already scaled by 1/sqrt(D)
-  float* probs = nullptr;                // [B,H,T,T] softmax
-  float* probs_dropped = nullptr;        // [B,H,T,T] after dropout (== probs without dropout)
-  uint8_t* attn_keep = nullptr;          // [B,H,T,T]
-  uint8_t* attn_out_keep = nullptr;      // [B,T,C] dropout after the attention output (BERT, RoBERTa)
-  float* ctx = nullptr;                  // [B,T,C] attention output before out_lin
-  float* res1 = nullptr;                 // [B,T,C] out_lin(ctx) + x_in: sa_layer_norm input
-  float *mean1 = nullptr, *rstd1 = nullptr;  // [B,T]
-  float* h = nullptr;                    // [B,T,C] sa_layer_norm output
-  float* ff_pre = nullptr;               // [B,T,F] lin1 output (activation input)
-  float* ff_act = nullptr;               // [B,T,F] activation output
-  float* res2 = nullptr;                 // [B,T,C] dropout(lin2) + h: output_layer_norm input
-  uint8_t* ffn_keep = nullptr;           // [B,T,C]
-  float *mean2 = nullptr, *rstd2 = nullptr;  // [B,T]
-  float* out = nullptr;                  // [B,T,C] block output ([B,C] for the last layer)
+  float* probs = nullptr;                          // [B,H,T,T] softmax
+  float* probs_dropped = nullptr;                  // [B,H,T,T] after dropout (== probs without dropout)
+  uint8_t* attn_keep = nullptr;                    // [B,H,T,T]
+  uint8_t* attn_out_keep = nullptr;                // [B,T,C] dropout after the attention output (BERT, RoBERTa)
+  float* ctx = nullptr;                            // [B,T,C] attention output before out_lin
+  float* res1 = nullptr;                           // [B,T,C] out_lin(ctx) + x_in: sa_layer_norm input
+  float *mean1 = nullptr, *rstd1 = nullptr;        // [B,T]
+  float* h = nullptr;                              // [B,T,C] sa_layer_norm output
+  float* ff_pre = nullptr;                         // [B,T,F] lin1 output (activation input)
+  float* ff_act = nullptr;                         // [B,T,F] activation output
+  float* res2 = nullptr;                           // [B,T,C] dropout(lin2) + h: output_layer_norm input
+  uint8_t* ffn_keep = nullptr;                     // [B,T,C]
+  float *mean2 = nullptr, *rstd2 = nullptr;        // [B,T]
+  float* out = nullptr;                            // [B,T,C] block output ([B,C] for the last layer)
 };
 // The last layer runs its queries, residual stream and FFN on the [CLS] rows only (Tq = 1): its
 // q, ctx, res1, h, ff_*, res2 and probs then hold B rows, packed at the start of their buffers.
 
 struct BufferViews {
-  size_t floats = 0;                     // slab size used
+  size_t floats = 0;  // slab size used
   // embeddings
-  float* emb_sum = nullptr;              // [B,T,C] word + position: LayerNorm input
+  float* emb_sum = nullptr;                        // [B,T,C] word + position: LayerNorm input
   float *emb_mean = nullptr, *emb_rstd = nullptr;  // [B,T]
-  float* emb_ln = nullptr;               // [B,T,C]
-  uint8_t* emb_keep = nullptr;           // [B,T,C]
-  float* emb_out = nullptr;              // [B,T,C] after dropout: layer 0 input
-  std::vector<LayerBuffers> layers;      // n_layers (inference: identical except x_in / out)
+  float* emb_ln = nullptr;                         // [B,T,C]
+  uint8_t* emb_keep = nullptr;                     // [B,T,C]
+  float* emb_out = nullptr;                        // [B,T,C] after dropout: layer 0 input
+  std::vector<LayerBuffers> layers;                // n_layers (inference: identical except x_in / out)
   // the last layer's [CLS]-only queries
-  float* cls_in = nullptr;               // [B,C] last layer input at t = 0
+  float* cls_in = nullptr;  // [B,C] last layer input at t = 0
   // head
-  float* cls = nullptr;                  // [B,C] last hidden state at t = 0
-  float* head_in = nullptr;              // [B,C] dropout(cls) (RoBERTa: dropout before the dense)
-  uint8_t* head_in_keep = nullptr;       // [B,C]
-  float* pre = nullptr;                  // [B,C] the head's dense output (ReLU / tanh input)
-  float* pre_act = nullptr;              // [B,C] ReLU / tanh output
-  uint8_t* head_keep = nullptr;          // [B,C]
-  float* pooled = nullptr;               // [B,C] after dropout: classifier input
+  float* cls = nullptr;             // [B,C] last hidden state at t = 0
+  float* head_in = nullptr;         // [B,C] dropout(cls) (RoBERTa: dropout before the dense)
+  uint8_t* head_in_keep = nullptr;  // [B,C]
+  float* pre = nullptr;             // [B,C] the head's dense output (ReLU / tanh input)
+  float* pre_act = nullptr;         // [B,C] ReLU / tanh output
+  uint8_t* head_keep = nullptr;     // [B,C]
+  float* pooled = nullptr;          // [B,C] after dropout: classifier input
   // backward scratch (training only)
   float *d_a = nullptr, *d_b = nullptr, *d_tmp = nullptr, *d_h = nullptr, *d_ctx = nullptr;  // [B,T,C]
-  float *d_q = nullptr, *d_k = nullptr, *d_v = nullptr;                                     // [B,T,C]
-  float* d_ff = nullptr;                 // [B,T,F]
-  float* d_probs = nullptr;              // [B,H,T,T]
-  float *d_cls = nullptr, *d_pre = nullptr, *d_pooled = nullptr;  // [B,C]
-  float* d_xq = nullptr;                 // [B,C] last layer: gradient of its [CLS] input rows
+  float *d_q = nullptr, *d_k = nullptr, *d_v = nullptr;                                      // [B,T,C]
+  float* d_ff = nullptr;                                                                     // [B,T,F]
+  float* d_probs = nullptr;                                                                  // [B,H,T,T]
+  float *d_cls = nullptr, *d_pre = nullptr, *d_pooled = nullptr;                             // [B,C]
+  float* d_xq = nullptr;  // [B,C] last layer: gradient of its [CLS] input rows
 };
 
 BufferViews carve_buffers(const ModelConfig& cfg, int B, int T, bool training, float* base);
@@ -100,8 +100,8 @@ void check_forward_weights_and_length(const ModelConfig& cfg, const Weights& w, 
 void block_qkv_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_kv,
                        const float* x_q, int64_t Nkv, int64_t Nq);
 // From L.ctx [Nq, C]: out_lin + residual x_q -> LN -> FFN (-> dropout) + residual -> LN into L.out.
-void block_output_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_q,
-                          int64_t Nq, Activation act, const DropoutSpec* dropout, int l);
+void block_output_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_q, int64_t Nq,
+                          Activation act, const DropoutSpec* dropout, int l);
 
 // Embeddings of N token rows (padded B x T with `row_length` T, or packed with `offsets`) before
 // the LayerNorm: the family's sum of word, token type and position rows into out [N, C].

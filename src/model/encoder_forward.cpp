@@ -55,8 +55,8 @@ void block_qkv_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffe
   for (int64_t i = 0; i < Nq * C; ++i) L.q[i] /= sqrt_d;
 }
 
-void block_output_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_q,
-                          int64_t Nq, Activation act, const DropoutSpec* dropout, int l) {
+void block_output_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_q, int64_t Nq,
+                          Activation act, const DropoutSpec* dropout, int l) {
   const int64_t C = cfg.dim, F = cfg.hidden_dim;
   linear_forward_any(L.res1, L.ctx, w.o_w, w.o_i8, w.o_b, Nq, C, C);  // DistilBERT: no dropout after out_lin
   if (dropout && cfg.dropout > 0.f && family_spec(cfg).dropout_after_attention)
@@ -88,8 +88,8 @@ void embeddings_sum_forward(const ModelConfig& cfg, const Weights& w, const int3
   } else if (positions != row_positions) {
     std::copy(row_positions, row_positions + N, positions);
   }
-  embedding_forward_typed(out, ids, positions, type_ids, w.word_emb, w.pos_emb, w.type_emb, N, cfg.dim,
-                          cfg.vocab_size, cfg.max_position_embeddings, cfg.type_vocab_size);
+  embedding_forward_typed(out, ids, positions, type_ids, w.word_emb, w.pos_emb, w.type_emb, N, cfg.dim, cfg.vocab_size,
+                          cfg.max_position_embeddings, cfg.type_vocab_size);
 }
 
 void encoder_head_forward(const ModelConfig& cfg, const Weights& w, const HeadBuffers& h, const float* cls, int B,
@@ -111,8 +111,7 @@ void encoder_head_forward(const ModelConfig& cfg, const Weights& w, const HeadBu
   if (drop)
     dropout_forward(h.pooled, h.head_keep, h.pre_act, size_t(B * C), p, seed,
                     dropout_stream(step, site_head(cfg.n_layers)));
-  else if (h.pooled != h.pre_act)
-    std::copy(h.pre_act, h.pre_act + B * C, h.pooled);
+  else if (h.pooled != h.pre_act) std::copy(h.pre_act, h.pre_act + B * C, h.pooled);
   linear_forward_any(logits, h.pooled, w.cls_w, w.cls_i8, w.cls_b, B, C, K);
 }
 
@@ -127,8 +126,8 @@ void block_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& 
   block_qkv_forward(cfg, w, L, x_kv, x_q, Nkv, Nq);
   const float p_attn = dropout ? cfg.attention_dropout : 0.f;
   const uint64_t seed = dropout ? dropout->seed : 0, step = dropout ? dropout->step : 0;
-  attention_forward(L.ctx, L.probs, p_attn > 0.f ? L.probs_dropped : L.probs, L.attn_keep, L.q, L.k, L.v, lengths,
-                    B, Tq, T, cfg.n_heads, cfg.head_dim(), p_attn, seed, dropout_stream(step, site_attention(l)));
+  attention_forward(L.ctx, L.probs, p_attn > 0.f ? L.probs_dropped : L.probs, L.attn_keep, L.q, L.k, L.v, lengths, B,
+                    Tq, T, cfg.n_heads, cfg.head_dim(), p_attn, seed, dropout_stream(step, site_attention(l)));
   block_output_forward(cfg, w, L, x_q, Nq, act, dropout, l);
 }
 
@@ -271,19 +270,19 @@ TokenBatch make_batch(const std::vector<std::vector<int32_t>>& rows, int32_t pad
 }
 
 void encoder_forward(const ModelConfig& cfg, const Weights& w, const TokenBatch& batch, Activations& acts,
-                        float* logits, const DropoutSpec* dropout) {
+                     float* logits, const DropoutSpec* dropout) {
   check_forward_config(cfg);
   const int B = batch.B, T = batch.T;
   const int64_t C = cfg.dim;
-  if (B <= 0 || T <= 0) throw InvalidArgument("encoder_forward: empty batch (" + std::to_string(B) + " x " +
-                                              std::to_string(T) + ")");
+  if (B <= 0 || T <= 0)
+    throw InvalidArgument("encoder_forward: empty batch (" + std::to_string(B) + " x " + std::to_string(T) + ")");
   if (batch.ids.size() != size_t(B) * size_t(T) || batch.lengths.size() != size_t(B))
     throw InvalidArgument("encoder_forward: batch has " + std::to_string(batch.ids.size()) + " ids and " +
                           std::to_string(batch.lengths.size()) + " lengths, expected " + std::to_string(B * T) +
                           " and " + std::to_string(B));
   if (!batch.type_ids.empty() && batch.type_ids.size() != batch.ids.size())
-    throw InvalidArgument("encoder_forward: batch has " + std::to_string(batch.type_ids.size()) +
-                          " token types for " + std::to_string(batch.ids.size()) + " ids");
+    throw InvalidArgument("encoder_forward: batch has " + std::to_string(batch.type_ids.size()) + " token types for " +
+                          std::to_string(batch.ids.size()) + " ids");
   for (int b = 0; b < B; ++b)
     if (batch.lengths[b] < 0 || batch.lengths[b] > T)
       throw InvalidArgument("encoder_forward: row " + std::to_string(b) + " has length " +
@@ -295,8 +294,9 @@ void encoder_forward(const ModelConfig& cfg, const Weights& w, const TokenBatch&
                           " exceeds the reserved activations (" + std::to_string(acts.B_max) + " x " +
                           std::to_string(acts.T_max) + "); call activations_reserve with a larger shape");
   if (dropout && !acts.training)
-    throw InvalidArgument("encoder_forward: dropout needs training-mode activations (activations_reserve(..., "
-                          "training=true))");
+    throw InvalidArgument(
+        "encoder_forward: dropout needs training-mode activations (activations_reserve(..., "
+        "training=true))");
   const Activation act = parse_activation(cfg.activation);
   BufferViews v = carve_buffers(cfg, B, T, acts.training, acts.buf.data());
   const uint64_t seed = dropout ? dropout->seed : 0, step = dropout ? dropout->step : 0;
@@ -317,8 +317,7 @@ void encoder_forward(const ModelConfig& cfg, const Weights& w, const TokenBatch&
     if (dropout && cfg.dropout > 0.f)
       dropout_forward(v.emb_out, v.emb_keep, v.emb_ln, size_t(BT * C), cfg.dropout, seed,
                       dropout_stream(step, site_embeddings()));
-    else
-      std::copy(v.emb_ln, v.emb_ln + BT * C, v.emb_out);
+    else std::copy(v.emb_ln, v.emb_ln + BT * C, v.emb_out);
   }
 
   // Transformer blocks, then gather the [CLS] rows.

@@ -80,8 +80,8 @@ PackedBatch pack_rows(const std::vector<std::vector<int32_t>>& rows,
   return batch;
 }
 
-void encoder_forward_packed(const ModelConfig& cfg, const Weights& w, const PackedBatch& batch,
-                               PackedActivations& acts, float* logits) {
+void encoder_forward_packed(const ModelConfig& cfg, const Weights& w, const PackedBatch& batch, PackedActivations& acts,
+                            float* logits) {
   const int B = batch.B;
   const int64_t N = batch.tokens(), C = cfg.dim;
   if (B <= 0 || N <= 0) throw InvalidArgument("encoder_forward_packed: empty batch");

@@ -28,12 +28,22 @@ const FamilySpec kDistilBert{
 };
 
 // modeling_bert's names; RoBERTa reuses every one of them under its own prefix.
-constexpr std::array<const char*, 16> kBertLayer = {
-    "attention.self.query.weight", "attention.self.query.bias", "attention.self.key.weight",
-    "attention.self.key.bias", "attention.self.value.weight", "attention.self.value.bias",
-    "attention.output.dense.weight", "attention.output.dense.bias", "attention.output.LayerNorm.weight",
-    "attention.output.LayerNorm.bias", "intermediate.dense.weight", "intermediate.dense.bias",
-    "output.dense.weight", "output.dense.bias", "output.LayerNorm.weight", "output.LayerNorm.bias"};
+constexpr std::array<const char*, 16> kBertLayer = {"attention.self.query.weight",
+                                                    "attention.self.query.bias",
+                                                    "attention.self.key.weight",
+                                                    "attention.self.key.bias",
+                                                    "attention.self.value.weight",
+                                                    "attention.self.value.bias",
+                                                    "attention.output.dense.weight",
+                                                    "attention.output.dense.bias",
+                                                    "attention.output.LayerNorm.weight",
+                                                    "attention.output.LayerNorm.bias",
+                                                    "intermediate.dense.weight",
+                                                    "intermediate.dense.bias",
+                                                    "output.dense.weight",
+                                                    "output.dense.bias",
+                                                    "output.LayerNorm.weight",
+                                                    "output.LayerNorm.bias"};
 
 const FamilySpec kBert{
     Family::bert,

@@ -35,10 +35,10 @@ struct FamilySpec {
   std::array<const char*, 16> layer_params;
   // Head: token 0 -> [dropout] -> dense (pre) -> relu|tanh -> dropout -> classifier (cls).
   std::array<const char*, 4> head_params;  // pre.weight, pre.bias, cls.weight, cls.bias (full names)
-  bool head_tanh;                // tanh after the dense (BERT pooler, RoBERTa head); else ReLU
-  bool head_dropout_first;       // RoBERTa: dropout on token 0 before the dense as well
-  bool positions_from_ids;       // RoBERTa: pad + cumsum(ids != pad) * (ids != pad); else 0..T-1
-  bool dropout_after_attention;  // BERT/RoBERTa: dropout(out dense) before the residual add
+  bool head_tanh;                          // tanh after the dense (BERT pooler, RoBERTa head); else ReLU
+  bool head_dropout_first;                 // RoBERTa: dropout on token 0 before the dense as well
+  bool positions_from_ids;                 // RoBERTa: pad + cumsum(ids != pad) * (ids != pad); else 0..T-1
+  bool dropout_after_attention;            // BERT/RoBERTa: dropout(out dense) before the residual add
   // Checkpoint tensors of pretraining heads that a classifier drops on load.
   std::vector<const char*> dropped_prefixes;
 

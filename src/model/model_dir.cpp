@@ -12,8 +12,8 @@
 #include <cstring>
 #include <set>
 
-#include "model/family.hpp"
 #include "model/checkpoint.hpp"
+#include "model/family.hpp"
 #include "model/init.hpp"
 #include "model/quantize.hpp"
 #include "model/safetensors.hpp"
@@ -33,12 +33,13 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 // The file's tensor for a canonical name: "bert.X" or, for a bare base model, "X". DistilBERT's
 // word embeddings may survive only as the masked-LM decoder tied to them (vocab_projector).
 const CheckpointTensor* find_tensor(const Checkpoint& file, const FamilySpec& family, const ParamLayout& layout,
-                               const ParamInfo& p) {
+                                    const ParamInfo& p) {
   if (const CheckpointTensor* t = file.find(p.name)) return t;
   const size_t n = std::strlen(family.prefix);
   if (p.name.compare(0, n, family.prefix) == 0)
     if (const CheckpointTensor* t = file.find(p.name.substr(n))) return t;
-  if (family.family == Family::distilbert && &p == &layout.word_embeddings()) return file.find("vocab_projector.weight");
+  if (family.family == Family::distilbert && &p == &layout.word_embeddings())
+    return file.find("vocab_projector.weight");
   return nullptr;
 }
 
@@ -53,8 +54,8 @@ const CheckpointTensor* int8_scale_tensor(const Checkpoint& file, const Checkpoi
   if (s == nullptr || s->dtype != Dtype::F32 || s->shape != std::vector<int64_t>{p.shape.at(0)})
     throw FormatError(src + ": I8 tensor " + t.name + " needs " + t.name + "_scale, F32 [" +
                       std::to_string(p.shape.at(0)) + "] (its per-output-channel scales)" +
-                      (s == nullptr ? ", which is missing" : ", got " + std::string(dtype_name(s->dtype)) + " " +
-                                                                 shape_text(s->shape)));
+                      (s == nullptr ? ", which is missing"
+                                    : ", got " + std::string(dtype_name(s->dtype)) + " " + shape_text(s->shape)));
   return s;
 }
 
@@ -64,8 +65,8 @@ std::string module_name(const std::string& tensor) { return tensor.substr(0, ten
 }  // namespace
 
 const std::vector<std::string>& tokenizer_file_names() {
-  static const std::vector<std::string> names = {"vocab.txt", "vocab.json", "merges.txt", "tokenizer.json",
-                                                 "tokenizer_config.json", "special_tokens_map.json"};
+  static const std::vector<std::string> names = {
+      "vocab.txt", "vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"};
   return names;
 }
 
@@ -154,15 +155,12 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& 
         throw FormatError(src + ": incomplete classification head: missing " + list);
       }
     if (!opts.allow_missing_head)
-      throw FormatError(dir.string() + " has no classification head (" + module_name(h[0]) + "/" +
-                        module_name(h[2]) + "): fine-tune it first with `bert-emotion train`");
+      throw FormatError(dir.string() + " has no classification head (" + module_name(h[0]) + "/" + module_name(h[2]) +
+                        "): fine-tune it first with `bert-emotion train`");
     m.has_head = false;
     m.missing_head = missing_head;
   }
-  m.weights_dtype = dtypes.count("I8")     ? "I8"
-                    : dtypes.size() == 1 ? *dtypes.begin()
-                    : dtypes.empty()     ? ""
-                                         : "mixed";
+  m.weights_dtype = dtypes.count("I8") ? "I8" : dtypes.size() == 1 ? *dtypes.begin() : dtypes.empty() ? "" : "mixed";
 
   // Which tensors can stay in the mapping, and does anything need the owned arena?
   std::vector<const float*> in_place(params.size(), nullptr);
@@ -188,8 +186,8 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& 
   std::vector<float*> where(params.size());
   for (size_t i = 0; i < params.size(); ++i)
     where[i] = int8_entries[i].first != nullptr ? nullptr
-               : in_place[i] != nullptr       ? const_cast<float*>(in_place[i])
-                                              : m.arena.data() + params[i].offset;
+               : in_place[i] != nullptr         ? const_cast<float*>(in_place[i])
+                                                : m.arena.data() + params[i].offset;
   const ParamInfo* first = params.data();
   m.weights = m.layout.bind([&](const ParamInfo& p) { return where[static_cast<size_t>(&p - first)]; });
   if (dtypes.count("I8")) {

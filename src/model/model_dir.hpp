@@ -42,12 +42,12 @@ struct LoadedModel {
   std::filesystem::path dir;
   ModelConfig config;
   ParamLayout layout{ModelConfig{}};
-  std::vector<float> arena;                 // owned floats in `layout` order (empty when fully mmap'ed)
-  std::shared_ptr<Checkpoint> file;         // keeps the mappings alive for views into them
-  Weights weights{};                        // views into `arena` or `file`
-  bool has_head = true;                     // false: head tensors absent (zero-filled in the arena)
-  std::vector<std::string> missing_head;    // the absent head tensors' names
-  std::string weights_dtype;                // "F32", "F16", "BF16", "mixed", or "I8" (int8 linears)
+  std::vector<float> arena;               // owned floats in `layout` order (empty when fully mmap'ed)
+  std::shared_ptr<Checkpoint> file;       // keeps the mappings alive for views into them
+  Weights weights{};                      // views into `arena` or `file`
+  bool has_head = true;                   // false: head tensors absent (zero-filled in the arena)
+  std::vector<std::string> missing_head;  // the absent head tensors' names
+  std::string weights_dtype;              // "F32", "F16", "BF16", "mixed", or "I8" (int8 linears)
   // int8 copies of the linears that weights' *_i8 point at (model/quantize.hpp), or null: FP32.
   std::shared_ptr<const std::vector<Int8Weights>> int8;
 };

@@ -57,8 +57,7 @@ void quantize_linears_int8(LoadedModel& m) {
   auto store = std::make_shared<std::vector<Int8Weights>>(slots.size());
   // One matrix per task: quantizing is per output channel, independent across matrices.
 #pragma omp parallel for schedule(dynamic)
-  for (size_t i = 0; i < slots.size(); ++i)
-    (*store)[i] = quantize_weights_int8(slots[i].W, slots[i].out, slots[i].in);
+  for (size_t i = 0; i < slots.size(); ++i) (*store)[i] = quantize_weights_int8(slots[i].W, slots[i].out, slots[i].in);
   for (size_t i = 0; i < slots.size(); ++i) *slots[i].q = &(*store)[i];
   m.int8 = std::move(store);
 }
@@ -102,8 +101,8 @@ void attach_int8_weights(LoadedModel& m,
     std::vector<float> scales(scale->numel);
     m.file->to_float32(*scale, scales.data());
     try {
-      (*store)[i] = pack_weights_int8(reinterpret_cast<const int8_t*>(q->bytes.data()), scales.data(), slots[i].out,
-                                      slots[i].in);
+      (*store)[i] =
+          pack_weights_int8(reinterpret_cast<const int8_t*>(q->bytes.data()), scales.data(), slots[i].out, slots[i].in);
     } catch (const InvalidArgument& e) {
       throw FormatError(q->file + ": tensor " + q->name + ": " + e.what());
     }
@@ -117,8 +116,7 @@ void save_int8_model_dir(const LoadedModel& m, const std::filesystem::path& out)
   std::error_code ec;
   if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec)))
     throw InvalidArgument("--out " + out.string() + " exists and is not an empty directory: choose another");
-  if (m.int8 && m.weights.pre_w == nullptr)
-    throw InvalidArgument(m.dir.string() + " is already an int8 directory");
+  if (m.int8 && m.weights.pre_w == nullptr) throw InvalidArgument(m.dir.string() + " is already an int8 directory");
   // The tensors: every parameter F32 from the loaded views, the linears' weights I8 + scales.
   Weights w = m.weights;
   const auto slots = linear_slots(m.config, w);
@@ -143,7 +141,8 @@ void save_int8_model_dir(const LoadedModel& m, const std::filesystem::path& out)
     }
     const size_t s = size_t(it - linear.begin());
     tensors.push_back({p.name, Dtype::I8, p.shape, q[s].data(), q[s].size()});
-    tensors.push_back({p.name + "_scale", Dtype::F32, {p.shape.at(0)}, scales[s].data(), scales[s].size() * sizeof(float)});
+    tensors.push_back(
+        {p.name + "_scale", Dtype::F32, {p.shape.at(0)}, scales[s].data(), scales[s].size() * sizeof(float)});
   }
   // Built beside `out`, then renamed into place.
   const fs::path target = fs::absolute(out).lexically_normal();

@@ -5,7 +5,6 @@
 #include "model/safetensors.hpp"
 #include "util/mapped_file.hpp"
 
-
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -33,17 +32,27 @@ struct DtypeInfo {
 };
 
 constexpr DtypeInfo kDtypes[] = {
-    {Dtype::BOOL, "BOOL", 8},          {Dtype::F4, "F4", 4},
-    {Dtype::F6_E2M3, "F6_E2M3", 6},    {Dtype::F6_E3M2, "F6_E3M2", 6},
-    {Dtype::U8, "U8", 8},              {Dtype::I8, "I8", 8},
-    {Dtype::F8_E5M2, "F8_E5M2", 8},    {Dtype::F8_E4M3, "F8_E4M3", 8},
-    {Dtype::F8_E8M0, "F8_E8M0", 8},    {Dtype::F8_E4M3FNUZ, "F8_E4M3FNUZ", 8},
+    {Dtype::BOOL, "BOOL", 8},
+    {Dtype::F4, "F4", 4},
+    {Dtype::F6_E2M3, "F6_E2M3", 6},
+    {Dtype::F6_E3M2, "F6_E3M2", 6},
+    {Dtype::U8, "U8", 8},
+    {Dtype::I8, "I8", 8},
+    {Dtype::F8_E5M2, "F8_E5M2", 8},
+    {Dtype::F8_E4M3, "F8_E4M3", 8},
+    {Dtype::F8_E8M0, "F8_E8M0", 8},
+    {Dtype::F8_E4M3FNUZ, "F8_E4M3FNUZ", 8},
     {Dtype::F8_E5M2FNUZ, "F8_E5M2FNUZ", 8},
-    {Dtype::I16, "I16", 16},           {Dtype::U16, "U16", 16},
-    {Dtype::F16, "F16", 16},           {Dtype::BF16, "BF16", 16},
-    {Dtype::I32, "I32", 32},           {Dtype::U32, "U32", 32},
-    {Dtype::F32, "F32", 32},           {Dtype::C64, "C64", 64},
-    {Dtype::F64, "F64", 64},           {Dtype::I64, "I64", 64},
+    {Dtype::I16, "I16", 16},
+    {Dtype::U16, "U16", 16},
+    {Dtype::F16, "F16", 16},
+    {Dtype::BF16, "BF16", 16},
+    {Dtype::I32, "I32", 32},
+    {Dtype::U32, "U32", 32},
+    {Dtype::F32, "F32", 32},
+    {Dtype::C64, "C64", 64},
+    {Dtype::F64, "F64", 64},
+    {Dtype::I64, "I64", 64},
     {Dtype::U64, "U64", 64},
 };
 
@@ -190,7 +199,8 @@ void SafetensorsFile::parse() {
   using SR = SafetensorsRule;
   const std::string& src = source_;
   // 1. header length
-  if (size_ < 8) fail(SR::HeaderTooSmall, src, "file has " + std::to_string(size_) + " bytes, fewer than the 8-byte header length");
+  if (size_ < 8)
+    fail(SR::HeaderTooSmall, src, "file has " + std::to_string(size_) + " bytes, fewer than the 8-byte header length");
   uint64_t n = 0;
   std::memcpy(&n, base_, 8);
   if (n > kMaxHeaderSize)
@@ -223,7 +233,8 @@ void SafetensorsFile::parse() {
   };
   // JSON never holds a raw NUL (in strings it must be escaped); nlohmann would stop reading there.
   if (size_t nul = text.find('\0'); nul != std::string_view::npos)
-    fail(SR::InvalidHeaderDeserialization, src, "header is not valid JSON: NUL byte at offset " + std::to_string(8 + nul));
+    fail(SR::InvalidHeaderDeserialization, src,
+         "header is not valid JSON: NUL byte at offset " + std::to_string(8 + nul));
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(text.begin(), text.end(), on_event);
@@ -277,8 +288,8 @@ void SafetensorsFile::parse() {
   });
   uint64_t start = 0;
   for (const RawEntry& e : raw) {
-    const std::string where = "tensor \"" + e.name + "\": data_offsets [" + std::to_string(e.begin) + ", " +
-                              std::to_string(e.end) + ")";
+    const std::string where =
+        "tensor \"" + e.name + "\": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) + ")";
     if (e.begin != start || e.end < e.begin) {
       std::string why = e.end < e.begin   ? " end before they begin"
                         : e.begin < start ? " overlap the previous tensor"
@@ -296,8 +307,9 @@ void SafetensorsFile::parse() {
       if (d > static_cast<uint64_t>(INT64_MAX))
         fail(SR::ValidationOverflow, src, "tensor \"" + e.name + "\": a dimension exceeds 2^63-1");
     if (bits % 8 != 0)
-      fail(SR::MisalignedSlice, src, "tensor \"" + e.name + "\": " + std::to_string(bits) + " bits of " +
-                                         dtype_name(e.dtype) + " are not a whole number of bytes");
+      fail(SR::MisalignedSlice, src,
+           "tensor \"" + e.name + "\": " + std::to_string(bits) + " bits of " + dtype_name(e.dtype) +
+               " are not a whole number of bytes");
     if (e.end - e.begin != bits / 8)
       fail(SR::TensorInvalidInfo, src,
            where + " hold " + std::to_string(e.end - e.begin) + " bytes but " + dtype_name(e.dtype) + " shape needs " +

@@ -90,7 +90,9 @@ const char* refused_opcode_name(uint8_t op) {
     case 0x81: return "NEWOBJ";
     case 0x92: return "NEWOBJ_EX";
     case 'P': return "PERSID";
-    case 0x82: case 0x83: case 0x84: return "EXT";
+    case 0x82:
+    case 0x83:
+    case 0x84: return "EXT";
     case 'I': return "INT";
     case 'L': return "LONG";
     case 'F': return "FLOAT";
@@ -100,7 +102,9 @@ const char* refused_opcode_name(uint8_t op) {
     case 'g': return "GET";
     case 'l': return "LIST";
     case 'd': return "DICT";
-    case 'B': case 'C': case 0x8e: return "BINBYTES";
+    case 'B':
+    case 'C':
+    case 0x8e: return "BINBYTES";
     case 0x8f: return "EMPTY_SET";
     case 0x90: return "ADDITEMS";
     case 0x91: return "FROZENSET";
@@ -125,7 +129,8 @@ class Interpreter {
       step(op);
     }
     if (stack_.size() != 1 || !marks_.empty())
-      fail(CheckpointRule::BadPickle, "STOP with " + std::to_string(stack_.size()) + " values on the stack (expected 1)");
+      fail(CheckpointRule::BadPickle,
+           "STOP with " + std::to_string(stack_.size()) + " values on the stack (expected 1)");
     return result(stack_.back());
   }
 
@@ -202,19 +207,23 @@ class Interpreter {
   }
   std::vector<Value>& container(const Value& v, Kind kind, const char* opcode) {
     if (v.kind != kind)
-      fail(CheckpointRule::BadPickle, std::string(opcode) + " on a " + kind_name(v.kind) + " (expected a " + kind_name(kind) + ")");
+      fail(CheckpointRule::BadPickle,
+           std::string(opcode) + " on a " + kind_name(v.kind) + " (expected a " + kind_name(kind) + ")");
     return containers_[static_cast<size_t>(v.i)];
   }
   const std::string& str(const Value& v, const char* what) {
-    if (v.kind != Kind::Str) fail(CheckpointRule::BadPickle, std::string(what) + " is a " + kind_name(v.kind) + ", expected a str");
+    if (v.kind != Kind::Str)
+      fail(CheckpointRule::BadPickle, std::string(what) + " is a " + kind_name(v.kind) + ", expected a str");
     return strings_[static_cast<size_t>(v.i)];
   }
   int64_t integer(const Value& v, const char* what) {
-    if (v.kind != Kind::Int) fail(CheckpointRule::BadPickle, std::string(what) + " is a " + kind_name(v.kind) + ", expected an int");
+    if (v.kind != Kind::Int)
+      fail(CheckpointRule::BadPickle, std::string(what) + " is a " + kind_name(v.kind) + ", expected an int");
     return v.i;
   }
   std::vector<int64_t> int_tuple(const Value& v, const char* what) {
-    if (v.kind != Kind::Tuple) fail(CheckpointRule::BadPickle, std::string(what) + " is a " + kind_name(v.kind) + ", expected a tuple");
+    if (v.kind != Kind::Tuple)
+      fail(CheckpointRule::BadPickle, std::string(what) + " is a " + kind_name(v.kind) + ", expected a tuple");
     std::vector<int64_t> out;
     for (const Value& e : containers_[static_cast<size_t>(v.i)]) {
       const int64_t x = integer(e, what);
@@ -248,7 +257,8 @@ class Interpreter {
     const Value args = pop();
     const Value callable = pop();
     if (callable.kind != Kind::Global)
-      fail(CheckpointRule::ForbiddenGlobal, std::string("REDUCE of a ") + kind_name(callable.kind) + " (only the allowed globals may be called)");
+      fail(CheckpointRule::ForbiddenGlobal,
+           std::string("REDUCE of a ") + kind_name(callable.kind) + " (only the allowed globals may be called)");
     const std::vector<Value> a = container(args, Kind::Tuple, "REDUCE arguments");
     switch (callable.global) {
       case Global::OrderedDict:
@@ -259,8 +269,8 @@ class Interpreter {
       case Global::RebuildParameterWithState: {
         const size_t want = callable.global == Global::RebuildParameter ? 3 : 4;
         if (a.size() != want || a[0].kind != Kind::Tensor)
-          fail(CheckpointRule::BadPickle, "_rebuild_parameter expects (tensor, requires_grad, hooks" +
-                                              std::string(want == 4 ? ", state)" : ")"));
+          fail(CheckpointRule::BadPickle,
+               "_rebuild_parameter expects (tensor, requires_grad, hooks" + std::string(want == 4 ? ", state)" : ")"));
         return push(a[0]);
       }
       case Global::StorageType:
@@ -271,7 +281,8 @@ class Interpreter {
   // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
   Value rebuild_tensor(const std::vector<Value>& a) {
     if ((a.size() != 6 && a.size() != 7) || a[0].kind != Kind::Storage)
-      fail(CheckpointRule::BadPickle, "_rebuild_tensor_v2 expects (storage, offset, size, stride, requires_grad, hooks)");
+      fail(CheckpointRule::BadPickle,
+           "_rebuild_tensor_v2 expects (storage, offset, size, stride, requires_grad, hooks)");
     const PickledStorage& s = storages_by_index_[static_cast<size_t>(a[0].i)];
     PickledTensor t;
     t.storage_key = s.key;
@@ -282,8 +293,8 @@ class Interpreter {
     t.shape = int_tuple(a[2], "size");
     t.stride = int_tuple(a[3], "stride");
     if (t.shape.size() != t.stride.size())
-      fail(CheckpointRule::BadPickle, "size has " + std::to_string(t.shape.size()) + " dims but stride has " +
-                                          std::to_string(t.stride.size()));
+      fail(CheckpointRule::BadPickle,
+           "size has " + std::to_string(t.shape.size()) + " dims but stride has " + std::to_string(t.stride.size()));
     tensors_.push_back(std::move(t));
     return {Kind::Tensor, Global::OrderedDict, Dtype::F32, static_cast<int64_t>(tensors_.size() - 1)};
   }
@@ -291,7 +302,9 @@ class Interpreter {
   // ('storage', torch.XStorage, key, location, numel)
   void persistent_load() {
     const Value pid = pop();
-    if (pid.kind != Kind::Tuple) fail(CheckpointRule::ForbiddenGlobal, std::string("persistent id is a ") + kind_name(pid.kind) + ", expected a storage tuple");
+    if (pid.kind != Kind::Tuple)
+      fail(CheckpointRule::ForbiddenGlobal,
+           std::string("persistent id is a ") + kind_name(pid.kind) + ", expected a storage tuple");
     const std::vector<Value> p = containers_[static_cast<size_t>(pid.i)];
     if (p.size() != 5 || p[0].kind != Kind::Str || strings_[static_cast<size_t>(p[0].i)] != "storage")
       fail(CheckpointRule::ForbiddenGlobal, "persistent id is not ('storage', type, key, location, numel)");
@@ -301,7 +314,8 @@ class Interpreter {
     str(p[3], "storage location");
     const int64_t numel = integer(p[4], "storage numel");
     if (numel < 0) fail(CheckpointRule::BadPickle, "storage " + key + " has a negative size");
-    if (key.empty() || key.size() > 64 || key.find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_") != std::string::npos)
+    if (key.empty() || key.size() > 64 ||
+        key.find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_") != std::string::npos)
       fail(CheckpointRule::BadPickle, "storage key '" + key.substr(0, 64) + "' (expected letters, digits, '_')");
     auto [it, fresh] = storage_index_.try_emplace(key, storages_by_index_.size());
     if (fresh) {
@@ -318,7 +332,8 @@ class Interpreter {
     switch (op) {
       case 0x80: {  // PROTO
         const uint64_t v = read_le(1);
-        if (v < 2 || v > 5) fail(CheckpointRule::BadPickle, "pickle protocol " + std::to_string(v) + " (expected 2 to 5)");
+        if (v < 2 || v > 5)
+          fail(CheckpointRule::BadPickle, "pickle protocol " + std::to_string(v) + " (expected 2 to 5)");
         return;
       }
       case 0x95: read_le(8); return;  // FRAME: a size hint only
@@ -344,7 +359,7 @@ class Interpreter {
         return push({Kind::Int, Global::OrderedDict, Dtype::F32, static_cast<int64_t>(v)});
       }
       case 'G': {  // BINFLOAT, big-endian
-        take(8);  // the value itself is never needed
+        take(8);   // the value itself is never needed
         return push({Kind::Float});
       }
       case 'X': return push(new_string(as_string(take(read_le(4)))));
@@ -356,7 +371,9 @@ class Interpreter {
       case ']': return push(new_container(Kind::List));
       case '}': return push(new_container(Kind::Dict));
       case 't': return push(new_container(Kind::Tuple, pop_mark()));
-      case 0x85: case 0x86: case 0x87: {  // TUPLE1..3
+      case 0x85:
+      case 0x86:
+      case 0x87: {  // TUPLE1..3
         const size_t n = op - 0x84u;
         if (stack_.size() < floor() + n) fail(CheckpointRule::BadPickle, "stack underflow");
         std::vector<Value> items(stack_.end() - static_cast<std::ptrdiff_t>(n), stack_.end());
@@ -414,7 +431,8 @@ class Interpreter {
         pop();
         const Kind k = top().kind;
         if (k != Kind::Dict && k != Kind::Tensor)
-          fail(CheckpointRule::ForbiddenGlobal, std::string("BUILD on a ") + kind_name(k) + " (only a dict or a tensor takes state)");
+          fail(CheckpointRule::ForbiddenGlobal,
+               std::string("BUILD on a ") + kind_name(k) + " (only a dict or a tensor takes state)");
         return;
       }
       default: break;
@@ -422,29 +440,34 @@ class Interpreter {
     char hex[8];
     std::snprintf(hex, sizeof hex, "0x%02x", op);
     const char* name = refused_opcode_name(op);
-    fail(CheckpointRule::UnsupportedOpcode, std::string("opcode ") + hex + (name ? std::string(" (") + name + ")" : "") +
-                                                " is not used by a state dict");
+    fail(CheckpointRule::UnsupportedOpcode,
+         std::string("opcode ") + hex + (name ? std::string(" (") + name + ")" : "") + " is not used by a state dict");
   }
 
-  static std::string as_string(std::span<const uint8_t> s) { return {reinterpret_cast<const char*>(s.data()), s.size()}; }
+  static std::string as_string(std::span<const uint8_t> s) {
+    return {reinterpret_cast<const char*>(s.data()), s.size()};
+  }
 
   TorchStateDict result(const Value& root) {
     if (root.kind != Kind::Dict)
-      fail(CheckpointRule::BadPickle, std::string("the pickle holds a ") + kind_name(root.kind) + ", expected a state dict (a dict of tensors)");
+      fail(CheckpointRule::BadPickle,
+           std::string("the pickle holds a ") + kind_name(root.kind) + ", expected a state dict (a dict of tensors)");
     const std::vector<Value>& items = containers_[static_cast<size_t>(root.i)];
     TorchStateDict out;
     std::unordered_map<std::string, size_t> position;
     for (size_t k = 0; k + 1 < items.size(); k += 2) {
       const std::string& name = str(items[k], "a state dict key");
       if (items[k + 1].kind != Kind::Tensor)
-        fail(CheckpointRule::BadPickle, "state dict entry '" + name + "' is a " + kind_name(items[k + 1].kind) + ", expected a tensor");
+        fail(CheckpointRule::BadPickle,
+             "state dict entry '" + name + "' is a " + kind_name(items[k + 1].kind) + ", expected a tensor");
       PickledTensor t = tensors_[static_cast<size_t>(items[k + 1].i)];
       t.name = name;
       auto [it, fresh] = position.try_emplace(name, out.tensors.size());
       if (fresh) out.tensors.push_back(std::move(t));
       else out.tensors[it->second] = std::move(t);  // a repeated key replaces, as in Python
     }
-    for (const PickledTensor& t : out.tensors) out.storages.try_emplace(t.storage_key, storages_by_index_[storage_index_.at(t.storage_key)]);
+    for (const PickledTensor& t : out.tensors)
+      out.storages.try_emplace(t.storage_key, storages_by_index_[storage_index_.at(t.storage_key)]);
     return out;
   }
 
@@ -466,7 +489,8 @@ class Interpreter {
 
 }  // namespace
 
-TorchStateDict parse_torch_pickle(std::span<const uint8_t> bytes, const std::string& source, const PickleLimits& limits) {
+TorchStateDict parse_torch_pickle(std::span<const uint8_t> bytes, const std::string& source,
+                                  const PickleLimits& limits) {
   return Interpreter(bytes, source, limits).run();
 }
 

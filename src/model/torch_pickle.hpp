@@ -55,10 +55,10 @@ struct TorchStateDict {
 
 // The limits a pickle must stay within (the defaults are far above any real state dict's needs).
 struct PickleLimits {
-  size_t max_stack = 1 << 20;        // values on the stack, all marks together
-  size_t max_memo = 1 << 20;         // memo entries
-  size_t max_containers = 1 << 22;   // tuples, lists and dicts created
-  size_t max_items = 1 << 22;        // elements in all containers together
+  size_t max_stack = 1 << 20;       // values on the stack, all marks together
+  size_t max_memo = 1 << 20;        // memo entries
+  size_t max_containers = 1 << 22;  // tuples, lists and dicts created
+  size_t max_items = 1 << 22;       // elements in all containers together
 };
 
 // Interprets `bytes` (a data.pkl). `source` names it in messages. Throws CheckpointError.

@@ -64,30 +64,36 @@ std::shared_ptr<TorchZip> TorchZip::open(const std::filesystem::path& path) {
       fail(CheckpointRule::BadZip, src, "unreadable zip directory record #" + std::to_string(z->entries_.size()));
     const std::string name(name_buf, info.size_filename);
     if (info.compression_method != 0 && info.compression_method != Z_DEFLATED)
-      fail(CheckpointRule::BadZip, src, "entry " + name + " uses compression method " +
-                                            std::to_string(info.compression_method) + " (expected stored or deflated)");
+      fail(CheckpointRule::BadZip, src,
+           "entry " + name + " uses compression method " + std::to_string(info.compression_method) +
+               " (expected stored or deflated)");
     if (info.compressed_size > file_size)
-      fail(CheckpointRule::EntryTooLarge, src, "entry " + name + " claims " + std::to_string(info.compressed_size) +
-                                                   " bytes but the file has " + std::to_string(file_size));
+      fail(CheckpointRule::EntryTooLarge, src,
+           "entry " + name + " claims " + std::to_string(info.compressed_size) + " bytes but the file has " +
+               std::to_string(file_size));
     Entry e;
     e.stored = info.compression_method == 0;
     e.compressed = info.compressed_size;
     e.size = info.uncompressed_size;
     if (e.stored && e.size != e.compressed)
-      fail(CheckpointRule::BadZip, src, "stored entry " + name + " has sizes " + std::to_string(e.compressed) + " / " +
-                                            std::to_string(e.size) + " (a stored entry's must be equal)");
+      fail(CheckpointRule::BadZip, src,
+           "stored entry " + name + " has sizes " + std::to_string(e.compressed) + " / " + std::to_string(e.size) +
+               " (a stored entry's must be equal)");
     if (!e.stored && (e.size > kMaxInflated || e.size > e.compressed * kMaxDeflateRatio + 1024))
-      fail(CheckpointRule::EntryTooLarge, src, "deflated entry " + name + " claims " + std::to_string(e.size) +
-                                                   " bytes from " + std::to_string(e.compressed) + " compressed");
+      fail(CheckpointRule::EntryTooLarge, src,
+           "deflated entry " + name + " claims " + std::to_string(e.size) + " bytes from " +
+               std::to_string(e.compressed) + " compressed");
     // Opening the entry checks its local header against the directory and finds its data.
     if (unzOpenCurrentFile(zip.h) != UNZ_OK)
-      fail(CheckpointRule::BadZip, src, "entry " + name + ": local header missing or inconsistent (truncated or encrypted?)");
+      fail(CheckpointRule::BadZip, src,
+           "entry " + name + ": local header missing or inconsistent (truncated or encrypted?)");
     e.data_offset = unzGetCurrentFileZStreamPos64(zip.h);
     unzCloseCurrentFile(zip.h);
     if (e.data_offset > file_size || e.compressed > file_size - e.data_offset)
-      fail(CheckpointRule::EntryTooLarge, src, "entry " + name + " claims " + std::to_string(e.compressed) + " bytes at offset " +
-                                                   std::to_string(e.data_offset) + " but the file has only " +
-                                                   std::to_string(file_size) + " bytes (truncated?)");
+      fail(CheckpointRule::EntryTooLarge, src,
+           "entry " + name + " claims " + std::to_string(e.compressed) + " bytes at offset " +
+               std::to_string(e.data_offset) + " but the file has only " + std::to_string(file_size) +
+               " bytes (truncated?)");
     // Everything lives under one top folder, named after the first entry's.
     const size_t slash = name.find('/');
     if (slash == std::string::npos || slash == 0)
@@ -102,8 +108,9 @@ std::shared_ptr<TorchZip> TorchZip::open(const std::filesystem::path& path) {
   }
   if (rc != UNZ_END_OF_LIST_OF_FILE) fail(CheckpointRule::BadZip, src, "zip directory is damaged (truncated?)");
   if (!z->has("data.pkl"))
-    fail(CheckpointRule::MissingEntry, src, "no " + (z->prefix_.empty() ? std::string("archive") : z->prefix_) +
-                                                "/data.pkl entry (not a torch.save checkpoint)");
+    fail(CheckpointRule::MissingEntry, src,
+         "no " + (z->prefix_.empty() ? std::string("archive") : z->prefix_) +
+             "/data.pkl entry (not a torch.save checkpoint)");
   if (z->has("byteorder")) {
     const auto order = z->entry("byteorder");
     if (std::string(order.begin(), order.end()) != "little")
@@ -136,12 +143,14 @@ std::span<const uint8_t> TorchZip::entry(const std::string& name) {
       if (n < 0) fail(CheckpointRule::BadZip, source(), "entry " + full + ": corrupt deflate data");
       if (n == 0) break;
       if (out.size() + static_cast<size_t>(n) > e.size)
-        fail(CheckpointRule::BadZip, source(), "entry " + full + " inflates past its declared " + std::to_string(e.size) + " bytes");
+        fail(CheckpointRule::BadZip, source(),
+             "entry " + full + " inflates past its declared " + std::to_string(e.size) + " bytes");
       out.insert(out.end(), chunk, chunk + n);
     }
     if (unzCloseCurrentFile(zip.h) != UNZ_OK || out.size() != e.size)
-      fail(CheckpointRule::BadZip, source(), "entry " + full + ": CRC or size mismatch (" + std::to_string(out.size()) +
-                                                 " of " + std::to_string(e.size) + " bytes)");
+      fail(CheckpointRule::BadZip, source(),
+           "entry " + full + ": CRC or size mismatch (" + std::to_string(out.size()) + " of " + std::to_string(e.size) +
+               " bytes)");
     e.inflated = std::move(out);
     e.loaded = true;
   }

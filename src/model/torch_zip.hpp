@@ -46,7 +46,7 @@ class TorchZip {
   struct Entry {
     uint64_t data_offset = 0;  // into the file
     uint64_t compressed = 0;
-    uint64_t size = 0;         // uncompressed
+    uint64_t size = 0;  // uncompressed
     bool stored = true;
     std::vector<uint8_t> inflated;  // deflated entries, once read
     bool loaded = false;

@@ -68,14 +68,22 @@ Weights ParamLayout::bind(const std::function<float*(const ParamInfo&)>& locate)
   w.emb_ln_b = next();
   w.layers.resize(size_t(n_layers_));
   for (auto& L : w.layers) {
-    L.q_w = next(); L.q_b = next();
-    L.k_w = next(); L.k_b = next();
-    L.v_w = next(); L.v_b = next();
-    L.o_w = next(); L.o_b = next();
-    L.ln1_w = next(); L.ln1_b = next();
-    L.ff1_w = next(); L.ff1_b = next();
-    L.ff2_w = next(); L.ff2_b = next();
-    L.ln2_w = next(); L.ln2_b = next();
+    L.q_w = next();
+    L.q_b = next();
+    L.k_w = next();
+    L.k_b = next();
+    L.v_w = next();
+    L.v_b = next();
+    L.o_w = next();
+    L.o_b = next();
+    L.ln1_w = next();
+    L.ln1_b = next();
+    L.ff1_w = next();
+    L.ff1_b = next();
+    L.ff2_w = next();
+    L.ff2_b = next();
+    L.ln2_w = next();
+    L.ln2_b = next();
   }
   w.pre_w = next();
   w.pre_b = next();

@@ -47,23 +47,23 @@ namespace bert_emotion {
 struct Int8Weights;  // kernels/int8_gemm.hpp
 
 struct ParamInfo {
-  std::string name;              // canonical checkpoint name (with the family's prefix, "distilbert.")
+  std::string name;  // canonical checkpoint name (with the family's prefix, "distilbert.")
   std::vector<int64_t> shape;
-  size_t offset = 0;             // in floats, from the arena start
+  size_t offset = 0;  // in floats, from the arena start
   size_t numel = 0;
-  bool no_decay = false;         // biases and LayerNorm weights: the Trainer's no-weight-decay group
-  bool trainable = true;         // false for a sinusoidal position table (HF freezes it)
-  bool head = false;             // the head's dense + classifier: created fresh from an MLM checkpoint
+  bool no_decay = false;  // biases and LayerNorm weights: the Trainer's no-weight-decay group
+  bool trainable = true;  // false for a sinusoidal position table (HF freezes it)
+  bool head = false;      // the head's dense + classifier: created fresh from an MLM checkpoint
 };
 
 // Names in DistilBERT's terms; FamilySpec::layer_params gives each family's (BERT: query, key,
 // value, attention.output.dense, attention.output.LayerNorm, intermediate.dense, output.dense,
 // output.LayerNorm).
 struct LayerWeights {
-  float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b;  // attention.{q,k,v,out}_lin
-  float *ln1_w, *ln1_b;                                  // sa_layer_norm
-  float *ff1_w, *ff1_b, *ff2_w, *ff2_b;                  // ffn.lin1, ffn.lin2
-  float *ln2_w, *ln2_b;                                  // output_layer_norm
+  float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b;                                  // attention.{q,k,v,out}_lin
+  float *ln1_w, *ln1_b;                                                                  // sa_layer_norm
+  float *ff1_w, *ff1_b, *ff2_w, *ff2_b;                                                  // ffn.lin1, ffn.lin2
+  float *ln2_w, *ln2_b;                                                                  // output_layer_norm
   const Int8Weights *q_i8 = nullptr, *k_i8 = nullptr, *v_i8 = nullptr, *o_i8 = nullptr;  // int8 copies, or null
   const Int8Weights *ff1_i8 = nullptr, *ff2_i8 = nullptr;
 };

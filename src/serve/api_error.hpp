@@ -31,7 +31,7 @@ class ApiError : public std::runtime_error {
 };
 
 int http_status(ErrorType type);
-std::string_view error_type_name(ErrorType type);    // "Validation"
+std::string_view error_type_name(ErrorType type);     // "Validation"
 std::string_view error_metric_label(ErrorType type);  // "validation"
 // {"error": message, "error_type": name} as compact JSON.
 std::string error_body(ErrorType type, std::string_view message);

@@ -44,9 +44,11 @@ class FunctionBackend : public Backend {
   using PredictFn = std::function<std::vector<std::vector<float>>(const TokenRows&)>;
   using HealthFn = std::function<bool()>;
 
-  explicit FunctionBackend(TypedPredictFn predict, HealthFn health = [] { return true; })
+  explicit FunctionBackend(
+      TypedPredictFn predict, HealthFn health = [] { return true; })
       : predict_(std::move(predict)), health_(std::move(health)) {}
-  explicit FunctionBackend(PredictFn predict, HealthFn health = [] { return true; })
+  explicit FunctionBackend(
+      PredictFn predict, HealthFn health = [] { return true; })
       : predict_([p = std::move(predict)](const TokenRows& rows, const TokenRows&) { return p(rows); }),
         health_(std::move(health)) {}
 

@@ -37,7 +37,7 @@ namespace bert_emotion::serve {
 
 struct BatcherOptions {
   size_t max_batch_tokens = 16384;
-  size_t max_batch_requests = 0;   // 0 = limited by tokens only
+  size_t max_batch_requests = 0;  // 0 = limited by tokens only
   size_t max_queue_rows = 1 << 16;
 };
 

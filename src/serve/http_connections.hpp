@@ -46,7 +46,7 @@ class ConnectionPool : public httplib::TaskQueue {
 
   bool pressure() const { return waiting_.load() > 0; }
   size_t threads_started() const;
-  static bool rejecting();   // true inside a task run by enqueue() because the wait list is full
+  static bool rejecting();  // true inside a task run by enqueue() because the wait list is full
 
  private:
   void work();

@@ -45,7 +45,8 @@ std::optional<bool> optional_bool(const json& body, const char* key) {
 }
 
 std::string as_string(const json& v, const char* where) {
-  if (!v.is_string()) invalid(std::string("`inputs`") + where + " must be a string, got " + v.type_name() + "; " + kInputsShape);
+  if (!v.is_string())
+    invalid(std::string("`inputs`") + where + " must be a string, got " + v.type_name() + "; " + kInputsShape);
   return v.get<std::string>();
 }
 
@@ -67,8 +68,9 @@ std::string index_label(size_t i) {
 
 void check_batch_size(size_t n, size_t max_client_batch_size) {
   if (n > max_client_batch_size)
-    invalid("batch size " + std::to_string(n) + " > maximum allowed batch size " + std::to_string(max_client_batch_size),
-            "batch_size");
+    invalid(
+        "batch size " + std::to_string(n) + " > maximum allowed batch size " + std::to_string(max_client_batch_size),
+        "batch_size");
 }
 
 }  // namespace
@@ -103,8 +105,7 @@ PredictRequest parse_predict_request(std::string_view body, size_t max_client_ba
     const json& first = inputs[0];
     if (first.is_string()) {
       // Not a batch: one sequence or one pair (TEI decides on the first element).
-      if (inputs.size() > 2)
-        invalid("`inputs` has " + std::to_string(inputs.size()) + " strings; " + kInputsShape);
+      if (inputs.size() > 2) invalid("`inputs` has " + std::to_string(inputs.size()) + " strings; " + kInputsShape);
       Sequence s{first.get<std::string>(), std::nullopt};
       if (inputs.size() == 2) s.second = as_string(inputs[1], "[1]");
       req.inputs.push_back(std::move(s));
@@ -115,7 +116,8 @@ PredictRequest parse_predict_request(std::string_view body, size_t max_client_ba
       for (size_t i = 0; i < inputs.size(); ++i) {
         const json& item = inputs[i];
         const std::string where = index_label(i);
-        if (!item.is_array()) invalid("`inputs`" + where + " must be an array of 1 or 2 strings, got " + item.type_name());
+        if (!item.is_array())
+          invalid("`inputs`" + where + " must be an array of 1 or 2 strings, got " + item.type_name());
         if (item.empty() || item.size() > 2)
           invalid("`inputs`" + where + " has " + std::to_string(item.size()) + " elements; " + kInputsShape);
         Sequence s{as_string(item[0], (where + "[0]").c_str()), std::nullopt};
@@ -149,8 +151,7 @@ TokenizeRequest parse_tokenize_request(std::string_view body, size_t max_client_
     req.inputs.push_back(inputs.get<std::string>());
   } else if (inputs.is_array()) {
     check_batch_size(inputs.size(), max_client_batch_size);
-    for (size_t i = 0; i < inputs.size(); ++i)
-      req.inputs.push_back(as_string(inputs[i], index_label(i).c_str()));
+    for (size_t i = 0; i < inputs.size(); ++i) req.inputs.push_back(as_string(inputs[i], index_label(i).c_str()));
   } else {
     invalid(std::string("`inputs` must be a string or an array of strings, got ") + inputs.type_name());
   }
@@ -185,7 +186,8 @@ HfClassifyRequest parse_hf_classify_request(std::string_view body, size_t max_cl
   if (params == j.end() || params->is_null()) return r;
   if (!params->is_object()) invalid("`parameters` must be an object, got " + std::string(params->type_name()));
   if (auto k = params->find("top_k"); k != params->end() && !k->is_null()) {
-    if (!k->is_number_integer() || k->get<long long>() < 1) invalid("`parameters.top_k` must be a positive integer or null");
+    if (!k->is_number_integer() || k->get<long long>() < 1)
+      invalid("`parameters.top_k` must be a positive integer or null");
     r.top_k = static_cast<size_t>(k->get<long long>());
   }
   if (auto f = params->find("function_to_apply"); f != params->end() && !f->is_null()) {

@@ -34,15 +34,15 @@ struct Sequence {
 };
 
 struct PredictRequest {
-  std::vector<Sequence> inputs;       // >= 1
-  bool is_batch = false;              // answer [[...], ...] instead of [...]
-  std::optional<bool> truncate;       // nullopt = server default
+  std::vector<Sequence> inputs;  // >= 1
+  bool is_batch = false;         // answer [[...], ...] instead of [...]
+  std::optional<bool> truncate;  // nullopt = server default
   TruncationDirection truncation_direction = TruncationDirection::Right;
   bool raw_scores = false;
 };
 
 struct TokenizeRequest {
-  std::vector<std::string> inputs;    // >= 1
+  std::vector<std::string> inputs;  // >= 1
   bool add_special_tokens = true;
 };
 
@@ -54,8 +54,8 @@ struct TokenizeRequest {
 // per input, always nested ([[{label, score}, ...]] for one input), scores descending.
 enum class ScoreFunction { Default, Softmax, Sigmoid, None };
 struct HfClassifyRequest {
-  std::vector<Sequence> inputs;       // >= 1
-  std::optional<size_t> top_k;        // nullopt = every label
+  std::vector<Sequence> inputs;  // >= 1
+  std::optional<size_t> top_k;   // nullopt = every label
   ScoreFunction function = ScoreFunction::Default;
 };
 

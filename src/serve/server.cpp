@@ -125,13 +125,15 @@ Server::Server(Backend& backend, const TextEncoder& encoder, ModelInfo info, Ser
   max_input_length_ = info_.max_input_length;
   if (opts_.max_input_length > 0) max_input_length_ = std::min(max_input_length_, opts_.max_input_length);
   if (max_input_length_ < 3)
-    throw InvalidArgument("max input length " + std::to_string(max_input_length_) + " cannot hold a pair's special tokens");
+    throw InvalidArgument("max input length " + std::to_string(max_input_length_) +
+                          " cannot hold a pair's special tokens");
   if (max_input_length_ > opts_.max_batch_tokens)
     throw InvalidArgument("--max-batch-tokens (" + std::to_string(opts_.max_batch_tokens) +
                           ") must be at least the max input length (" + std::to_string(max_input_length_) + ")");
   // Beyond the N threads that may hold permits, spare ones read requests and answer 429 at once.
-  http_workers_ = opts_.http_workers > 0 ? opts_.http_workers
-                                         : static_cast<int>(std::min<size_t>(opts_.max_concurrent_requests, 4096) + kSpareWorkers);
+  http_workers_ = opts_.http_workers > 0
+                      ? opts_.http_workers
+                      : static_cast<int>(std::min<size_t>(opts_.max_concurrent_requests, 4096) + kSpareWorkers);
 
   metrics_.add_histogram("te_request_duration", duration_buckets());
   metrics_.add_histogram("te_request_tokenization_duration", duration_buckets());
@@ -166,10 +168,12 @@ void Server::fail(httplib::Response& res, const ApiError& e) {
 
 const std::vector<Server::Route>& Server::routes() {
   static const std::vector<Route> table = {
-      {"POST", "/predict"}, {"POST", "/"},        {"POST", "/invocations"}, {"POST", "/tokenize"},
-      {"GET", "/health"},   {"GET", "/"},         {"GET", "/ping"},         {"GET", "/info"},
-      {"GET", "/metrics"},  {"POST", "/pipeline/text-classification"},    {"GET", "/openapi.json"},
-      {"GET", "/docs"},
+      {"POST", "/predict"},     {"POST", "/"},
+      {"POST", "/invocations"}, {"POST", "/tokenize"},
+      {"GET", "/health"},       {"GET", "/"},
+      {"GET", "/ping"},         {"GET", "/info"},
+      {"GET", "/metrics"},      {"POST", "/pipeline/text-classification"},
+      {"GET", "/openapi.json"}, {"GET", "/docs"},
   };
   return table;
 }
@@ -285,30 +289,38 @@ void Server::setup_routes() {
     if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") && !req.has_header("Content-Length") &&
         !req.has_header("Transfer-Encoding")) {
       res.status = 411;
-      res.set_content(error_body(ErrorType::Validation, "a " + req.method + " needs a body with Content-Length (or chunked Transfer-Encoding)"), kJson);
+      res.set_content(
+          error_body(ErrorType::Validation,
+                     "a " + req.method + " needs a body with Content-Length (or chunked Transfer-Encoding)"),
+          kJson);
       return HR::Handled;
     }
     if (opts_.api_key.empty()) return HR::Unhandled;
     const std::string auth = req.get_header_value("Authorization");
     if (constant_time_equal(auth, "Bearer " + opts_.api_key)) return HR::Unhandled;
     res.status = 401;
-    res.set_content(error_body(ErrorType::Unauthorized, "missing or invalid API key (expected `Authorization: Bearer <key>`)"),
-                    kJson);
+    res.set_content(
+        error_body(ErrorType::Unauthorized, "missing or invalid API key (expected `Authorization: Bearer <key>`)"),
+        kJson);
     return HR::Handled;
   });
   // Errors httplib answers by itself (413 payload limit, 404 unknown route, 400 bad request line)
   // get TEI's JSON shape too; answers our handlers already filled are left alone.
-  svr.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+  svr.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
+                                                                    httplib::Response& res) {
     if (!res.body.empty()) return HR::Unhandled;
     std::string message;
     if (res.status == 404 && !allowed_methods(req.path).empty()) {
       res.status = 405;
       res.set_header("Allow", allowed_methods(req.path));
     }
-    if (res.status == 413) message = "payload too large: the body exceeds --payload-limit " + std::to_string(opts_.payload_limit) + " bytes";
+    if (res.status == 413)
+      message = "payload too large: the body exceeds --payload-limit " + std::to_string(opts_.payload_limit) + " bytes";
     else if (res.status == 404) message = "no route for " + req.method + " " + req.path;
-    else if (res.status == 405) message = req.method + " is not allowed on " + req.path + " (allowed: " + allowed_methods(req.path) + ")";
-    else if (res.status == 400) message = "malformed HTTP request (or a request line / header over cpp-httplib's 8 KiB limit)";
+    else if (res.status == 405)
+      message = req.method + " is not allowed on " + req.path + " (allowed: " + allowed_methods(req.path) + ")";
+    else if (res.status == 400)
+      message = "malformed HTTP request (or a request line / header over cpp-httplib's 8 KiB limit)";
     else message = "HTTP error " + std::to_string(res.status);
     res.set_content(error_body(ErrorType::Validation, message), kJson);
     return HR::Handled;
@@ -327,7 +339,8 @@ void Server::setup_routes() {
   if (opts_.access_log) {
     svr.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
       char ms[32] = "-";
-      if (t_request_start != Clock::time_point{}) std::snprintf(ms, sizeof ms, "%.1fms", seconds_since(t_request_start) * 1e3);
+      if (t_request_start != Clock::time_point{})
+        std::snprintf(ms, sizeof ms, "%.1fms", seconds_since(t_request_start) * 1e3);
       t_request_start = {};
       log_line("access " + log_escape(req.remote_addr) + " \"" + log_escape(req.method) + " " + log_escape(req.path) +
                "\" " + std::to_string(res.status) + " " + std::to_string(res.body.size()) + "B " + ms);
@@ -430,7 +443,8 @@ std::vector<std::vector<float>> Server::classify(const std::vector<Sequence>& in
     if (!r.ok()) throw ApiError(ErrorType::Backend, r.error);
     if (r.logits.size() != info_.labels.size())
       throw ApiError(ErrorType::Backend, "the backend returned " + std::to_string(r.logits.size()) +
-                                             " scores for a model with " + std::to_string(info_.labels.size()) + " labels");
+                                             " scores for a model with " + std::to_string(info_.labels.size()) +
+                                             " labels");
     for (float l : r.logits)
       if (std::isnan(l)) throw ApiError(ErrorType::Backend, "score is NaN");
     queue += r.queue_seconds;
@@ -498,7 +512,8 @@ void Server::handle_hf_classify(const std::string& body_text, httplib::Response&
   metrics_.increment("te_request_count", "method=\"predict\"");
   try {
     const HfClassifyRequest hr = parse_hf_classify_request(body_text, opts_.max_client_batch_size);
-    const auto logits = classify(hr.inputs, hr.inputs.size() > 1, opts_.auto_truncate, TruncationDirection::Right, res, start);
+    const auto logits =
+        classify(hr.inputs, hr.inputs.size() > 1, opts_.auto_truncate, TruncationDirection::Right, res, start);
     ordered_json body = ordered_json::array();
     for (const auto& l : logits) {
       std::vector<float> scores;

@@ -23,10 +23,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,7 +42,7 @@ namespace httplib {
 struct Request;
 struct Response;
 class ContentReader;
-}
+}  // namespace httplib
 
 namespace bert_emotion::serve {
 
@@ -51,30 +51,30 @@ class HttpServer;
 
 // What the server reports about the model and uses to label scores.
 struct ModelInfo {
-  std::string model_id;                 // /info model_id (the directory or hub id served)
-  std::vector<std::string> labels;      // id order; every /predict answer lists all of them
-  bool multi_label = false;             // sigmoid instead of softmax
-  size_t max_input_length = 512;        // tokens, specials included: the model's limit
+  std::string model_id;             // /info model_id (the directory or hub id served)
+  std::vector<std::string> labels;  // id order; every /predict answer lists all of them
+  bool multi_label = false;         // sigmoid instead of softmax
+  size_t max_input_length = 512;    // tokens, specials included: the model's limit
 };
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;                      // 0 = an ephemeral port (start() returns it)
+  int port = 8080;  // 0 = an ephemeral port (start() returns it)
   size_t max_concurrent_requests = 512;
   size_t max_batch_tokens = 16384;
-  size_t max_batch_requests = 0;        // 0 = no limit besides tokens
+  size_t max_batch_requests = 0;  // 0 = no limit besides tokens
   size_t max_client_batch_size = 32;
-  size_t max_input_length = 0;          // 0 = the model's; else min(this, model's)
-  bool auto_truncate = false;           // what "truncate": null / absent means
-  size_t payload_limit = 2'000'000;     // bytes; larger bodies get 413
-  std::string api_key;                  // non-empty: require "Authorization: Bearer <key>"
-  std::string served_model_name;        // empty = model_id
-  int http_workers = 0;                 // HTTP/tokenization threads, started on demand; 0 = max_concurrent_requests + 8
-  size_t max_waiting_connections = 256; // accepted connections waiting for a thread; beyond: 429 and closed
-  std::string cors_allow_origin;        // "" = no CORS headers; "*" or a comma-separated list of origins
+  size_t max_input_length = 0;       // 0 = the model's; else min(this, model's)
+  bool auto_truncate = false;        // what "truncate": null / absent means
+  size_t payload_limit = 2'000'000;  // bytes; larger bodies get 413
+  std::string api_key;               // non-empty: require "Authorization: Bearer <key>"
+  std::string served_model_name;     // empty = model_id
+  int http_workers = 0;              // HTTP/tokenization threads, started on demand; 0 = max_concurrent_requests + 8
+  size_t max_waiting_connections = 256;  // accepted connections waiting for a thread; beyond: 429 and closed
+  std::string cors_allow_origin;         // "" = no CORS headers; "*" or a comma-separated list of origins
   int read_timeout_s = 10;
   int write_timeout_s = 10;
-  int keep_alive_timeout_s = 2;         // also bounds how long stop() waits for idle keep-alive connections
+  int keep_alive_timeout_s = 2;  // also bounds how long stop() waits for idle keep-alive connections
   size_t keep_alive_max_count = 1000;
   bool access_log = true;
   std::function<void(const std::string&)> log;  // a line without '\n'; empty = stderr
@@ -107,7 +107,8 @@ class Server {
   void setup_routes();
   static std::string allowed_methods(const std::string& path);  // "GET, OPTIONS"; "" = unknown path
   std::string cors_origin(const httplib::Request& req) const;
-  bool read_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader, std::string& body);
+  bool read_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                 std::string& body);
   void handle_predict(const std::string& body, httplib::Response& res);
   void handle_tokenize(const std::string& body, httplib::Response& res);
   void handle_hf_classify(const std::string& body, httplib::Response& res);

@@ -35,7 +35,7 @@ struct NormalizedText {
   std::vector<uint32_t> pos;        // size() + 1 entries
   std::vector<uint32_t> src_begin;  // byte range of the source character in the original text
   std::vector<uint32_t> src_end;
-  std::vector<uint8_t> kind;        // CharKind for BertPreTokenizer
+  std::vector<uint8_t> kind;  // CharKind for BertPreTokenizer
 
   size_t size() const { return kind.size(); }
   void clear() {

@@ -31,7 +31,9 @@ void add_bpe_token(const JsonFile& f, TokenizerImpl& tk, const std::string& toke
 // One merge; `where` names it in errors ("field 'model.merges[7]'" / "line 9").
 void add_merge(TokenizerImpl& tk, std::string_view a, std::string_view b, const std::string& where) {
   if (tk.bpe.add_merge(a, b)) return;
-  std::string missing = tk.bpe.find(a) < 0 ? std::string(a) : tk.bpe.find(b) < 0 ? std::string(b) : std::string(a) + std::string(b);
+  std::string missing = tk.bpe.find(a) < 0   ? std::string(a)
+                        : tk.bpe.find(b) < 0 ? std::string(b)
+                                             : std::string(a) + std::string(b);
   throw FormatError(where + ": merge '" + std::string(a) + " " + std::string(b) + "' uses '" + missing +
                     "', which is not in the vocabulary");
 }

@@ -228,7 +228,8 @@ void BpeModel::merge_uncached(std::string_view word, std::vector<BpeSymbol>& out
     int32_t id = byte_ids_[p[i]];
     if (id < 0) {
       if (unk_id_ < 0) continue;
-      if (fuse_unk && !symbols.empty() && symbols.back().id == unk_id_ && symbols.back().end == i && byte_ids_[p[i - 1]] < 0) {
+      if (fuse_unk && !symbols.empty() && symbols.back().id == unk_id_ && symbols.back().end == i &&
+          byte_ids_[p[i - 1]] < 0) {
         symbols.back().end = i + 1;
         continue;
       }
@@ -240,7 +241,8 @@ void BpeModel::merge_uncached(std::string_view word, std::vector<BpeSymbol>& out
   if (symbols.empty()) return;
   symbols.back().next = -1;
   for (size_t k = 0; k + 1 < symbols.size(); ++k)
-    if (const Merge* m = find_merge(symbols[k].id, symbols[k + 1].id)) queue.push_back({m->rank, int32_t(k), m->new_id});
+    if (const Merge* m = find_merge(symbols[k].id, symbols[k + 1].id))
+      queue.push_back({m->rank, int32_t(k), m->new_id});
   std::make_heap(queue.begin(), queue.end(), later);
   auto push = [&](int32_t pos, const Merge* m) {
     queue.push_back({m->rank, pos, m->new_id});

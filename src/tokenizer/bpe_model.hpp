@@ -60,7 +60,7 @@ class BpeModel {
 
  private:
   struct Merge {
-    uint64_t key = 0;  // left id << 32 | right id
+    uint64_t key = 0;   // left id << 32 | right id
     int32_t rank = -1;  // -1: empty slot
     int32_t new_id = -1;
   };
@@ -71,9 +71,9 @@ class BpeModel {
   std::vector<std::string> tokens_;  // id -> token
   std::vector<Merge> merges_;        // open addressing, power-of-two size
   size_t merge_count_ = 0;
-  int32_t byte_ids_[256] = {};       // id of each byte's character, -1 when absent
+  int32_t byte_ids_[256] = {};  // id of each byte's character, -1 when absent
   int32_t unk_id_ = -1;
-  uint64_t serial_ = 0;              // set by finish(): which model a thread's cache holds
+  uint64_t serial_ = 0;  // set by finish(): which model a thread's cache holds
 
   void merge_uncached(std::string_view word, std::vector<BpeSymbol>& out) const;
 };

@@ -56,8 +56,8 @@ struct SequenceTokens {
 struct Scratch {
   NormalizedText norm;
   std::vector<std::pair<int32_t, uint32_t>> pieces;  // (id, end char) of the word being split
-  std::string prefixed;                               // a BPE piece with add_prefix_space's space
-  std::vector<BpeSymbol> symbols;                     // BPE tokens of one word
+  std::string prefixed;                              // a BPE piece with add_prefix_space's space
+  std::vector<BpeSymbol> symbols;                    // BPE tokens of one word
 };
 
 // ---- added tokens -------------------------------------------------------------------------------
@@ -91,12 +91,18 @@ bool find_added(const AddedTokenMatcher& m, std::string_view s, size_t from, Mat
 bool is_word_char(char32_t cp) {
   if (cp == 0x200C || cp == 0x200D) return true;
   switch (utf8proc_category(utf8proc_int32_t(cp))) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
-    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_PC:
-      return true;
-    default:
-      return false;
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_PC: return true;
+    default: return false;
   }
 }
 
@@ -227,7 +233,9 @@ void tokenize_normalized(const TokenizerImpl& tk, const NormalizedText& n, Scrat
     return;
   }
   // Byte offsets in n.bytes -> char indices (matches start and end on char boundaries).
-  auto char_at = [&](size_t byte) { return size_t(std::lower_bound(n.pos.begin(), n.pos.end(), uint32_t(byte)) - n.pos.begin()); };
+  auto char_at = [&](size_t byte) {
+    return size_t(std::lower_bound(n.pos.begin(), n.pos.end(), uint32_t(byte)) - n.pos.begin());
+  };
   split_added(
       tk.normalized_matcher, n.bytes,
       [&](size_t b, size_t e) { pre_tokenize_and_wordpiece(tk, n, char_at(b), char_at(e), scratch, out); },
@@ -304,11 +312,13 @@ void trim_offsets(const TokenizerImpl& tk, SequenceTokens& s) {
     if (lead > 0) {
       const bool first = k == 0 || begin == 0;
       if (first && tk.trim_keeps_prefix_space && lead == 1) lead = 0;
-      for (; lead > 0 && begin < end; --lead)
-        do ++begin; while (begin < end && is_continuation(p[begin]));
+      for (; lead > 0 && begin < end; --lead) do
+          ++begin;
+        while (begin < end && is_continuation(p[begin]));
     }
-    for (; trail > 0 && end > begin; --trail)
-      do --end; while (end > begin && is_continuation(p[end]));
+    for (; trail > 0 && end > begin; --trail) do
+        --end;
+      while (end > begin && is_continuation(p[end]));
   }
 }
 
@@ -331,12 +341,15 @@ void tokenize_sequence(const TokenizerImpl& tk, std::string_view text, SequenceT
   };
   if (tk.model == ModelKind::kBytePairEncoding) {
     // Added tokens matched in the raw text, then the normalized ones (no normalizer) in each piece.
-    split_added(tk.raw_matcher, text, [&](size_t b, size_t e) {
-      split_added(
-          tk.normalized_matcher, text.substr(b, e - b),
-          [&](size_t b2, size_t e2) { byte_level_bpe(tk, text, b + b2, b + e2, scratch, out); },
-          [&](const AddedToken& t, size_t b2, size_t e2) { on_token(t, b + b2, b + e2); });
-    }, on_token);
+    split_added(
+        tk.raw_matcher, text,
+        [&](size_t b, size_t e) {
+          split_added(
+              tk.normalized_matcher, text.substr(b, e - b),
+              [&](size_t b2, size_t e2) { byte_level_bpe(tk, text, b + b2, b + e2, scratch, out); },
+              [&](const AddedToken& t, size_t b2, size_t e2) { on_token(t, b + b2, b + e2); });
+        },
+        on_token);
     return;
   }
   auto on_text = [&](size_t b, size_t e) {

@@ -48,8 +48,8 @@ struct Encoding {
   std::vector<int32_t> ids;
   std::vector<std::string> tokens;
   std::vector<std::pair<uint32_t, uint32_t>> offsets;  // [begin, end) byte offsets into the input; (0,0) for specials
-  std::vector<uint8_t> special_tokens_mask;             // 1 for tokens added by the post-processor
-  std::vector<uint8_t> type_ids;                        // the post-processor's token types (BERT: 0 then 1)
+  std::vector<uint8_t> special_tokens_mask;            // 1 for tokens added by the post-processor
+  std::vector<uint8_t> type_ids;                       // the post-processor's token types (BERT: 0 then 1)
   // Which input each token came from, as HF's Encoding.sequence_ids: 0 (first), 1 (the pair's
   // second), -1 for the post-processor's specials (HF's None). Unlike type_ids this tells a
   // RoBERTa pair's sides apart (RobertaProcessing gives both type 0).

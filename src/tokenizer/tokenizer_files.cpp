@@ -180,8 +180,8 @@ void parse_added_tokens(const JsonFile& f, const json& root, TokenizerImpl& tk) 
   }
 }
 
-TemplatePiece special_piece(const JsonFile& f, const json& special_tokens, const std::string& name,
-                            uint8_t type_id, const std::string& field) {
+TemplatePiece special_piece(const JsonFile& f, const json& special_tokens, const std::string& name, uint8_t type_id,
+                            const std::string& field) {
   TemplatePiece p;
   p.type_id = type_id;
   const json* st = f.find(special_tokens, name);
@@ -315,8 +315,7 @@ SideFiles read_side_files(const fs::path& dir, const fs::path& tokenizer_config,
   if (fs::exists(s.tokenizer_config_path)) s.tokenizer_config = read_json(s.tokenizer_config_path);
   if (fs::exists(s.special_tokens_map_path)) s.special_tokens_map = read_json(s.special_tokens_map_path);
   if (fs::exists(dir / "config.json")) s.config = read_json(dir / "config.json");
-  if (!s.tokenizer_config.is_object())
-    throw FormatError(s.tokenizer_config_path.string() + ": must be a JSON object");
+  if (!s.tokenizer_config.is_object()) throw FormatError(s.tokenizer_config_path.string() + ": must be a JSON object");
   if (!s.special_tokens_map.is_object())
     throw FormatError(s.special_tokens_map_path.string() + ": must be a JSON object");
   if (!s.config.is_object()) throw FormatError((dir / "config.json").string() + ": must be a JSON object");

@@ -37,20 +37,29 @@ constexpr uint8_t kClassFlags =
 // Rust's char::is_whitespace is the Unicode White_Space property: a small, stable set.
 bool is_white_space_property(char32_t cp) {
   switch (cp) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20: case 0x85: case 0xA0:
-    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
-      return true;
-    default:
-      return cp >= 0x2000 && cp <= 0x200A;
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x20:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000: return true;
+    default: return cp >= 0x2000 && cp <= 0x200A;
   }
 }
 
 // BertNormalizer::is_chinese_char, ranges copied from tokenizers/src/normalizers/bert.rs
 // (including its 2B920 start, which differs from the Unicode block start 2B820).
 bool is_chinese_char(char32_t cp) {
-  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
-         (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
-         (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
+  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
+         (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
@@ -68,8 +77,8 @@ uint8_t raw_flags(char32_t cp) {
   const bool tab_nl_cr = cp == '\t' || cp == '\n' || cp == '\r';
   // HF is_control: unicode_categories' is_other() = Cc | Cf | Co | Cs (unassigned code points are
   // kept, as the official bindings show: U+0378, U+FFFE, U+10FFFF become [UNK]).
-  const bool other = cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
-                     cat == UTF8PROC_CATEGORY_CO || cat == UTF8PROC_CATEGORY_CS;
+  const bool other = cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_CO ||
+                     cat == UTF8PROC_CATEGORY_CS;
   uint8_t f = 0;
   if (cp == 0 || cp == 0xFFFD || (other && !tab_nl_cr)) f |= kCharControl;
   if (is_white_space_property(cp)) f |= kCharWhitespace;
@@ -171,10 +180,16 @@ size_t find_invalid_utf8(std::string_view text) {
     }
     size_t len;
     char32_t min;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; min = 0x80; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; min = 0x800; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; min = 0x10000; }
-    else return i;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      min = 0x10000;
+    } else return i;
     if (i + len > n) return i;
     for (size_t k = 1; k < len; ++k)
       if ((s[i + k] & 0xC0) != 0x80) return i;

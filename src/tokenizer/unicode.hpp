@@ -62,16 +62,28 @@ size_t find_invalid_utf8(std::string_view text);
 // Decodes the (valid) UTF-8 character at s[i]; sets `len` to its byte length.
 inline char32_t decode_utf8(const unsigned char* s, size_t& len) {
   unsigned char c = s[0];
-  if (c < 0x80) { len = 1; return c; }
-  if (c < 0xE0) { len = 2; return char32_t((c & 0x1F) << 6 | (s[1] & 0x3F)); }
-  if (c < 0xF0) { len = 3; return char32_t((c & 0x0F) << 12 | (s[1] & 0x3F) << 6 | (s[2] & 0x3F)); }
+  if (c < 0x80) {
+    len = 1;
+    return c;
+  }
+  if (c < 0xE0) {
+    len = 2;
+    return char32_t((c & 0x1F) << 6 | (s[1] & 0x3F));
+  }
+  if (c < 0xF0) {
+    len = 3;
+    return char32_t((c & 0x0F) << 12 | (s[1] & 0x3F) << 6 | (s[2] & 0x3F));
+  }
   len = 4;
   return char32_t((c & 0x07) << 18 | (s[1] & 0x3F) << 12 | (s[2] & 0x3F) << 6 | (s[3] & 0x3F));
 }
 
 // Appends the UTF-8 encoding of `cp`; returns the number of bytes written (1..4).
 inline size_t append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) { out.push_back(char(cp)); return 1; }
+  if (cp < 0x80) {
+    out.push_back(char(cp));
+    return 1;
+  }
   if (cp < 0x800) {
     out.push_back(char(0xC0 | (cp >> 6)));
     out.push_back(char(0x80 | (cp & 0x3F)));

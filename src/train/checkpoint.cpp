@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
-#include <tuple>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
+#include <tuple>
 
 #include "model/model_dir.hpp"
 #include "model/safetensors.hpp"
@@ -148,7 +148,7 @@ fs::path save_checkpoint(const fs::path& output_dir, const CheckpointData& c) {
     write_json_file(tmp_dir / "training_state.json", training_state_json(c.state), 2);
     write_json_file(tmp_dir / "trainer_state.json", trainer_state_json(c.trainer_state), 2);
     write_file_atomic(tmp_dir / "train_log.jsonl", c.train_log_jsonl);
-  if (!c.training_args.is_null()) write_json_file(tmp_dir / "training_args.json", c.training_args, 2);
+    if (!c.training_args.is_null()) write_json_file(tmp_dir / "training_args.json", c.training_args, 2);
     fsync_directory(tmp_dir);
   } catch (...) {
     fs::remove_all(tmp_dir, ec);
@@ -250,7 +250,8 @@ void refuse_earlier_run_outputs(const fs::path& output_dir) {
   std::string what;
   if (!all.empty())
     what = std::to_string(all.size()) + " checkpoint" + (all.size() == 1 ? "" : "s") + " (" +
-           all.front().dir.filename().string() + (all.size() > 1 ? " ... " + all.back().dir.filename().string() : "") + ")";
+           all.front().dir.filename().string() + (all.size() > 1 ? " ... " + all.back().dir.filename().string() : "") +
+           ")";
   if (model) what += std::string(what.empty() ? "" : " and ") + "a model.safetensors";
   throw InvalidArgument("--output-dir " + output_dir.string() + " already holds an earlier run's " + what + ": " +
                         (all.empty() ? "" : "continue that run with --resume-from-checkpoint latest, ") +

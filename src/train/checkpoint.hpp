@@ -50,8 +50,8 @@ namespace bert_emotion {
 struct TrainingState {
   int64_t global_step = 0;
   int64_t optimizer_step = 0;
-  int64_t epoch = 0;          // the epoch the next step belongs to (0-based)
-  int64_t step_in_epoch = 0;  // batches of that epoch already done
+  int64_t epoch = 0;                            // the epoch the next step belongs to (0-based)
+  int64_t step_in_epoch = 0;                    // batches of that epoch already done
   std::array<uint64_t, 4> shuffle_rng_state{};  // at the start of `epoch`, before its order was drawn
   uint64_t seed = 42;
   int64_t num_train_examples = 0;
@@ -86,7 +86,7 @@ struct CheckpointData {
   std::filesystem::path tokenizer_dir;  // tokenizer files copied from here (may be empty)
   TrainingState state;
   TrainerState trainer_state;
-  std::string train_log_jsonl;  // per-step records, one JSON object per line
+  std::string train_log_jsonl;   // per-step records, one JSON object per line
   nlohmann::json training_args;  // written as training_args.json when not null
 };
 
@@ -110,7 +110,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& dir, const ParamLa
 struct CheckpointEntry {
   int64_t step = 0;
   std::filesystem::path dir;
-  std::string run_id;   // "" when unknown (older or foreign checkpoint, unreadable state)
+  std::string run_id;  // "" when unknown (older or foreign checkpoint, unreadable state)
   double saved_at = 0;
 };
 

@@ -62,13 +62,16 @@ float weighted_cross_entropy_forward_backward(const float* logits, const int32_t
     throw InvalidArgument("cross-entropy: " + std::to_string(class_weights.size()) + " class weights for " +
                           std::to_string(K) + " labels");
   const double e = label_smoothing;
-  auto weight = [&](int k) { return class_weights.empty() ? 1.0 : static_cast<double>(class_weights[static_cast<size_t>(k)]); };
+  auto weight = [&](int k) {
+    return class_weights.empty() ? 1.0 : static_cast<double>(class_weights[static_cast<size_t>(k)]);
+  };
   double weight_sum_all = 0;  // sum_k w_k
   for (int k = 0; k < K; ++k) weight_sum_all += weight(k);
   double total_weight = 0;  // sum_i w[y_i]
   for (int i = 0; i < B; ++i) {
     if (labels[i] < 0 || labels[i] >= K)
-      throw InvalidArgument("cross-entropy: label " + std::to_string(labels[i]) + " outside [0, " + std::to_string(K) + ")");
+      throw InvalidArgument("cross-entropy: label " + std::to_string(labels[i]) + " outside [0, " + std::to_string(K) +
+                            ")");
     total_weight += weight(labels[i]);
   }
   std::vector<double> p(static_cast<size_t>(K));

@@ -17,8 +17,7 @@ AdamW::AdamW(std::vector<ParamInfo> params, size_t arena_size, AdamWOptions opts
   if (!(opts.eps >= 0.0)) throw InvalidArgument("AdamW: eps must be >= 0");
   if (!(opts.weight_decay >= 0.0)) throw InvalidArgument("AdamW: weight_decay must be >= 0");
   for (const auto& p : params_)
-    if (p.offset + p.numel > arena_size)
-      throw InvalidArgument("AdamW: tensor " + p.name + " lies outside the arena");
+    if (p.offset + p.numel > arena_size) throw InvalidArgument("AdamW: tensor " + p.name + " lies outside the arena");
 }
 
 namespace {
@@ -41,11 +40,11 @@ __attribute__((optimize("fp-contract=off"))) inline void adamw_element(const Ada
     g = g * grad_scale;  // clip_grad_norm_'s g.mul_(clip_coef_clamped)
     grads[i] = 0.0f;
   }
-  const float p = params[i] * decay_factor;                   // param.mul_(1 - lr*wd)
+  const float p = params[i] * decay_factor;                     // param.mul_(1 - lr*wd)
   m[i] = __builtin_fmaf(g, k.one_minus_beta1, m[i] * k.beta1);  // exp_avg.mul_(b1).add_(g, alpha=1-b1)
-  v[i] = v[i] * k.beta2 + (k.one_minus_beta2 * g) * g;         // exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2)
+  v[i] = v[i] * k.beta2 + (k.one_minus_beta2 * g) * g;          // exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2)
   const float denom = __builtin_sqrtf(v[i]) / k.bias_correction2_sqrt + k.eps;
-  params[i] = p + (k.neg_step_size * m[i]) / denom;           // param.addcdiv_(m, denom, -step_size)
+  params[i] = p + (k.neg_step_size * m[i]) / denom;  // param.addcdiv_(m, denom, -step_size)
 }
 
 // The same operations 8 lanes at a time with explicit AVX intrinsics (each IEEE-rounded exactly as
@@ -74,14 +73,16 @@ void adamw_range(const AdamWScalars& k, float decay_factor, float grad_scale, fl
     }
     const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(params + i), decay);
     const __m256 mi = _mm256_fmadd_ps(g, omb1, _mm256_mul_ps(_mm256_loadu_ps(m + i), b1));
-    const __m256 vi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + i), b2), _mm256_mul_ps(_mm256_mul_ps(omb2, g), g));
+    const __m256 vi =
+        _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + i), b2), _mm256_mul_ps(_mm256_mul_ps(omb2, g), g));
     _mm256_storeu_ps(m + i, mi);
     _mm256_storeu_ps(v + i, vi);
     const __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), bc2), eps);
     _mm256_storeu_ps(params + i, _mm256_add_ps(p, _mm256_div_ps(_mm256_mul_ps(nss, mi), denom)));
   }
 #endif
-  for (ptrdiff_t i = tail; i < end; ++i) adamw_element<kScaleAndZero>(k, decay_factor, grad_scale, params, grads, m, v, i);
+  for (ptrdiff_t i = tail; i < end; ++i)
+    adamw_element<kScaleAndZero>(k, decay_factor, grad_scale, params, grads, m, v, i);
 }
 
 }  // namespace
@@ -120,10 +121,8 @@ void AdamW::step_impl(float* params, float* grads, double lr, float grad_scale, 
       continue;
     }
     const float decay_factor = (opts_.weight_decay > 0.0 && !info.no_decay) ? k.decay_factor : 1.0f;
-    if (scale_and_zero)
-      adamw_range<true>(k, decay_factor, grad_scale, params, grads, m_.data(), v_.data(), begin, end);
-    else
-      adamw_range<false>(k, decay_factor, 1.0f, params, grads, m_.data(), v_.data(), begin, end);
+    if (scale_and_zero) adamw_range<true>(k, decay_factor, grad_scale, params, grads, m_.data(), v_.data(), begin, end);
+    else adamw_range<false>(k, decay_factor, 1.0f, params, grads, m_.data(), v_.data(), begin, end);
   }
 }
 

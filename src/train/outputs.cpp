@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <sstream>
 
-#include <CLI/Version.hpp>
 #include <curl/curlver.h>
 #include <dnnl.h>
 #include <utf8proc.h>
+#include <CLI/Version.hpp>
 
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
@@ -38,15 +38,14 @@ nlohmann::json trainer_state_json(const TrainerState& s) {
   j["trial_name"] = s.trial_name;
   j["trial_params"] = s.trial_params;
   // What the Trainer stores for its TrainerControl callback at a save point.
-  j["stateful_callbacks"] = {
-      {"TrainerControl",
-       {{"args",
-         {{"should_epoch_stop", false},
-          {"should_evaluate", false},
-          {"should_log", false},
-          {"should_save", true},
-          {"should_training_stop", s.global_step >= s.max_steps}}},
-        {"attributes", nlohmann::json::object()}}}};
+  j["stateful_callbacks"] = {{"TrainerControl",
+                              {{"args",
+                                {{"should_epoch_stop", false},
+                                 {"should_evaluate", false},
+                                 {"should_log", false},
+                                 {"should_save", true},
+                                 {"should_training_stop", s.global_step >= s.max_steps}}},
+                               {"attributes", nlohmann::json::object()}}}};
   return j;
 }
 
@@ -162,7 +161,8 @@ std::string render_model_card(const ModelCard& c) {
        "access to. You should probably proofread and complete it, then remove this comment. -->\n\n";
   o << "# " << c.model_name << "\n\n";
   o << "This model is a fine-tuned version of "
-    << (c.base_model_url.empty() ? c.base_model : "[" + c.base_model + "](" + c.base_model_url + ")") << " on the " << c.dataset_name << (c.dataset_config.empty() ? "" : " " + c.dataset_config) << " dataset.\n";
+    << (c.base_model_url.empty() ? c.base_model : "[" + c.base_model + "](" + c.base_model_url + ")") << " on the "
+    << c.dataset_name << (c.dataset_config.empty() ? "" : " " + c.dataset_config) << " dataset.\n";
   if (c.eval_results) {
     o << "It achieves the following results on the evaluation set:\n";
     o << "- Loss: " << fmt4(c.eval_results->validation_loss) << "\n";

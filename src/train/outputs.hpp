@@ -68,10 +68,10 @@ struct ResultsRow {
 };
 
 struct ModelCard {
-  std::string model_name;                  // the output directory's name
-  std::string base_model;                  // what fine-tuning started from (hub id or directory name)
-  std::string base_model_url;              // link for it; empty = plain text (a local directory)
-  std::string dataset_name = "tweet_eval"; // shown as "the {dataset_name} {dataset_config} dataset"
+  std::string model_name;                   // the output directory's name
+  std::string base_model;                   // what fine-tuning started from (hub id or directory name)
+  std::string base_model_url;               // link for it; empty = plain text (a local directory)
+  std::string dataset_name = "tweet_eval";  // shown as "the {dataset_name} {dataset_config} dataset"
   std::string dataset_config = "emotion";
   // Final evaluation-set results; absent when there was no evaluation split.
   std::optional<ResultsRow> eval_results;

@@ -111,8 +111,8 @@ std::string render_line_chart(const std::string& title, const std::string& x_lab
   o << "  </g>\n";
   o << "  <rect x=\"" << num(left) << "\" y=\"" << num(top) << "\" width=\"" << num(pw) << "\" height=\"" << num(ph)
     << "\" fill=\"none\" stroke=\"#333333\"/>\n";
-  o << "  <text x=\"" << num(left + pw / 2) << "\" y=\"" << num(height - 12.0)
-    << "\" text-anchor=\"middle\">" << xml_escape(x_label) << "</text>\n";
+  o << "  <text x=\"" << num(left + pw / 2) << "\" y=\"" << num(height - 12.0) << "\" text-anchor=\"middle\">"
+    << xml_escape(x_label) << "</text>\n";
   o << "  <text x=\"16\" y=\"" << num(top + ph / 2) << "\" text-anchor=\"middle\" transform=\"rotate(-90 16 "
     << num(top + ph / 2) << ")\">" << xml_escape(y_label) << "</text>\n";
   // Series: a polyline plus a dot per point (a one-point series shows as a dot).

@@ -19,7 +19,7 @@ namespace bert_emotion {
 
 struct PlotSeries {
   std::string label;
-  std::string color;  // any SVG color
+  std::string color;                              // any SVG color
   std::vector<std::pair<double, double>> points;  // (x, y), drawn in the given order
 };
 

@@ -18,10 +18,8 @@ std::string ProgressReporter::format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
   const long long s = std::llround(seconds);
   char buf[64];
-  if (s >= 3600)
-    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%02lld:%02lld", s / 60, s % 60);
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);
+  else std::snprintf(buf, sizeof buf, "%02lld:%02lld", s / 60, s % 60);
   return buf;
 }
 
@@ -34,8 +32,8 @@ std::string ProgressReporter::bar_line(int64_t step, int64_t total, double loss,
   const double eta = steps_per_s > 0 ? static_cast<double>(total - step) / steps_per_s : NAN;
   char buf[256];
   std::snprintf(buf, sizeof buf, "%3d%% [%s] %lld/%lld loss %.4f lr %.3e %.2f it/s ETA %s",
-                static_cast<int>(frac * 100), bar.c_str(), static_cast<long long>(step),
-                static_cast<long long>(total), loss, lr, steps_per_s, format_duration(eta).c_str());
+                static_cast<int>(frac * 100), bar.c_str(), static_cast<long long>(step), static_cast<long long>(total),
+                loss, lr, steps_per_s, format_duration(eta).c_str());
   return buf;
 }
 

@@ -138,7 +138,8 @@ TrainOutcome run_training(const TrainOptions& opts) {
   dopts.label_mode = multi ? LabelMode::Multi : LabelMode::Single;
   std::vector<std::string> names = train_ds.label_names;
   const int K = static_cast<int>(names.size());
-  if (K < 2) throw FormatError(train_ds.source + ": the training data has " + std::to_string(K) + " label(s); need at least 2");
+  if (K < 2)
+    throw FormatError(train_ds.source + ": the training data has " + std::to_string(K) + " label(s); need at least 2");
   dopts.label_names = names;
   std::optional<Dataset> eval_ds, test_ds;
   eval_ds = load_optional_split(data_path, opts.eval_split, "val", opts.eval_file, dopts, say);
@@ -206,8 +207,8 @@ TrainOutcome run_training(const TrainOptions& opts) {
   const bool replace_whole_head = loaded.has_head;
   auto fresh = [&](const ParamInfo& p) {
     return p.head && fresh_head &&
-           (replace_whole_head || std::find(loaded.missing_head.begin(), loaded.missing_head.end(), p.name) !=
-                                      loaded.missing_head.end());
+           (replace_whole_head ||
+            std::find(loaded.missing_head.begin(), loaded.missing_head.end(), p.name) != loaded.missing_head.end());
   };
   for (const auto& p : tm.layout.params()) {
     const ParamInfo* src = loaded.layout.try_find(p.name);
@@ -217,7 +218,8 @@ TrainOutcome run_training(const TrainOptions& opts) {
   }
   if (fresh_head) {
     init_weights(tm.config, tm.layout, tm.params.data(), opts.seed, fresh);
-    say("created a new classification head for " + std::to_string(K) + " labels (seed " + std::to_string(opts.seed) + ")");
+    say("created a new classification head for " + std::to_string(K) + " labels (seed " + std::to_string(opts.seed) +
+        ")");
   }
   loaded = LoadedModel{};  // release the source arena
 
@@ -229,9 +231,8 @@ TrainOutcome run_training(const TrainOptions& opts) {
   TokenizedSplit train = tokenize_split(tok, train_ds, max_len);
   std::optional<TokenizedSplit> eval;
   if (eval_ds) eval = tokenize_split(tok, *eval_ds, max_len);
-  say("training on " + std::to_string(train.ids.size()) + " examples (" + train_ds.source + "), " +
-      std::to_string(K) + (multi ? " labels (multi-label)" : " labels") + ", evaluating on " +
-      std::to_string(eval ? eval->ids.size() : 0));
+  say("training on " + std::to_string(train.ids.size()) + " examples (" + train_ds.source + "), " + std::to_string(K) +
+      (multi ? " labels (multi-label)" : " labels") + ", evaluating on " + std::to_string(eval ? eval->ids.size() : 0));
 
   if (root) {
     std::error_code ec;  // typed IoError (exit 4), not an escaped std::filesystem_error
@@ -270,7 +271,8 @@ TrainOutcome run_training(const TrainOptions& opts) {
     thresholds = tune_thresholds(eo.targets, eo.scores);
   }
   if (!root) {
-    if (eval && (r.evals.empty() || r.evals.back().step != r.global_step || tune || r.loaded_best)) evaluate_split(*eval);
+    if (eval && (r.evals.empty() || r.evals.back().step != r.global_step || tune || r.loaded_best))
+      evaluate_split(*eval);
     if (test) evaluate_split(*test);
     return r;
   }
@@ -307,8 +309,13 @@ TrainOutcome run_training(const TrainOptions& opts) {
       m["epoch"] = r.epoch;
     }
     save_metrics(opts.output_dir, "eval", m);
-    final_eval = ResultsRow{std::nullopt, r.epoch, r.global_step, m["eval_loss"].get<double>(),
-                            m.value("eval_precision", 0.0), m.value("eval_recall", 0.0), m.value("eval_f1", 0.0)};
+    final_eval = ResultsRow{std::nullopt,
+                            r.epoch,
+                            r.global_step,
+                            m["eval_loss"].get<double>(),
+                            m.value("eval_precision", 0.0),
+                            m.value("eval_recall", 0.0),
+                            m.value("eval_f1", 0.0)};
   }
   if (test) {
     EvalOutput eo = evaluate_split(*test);
@@ -332,7 +339,8 @@ TrainOutcome run_training(const TrainOptions& opts) {
   if (card.model_name.empty()) card.model_name = fs::absolute(opts.output_dir).parent_path().filename().string();
   if (fs::exists(opts.model)) {  // a local directory: its name, unlinked
     card.base_model = fs::absolute(opts.model).lexically_normal().filename().string();
-    if (card.base_model.empty()) card.base_model = fs::absolute(opts.model).lexically_normal().parent_path().filename().string();
+    if (card.base_model.empty())
+      card.base_model = fs::absolute(opts.model).lexically_normal().parent_path().filename().string();
   } else {
     card.base_model = opts.model;
     card.base_model_url = "https://huggingface.co/" + opts.model;
@@ -346,20 +354,23 @@ TrainOutcome run_training(const TrainOptions& opts) {
     card.dataset_config = "";
   }
   card.eval_results = final_eval;
-  card.hyperparameters = {{"learning_rate", python_float_repr(opts.learning_rate)},
-                          {"train_batch_size", std::to_string(opts.train_batch_size)},
-                          {"eval_batch_size", std::to_string(opts.eval_batch_size)},
-                          {"seed", std::to_string(opts.seed)},
-                          {"optimizer", "Adam with betas=(" + python_float_repr(opts.adam_beta1) + "," +
-                                            python_float_repr(opts.adam_beta2) +
-                                            ") and epsilon=" + python_float_repr(opts.adam_epsilon)},
-                          {"lr_scheduler_type", opts.lr_scheduler_type}};
-  if (r.state.max_steps > 0 && opts.max_steps > 0) card.hyperparameters.push_back({"training_steps", std::to_string(opts.max_steps)});
+  card.hyperparameters = {
+      {"learning_rate", python_float_repr(opts.learning_rate)},
+      {"train_batch_size", std::to_string(opts.train_batch_size)},
+      {"eval_batch_size", std::to_string(opts.eval_batch_size)},
+      {"seed", std::to_string(opts.seed)},
+      {"optimizer", "Adam with betas=(" + python_float_repr(opts.adam_beta1) + "," +
+                        python_float_repr(opts.adam_beta2) + ") and epsilon=" + python_float_repr(opts.adam_epsilon)},
+      {"lr_scheduler_type", opts.lr_scheduler_type}};
+  if (r.state.max_steps > 0 && opts.max_steps > 0)
+    card.hyperparameters.push_back({"training_steps", std::to_string(opts.max_steps)});
   else if (opts.num_train_epochs == std::floor(opts.num_train_epochs))
     card.hyperparameters.push_back({"num_epochs", std::to_string(static_cast<int64_t>(opts.num_train_epochs))});
   else card.hyperparameters.push_back({"num_epochs", python_float_repr(opts.num_train_epochs)});
-  if (opts.warmup_steps > 0) card.hyperparameters.push_back({"lr_scheduler_warmup_steps", std::to_string(opts.warmup_steps)});
-  else if (opts.warmup_ratio > 0) card.hyperparameters.push_back({"lr_scheduler_warmup_ratio", python_float_repr(opts.warmup_ratio)});
+  if (opts.warmup_steps > 0)
+    card.hyperparameters.push_back({"lr_scheduler_warmup_steps", std::to_string(opts.warmup_steps)});
+  else if (opts.warmup_ratio > 0)
+    card.hyperparameters.push_back({"lr_scheduler_warmup_ratio", python_float_repr(opts.warmup_ratio)});
   if (opts.weight_decay > 0) card.hyperparameters.push_back({"weight_decay", python_float_repr(opts.weight_decay)});
   card.results = r.results;
   card.framework_versions = framework_versions();
@@ -371,9 +382,11 @@ TrainOutcome run_training(const TrainOptions& opts) {
       if (h.contains("loss")) train_loss.points.emplace_back(h["step"].get<double>(), h["loss"].get<double>());
       if (h.contains("eval_loss")) val_loss.points.emplace_back(h["step"].get<double>(), h["eval_loss"].get<double>());
     }
-    write_file_atomic(opts.output_dir / "loss_curve.svg",
-                      render_line_chart("Loss", "step", multi ? "binary cross-entropy" : "cross-entropy", {train_loss, val_loss}));
-    PlotSeries p{"precision (macro)", "#1f77b4", {}}, rc{"recall (macro)", "#2ca02c", {}}, f{"F1 (macro)", "#d62728", {}};
+    write_file_atomic(
+        opts.output_dir / "loss_curve.svg",
+        render_line_chart("Loss", "step", multi ? "binary cross-entropy" : "cross-entropy", {train_loss, val_loss}));
+    PlotSeries p{"precision (macro)", "#1f77b4", {}}, rc{"recall (macro)", "#2ca02c", {}},
+        f{"F1 (macro)", "#d62728", {}};
     for (const auto& row : r.results) {
       p.points.emplace_back(row.epoch, row.precision);
       rc.points.emplace_back(row.epoch, row.recall);

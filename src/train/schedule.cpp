@@ -15,14 +15,13 @@ constexpr double kPolyPower = 1.0;
 }  // namespace
 
 const std::vector<std::string>& lr_scheduler_types() {
-  static const std::vector<std::string> types = {"linear",   "cosine",   "cosine_with_restarts", "polynomial",
-                                                 "constant", "constant_with_warmup", "inverse_sqrt"};
+  static const std::vector<std::string> types = {
+      "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt"};
   return types;
 }
 
 double linear_schedule_factor(int64_t step, int64_t warmup_steps, int64_t total_steps) {
-  if (step < warmup_steps)
-    return static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup_steps));
+  if (step < warmup_steps) return static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup_steps));
   return std::max(0.0, static_cast<double>(total_steps - step) /
                            static_cast<double>(std::max<int64_t>(1, total_steps - warmup_steps)));
 }

@@ -34,8 +34,10 @@ namespace fs = std::filesystem;
 
 void validate_train_options(const TrainOptions& o) {
   auto bad = [](const std::string& msg) { throw InvalidArgument(msg); };
-  if (o.train_batch_size < 1) bad("--per-device-train-batch-size must be >= 1 (got " + std::to_string(o.train_batch_size) + ")");
-  if (o.eval_batch_size < 1) bad("--per-device-eval-batch-size must be >= 1 (got " + std::to_string(o.eval_batch_size) + ")");
+  if (o.train_batch_size < 1)
+    bad("--per-device-train-batch-size must be >= 1 (got " + std::to_string(o.train_batch_size) + ")");
+  if (o.eval_batch_size < 1)
+    bad("--per-device-eval-batch-size must be >= 1 (got " + std::to_string(o.eval_batch_size) + ")");
   if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) bad("--learning-rate must be > 0");
   if (!(o.num_train_epochs > 0 && o.num_train_epochs <= 1e6) && o.max_steps <= 0)
     bad("--num-train-epochs must be > 0 (got " + python_float_repr(o.num_train_epochs) + "; or give --max-steps)");
@@ -55,21 +57,26 @@ void validate_train_options(const TrainOptions& o) {
   if (!o.order_file.empty() && !o.shuffle) bad("--order and --no-shuffle exclude each other");
   if (!o.problem_type.empty() && o.problem_type != "single_label_classification" &&
       o.problem_type != "multi_label_classification")
-    bad("--problem-type must be single_label_classification or multi_label_classification (got '" + o.problem_type + "')");
+    bad("--problem-type must be single_label_classification or multi_label_classification (got '" + o.problem_type +
+        "')");
   if (!(o.threshold >= 0 && o.threshold <= 1)) bad("--threshold must be in [0, 1]");
   if (o.gradient_accumulation_steps < 1) bad("--gradient-accumulation-steps must be >= 1");
-  if (std::find(lr_scheduler_types().begin(), lr_scheduler_types().end(), o.lr_scheduler_type) == lr_scheduler_types().end())
+  if (std::find(lr_scheduler_types().begin(), lr_scheduler_types().end(), o.lr_scheduler_type) ==
+      lr_scheduler_types().end())
     bad("--lr-scheduler-type must be one of linear, cosine, cosine_with_restarts, polynomial, constant, "
-        "constant_with_warmup, inverse_sqrt (got '" + o.lr_scheduler_type + "')");
-  for (const auto& [flag, v] : {std::pair{"--eval-strategy", o.eval_strategy}, std::pair{"--save-strategy", o.save_strategy}})
-    if (v != "no" && v != "steps" && v != "epoch") bad(std::string(flag) + " must be no, steps or epoch (got '" + v + "')");
+        "constant_with_warmup, inverse_sqrt (got '" +
+        o.lr_scheduler_type + "')");
+  for (const auto& [flag, v] :
+       {std::pair{"--eval-strategy", o.eval_strategy}, std::pair{"--save-strategy", o.save_strategy}})
+    if (v != "no" && v != "steps" && v != "epoch")
+      bad(std::string(flag) + " must be no, steps or epoch (got '" + v + "')");
   if (o.eval_steps < 0) bad("--eval-steps must be >= 0");
   // TrainingArguments' rules for the best model and EarlyStoppingCallback's.
   if (o.load_best_model_at_end) {
     if (o.eval_strategy == "no") bad("--load-best-model-at-end needs evaluations: --eval-strategy steps or epoch");
     if (o.save_strategy != o.eval_strategy)
-      bad("--load-best-model-at-end requires the save and eval strategy to match (got --save-strategy " + o.save_strategy +
-          " and --eval-strategy " + o.eval_strategy + ")");
+      bad("--load-best-model-at-end requires the save and eval strategy to match (got --save-strategy " +
+          o.save_strategy + " and --eval-strategy " + o.eval_strategy + ")");
     if (o.eval_strategy == "steps" && effective_save_steps(o) % effective_eval_steps(o) != 0)
       bad("--load-best-model-at-end requires --save-steps (" + std::to_string(effective_save_steps(o)) +
           ") to be a multiple of --eval-steps (" + std::to_string(effective_eval_steps(o)) + ")");
@@ -125,7 +132,8 @@ nlohmann::json training_args_json(const TrainOptions& o) {
           {"save_strategy", o.save_strategy == "epoch" && o.save_steps > 0 ? "steps+epoch" : o.save_strategy},
           {"save_steps", o.save_strategy == "steps" ? effective_save_steps(o) : o.save_steps},
           {"load_best_model_at_end", o.load_best_model_at_end},
-          {"metric_for_best_model", o.metric_for_best_model.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.metric_for_best_model)},
+          {"metric_for_best_model",
+           o.metric_for_best_model.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.metric_for_best_model)},
           {"greater_is_better", o.greater_is_better ? nlohmann::json(*o.greater_is_better) : nlohmann::json(nullptr)},
           {"early_stopping_patience", o.early_stopping_patience},
           {"early_stopping_threshold", o.early_stopping_threshold},
@@ -154,7 +162,8 @@ std::vector<std::vector<int64_t>> read_order_file(const fs::path& path, size_t n
     while (in >> tok) {
       char* end = nullptr;
       const long long v = std::strtoll(tok.c_str(), &end, 10);
-      if (*end != '\0') throw FormatError(path.string() + ":" + std::to_string(li + 1) + ": not an index: '" + tok + "'");
+      if (*end != '\0')
+        throw FormatError(path.string() + ":" + std::to_string(li + 1) + ": not an index: '" + tok + "'");
       order.push_back(v);
     }
     if (order.empty()) continue;  // blank lines are skipped, as train.py does
@@ -184,11 +193,11 @@ double round_to(double v, int digits) {
 // stays allocation-free.
 void append_step_record(std::string& out, const StepRecord& r) {
   char buf[320];
-  const int len = std::snprintf(buf, sizeof buf,
-                                "{\"batch_size\":%d,\"epoch\":%.17g,\"grad_norm\":%.17g,\"loss\":%.17g,\"lr\":%.17g,"
-                                "\"seq_len\":%d,\"step\":%lld}\n",
-                                r.batch_size, r.epoch, r.grad_norm, r.loss, r.lr, r.seq_len,
-                                static_cast<long long>(r.step));
+  const int len =
+      std::snprintf(buf, sizeof buf,
+                    "{\"batch_size\":%d,\"epoch\":%.17g,\"grad_norm\":%.17g,\"loss\":%.17g,\"lr\":%.17g,"
+                    "\"seq_len\":%d,\"step\":%lld}\n",
+                    r.batch_size, r.epoch, r.grad_norm, r.loss, r.lr, r.seq_len, static_cast<long long>(r.step));
   out.append(buf, static_cast<size_t>(std::min<int>(len, static_cast<int>(sizeof buf) - 1)));
 }
 
@@ -252,10 +261,8 @@ void print_results_header(std::ostream& os) {
 void print_results_row(std::ostream& os, const ResultsRow& r) {
   char line[256];
   char loss[32];
-  if (r.training_loss)
-    std::snprintf(loss, sizeof loss, "%.4f", *r.training_loss);
-  else
-    std::snprintf(loss, sizeof loss, "No log");
+  if (r.training_loss) std::snprintf(loss, sizeof loss, "%.4f", *r.training_loss);
+  else std::snprintf(loss, sizeof loss, "No log");
   std::snprintf(line, sizeof line, "| %-13s | %-5.1f | %-4lld | %-15.4f | %-9.4f | %-6.4f | %-6.4f |\n", loss, r.epoch,
                 static_cast<long long>(r.step), r.validation_loss, r.precision, r.recall, r.f1);
   os << line << std::flush;
@@ -307,8 +314,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   const int64_t steps_per_epoch = (micro_per_epoch + accum - 1) / accum;
   // Fractional epochs as the Trainer: max_steps = ceil(num_train_epochs * steps per epoch).
   const int64_t total_steps =
-      opts.max_steps > 0 ? opts.max_steps
-                         : static_cast<int64_t>(std::ceil(opts.num_train_epochs * static_cast<double>(steps_per_epoch)));
+      opts.max_steps > 0
+          ? opts.max_steps
+          : static_cast<int64_t>(std::ceil(opts.num_train_epochs * static_cast<double>(steps_per_epoch)));
   const int64_t num_epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
   const int64_t warmup = resolve_warmup_steps(opts.warmup_steps, opts.warmup_ratio, total_steps);
   const LrSchedule schedule{opts.lr_scheduler_type, opts.learning_rate, warmup, total_steps};
@@ -469,23 +477,27 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     c.state.saved_at = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     out.last_checkpoint = save_checkpoint(opts.output_dir, c);
     progress.message("saved " + out.last_checkpoint.string());
-    const fs::path best = st.best_model_checkpoint.is_string() ? fs::path(st.best_model_checkpoint.get<std::string>()) : fs::path();
-    for (const auto& gone : rotate_checkpoints(opts.output_dir, opts.save_total_limit, ts.run_id, out.last_checkpoint, best))
-      progress.message("deleted " + gone.string() + " (--save-total-limit " + std::to_string(opts.save_total_limit) + ")");
+    const fs::path best =
+        st.best_model_checkpoint.is_string() ? fs::path(st.best_model_checkpoint.get<std::string>()) : fs::path();
+    for (const auto& gone :
+         rotate_checkpoints(opts.output_dir, opts.save_total_limit, ts.run_id, out.last_checkpoint, best))
+      progress.message("deleted " + gone.string() + " (--save-total-limit " + std::to_string(opts.save_total_limit) +
+                       ")");
   };
 
   // ---- evaluation, best model, early stopping (best_model.hpp) ----
   const bool track_best = opts.load_best_model_at_end || !opts.metric_for_best_model.empty();
   const BestModelTracker tracker(opts.metric_for_best_model, opts.greater_is_better);
   EarlyStopping stopper(opts.early_stopping_patience, opts.early_stopping_threshold, tracker.greater_is_better());
-  std::vector<float> best_params;  // the best evaluation's weights (load_best_model_at_end), every rank
+  std::vector<float> best_params;   // the best evaluation's weights (load_best_model_at_end), every rank
   if (out.resumed && track_best) {  // the patience counter, replayed from the evaluations logged so far
     nlohmann::json best_so_far = nullptr;
     for (const auto& h : st.log_history)
       if (h.contains(tracker.key())) {
         const double v = tracker.value_of(h);
         stopper.on_evaluate(v, best_so_far);
-        if (best_so_far.is_null() || (tracker.greater_is_better() ? v > best_so_far.get<double>() : v < best_so_far.get<double>()))
+        if (best_so_far.is_null() ||
+            (tracker.greater_is_better() ? v > best_so_far.get<double>() : v < best_so_far.get<double>()))
           best_so_far = v;
       }
   }
@@ -493,8 +505,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   // Evaluates on `eval` (every rank joins), logs and reports it; true when early stopping says stop.
   auto evaluate_now = [&](double epoch_now) {
     last_eval_step = ts.global_step;
-    EvalOutput eo = multi ? evaluate_tokenized_multilabel(cfg, w, eval->ids, eval->targets, opts.eval_batch_size,
-                                                        std::vector<float>(static_cast<size_t>(K), static_cast<float>(opts.threshold)), comm)
+    EvalOutput eo = multi ? evaluate_tokenized_multilabel(
+                                cfg, w, eval->ids, eval->targets, opts.eval_batch_size,
+                                std::vector<float>(static_cast<size_t>(K), static_cast<float>(opts.threshold)), comm)
                           : evaluate_tokenized(cfg, w, eval->ids, eval->labels, opts.eval_batch_size, comm);
     nlohmann::json m = eval_results_json(eo, label_names, opts.eval_batch_size, "eval_");
     m["epoch"] = epoch_now;
@@ -503,12 +516,17 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     std::optional<double> last_loss;
     for (const auto& h : st.log_history)
       if (h.contains("loss")) last_loss = h["loss"].get<double>();
-    ResultsRow row{last_loss, epoch_now, ts.global_step, eo.loss, m["eval_precision"].get<double>(),
-                   m["eval_recall"].get<double>(), m["eval_f1"].get<double>()};
+    ResultsRow row{last_loss,
+                   epoch_now,
+                   ts.global_step,
+                   eo.loss,
+                   m["eval_precision"].get<double>(),
+                   m["eval_recall"].get<double>(),
+                   m["eval_f1"].get<double>()};
     out.results.push_back(row);
-    out.evals.push_back({epoch_now, ts.global_step, m,
-                         multi ? multilabel_report(eo.ml_metrics, label_names, 4)
-                               : classification_report(eo.metrics, label_names, 4)});
+    out.evals.push_back(
+        {epoch_now, ts.global_step, m,
+         multi ? multilabel_report(eo.ml_metrics, label_names, 4) : classification_report(eo.metrics, label_names, 4)});
     print_row(row);
     if (!track_best) return false;
     const double value = tracker.value_of(m);
@@ -527,7 +545,8 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   };
   auto save_due = [&](bool epoch_end) {
     if (opts.save_strategy == "steps") return ts.global_step % effective_save_steps(opts) == 0;
-    return opts.save_strategy == "epoch" && (epoch_end || (opts.save_steps > 0 && ts.global_step % opts.save_steps == 0));
+    return opts.save_strategy == "epoch" &&
+           (epoch_end || (opts.save_steps > 0 && ts.global_step % opts.save_steps == 0));
   };
 
   // Ranks must start from the same data and weights, and keep the same weights.
@@ -573,9 +592,12 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
         const int bs = static_cast<int>(share.size());
         int T = 1, global_T = 1;
         for (int i = 0; i < global_bs; ++i)
-          global_T = std::max(global_T, static_cast<int>(train.ids[static_cast<size_t>(order[global_begin + static_cast<size_t>(i)])].size()));
+          global_T = std::max(
+              global_T,
+              static_cast<int>(train.ids[static_cast<size_t>(order[global_begin + static_cast<size_t>(i)])].size()));
         for (int i = 0; i < bs; ++i)
-          T = std::max(T, static_cast<int>(train.ids[static_cast<size_t>(order[begin + static_cast<size_t>(i)])].size()));
+          T = std::max(T,
+                       static_cast<int>(train.ids[static_cast<size_t>(order[begin + static_cast<size_t>(i)])].size()));
         batch.B = bs;
         batch.T = T;
         batch.ids.assign(static_cast<size_t>(bs) * T, cfg.pad_token_id);
@@ -586,9 +608,9 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
           std::copy(ids.begin(), ids.end(), batch.ids.begin() + static_cast<ptrdiff_t>(i) * T);
           batch.lengths[static_cast<size_t>(i)] = static_cast<int32_t>(ids.size());
           if (multi)
-            std::copy(train.targets[ex].begin(), train.targets[ex].end(), targets.begin() + static_cast<ptrdiff_t>(i) * K);
-          else
-            labels[static_cast<size_t>(i)] = train.labels[ex];
+            std::copy(train.targets[ex].begin(), train.targets[ex].end(),
+                      targets.begin() + static_cast<ptrdiff_t>(i) * K);
+          else labels[static_cast<size_t>(i)] = train.labels[ex];
         }
         // Step: forward, loss, backward, clip, AdamW with the scheduled rate. Dropout masks are keyed
         // by (seed, step) in one process and by (seed, step x R + rank) on R ranks: distinct per rank.
@@ -601,13 +623,14 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
           encoder_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
           mb_loss = multi ? bce_with_logits_pos_weight_forward_backward(logits.data(), targets.data(), bs, K,
                                                                         opts.class_weight_values, dlogits.data())
-                          : weighted_cross_entropy_forward_backward(logits.data(), labels.data(), bs, K,
-                                                                    opts.class_weight_values,
-                                                                    static_cast<float>(opts.label_smoothing_factor),
-                                                                    dlogits.data());
+                          : weighted_cross_entropy_forward_backward(
+                                logits.data(), labels.data(), bs, K, opts.class_weight_values,
+                                static_cast<float>(opts.label_smoothing_factor), dlogits.data());
           if (accum > 1) scale_inplace(dlogits.data(), static_cast<size_t>(bs) * K, 1.0f / static_cast<float>(accum));
           // The loss is a mean over the global batch: weight this rank's mean by its share of it.
-          if (R > 1) scale_inplace(dlogits.data(), static_cast<size_t>(bs) * K, static_cast<float>(bs) / static_cast<float>(global_bs));
+          if (R > 1)
+            scale_inplace(dlogits.data(), static_cast<size_t>(bs) * K,
+                          static_cast<float>(bs) / static_cast<float>(global_bs));
           encoder_backward(cfg, w, gw, batch, acts, dlogits.data());  // accumulates (zeroed after each step)
         }
         loss += static_cast<float>(static_cast<double>(mb_loss) * bs / global_bs / accum);  // this rank's share
@@ -635,13 +658,14 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       ts.logged_loss_sum += loss;
       ++ts.steps_since_log;
       ++out.steps_this_run;
-      const double epoch_now = static_cast<double>(e) + static_cast<double>(b + 1) / static_cast<double>(steps_per_epoch);
+      const double epoch_now =
+          static_cast<double>(e) + static_cast<double>(b + 1) / static_cast<double>(steps_per_epoch);
       StepRecord rec{ts.global_step, epoch_now, loss, lr, norm, step_bs, step_T};
       out.steps.push_back(rec);
       append_step_record(log_text, rec);
       if (!std::isfinite(loss))
-        throw Error("training diverged: loss is " + std::to_string(loss) + " at step " + std::to_string(ts.global_step) +
-                    " (lower --learning-rate?)");
+        throw Error("training diverged: loss is " + std::to_string(loss) + " at step " +
+                    std::to_string(ts.global_step) + " (lower --learning-rate?)");
       if (opts.logging_steps > 0 && ts.global_step % opts.logging_steps == 0) log_training_loss(epoch_now);
       progress.update(ts.global_step, loss, lr);
       if (opts.on_step) opts.on_step(rec, total_steps);
@@ -673,7 +697,8 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     }
     if (stopped_mid_epoch) break;
     // Epoch end (or the --max-steps stop): log, evaluate, checkpoint.
-    const double epoch_now = static_cast<double>(e) + static_cast<double>(ts.step_in_epoch) / static_cast<double>(steps_per_epoch);
+    const double epoch_now =
+        static_cast<double>(e) + static_cast<double>(ts.step_in_epoch) / static_cast<double>(steps_per_epoch);
     log_training_loss(epoch_now);
     if (eval_due(true)) out.early_stopped = evaluate_now(epoch_now);
     if (ts.step_in_epoch >= steps_per_epoch) {  // the next step starts a new epoch
@@ -702,8 +727,8 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       model.params = std::move(best_params);
       out.loaded_best = true;
       if (!quiet)
-        std::cout << "loaded the best model, step " << st.best_global_step.get<int64_t>() << " ("
-                  << tracker.key() << " " << st.best_metric.dump() << ")\n";
+        std::cout << "loaded the best model, step " << st.best_global_step.get<int64_t>() << " (" << tracker.key()
+                  << " " << st.best_metric.dump() << ")\n";
     }
   }
 
@@ -711,7 +736,8 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   out.global_step = ts.global_step;
   out.epoch = st.epoch;
   out.train_loss = ts.global_step > 0 ? ts.loss_sum / static_cast<double>(ts.global_step) : 0.0;
-  const double samples = static_cast<double>(opts.max_steps > 0 ? total_steps * static_cast<int64_t>(G) : static_cast<int64_t>(n) * num_epochs);
+  const double samples = static_cast<double>(opts.max_steps > 0 ? total_steps * static_cast<int64_t>(G)
+                                                                : static_cast<int64_t>(n) * num_epochs);
   st.global_step = ts.global_step;
   st.log_history.push_back(
       {{"epoch", st.epoch},

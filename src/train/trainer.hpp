@@ -46,34 +46,34 @@ namespace bert_emotion {
 struct StepRecord;
 
 struct TrainOptions {
-  std::string model;                    // directory or hub id (--model, --model_name_or_path)
-  std::string data;                     // dataset spec (--data): TweetEval folder/task, folder of splits, file
-  std::filesystem::path output_dir;     // --output-dir
+  std::string model;                 // directory or hub id (--model, --model_name_or_path)
+  std::string data;                  // dataset spec (--data): TweetEval folder/task, folder of splits, file
+  std::filesystem::path output_dir;  // --output-dir
   std::string train_split = "train";
-  std::string eval_split = "val";       // "" or "none": no evaluation
-  std::string test_split = "test";      // "" or "none": no final test evaluation
-  std::string eval_file, test_file;     // explicit evaluation / test data (--validation-file, --test-file)
+  std::string eval_split = "val";    // "" or "none": no evaluation
+  std::string test_split = "test";   // "" or "none": no final test evaluation
+  std::string eval_file, test_file;  // explicit evaluation / test data (--validation-file, --test-file)
   std::string text_column = "text", label_column = "label";
   double learning_rate = 5e-5;
   int train_batch_size = 4;
   int eval_batch_size = 4;
-  double num_train_epochs = 3;          // may be fractional: steps = ceil(epochs * steps per epoch), as the Trainer
-  int64_t max_steps = -1;               // > 0 overrides the epoch count (HF semantics)
+  double num_train_epochs = 3;  // may be fractional: steps = ceil(epochs * steps per epoch), as the Trainer
+  int64_t max_steps = -1;       // > 0 overrides the epoch count (HF semantics)
   uint64_t seed = 42;
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
   double weight_decay = 0.0;
-  double max_grad_norm = 1.0;           // <= 0 disables clipping
+  double max_grad_norm = 1.0;  // <= 0 disables clipping
   int64_t warmup_steps = 0;
   double warmup_ratio = 0.0;
   std::string lr_scheduler_type = "linear";  // see schedule.hpp
   // Optimizer steps of N consecutive batches (train_batch_size each): each batch's loss is scaled
   // by 1/N and the gradients summed, as the Trainer (4.35) does; an epoch's last step may hold fewer.
   int gradient_accumulation_steps = 1;
-  size_t max_seq_length = 0;            // 0 = the tokenizer's model maximum
-  int64_t logging_steps = 500;          // also logged at every epoch end
-  bool shuffle = true;                  // false: dataset order every epoch
-  std::filesystem::path order_file;     // replay an exact example order (train.py's order.txt)
-  bool dropout = true;                  // false: dropout off (equivalence runs)
+  size_t max_seq_length = 0;         // 0 = the tokenizer's model maximum
+  int64_t logging_steps = 500;       // also logged at every epoch end
+  bool shuffle = true;               // false: dataset order every epoch
+  std::filesystem::path order_file;  // replay an exact example order (train.py's order.txt)
+  bool dropout = true;               // false: dropout off (equivalence runs)
   // When to evaluate on the eval split: "epoch" (every epoch end; this CLI's default), "steps"
   // (every eval_steps optimizer steps; 0 = logging_steps, as TrainingArguments) or "no".
   std::string eval_strategy = "epoch";
@@ -82,19 +82,19 @@ struct TrainOptions {
   // "steps" (every save_steps; 0 = 500, the Trainer's default) or "no".
   std::string save_strategy = "epoch";
   int64_t save_steps = 0;
-  int save_total_limit = 0;             // keep only the newest N checkpoints (0 = all)
-  std::string resume_from_checkpoint;   // a checkpoint directory, or "latest"
+  int save_total_limit = 0;            // keep only the newest N checkpoints (0 = all)
+  std::string resume_from_checkpoint;  // a checkpoint directory, or "latest"
   // A new (not resumed) run refuses an output_dir holding an earlier run's checkpoints or model
   // unless this is set, as the Trainer's scripts do; the earlier checkpoints are then kept (except
   // one of a step this run saves too) and never rotated nor picked by "latest".
   bool overwrite_output_dir = false;
-  bool ignore_mismatched_sizes = false; // re-create a head whose label count differs from the data's
+  bool ignore_mismatched_sizes = false;  // re-create a head whose label count differs from the data's
   // single_label_classification | multi_label_classification; "" = the model's config.json, else
   // inferred from the data as transformers does (label sets -> multi-label).
   std::string problem_type;
-  double threshold = 0.5;               // multi-label: predict a label when sigmoid > threshold
-  bool tune_thresholds = false;         // multi-label: tune per-label thresholds on the eval split
-                                        // and save thresholds.json (src/data/thresholds.hpp)
+  double threshold = 0.5;        // multi-label: predict a label when sigmoid > threshold
+  bool tune_thresholds = false;  // multi-label: tune per-label thresholds on the eval split
+                                 // and save thresholds.json (src/data/thresholds.hpp)
   // Best model (train/best_model.hpp): metric_for_best_model ("" = loss) with greater_is_better
   // (unset = not a "*loss" name) decides best_metric / best_model_checkpoint in trainer_state.json;
   // load_best_model_at_end ends with that checkpoint's weights (eval and save strategies must match).
@@ -114,10 +114,10 @@ struct TrainOptions {
   std::vector<float> class_weight_values;
   // After training, predict the test split and write predict_results.txt (run_classification.py).
   bool do_predict = false;
-  int threads = 0;                      // OpenMP threads (0 = leave as is)
-  int64_t weight_check_steps = 50;      // under mpirun: compare the ranks' weights every N steps
-  bool quiet = false;                   // no progress output
-  bool plots = true;                    // loss_curve.svg / eval_metrics.svg
+  int threads = 0;                  // OpenMP threads (0 = leave as is)
+  int64_t weight_check_steps = 50;  // under mpirun: compare the ranks' weights every N steps
+  bool quiet = false;               // no progress output
+  bool plots = true;                // loss_curve.svg / eval_metrics.svg
   // Asked after every step (e.g. by a SIGINT handler): true stops the run after saving a
   // checkpoint of that exact step, so --resume-from-checkpoint continues it bit-identically.
   std::function<bool(int64_t global_step)> should_stop;
@@ -139,8 +139,8 @@ int64_t effective_eval_steps(const TrainOptions& o);
 int64_t effective_save_steps(const TrainOptions& o);
 
 struct TokenizedSplit {
-  std::vector<std::vector<int32_t>> ids;  // [CLS] ... [SEP] per example
-  std::vector<int> labels;                // in [0, K) (single-label models)
+  std::vector<std::vector<int32_t>> ids;      // [CLS] ... [SEP] per example
+  std::vector<int> labels;                    // in [0, K) (single-label models)
   std::vector<std::vector<float>> targets{};  // [N][K] multi-hot (multi-label models; labels unused)
 };
 
@@ -153,11 +153,11 @@ struct TrainModel {
 };
 
 struct StepRecord {
-  int64_t step = 0;     // 1-based, after the update
-  double epoch = 0;     // fractional epoch, as the Trainer logs it
+  int64_t step = 0;  // 1-based, after the update
+  double epoch = 0;  // fractional epoch, as the Trainer logs it
   double loss = 0;
-  double lr = 0;        // the learning rate this update used
-  double grad_norm = 0; // pre-clip global norm
+  double lr = 0;         // the learning rate this update used
+  double grad_norm = 0;  // pre-clip global norm
   int batch_size = 0;
   int seq_len = 0;
 };
@@ -181,9 +181,9 @@ struct TrainOutcome {
   int64_t steps_this_run = 0;
   bool resumed = false;
   std::filesystem::path resumed_from;
-  bool interrupted = false;             // stopped early by should_stop
-  bool early_stopped = false;           // stopped by early stopping (a normal end otherwise)
-  bool loaded_best = false;             // load_best_model_at_end replaced the last weights
+  bool interrupted = false;               // stopped early by should_stop
+  bool early_stopped = false;             // stopped by early stopping (a normal end otherwise)
+  bool loaded_best = false;               // load_best_model_at_end replaced the last weights
   std::filesystem::path last_checkpoint;  // the newest checkpoint written by this run (empty if none)
 };
 

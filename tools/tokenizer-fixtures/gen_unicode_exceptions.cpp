@@ -2,8 +2,8 @@
 // Hugging Face's tokenizer (truth tables from unicode_truth.js, unicode_bpe_truth.js) and raw utf8proc disagree.
 // Built by generate.sh against src/tokenizer/unicode.cpp compiled with BERT_EMOTION_UNICODE_RAW.
 //   gen_unicode_exceptions FIXTURE_DIR OUT.inc
-#include <cstdio>
 #include <utf8proc.h>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -110,7 +110,10 @@ int main(int argc, char** argv) {
   auto bpe_class = [](uint8_t f) {
     return std::string((f & kCharLetter) ? "L" : (f & kCharNumber) ? "N" : (f & kCharRegexSpace) ? "S" : "O");
   };
-  struct Range { char32_t a, b; uint8_t f; };
+  struct Range {
+    char32_t a, b;
+    uint8_t f;
+  };
   std::vector<Range> ranges;
   for (char32_t cp = 0; cp <= 0x10FFFF; ++cp) {
     if (!scalar(cp)) continue;

@@ -45,7 +45,7 @@ namespace {
 class EncoderClassifier final : public Classifier {
  public:
   EncoderClassifier(LoadedModel model, Tokenizer tok, ClassifierOptions opts)
-      : model_(std::move(model)), tok_(std::move(tok)), opts_(opts) {
+      : model_(std::move(model)), tok_(std::move(tok)), opts_(std::move(opts)) {
     const auto& cfg = model_.config;
     if (cfg.num_labels() < 1)
       throw FormatError((model_.dir / "config.json").string() + ": id2label is empty: a classifier needs labels");

@@ -85,7 +85,7 @@ fs::path resolve_goemotions(const std::string& spec, const HubOptions& opts_in) 
     throw IoError(opts.goemotions_dir.string() +
                   ": not a GoEmotions copy: expected train.tsv, dev.tsv, test.tsv and labels.txt");
   }
-  const fs::path cached = opts.data_cache_dir / "go_emotions";
+  fs::path cached = opts.data_cache_dir / "go_emotions";
   if (has_goemotions_files(cached)) return cached;
   if (*opts.offline)
     throw NetworkError("dataset " + spec + " is neither in a local copy (" +

@@ -26,7 +26,10 @@ double linear_schedule_factor(int64_t step, int64_t warmup_steps, int64_t total_
                            static_cast<double>(std::max<int64_t>(1, total_steps - warmup_steps)));
 }
 
-double schedule_factor(const std::string& type, int64_t step, int64_t W, int64_t N, double base_lr) {
+double schedule_factor(const std::string& type, int64_t step, int64_t warmup_steps, int64_t total_steps,
+                       double base_lr) {
+  const int64_t W = warmup_steps;  // the overview's names
+  const int64_t N = total_steps;
   if (type == "linear") return linear_schedule_factor(step, W, N);
   if (type == "constant") return 1.0;
   const double k = static_cast<double>(step);

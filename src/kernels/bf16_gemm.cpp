@@ -1,0 +1,154 @@
+// bf16_gemm.cpp — rounding, packing, the scalar reference kernel and the dispatch of bf16_gemm.hpp.
+#include "kernels/bf16_gemm.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "kernels/bf16_gemm_isa.hpp"
+#include "kernels/int8_gemm.hpp"
+#include "kernels/layers.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion {
+
+namespace {
+
+constexpr int64_t kBlock = 16;  // columns per packed block (one zmm of FP32)
+constexpr int64_t kPair = 2;    // k values per FP32 lane
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// Packs the n x k operand whose (row, col) element `at` gives as bf16 bits.
+template <class At>
+Bf16Weights pack(int64_t n, int64_t k, At at) {
+  if (n <= 0 || k <= 0)
+    throw InvalidArgument("bf16 weights: shape [" + std::to_string(n) + ", " + std::to_string(k) +
+                          "] must be positive");
+  Bf16Weights w;
+  w.n = n;
+  w.k = k;
+  w.n_pad = round_up(n, kBlock);
+  w.k_pad = round_up(k, kPair);
+  w.packed.resize(size_t(w.n_pad * w.k_pad));
+  const int64_t blocks = w.n_pad / kBlock, pairs = w.k_pad / kPair;
+#pragma omp parallel for schedule(static) if (n * k > 65536)
+  for (int64_t b = 0; b < blocks; ++b) {
+    uint16_t* dst = w.packed.data() + b * pairs * kBlock * kPair;
+    for (int64_t p = 0; p < pairs; ++p)
+      for (int64_t c = 0; c < kBlock; ++c)
+        for (int64_t j = 0; j < kPair; ++j) {
+          const int64_t row = b * kBlock + c, col = p * kPair + j;
+          *dst++ = row < n && col < k ? at(row, col) : uint16_t{0};
+        }
+  }
+  return w;
+}
+
+void gemm_scalar(float* C, int64_t ldc, const uint16_t* a, const Bf16Weights& w, int64_t M, float alpha, float beta,
+                 const float* bias) {
+  const int64_t pairs = w.k_pad / kPair;
+#pragma omp parallel for schedule(static) if (M * w.n_pad * w.k_pad > 65536)
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t o = 0; o < w.n; ++o) {
+      const uint16_t* wb = w.packed.data() + (o / kBlock) * pairs * kBlock * kPair + (o % kBlock) * kPair;
+      const uint16_t* x = a + m * w.k_pad;
+      float acc = 0.f;
+      for (int64_t p = 0; p < pairs; ++p) {  // k+1 then k, as vdpbf16ps
+        const uint16_t* wp = wb + p * kBlock * kPair;
+        acc = std::fma(bf16_to_float(x[2 * p + 1]), bf16_to_float(wp[1]), acc);
+        acc = std::fma(bf16_to_float(x[2 * p]), bf16_to_float(wp[0]), acc);
+      }
+      C[m * ldc + o] = bf16_isa::finish(acc, alpha, beta, C + m * ldc + o, bias ? bias + o : nullptr);
+    }
+}
+
+// The calling thread's buffers, grown on demand (the Classifier runs batches on many threads).
+struct Scratch {
+  std::vector<uint16_t> a;
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+}  // namespace
+
+Bf16Weights pack_weights_bf16(const float* W, int64_t out, int64_t in) {
+  return pack(out, in, [&](int64_t o, int64_t k) { return float_to_bf16(W[o * in + k]); });
+}
+
+Bf16Weights pack_weights_bf16(const uint16_t* h, int64_t out, int64_t in) {
+  return pack(out, in, [&](int64_t o, int64_t k) { return h[o * in + k]; });
+}
+
+std::vector<uint16_t> unpack_weights_bf16(const Bf16Weights& w) {
+  std::vector<uint16_t> h(size_t(w.n * w.k));
+  const int64_t pairs = w.k_pad / kPair;
+  for (int64_t o = 0; o < w.n; ++o)
+    for (int64_t k = 0; k < w.k; ++k)
+      h[size_t(o * w.k + k)] =
+          w.packed[size_t(((o / kBlock) * pairs + k / kPair) * kBlock * kPair + (o % kBlock) * kPair + k % kPair)];
+  return h;
+}
+
+void convert_rows_bf16(uint16_t* xb, const float* x, int64_t N, int64_t k, int64_t k_pad) {
+#pragma omp parallel for schedule(static) if (N * k > 65536)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* row = x + n * k;
+    uint16_t* dst = xb + n * k_pad;
+    for (int64_t i = 0; i < k; ++i) dst[i] = float_to_bf16(row[i]);
+    for (int64_t i = k; i < k_pad; ++i) dst[i] = 0;
+  }
+}
+
+void gemm_bf16_packed(float* C, int64_t ldc, const uint16_t* a, const Bf16Weights& w, int64_t M, float alpha,
+                      float beta, const float* bias, CpuIsa isa) {
+  if (ldc < w.n) throw InvalidArgument("gemm_bf16: ldc " + std::to_string(ldc) + " < columns " + std::to_string(w.n));
+  if (M <= 0) return;
+  if (isa >= CpuIsa::avx512_bf16) bf16_isa::gemm_avx512_bf16(C, ldc, a, w, M, alpha, beta, bias);
+  else if (isa >= CpuIsa::avx2) bf16_isa::gemm_avx2(C, ldc, a, w, M, alpha, beta, bias);
+  else gemm_scalar(C, ldc, a, w, M, alpha, beta, bias);
+}
+
+void linear_forward_bf16(float* y, const float* x, const Bf16Weights& w, const float* b, int64_t N, CpuIsa isa) {
+  if (N <= 0) return;
+  Scratch& s = scratch();
+  if (s.a.size() < size_t(N * w.k_pad)) s.a.resize(size_t(N * w.k_pad));
+  convert_rows_bf16(s.a.data(), x, N, w.k, w.k_pad);
+  gemm_bf16_packed(y, w.n, s.a.data(), w, N, 1.f, 0.f, b, isa);
+}
+
+void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+               const float* B, int64_t ldb, float beta, float* C, int64_t ldc, CpuIsa isa) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {  // an empty sum: C = beta C
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) C[m * ldc + n] = beta == 0.f ? 0.f : beta * C[m * ldc + n];
+    return;
+  }
+  // op(B)^T [N, K] is the packed operand; op(A) [M, K] the rows.
+  const Bf16Weights w = trans_b ? pack(N, K, [&](int64_t n, int64_t k) { return float_to_bf16(B[n * ldb + k]); })
+                                : pack(N, K, [&](int64_t n, int64_t k) { return float_to_bf16(B[k * ldb + n]); });
+  std::vector<uint16_t> a(size_t(M * w.k_pad));
+#pragma omp parallel for schedule(static) if (M * K > 65536)
+  for (int64_t m = 0; m < M; ++m) {
+    uint16_t* dst = a.data() + m * w.k_pad;
+    if (trans_a)
+      for (int64_t k = 0; k < K; ++k) dst[k] = float_to_bf16(A[k * lda + m]);
+    else
+      for (int64_t k = 0; k < K; ++k) dst[k] = float_to_bf16(A[m * lda + k]);
+    for (int64_t k = K; k < w.k_pad; ++k) dst[k] = 0;
+  }
+  gemm_bf16_packed(C, ldc, a.data(), w, M, alpha, beta, nullptr, isa);
+}
+
+void linear_forward_any(float* y, const float* x, const float* W, const Int8Weights* q, const Bf16Weights* h,
+                        const float* b, int64_t N, int64_t in, int64_t out) {
+  if (h == nullptr) return linear_forward_any(y, x, W, q, b, N, in, out);
+  if (h->k != in || h->n != out)
+    throw InvalidArgument("bf16 linear: weights are [" + std::to_string(h->n) + ", " + std::to_string(h->k) +
+                          "], the layer needs [" + std::to_string(out) + ", " + std::to_string(in) + "]");
+  linear_forward_bf16(y, x, *h, b, N);
+}
+
+}  // namespace bert_emotion

@@ -115,8 +115,12 @@ TEST(Bf16Gemm, GeneralProductInEveryTranspositionWithAlphaBeta) {
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
       // op(A)[m, k] and op(B)[k, n] of the stored matrices.
-      auto a = [&](int64_t m, int64_t k) { return double(round_to_bf16(ta ? A[size_t(k * M + m)] : A[size_t(m * K + k)])); };
-      auto b = [&](int64_t k, int64_t n) { return double(round_to_bf16(tb ? B[size_t(n * K + k)] : B[size_t(k * N + n)])); };
+      auto a = [&](int64_t m, int64_t k) {
+        return double(round_to_bf16(ta ? A[size_t(k * M + m)] : A[size_t(m * K + k)]));
+      };
+      auto b = [&](int64_t k, int64_t n) {
+        return double(round_to_bf16(tb ? B[size_t(n * K + k)] : B[size_t(k * N + n)]));
+      };
       std::vector<float> first;
       for (CpuIsa isa : available()) {
         std::vector<float> C = C0;
@@ -158,6 +162,5 @@ TEST(Bf16Linear, CloseToFp32WithinBf16RoundingAndLinearAnyDispatches) {
       worst = std::max(worst, err);
     }
   EXPECT_GT(worst, 0.);  // bf16 did round something: the test would notice an FP32 fallback
-  EXPECT_THROW(linear_forward_any(y.data(), x.data(), nullptr, nullptr, &w, b.data(), N, in, out + 1),
-               InvalidArgument);
+  EXPECT_THROW(linear_forward_any(y.data(), x.data(), nullptr, nullptr, &w, b.data(), N, in, out + 1), InvalidArgument);
 }

@@ -146,7 +146,7 @@ TEST(Int8Model, UnknownDtypeIsRejected) {
     set_inference_dtype(m, "int4");
     FAIL() << "no throw";
   } catch (const InvalidArgument& e) {
-    EXPECT_NE(std::string(e.what()).find("--dtype: unknown dtype 'int4'; expected f32, int8 or auto"),
+    EXPECT_NE(std::string(e.what()).find("--dtype: unknown dtype 'int4'; expected f32, bf16, int8 or auto"),
               std::string::npos)
         << e.what();
   }

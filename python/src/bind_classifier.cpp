@@ -133,7 +133,7 @@ void bind_classifier(py::module_& m) {
            py::arg("max_length") = 0, py::arg("threshold") = py::none(), py::arg("dtype") = "auto",
            "threads: OpenMP threads per call (0 = all cores); max_length: truncation (0 = the model's maximum); "
            "threshold: multi-label decision threshold for every label (None = the model's thresholds.json, else 0.5); "
-           "dtype: f32, int8 (dynamically quantized linears) or auto (the model directory's)")
+           "dtype: f32, bf16 (bf16 linears), int8 (dynamically quantized linears) or auto (the model directory's)")
       .def_property_readonly("problem_type", [](const PyClassifier& c) { return c.clf->config().problem_type; })
       .def_property_readonly("thresholds", [](const PyClassifier& c) { return c.clf->thresholds(); })
       .def_property_readonly("model_dir", [](const PyClassifier& c) { return c.model_dir; })

@@ -24,7 +24,8 @@
 // (ClassifierOptions::threshold for every label when set, else the directory's thresholds.json,
 // else 0.5; see src/data/thresholds.hpp).
 // `dtype` "int8" quantizes the linears at load (model/quantize.hpp): about 2x faster on CPUs with
-// AVX-512 VNNI, logits within a few hundredths of FP32's.
+// AVX-512 VNNI, logits within a few hundredths of FP32's; "bf16" rounds them to bf16 (vdpbf16ps on
+// CPUs with AVX-512 BF16, a widening fallback elsewhere).
 // `threads` > 0 sets the OpenMP thread count of every calling thread (0 = leave OpenMP's default).
 #pragma once
 
@@ -53,7 +54,7 @@ struct ClassifierOptions {
   size_t max_length = 0;  // 0 = the model's maximum
   int batch_size = 32;
   float threshold = -1.f;      // multi-label: one threshold for every label (< 0: thresholds.json / 0.5)
-  std::string dtype = "auto";  // f32, int8 (dynamic quantization) or auto: the directory's own
+  std::string dtype = "auto";  // f32, bf16, int8 (dynamic quantization) or auto: the directory's own
 };
 
 class Classifier {

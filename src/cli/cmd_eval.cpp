@@ -367,9 +367,10 @@ Registrar reg("eval", [](CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0, std::numeric_limits<int>::max()));
   sub->add_option("--dtype", o->dtype,
-                  "Inference dtype: f32, int8 (dynamic quantization of the linears) or auto (the model directory's)")
+                  "Inference dtype: f32, bf16 (bf16 linears, FP32 accumulation), int8 (dynamic quantization of the "
+                  "linears) or auto (the model directory's)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"f32", "int8", "auto"}));
+      ->check(CLI::IsMember({"f32", "bf16", "int8", "auto"}));
   sub->add_option("--max-length", o->max_length, "Truncate to this many tokens (0 = model max)")->capture_default_str();
   sub->add_option("--digits", o->digits, "Decimals in the classification report")
       ->capture_default_str()

@@ -404,9 +404,10 @@ Registrar reg("predict", [](CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0, std::numeric_limits<int>::max()));
   sub->add_option("--dtype", o->dtype,
-                  "Inference dtype: f32, int8 (dynamic quantization of the linears) or auto (the model directory's)")
+                  "Inference dtype: f32, bf16 (bf16 linears, FP32 accumulation), int8 (dynamic quantization of the "
+                  "linears) or auto (the model directory's)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"f32", "int8", "auto"}));
+      ->check(CLI::IsMember({"f32", "bf16", "int8", "auto"}));
   sub->add_flag("--logits", o->logits, "Also print the raw logits");
   sub->add_option("--threshold", o->threshold,
                   "Multi-label: one threshold for every label (default: the model's thresholds.json, else 0.5)")

@@ -124,9 +124,10 @@ Registrar reg("serve", [](CLI::App& app) {
       ->capture_default_str()
       ->check(AtLeast(0));
   sub->add_option("--dtype", o->dtype,
-                  "Inference dtype: f32, int8 (dynamic quantization of the linears) or auto (the model directory's)")
+                  "Inference dtype: f32, bf16 (bf16 linears, FP32 accumulation), int8 (dynamic quantization of the "
+                  "linears) or auto (the model directory's)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"f32", "int8", "auto"}));
+      ->check(CLI::IsMember({"f32", "bf16", "int8", "auto"}));
   sub->add_option("--http-workers", s.http_workers,
                   "HTTP/tokenization threads, started on demand (0 = max-concurrent-requests + 8; the 8 spare answer "
                   "429 at once)")

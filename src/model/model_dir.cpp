@@ -201,6 +201,15 @@ LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& 
     }
     attach_int8_weights(m, per_slot);
   }
+  // A bf16 directory (`quantize --dtype bf16`): its BF16 linears, widened exactly above, run in bf16.
+  const auto quantization = file.metadata().find("quantization");
+  if (!opts.owned_arena && quantization != file.metadata().end() && quantization->second == kBf16Quantization) {
+    for (const ParamInfo* p : linear_list)
+      if (const CheckpointTensor* t = entries[static_cast<size_t>(p - first)]; t == nullptr || t->dtype != Dtype::BF16)
+        throw FormatError(src + ": tensor " + p->name + " is not BF16 in a bf16 directory (metadata quantization '" +
+                          kBf16Quantization + "')");
+    quantize_linears_bf16(m);
+  }
   if (m.arena.empty() && opts.owned_arena) throw Error("load_model_dir: internal error, arena not built");
   return m;
 }

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/bf16_gemm.hpp"
 #include "kernels/int8_gemm.hpp"
 #include "model/config.hpp"
 #include "model/weights.hpp"
@@ -50,6 +51,8 @@ struct LoadedModel {
   std::string weights_dtype;              // "F32", "F16", "BF16", "mixed", or "I8" (int8 linears)
   // int8 copies of the linears that weights' *_i8 point at (model/quantize.hpp), or null: FP32.
   std::shared_ptr<const std::vector<Int8Weights>> int8;
+  // bf16 copies of the linears that weights' *_bf16 point at (--dtype bf16), or null.
+  std::shared_ptr<const std::vector<Bf16Weights>> bf16;
 };
 
 LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& opts = {});

@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 
+#include "kernels/bf16_gemm.hpp"
 #include "kernels/int8_gemm.hpp"
 #include "model/checkpoint.hpp"
 #include "model/safetensors.hpp"
@@ -19,6 +21,7 @@ namespace {
 struct LinearSlot {
   const float* W;
   const Int8Weights** q;
+  const Bf16Weights** h;
   int64_t out, in;
 };
 
@@ -26,15 +29,15 @@ std::vector<LinearSlot> linear_slots(const ModelConfig& cfg, Weights& w) {
   const int64_t C = cfg.dim, F = cfg.hidden_dim, K = cfg.num_labels();
   std::vector<LinearSlot> s;
   for (auto& L : w.layers) {
-    s.push_back({L.q_w, &L.q_i8, C, C});
-    s.push_back({L.k_w, &L.k_i8, C, C});
-    s.push_back({L.v_w, &L.v_i8, C, C});
-    s.push_back({L.o_w, &L.o_i8, C, C});
-    s.push_back({L.ff1_w, &L.ff1_i8, F, C});
-    s.push_back({L.ff2_w, &L.ff2_i8, C, F});
+    s.push_back({L.q_w, &L.q_i8, &L.q_bf16, C, C});
+    s.push_back({L.k_w, &L.k_i8, &L.k_bf16, C, C});
+    s.push_back({L.v_w, &L.v_i8, &L.v_bf16, C, C});
+    s.push_back({L.o_w, &L.o_i8, &L.o_bf16, C, C});
+    s.push_back({L.ff1_w, &L.ff1_i8, &L.ff1_bf16, F, C});
+    s.push_back({L.ff2_w, &L.ff2_i8, &L.ff2_bf16, C, F});
   }
-  s.push_back({w.pre_w, &w.pre_i8, C, C});
-  s.push_back({w.cls_w, &w.cls_i8, K, C});
+  s.push_back({w.pre_w, &w.pre_i8, &w.pre_bf16, C, C});
+  s.push_back({w.cls_w, &w.cls_i8, &w.cls_bf16, K, C});
   return s;
 }
 
@@ -62,24 +65,44 @@ void quantize_linears_int8(LoadedModel& m) {
   m.int8 = std::move(store);
 }
 
+void quantize_linears_bf16(LoadedModel& m) {
+  auto slots = linear_slots(m.config, m.weights);
+  auto store = std::make_shared<std::vector<Bf16Weights>>(slots.size());
+  for (size_t i = 0; i < slots.size(); ++i) (*store)[i] = pack_weights_bf16(slots[i].W, slots[i].out, slots[i].in);
+  for (size_t i = 0; i < slots.size(); ++i) *slots[i].h = &(*store)[i];
+  m.bf16 = std::move(store);
+}
+
+namespace {
+
+// Back to the float weights: the int8 and bf16 copies dropped (the float ones must exist).
+void drop_reduced_copies(LoadedModel& m) {
+  for (const LinearSlot& s : linear_slots(m.config, m.weights)) {
+    *s.q = nullptr;
+    *s.h = nullptr;
+  }
+  m.int8.reset();
+  m.bf16.reset();
+}
+
+}  // namespace
+
 void set_inference_dtype(LoadedModel& m, const std::string& dtype) {
   const bool int8_dir = m.int8 && m.weights.pre_w == nullptr;  // quantized on disk: no FP32 linears
   if (dtype.empty() || dtype == "auto") return;
-  if (dtype == "int8") {
-    if (!m.int8) quantize_linears_int8(m);
-    return;
-  }
-  if (dtype == "f32") {
-    if (int8_dir)
-      throw InvalidArgument("--dtype f32: " + m.dir.string() +
-                            " holds int8 weights (written by bert-emotion quantize); use --dtype int8 or auto, or "
-                            "the FP32 model it was made from");
-    return;
-  }
-  throw InvalidArgument("--dtype: unknown dtype '" + dtype + "'; expected " + kInferenceDtypes);
+  if (dtype != "int8" && dtype != "bf16" && dtype != "f32")
+    throw InvalidArgument("--dtype: unknown dtype '" + dtype + "'; expected " + kInferenceDtypes);
+  if (dtype == inference_dtype(m)) return;
+  if (int8_dir)
+    throw InvalidArgument("--dtype " + dtype + ": " + m.dir.string() +
+                          " holds int8 weights (written by bert-emotion quantize); use --dtype int8 or auto, or "
+                          "the FP32 model it was made from");
+  drop_reduced_copies(m);
+  if (dtype == "int8") quantize_linears_int8(m);
+  else if (dtype == "bf16") quantize_linears_bf16(m);
 }
 
-std::string inference_dtype(const LoadedModel& m) { return m.int8 ? "int8" : "f32"; }
+std::string inference_dtype(const LoadedModel& m) { return m.int8 ? "int8" : m.bf16 ? "bf16" : "f32"; }
 
 std::vector<const ParamInfo*> linear_weight_params(const ModelConfig& cfg, const ParamLayout& layout) {
   // Views whose "pointers" are the layout's entries themselves: linear_slots then names the entries.
@@ -111,38 +134,31 @@ void attach_int8_weights(LoadedModel& m,
   m.int8 = std::move(store);
 }
 
-void save_int8_model_dir(const LoadedModel& m, const std::filesystem::path& out) {
+namespace {
+
+// Writes `m` to `out` as a quantized directory: every parameter F32 from the loaded views except the
+// linears' weights, whose tensors `linear_tensors(slot, param, W)` appends; config.json and the
+// tokenizer files copied from m.dir. Built beside `out` and renamed into place.
+void write_quantized_dir(
+    const LoadedModel& m, const std::filesystem::path& out, const std::string& quantization,
+    const std::function<void(const LinearSlot&, const ParamInfo&, std::vector<TensorToWrite>&)>& linear_tensors) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec)))
     throw InvalidArgument("--out " + out.string() + " exists and is not an empty directory: choose another");
   if (m.int8 && m.weights.pre_w == nullptr) throw InvalidArgument(m.dir.string() + " is already an int8 directory");
-  // The tensors: every parameter F32 from the loaded views, the linears' weights I8 + scales.
   Weights w = m.weights;
   const auto slots = linear_slots(m.config, w);
   const std::vector<const float*> data = param_pointers(m.weights);
-  if (data.size() != m.layout.params().size()) throw Error("save_int8_model_dir: views do not match the layout");
+  if (data.size() != m.layout.params().size()) throw Error("write_quantized_dir: views do not match the layout");
   const std::vector<const ParamInfo*> linear = linear_weight_params(m.config, m.layout);
-  std::vector<std::vector<int8_t>> q(slots.size());
-  std::vector<std::vector<float>> scales(slots.size());
-  for (size_t i = 0; i < slots.size(); ++i) {
-    q[i].resize(size_t(slots[i].out * slots[i].in));
-    scales[i].resize(size_t(slots[i].out));
-    quantize_per_channel_int8(slots[i].W, slots[i].out, slots[i].in, q[i].data(), scales[i].data());
-  }
   std::vector<TensorToWrite> tensors;
   const auto& params = m.layout.params();
   for (size_t i = 0; i < params.size(); ++i) {
     const ParamInfo& p = params[i];
     const auto it = std::find(linear.begin(), linear.end(), &p);
-    if (it == linear.end()) {
-      tensors.push_back({p.name, Dtype::F32, p.shape, data[i], p.numel * sizeof(float)});
-      continue;
-    }
-    const size_t s = size_t(it - linear.begin());
-    tensors.push_back({p.name, Dtype::I8, p.shape, q[s].data(), q[s].size()});
-    tensors.push_back(
-        {p.name + "_scale", Dtype::F32, {p.shape.at(0)}, scales[s].data(), scales[s].size() * sizeof(float)});
+    if (it == linear.end()) tensors.push_back({p.name, Dtype::F32, p.shape, data[i], p.numel * sizeof(float)});
+    else linear_tensors(slots[size_t(it - linear.begin())], p, tensors);
   }
   // Built beside `out`, then renamed into place.
   const fs::path target = fs::absolute(out).lexically_normal();
@@ -152,7 +168,7 @@ void save_int8_model_dir(const LoadedModel& m, const std::filesystem::path& out)
   try {
     fs::create_directories(fresh);
     write_safetensors(fresh / "model.safetensors", std::move(tensors),
-                      {{"format", "pt"}, {"quantization", "int8 dynamic, per-channel symmetric weights"}});
+                      {{"format", "pt"}, {"quantization", quantization}});
     write_file_atomic(fresh / "config.json", read_file(m.dir / "config.json"));
     for (const auto& name : tokenizer_file_names())
       if (fs::exists(m.dir / name)) write_file_atomic(fresh / name, read_file(m.dir / name));
@@ -166,6 +182,34 @@ void save_int8_model_dir(const LoadedModel& m, const std::filesystem::path& out)
     fs::remove_all(fresh, ec);
     throw;
   }
+}
+
+}  // namespace
+
+void save_int8_model_dir(const LoadedModel& m, const std::filesystem::path& out) {
+  // The tensors of a linear: I8 [out, in] and F32 scales [out].
+  std::deque<std::vector<int8_t>> q;
+  std::deque<std::vector<float>> scales;
+  write_quantized_dir(
+      m, out, "int8 dynamic, per-channel symmetric weights",
+      [&](const LinearSlot& s, const ParamInfo& p, std::vector<TensorToWrite>& tensors) {
+        auto& qs = q.emplace_back(size_t(s.out * s.in));
+        auto& ss = scales.emplace_back(size_t(s.out));
+        quantize_per_channel_int8(s.W, s.out, s.in, qs.data(), ss.data());
+        tensors.push_back({p.name, Dtype::I8, p.shape, qs.data(), qs.size()});
+        tensors.push_back({p.name + "_scale", Dtype::F32, {p.shape.at(0)}, ss.data(), ss.size() * sizeof(float)});
+      });
+}
+
+void save_bf16_model_dir(const LoadedModel& m, const std::filesystem::path& out) {
+  // The tensor of a linear: BF16 [out, in], rounded to nearest even.
+  std::deque<std::vector<uint16_t>> h;
+  write_quantized_dir(m, out, kBf16Quantization,
+                      [&](const LinearSlot& s, const ParamInfo& p, std::vector<TensorToWrite>& tensors) {
+                        auto& hs = h.emplace_back(size_t(s.out * s.in));
+                        for (size_t k = 0; k < hs.size(); ++k) hs[k] = float_to_bf16(s.W[k]);
+                        tensors.push_back({p.name, Dtype::BF16, p.shape, hs.data(), hs.size() * sizeof(uint16_t)});
+                      });
 }
 
 }  // namespace bert_emotion

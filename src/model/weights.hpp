@@ -20,8 +20,9 @@
 // ..., bert.pooler.dense (the head's dense), classifier. RoBERTa: roberta.* without a pooler,
 // classifier.dense and classifier.out_proj.
 //
-// Inference may run a linear in int8 (--dtype int8, model/quantize.hpp): its `*_i8` pointer is then
-// set, and the forward uses it instead of the float weight (which may then be null).
+// Inference may run a linear in int8 or bf16 (--dtype int8|bf16, model/quantize.hpp): its `*_i8` or
+// `*_bf16` pointer is then set, and the forward uses it instead of the float weight (which may then
+// be null for int8).
 //
 // Linear weights keep PyTorch's [out, in] layout: y = x W^T + b; nothing is transposed on load or
 // save. `Weights` is a set of pointers, one per tensor, into an arena (training: owned floats) or
@@ -45,6 +46,7 @@
 namespace bert_emotion {
 
 struct Int8Weights;  // kernels/int8_gemm.hpp
+struct Bf16Weights;  // kernels/bf16_gemm.hpp
 
 struct ParamInfo {
   std::string name;  // canonical checkpoint name (with the family's prefix, "distilbert.")
@@ -66,35 +68,38 @@ struct LayerWeights {
   float *ln2_w, *ln2_b;                                                                  // output_layer_norm
   const Int8Weights *q_i8 = nullptr, *k_i8 = nullptr, *v_i8 = nullptr, *o_i8 = nullptr;  // int8 copies, or null
   const Int8Weights *ff1_i8 = nullptr, *ff2_i8 = nullptr;
+  const Bf16Weights *q_bf16 = nullptr, *k_bf16 = nullptr, *v_bf16 = nullptr, *o_bf16 = nullptr;  // bf16 copies
+  const Bf16Weights *ff1_bf16 = nullptr, *ff2_bf16 = nullptr;
 };
 
 struct Weights {
   float *word_emb, *pos_emb, *emb_ln_w, *emb_ln_b;
-  float* type_emb = nullptr;  // [type_vocab_size, C]; null for DistilBERT
+  float *type_emb = nullptr;  // [type_vocab_size, C]; null for DistilBERT
   std::vector<LayerWeights> layers;
   // The head's dense (pre_classifier, bert.pooler.dense, classifier.dense) and the classifier
   // (classifier, classifier.out_proj).
   float *pre_w, *pre_b, *cls_w, *cls_b;
   const Int8Weights *pre_i8 = nullptr, *cls_i8 = nullptr;
+  const Bf16Weights *pre_bf16 = nullptr, *cls_bf16 = nullptr;
 };
 
 class ParamLayout {
  public:
-  explicit ParamLayout(const ModelConfig& cfg);
+  explicit ParamLayout(const ModelConfig &cfg);
 
-  const std::vector<ParamInfo>& params() const { return params_; }
+  const std::vector<ParamInfo> &params() const { return params_; }
   size_t size() const { return size_; }  // total floats
   // Throws std::out_of_range naming the tensor if absent.
-  const ParamInfo& find(const std::string& name) const;
-  const ParamInfo* try_find(const std::string& name) const;
+  const ParamInfo &find(const std::string &name) const;
+  const ParamInfo *try_find(const std::string &name) const;
   // Views into an arena of size() floats laid out by this layout.
-  Weights bind(float* arena) const;
+  Weights bind(float *arena) const;
   // Views located one tensor at a time (e.g. straight into an mmap'ed F32 file).
-  Weights bind(const std::function<float*(const ParamInfo&)>& locate) const;
+  Weights bind(const std::function<float *(const ParamInfo &)> &locate) const;
 
   // The word / position embedding tables' entries (what init and loading treat specially).
-  const ParamInfo& word_embeddings() const { return params_.at(0); }
-  const ParamInfo& position_embeddings() const { return params_.at(1); }
+  const ParamInfo &word_embeddings() const { return params_.at(0); }
+  const ParamInfo &position_embeddings() const { return params_.at(1); }
 
  private:
   std::vector<ParamInfo> params_;

@@ -196,16 +196,15 @@ TEST(Bf16Quantize, RefusalsAreClear) {
   const CliResult bf = run_cli({"predict", "--model", i8.string(), "--dtype", "bf16", "hello"});
   EXPECT_NE(bf.exit_code, 0);
   EXPECT_NE(bf.err.find("holds int8 weights"), std::string::npos) << bf.err;
-  const CliResult bad = run_cli({"quantize", "--model", (Env::root / "tiny").string(), "--out",
-                                 (Env::root / "fp8").string(), "--dtype", "fp8"});
+  const CliResult bad = run_cli(
+      {"quantize", "--model", (Env::root / "tiny").string(), "--out", (Env::root / "fp8").string(), "--dtype", "fp8"});
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
   EXPECT_FALSE(fs::exists(Env::root / "fp8"));
   // A bf16 directory still runs in FP32 on request (its weights are bf16 values).
   const fs::path bfdir = Env::root / "tiny-bf16-f32";
-  ASSERT_EQ(
-      run_cli({"quantize", "--model", (Env::root / "tiny").string(), "--out", bfdir.string(), "--dtype", "bf16"})
-          .exit_code,
-      0);
+  ASSERT_EQ(run_cli({"quantize", "--model", (Env::root / "tiny").string(), "--out", bfdir.string(), "--dtype", "bf16"})
+                .exit_code,
+            0);
   const CliResult f32 = run_cli({"predict", "--model", bfdir.string(), "--dtype", "f32", "hello"});
   EXPECT_EQ(f32.exit_code, 0) << f32.err;
 }

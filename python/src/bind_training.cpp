@@ -106,6 +106,7 @@ const std::map<std::string, Setter<TrainArgs>>& train_setters() {
     alias({"warmup_ratio"}, option(&TrainOptions::warmup_ratio));
     alias({"max_seq_length"}, option(&TrainOptions::max_seq_length));
     alias({"logging_steps"}, option(&TrainOptions::logging_steps));
+    alias({"bf16"}, option(&TrainOptions::bf16));
     alias({"no_shuffle"}, [](TrainArgs& a, const py::handle& v) { a.o.shuffle = !v.cast<bool>(); });
     alias({"order"}, [](TrainArgs& a, const py::handle& v) { a.o.order_file = path_string(v); });
     alias({"dropout"}, [](TrainArgs& a, const py::handle& v) {  // "on"/"off", or a bool

@@ -146,6 +146,9 @@ Registrar reg("train", [](CLI::App& app) {
   sub->add_option("--logging-steps,--logging_steps", o.logging_steps, "Log the mean training loss every N steps")
       ->capture_default_str();
   sub->add_flag("--no-shuffle", c->no_shuffle, "Keep the dataset order every epoch");
+  sub->add_flag("--bf16", o.bf16,
+                "Mixed precision as torch.autocast(\"cpu\", torch.bfloat16): linears' products on bf16 operands "
+                "(FP32 sums, master weights, AdamW, loss, LayerNorm)");
   sub->add_option("--order", c->order, "Replay an example order: one line per epoch of 0-based indices");
   sub->add_option("--dropout", c->dropout, "Dropout as configured in config.json (on) or disabled (off)")
       ->check(CLI::IsMember({"on", "off"}))

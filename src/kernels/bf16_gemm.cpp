@@ -1,6 +1,7 @@
 // bf16_gemm.cpp — rounding, packing, the scalar reference kernel and the dispatch of bf16_gemm.hpp.
 #include "kernels/bf16_gemm.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -71,6 +72,8 @@ Scratch& scratch() {
   return s;
 }
 
+thread_local bool autocast_bf16 = false;
+
 }  // namespace
 
 Bf16Weights pack_weights_bf16(const float* W, int64_t out, int64_t in) {
@@ -130,17 +133,27 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
   const Bf16Weights w = trans_b ? pack(N, K, [&](int64_t n, int64_t k) { return float_to_bf16(B[n * ldb + k]); })
                                 : pack(N, K, [&](int64_t n, int64_t k) { return float_to_bf16(B[k * ldb + n]); });
   std::vector<uint16_t> a(size_t(M * w.k_pad));
+  constexpr int64_t kRows = 16;  // op(A) rows per task: a transposed A is read a cache line per k
+  const int64_t tiles = (M + kRows - 1) / kRows;
 #pragma omp parallel for schedule(static) if (M * K > 65536)
-  for (int64_t m = 0; m < M; ++m) {
-    uint16_t* dst = a.data() + m * w.k_pad;
-    if (trans_a)
-      for (int64_t k = 0; k < K; ++k) dst[k] = float_to_bf16(A[k * lda + m]);
-    else
-      for (int64_t k = 0; k < K; ++k) dst[k] = float_to_bf16(A[m * lda + k]);
-    for (int64_t k = K; k < w.k_pad; ++k) dst[k] = 0;
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t m0 = t * kRows, m1 = std::min(M, m0 + kRows);
+    if (trans_a) {
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t m = m0; m < m1; ++m) a[size_t(m * w.k_pad + k)] = float_to_bf16(A[k * lda + m]);
+    } else {
+      for (int64_t m = m0; m < m1; ++m)
+        for (int64_t k = 0; k < K; ++k) a[size_t(m * w.k_pad + k)] = float_to_bf16(A[m * lda + k]);
+    }
+    for (int64_t m = m0; m < m1; ++m)
+      for (int64_t k = K; k < w.k_pad; ++k) a[size_t(m * w.k_pad + k)] = 0;
   }
   gemm_bf16_packed(C, ldc, a.data(), w, M, alpha, beta, nullptr, isa);
 }
+
+Bf16AutocastScope::Bf16AutocastScope(bool enabled) : previous_(autocast_bf16) { autocast_bf16 = enabled; }
+Bf16AutocastScope::~Bf16AutocastScope() { autocast_bf16 = previous_; }
+bool bf16_autocast_enabled() { return autocast_bf16; }
 
 void linear_forward_any(float* y, const float* x, const float* W, const Int8Weights* q, const Bf16Weights* h,
                         const float* b, int64_t N, int64_t in, int64_t out) {

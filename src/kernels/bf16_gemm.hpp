@@ -77,6 +77,22 @@ void linear_forward_bf16(float* y, const float* x, const Bf16Weights& w, const f
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                const float* B, int64_t ldb, float beta, float* C, int64_t ldc, CpuIsa isa = active_cpu_isa());
 
+// What torch.autocast("cpu", torch.bfloat16) does to nn.Linear, for the calling thread while a scope
+// lives: linear_forward and linear_backward (kernels/layers.hpp; forward, dx and dW products) run
+// gemm_bf16 on bf16-rounded operands with FP32 outputs. Training's --bf16 (train/trainer.hpp).
+//   { Bf16AutocastScope autocast(opts.bf16); ... forward, backward ... }
+class Bf16AutocastScope {
+ public:
+  explicit Bf16AutocastScope(bool enabled);
+  ~Bf16AutocastScope();
+  Bf16AutocastScope(const Bf16AutocastScope&) = delete;
+  Bf16AutocastScope& operator=(const Bf16AutocastScope&) = delete;
+
+ private:
+  bool previous_;
+};
+bool bf16_autocast_enabled();
+
 // The model forward's linear: int8 when `q` is set, bf16 when `h` is, else FP32 linear_forward with
 // W [out, in].
 void linear_forward_any(float* y, const float* x, const float* W, const Int8Weights* q, const Bf16Weights* h,

@@ -17,6 +17,7 @@
 #include "data/metrics.hpp"
 #include "data/multilabel_metrics.hpp"
 #include "dist/communicator.hpp"
+#include "kernels/bf16_gemm.hpp"
 #include "model/encoder.hpp"
 #include "train/best_model.hpp"
 #include "train/checkpoint.hpp"
@@ -149,7 +150,8 @@ nlohmann::json training_args_json(const TrainOptions& o) {
           {"problem_type", o.problem_type},
           {"threshold", o.threshold},
           {"tune_thresholds", o.tune_thresholds},
-          {"threads", o.threads}};
+          {"threads", o.threads},
+          {"bf16", o.bf16}};
 }
 
 std::vector<std::vector<int64_t>> read_order_file(const fs::path& path, size_t n, int64_t epochs) {
@@ -302,6 +304,7 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     T_max = std::max(T_max, len);
   }
   if (opts.threads > 0) omp_set_num_threads(opts.threads);
+  const Bf16AutocastScope autocast(opts.bf16);
 
   // ---- run geometry (Trainer semantics): a step consumes B examples on each of the R ranks ----
   dist::Communicator& comm = dist::world();

@@ -114,7 +114,11 @@ struct TrainOptions {
   std::vector<float> class_weight_values;
   // After training, predict the test split and write predict_results.txt (run_classification.py).
   bool do_predict = false;
-  int threads = 0;                  // OpenMP threads (0 = leave as is)
+  int threads = 0;  // OpenMP threads (0 = leave as is)
+  // --bf16: torch.autocast("cpu", torch.bfloat16) over training and evaluation, as the Trainer's
+  // bf16=True: every linear's products (forward, dx, dW) on bf16-rounded operands with FP32 sums and
+  // outputs (kernels/bf16_gemm.hpp); FP32 master weights, AdamW, loss, softmax, LayerNorm.
+  bool bf16 = false;
   int64_t weight_check_steps = 50;  // under mpirun: compare the ranks' weights every N steps
   bool quiet = false;               // no progress output
   bool plots = true;                // loss_curve.svg / eval_metrics.svg

@@ -1,6 +1,7 @@
 // DistilBERT forward / training-step timings on a random base-size model (distilbert-base-cased
 // shape, 65.8 M parameters): batch-1 latency at 27 tokens (a typical tweet) and a batch-4
-// training step (forward + CE + backward; the optimizer is the trainer's) at 35 tokens per row.
+// training step (forward + CE + backward; the optimizer is the trainer's) at 35 tokens per row, in
+// FP32 and under --bf16 (BM_TrainStepBf16).
 // Run with OMP_WAIT_POLICY=PASSIVE on a shared machine; compare with ../shared/reference/bench.py.
 //   build/bench/model_bench --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "kernels/bf16_gemm.hpp"
 #include "model/config.hpp"
 #include "model/encoder.hpp"
 #include "model/init.hpp"
@@ -80,7 +82,14 @@ void BM_TrainStep(benchmark::State& state) {
     benchmark::DoNotOptimize(m.grads.data());
   }
 }
-BENCHMARK(BM_TrainStep)->Args({4, 35})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_TrainStep)->Args({4, 35})->Args({32, 40})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The same step under --bf16 (kernels/bf16_gemm.hpp: every linear's products on bf16 operands).
+void BM_TrainStepBf16(benchmark::State& state) {
+  const Bf16AutocastScope autocast(true);
+  BM_TrainStep(state);
+}
+BENCHMARK(BM_TrainStepBf16)->Args({4, 35})->Args({32, 40})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

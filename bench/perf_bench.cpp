@@ -1,7 +1,7 @@
 // perf_bench.cpp — training-step, evaluation and model-load timings for bench/run.sh, measured the
 // way ../shared/reference/bench.py measures PyTorch so the two compare line by line.
 //
-//   perf_bench train --model DIR [--steps 40] [--warmup 3] [--seed 0] [--threads 2]
+//   perf_bench train --model DIR [--steps 40] [--warmup 3] [--seed 0] [--threads 2] [--bf16]
 //   perf_bench eval  --model DIR [--batch 4] [--threads 2]
 //   perf_bench load  --model DIR [--iters 5]
 //   perf_bench lengths --model DIR            (token counts of the test tweets: the ORT peer's input)
@@ -12,7 +12,8 @@
 //         (true token counts from the model's tokenizer), random ids as bench.py draws them.
 //         Reports the median step and bench.py's two projections of the 3-epoch recipe
 //         (2445 steps): mean step x steps, and a least-squares fit a + b * padded_len applied
-//         to a simulated 3-epoch shuffle of the real lengths.
+//         to a simulated 3-epoch shuffle of the real lengths. --bf16: the step as `train --bf16`
+//         runs it (kernels/bf16_gemm.hpp; bench.py train --bf16 is the peer).
 // eval  : evaluate_tokenized on the 374 validation tweets (the trainer's per-epoch evaluation).
 // load  : load_model_dir (F32 tensors mmap'ed) + the first touch of every weight page, median.
 // Prints one JSON line; peak_rss_mb is getrusage's ru_maxrss.
@@ -28,6 +29,8 @@
 #include "bench_common.hpp"
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
+#include "kernels/bf16_gemm.hpp"
+#include "kernels/cpu_isa.hpp"
 #include "model/encoder.hpp"
 #include "model/init.hpp"
 #include "model/model_dir.hpp"
@@ -208,10 +211,12 @@ int main(int argc, char** argv) {
   const std::string what = argv[1];
   std::string model, data = std::string(SHARED_DIR) + "/data/tweeteval/datasets/emotion";
   int steps = 40, warmup = 3, threads = 2, batch = 4, iters = 5;
+  bool bf16 = false;
   uint64_t seed = 0;
   bench::Options opts;
   opts.value("--model", model).value("--data", data).value("--steps", steps).value("--warmup", warmup);
   opts.value("--threads", threads).value("--batch", batch).value("--iters", iters).value("--seed", seed);
+  opts.flag("--bf16", bf16);
   if (!opts.parse(argc, argv)) return 2;
   if (model.empty()) {
     std::cerr << "--model is required\n";
@@ -227,6 +232,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     nlohmann::json out;
+    const Bf16AutocastScope autocast(bf16);
     if (what == "train") out = bench_train(model, data, steps, warmup, seed);
     else if (what == "eval") out = bench_eval(model, data, batch);
     else if (what == "load") out = bench_load(model, iters);
@@ -235,6 +241,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     out["threads"] = threads;
+    if (bf16) out["precision"] = std::string("bf16 autocast, ") + cpu_isa_name(active_cpu_isa());
     out["peak_rss_mb"] = bench::peak_rss_mb();
     std::cout << out.dump() << std::endl;
   } catch (const std::exception& e) {

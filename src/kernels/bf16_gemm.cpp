@@ -35,12 +35,19 @@ Bf16Weights pack(int64_t n, int64_t k, At at) {
 #pragma omp parallel for schedule(static) if (n * k > 65536)
   for (int64_t b = 0; b < blocks; ++b) {
     uint16_t* dst = w.packed.data() + b * pairs * kBlock * kPair;
-    for (int64_t p = 0; p < pairs; ++p)
+    const bool full_block = (b + 1) * kBlock <= n;
+    for (int64_t p = 0; p < pairs; ++p, dst += kBlock * kPair) {
+      if (full_block && p * kPair + 1 < k) {  // the interior: no bounds checks, so it vectorises
+        for (int64_t c = 0; c < kBlock; ++c)
+          for (int64_t j = 0; j < kPair; ++j) dst[c * kPair + j] = at(b * kBlock + c, p * kPair + j);
+        continue;
+      }
       for (int64_t c = 0; c < kBlock; ++c)
         for (int64_t j = 0; j < kPair; ++j) {
           const int64_t row = b * kBlock + c, col = p * kPair + j;
-          *dst++ = row < n && col < k ? at(row, col) : uint16_t{0};
+          dst[c * kPair + j] = row < n && col < k ? at(row, col) : uint16_t{0};
         }
+    }
   }
   return w;
 }

@@ -111,9 +111,10 @@ TEST(Bf16Train, TrajectoryMatchesTorchAutocast) {
     worst_fp_tensor = std::max(worst_fp_tensor, std::sqrt(num_fp / den));
     EXPECT_LE(std::sqrt(num), kWeightRel * std::sqrt(den)) << p.name;
   }
-  std::printf("bf16 vs torch autocast over 20 steps: worst rel loss %.2e, |grad norm| %.2e, rel tensor (L2) %.2e "
-              "(our FP32 run vs torch autocast: tensor %.2e; |bf16 - FP32 loss| %.2e)\n",
-              worst_loss, worst_norm, worst_tensor, worst_fp_tensor, fp_vs_bf);
+  std::printf(
+      "bf16 vs torch autocast over 20 steps: worst rel loss %.2e, |grad norm| %.2e, rel tensor (L2) %.2e "
+      "(our FP32 run vs torch autocast: tensor %.2e; |bf16 - FP32 loss| %.2e)\n",
+      worst_loss, worst_norm, worst_tensor, worst_fp_tensor, fp_vs_bf);
 }
 
 TEST(Bf16Train, CliTrainsBitIdenticallyOnEveryInstructionSetPath) {
@@ -134,11 +135,32 @@ TEST(Bf16Train, CliTrainsBitIdenticallyOnEveryInstructionSetPath) {
     }
     const fs::path out = root / cpu_isa_name(isa);
     ::setenv("BERT_EMOTION_MAX_CPU_ISA", cpu_isa_name(isa), 1);
-    const CliResult r =
-        run_cli({"train", "--model", (root / "tiny").string(), "--data", (root / "data").string(), "--output-dir",
-                 out.string(), "--bf16", "--num-train-epochs", "2", "--per-device-train-batch-size", "3",
-                 "--learning-rate", "1e-3", "--logging-steps", "1", "--threads", "1", "--eval-split", "none",
-                 "--test-split", "none", "--save-strategy", "no", "--dropout", "off"});
+    const CliResult r = run_cli({"train",
+                                 "--model",
+                                 (root / "tiny").string(),
+                                 "--data",
+                                 (root / "data").string(),
+                                 "--output-dir",
+                                 out.string(),
+                                 "--bf16",
+                                 "--num-train-epochs",
+                                 "2",
+                                 "--per-device-train-batch-size",
+                                 "3",
+                                 "--learning-rate",
+                                 "1e-3",
+                                 "--logging-steps",
+                                 "1",
+                                 "--threads",
+                                 "1",
+                                 "--eval-split",
+                                 "none",
+                                 "--test-split",
+                                 "none",
+                                 "--save-strategy",
+                                 "no",
+                                 "--dropout",
+                                 "off"});
     ::unsetenv("BERT_EMOTION_MAX_CPU_ISA");
     ASSERT_EQ(r.exit_code, 0) << cpu_isa_name(isa) << ": " << r.err;
     const std::string weights = read_file(out / "model.safetensors");

@@ -19,18 +19,18 @@ constexpr int64_t kPair = 2;    // k values per FP32 lane
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-// Packs the n x k operand whose (row, col) element `at` gives as bf16 bits.
+// Packs the n x k operand whose (row, col) element `at` gives as bf16 bits into w, reusing its
+// memory when large enough (the per-call packing of training's products must not page-fault).
 template <class At>
-Bf16Weights pack(int64_t n, int64_t k, At at) {
+void pack_into(Bf16Weights& w, int64_t n, int64_t k, At at) {
   if (n <= 0 || k <= 0)
     throw InvalidArgument("bf16 weights: shape [" + std::to_string(n) + ", " + std::to_string(k) +
                           "] must be positive");
-  Bf16Weights w;
   w.n = n;
   w.k = k;
   w.n_pad = round_up(n, kBlock);
   w.k_pad = round_up(k, kPair);
-  w.packed.resize(size_t(w.n_pad * w.k_pad));
+  if (w.packed.size() < size_t(w.n_pad * w.k_pad)) w.packed.resize(size_t(w.n_pad * w.k_pad));
   const int64_t blocks = w.n_pad / kBlock, pairs = w.k_pad / kPair;
 #pragma omp parallel for schedule(static) if (n * k > 65536)
   for (int64_t b = 0; b < blocks; ++b) {
@@ -49,6 +49,12 @@ Bf16Weights pack(int64_t n, int64_t k, At at) {
         }
     }
   }
+}
+
+template <class At>
+Bf16Weights pack(int64_t n, int64_t k, At at) {
+  Bf16Weights w;
+  pack_into(w, n, k, at);
   return w;
 }
 
@@ -72,7 +78,9 @@ void gemm_scalar(float* C, int64_t ldc, const uint16_t* a, const Bf16Weights& w,
 
 // The calling thread's buffers, grown on demand (the Classifier runs batches on many threads).
 struct Scratch {
-  std::vector<uint16_t> a;
+  std::vector<uint16_t> a;        // linear_forward_bf16's rows
+  std::vector<uint16_t> product;  // gemm_bf16's left operand
+  Bf16Weights w;                  // gemm_bf16's / linear_forward_autocast's right operand
 };
 Scratch& scratch() {
   thread_local Scratch s;
@@ -137,9 +145,12 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
     return;
   }
   // op(B)^T [N, K] is the packed operand; op(A) [M, K] the rows.
-  const Bf16Weights w = trans_b ? pack(N, K, [&](int64_t n, int64_t k) { return float_to_bf16(B[n * ldb + k]); })
-                                : pack(N, K, [&](int64_t n, int64_t k) { return float_to_bf16(B[k * ldb + n]); });
-  std::vector<uint16_t> a(size_t(M * w.k_pad));
+  Scratch& s = scratch();
+  Bf16Weights& w = s.w;
+  if (trans_b) pack_into(w, N, K, [&](int64_t n, int64_t k) { return float_to_bf16(B[n * ldb + k]); });
+  else pack_into(w, N, K, [&](int64_t n, int64_t k) { return float_to_bf16(B[k * ldb + n]); });
+  std::vector<uint16_t>& a = s.product;
+  if (a.size() < size_t(M * w.k_pad)) a.resize(size_t(M * w.k_pad));
   constexpr int64_t kRows = 16;  // op(A) rows per task: a transposed A is read a cache line per k
   const int64_t tiles = (M + kRows - 1) / kRows;
 #pragma omp parallel for schedule(static) if (M * K > 65536)
@@ -156,6 +167,14 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
       for (int64_t k = K; k < w.k_pad; ++k) a[size_t(m * w.k_pad + k)] = 0;
   }
   gemm_bf16_packed(C, ldc, a.data(), w, M, alpha, beta, nullptr, isa);
+}
+
+void linear_forward_autocast(float* y, const float* x, const float* W, const float* b, int64_t N, int64_t in,
+                             int64_t out) {
+  if (N <= 0) return;
+  Bf16Weights& w = scratch().w;
+  pack_into(w, out, in, [&](int64_t o, int64_t k) { return float_to_bf16(W[o * in + k]); });
+  linear_forward_bf16(y, x, w, b, N);
 }
 
 Bf16AutocastScope::Bf16AutocastScope(bool enabled) : previous_(autocast_bf16) { autocast_bf16 = enabled; }

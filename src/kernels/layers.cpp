@@ -41,7 +41,7 @@ void transpose(float* dst, const float* src, int64_t M, int64_t N) {
 
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t N, int64_t in, int64_t out) {
   if (bf16_autocast_enabled()) {  // --bf16 training: bf16 operands, FP32 sums and output
-    if (N > 0) linear_forward_bf16(y, x, pack_weights_bf16(W, out, in), b, N);
+    linear_forward_autocast(y, x, W, b, N, in, out);
     return;
   }
   // y[N,out] = b + x[N,in] W[out,in]^T, as torch's addmm: the bias is written first and the product

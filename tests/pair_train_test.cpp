@@ -130,9 +130,10 @@ TEST(PairTraining, RunOnCsvPairsMatchesPyTorchReference) {
   lo.owned_arena = true;
   const LoadedModel saved = load_model_dir(tmp.path / "out", lo);
   const RunDeviation dev = expect_matches_reference_run(r, saved.layout, saved.arena.data(), kTraj / "ref");
-  std::printf("sentence pairs, max relative deviation from PyTorch over 50 steps: loss %.2e, grad norm %.2e, "
-              "final tensor (L2) %.2e\n",
-              dev.loss, dev.grad_norm, dev.tensor);
+  std::printf(
+      "sentence pairs, max relative deviation from PyTorch over 50 steps: loss %.2e, grad norm %.2e, "
+      "final tensor (L2) %.2e\n",
+      dev.loss, dev.grad_norm, dev.tensor);
 
   // The token-type rows learned: type 1 moved from its initial value as far as the reference's did.
   const LoadedModel init = load_model_dir(kTraj / "init", lo);
@@ -219,12 +220,21 @@ TEST(PairTrainingCli, TrainThenEvalPairsGiveTheReferenceLoss) {
   const std::string val = (kTraj / "data" / "val.jsonl").string();
   const std::string out = (tmp.path / "out").string();
   const std::vector<std::string> recipe = {
-      "--learning-rate", "1e-3",       "--warmup-steps",     "5",      "--weight-decay",    "0.01",
-      "--max-grad-norm", "0.45",       "--batch-size",       "4",      "--eval-batch-size", "8",
-      "--epochs",        "5",          "--dropout",          "off",    "--order",           (kTraj / "order.txt").string(),
-      "--save-strategy", "no",         "--threads",          "1",      "--no-plots",        "--quiet"};
-  std::vector<std::string> args = {"train", "--model", (kTraj / "init").string(), "--data", (tmp.path / "train.tsv").string(),
-                                   "--validation-file", val, "--text-pair-column", "text_pair", "--output-dir", out};
+      "--learning-rate", "1e-3", "--warmup-steps", "5",   "--weight-decay",    "0.01",
+      "--max-grad-norm", "0.45", "--batch-size",   "4",   "--eval-batch-size", "8",
+      "--epochs",        "5",    "--dropout",      "off", "--order",           (kTraj / "order.txt").string(),
+      "--save-strategy", "no",   "--threads",      "1",   "--no-plots",        "--quiet"};
+  std::vector<std::string> args = {"train",
+                                   "--model",
+                                   (kTraj / "init").string(),
+                                   "--data",
+                                   (tmp.path / "train.tsv").string(),
+                                   "--validation-file",
+                                   val,
+                                   "--text-pair-column",
+                                   "text_pair",
+                                   "--output-dir",
+                                   out};
   args.insert(args.end(), recipe.begin(), recipe.end());
   CliResult r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -250,8 +260,18 @@ TEST(PairTrainingCli, TrainThenEvalPairsGiveTheReferenceLoss) {
   EXPECT_EQ(ev.at("eval_samples"), 12);
   EXPECT_NEAR(ev.at("eval_loss").get<double>(), ref_loss, 1e-4 * ref_loss);
   // A pair column the training file lacks: exit 3 naming the file and the column; nothing saved.
-  args = {"train", "--model", (kTraj / "init").string(), "--data", (tmp.path / "train.tsv").string(), "--eval-split",
-          "none", "--text-pair-column", "hypothesis", "--output-dir", (tmp.path / "bad").string(), "--quiet"};
+  args = {"train",
+          "--model",
+          (kTraj / "init").string(),
+          "--data",
+          (tmp.path / "train.tsv").string(),
+          "--eval-split",
+          "none",
+          "--text-pair-column",
+          "hypothesis",
+          "--output-dir",
+          (tmp.path / "bad").string(),
+          "--quiet"};
   r = run_cli(args);
   EXPECT_EQ(r.exit_code, 3) << r.err;  // malformed input
   EXPECT_NE(r.err.find("train.tsv"), std::string::npos) << r.err;

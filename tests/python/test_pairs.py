@@ -6,6 +6,7 @@ types matter, the logits with every type 0). Classifier.classify(texts, text_pai
 text_pair) and the pipeline's {"text", "text_pair"} inputs must all give the typed logits.
 tests/fixtures/pairs/bert_traj (tools/make_pair_train_fixture.sh): train.py's 50-step run on CSV/JSONL
 pairs; train(..., text_pair_column=...) must end at its final evaluation loss.
+tests/fixtures/pairs/roberta (tools/make_roberta_pair_fixture.sh): RoBERTa pairs and their reference logits.
 """
 
 import json
@@ -73,6 +74,27 @@ def test_logits_and_pipeline_pass_token_types(pair_fixture):
     best = bert_emotion.pipeline("text-classification", model=clf)({"text": a[3], "text_pair": b[3]})
     assert best["label"] == clf.labels[int(np.argmax(ref["logits"][3]))]
     assert best["score"] == pytest.approx(float(softmax(ref["logits"][3]).max()), abs=1e-5)
+
+
+def test_roberta_pairs_give_the_reference(fixtures_dir):
+    # tools/make_roberta_pair_fixture.sh: <s> A </s></s> B </s>, every token type 0.
+    d = fixtures_dir / "pairs" / "roberta"
+    ref = json.loads((d / "pairs.json").read_text())
+    clf = bert_emotion.Classifier(str(d), threads=1)
+    a = [p[0] for p in ref["pairs"]]
+    b = [p[1] for p in ref["pairs"]]
+    enc = [clf.tokenizer.encode(x, y) for x, y in zip(a, b)]
+    assert [e.ids for e in enc] == ref["input_ids"]
+    assert [e.type_ids for e in enc] == ref["token_type_ids"]
+    np.testing.assert_allclose(clf.logits(a, b), ref["logits"], atol=1e-5)
+    np.testing.assert_allclose(clf.logits(a), ref["first_texts_logits"], atol=1e-5)
+    got = clf.classify(a, b)
+    for row, p in zip(got, softmax(ref["logits"])):
+        assert [row["scores"][name] for name in clf.labels] == pytest.approx(p.tolist(), abs=1e-5)
+    out = bert_emotion.pipeline("text-classification", model=clf, top_k=None)(
+        [{"text": x, "text_pair": y} for x, y in zip(a, b)])
+    for rows, p in zip(out, softmax(ref["logits"])):
+        assert {r["label"]: r["score"] for r in rows} == pytest.approx(dict(zip(clf.labels, p.tolist())), abs=1e-5)
 
 
 RECIPE = dict(learning_rate=1e-3, warmup_steps=5, weight_decay=0.01, max_grad_norm=0.45,

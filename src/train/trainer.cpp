@@ -237,7 +237,9 @@ uint64_t training_data_checksum(const TokenizedSplit& train) {
     for (int32_t id : train.ids[i]) mix(static_cast<uint32_t>(id));
     if (!train.type_ids.empty())
       for (int32_t t : train.type_ids[i]) mix(static_cast<uint32_t>(t));
-    mix(static_cast<uint32_t>(train.labels[i]));
+    if (!train.labels.empty()) mix(static_cast<uint32_t>(train.labels[i]));
+    if (!train.targets.empty())  // multi-label: the label sets (no single labels)
+      for (float t : train.targets[i]) mix(t > 0.5f ? 1u : 0u);
   }
   return h;
 }

@@ -16,6 +16,8 @@
 //           BCEWithLogitsLoss in DistilBertForSequenceClassification)
 //   norm  = clip_grad_norm(grads, max_grad_norm);  AdamW step with lr * schedule_factor(k)
 //           (--lr-scheduler-type, linear by default; schedule.hpp)
+// Sentence pairs (text_pair_column): rows tokenized as pairs, and for models with token types the
+// batch carries their types (0 then 1, padding 0), so the token-type embedding rows get gradients.
 // Epoch orders: a seeded Fisher-Yates shuffle per epoch (one Rng, saved in checkpoints), dataset
 // order with shuffle = false, or replayed from an order file (one line per epoch, 0-based indices).
 //

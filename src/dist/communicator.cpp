@@ -23,6 +23,7 @@ namespace bert_emotion::dist {
 
 namespace {
 
+#ifdef BERT_EMOTION_HAVE_MPI
 int env_int(const char* name, int fallback) {
   const char* v = std::getenv(name);
   if (v == nullptr || *v == '\0') return fallback;
@@ -30,6 +31,7 @@ int env_int(const char* name, int fallback) {
   const long x = std::strtol(v, &end, 10);
   return (*end == '\0' && x > 0 && x < std::numeric_limits<int>::max()) ? static_cast<int>(x) : fallback;
 }
+#endif
 
 // Set by Open MPI's mpirun (OMPI_*), by PMIx launchers (PMIX_RANK) or PMI ones (PMI_SIZE: MPICH, Slurm).
 bool launched_by_mpi_launcher() {

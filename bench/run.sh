@@ -46,12 +46,10 @@ MODEL="$WORK/base"
 
 ORT_DIR="$WORK/ort"
 ONNX="$ORT_DIR/distilbert-cls.onnx"
+source "$ROOT/bench/ort_setup.sh"
 if [ "${SKIP_ORT:-0}" != 1 ]; then
-  if [ ! -d "$ORT_DIR/node_modules/onnxruntime-node" ]; then
-    rm -rf "$ORT_DIR" && cp -r "$SHARED/reference/ort" "$ORT_DIR" && chmod -R u+w "$ORT_DIR"
-    (cd "$ORT_DIR" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund >/dev/null)
-  fi
-  if has_family distilbert && [ ! -f "$ONNX" ]; then (cd "$ORT_DIR" && $PY export_onnx.py "$ONNX" >/dev/null 2>&1); fi
+  ort_setup "$ORT_DIR"
+  if has_family distilbert; then ort_export "$ORT_DIR" "$ONNX"; fi
 fi
 LENGTHS="$WORK/test_lengths.json"
 "$BUILD/bench/perf_bench" lengths --model "$MODEL" > "$LENGTHS"

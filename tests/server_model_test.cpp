@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -23,6 +24,7 @@
 
 #include "api/classifier.hpp"
 #include "data/dataset.hpp"
+#include "data/thresholds.hpp"
 #include "model/config.hpp"
 #include "model/init.hpp"
 #include "serve/server.hpp"
@@ -40,7 +42,8 @@ const fs::path kEmotion = fs::path(SHARED_DIR) / "data/tweeteval/datasets/emotio
 
 class Env : public ::testing::Environment {
  public:
-  static inline fs::path root, tiny;
+  static inline fs::path root, tiny, multi;
+  static inline std::vector<float> multi_thresholds;  // what multi/thresholds.json holds, by label id
   void SetUp() override {
     root = fs::temp_directory_path() / ("bert_emotion_server_model_test_" + std::to_string(::getpid()));
     fs::create_directories(root);
@@ -49,6 +52,25 @@ class Env : public ::testing::Environment {
     cfg.initializer_range = 0.5f;  // spread the logits so that ordering mistakes show
     tiny = root / "tiny";
     create_random_model_dir(tiny, cfg, 7, kTokenizerDir);
+    make_multi_label_dir();
+  }
+  // A multi-label model whose thresholds.json puts each label of the first test tweet 0.01 from its
+  // score (0.005 after the file's rounding): even ids pass, odd ids fail, unlike the 0.5 rule.
+  static void make_multi_label_dir() {
+    ModelConfig cfg = preset_config("tiny");
+    set_labels(cfg, {"anger", "joy", "optimism", "sadness", "fear", "love"});
+    cfg.problem_type = "multi_label_classification";
+    cfg.initializer_range = 0.5f;
+    multi = root / "multi";
+    create_random_model_dir(multi, cfg, 11, kTokenizerDir);
+    const auto clf = Classifier::load(multi, {.threads = 1});
+    const std::string first = split_lines(read_file(kEmotion / "test_text.txt"), "test_text.txt").at(0);
+    const std::vector<float> scores = clf->classify({first}).at(0).scores;
+    multi_thresholds.clear();
+    for (size_t k = 0; k < scores.size(); ++k)
+      multi_thresholds.push_back(std::clamp(scores[k] + (k % 2 == 0 ? -0.01f : 0.01f), 0.f, 1.f));
+    write_thresholds(multi, cfg.label_names(), multi_thresholds, "server_model_test");
+    multi_thresholds = read_thresholds(multi, cfg.label_names());  // as stored: rounded to 0.01
   }
   void TearDown() override { fs::remove_all(root); }
 };
@@ -350,13 +372,85 @@ TEST(ServeCommand, EphemeralPortRequestsAndSigtermDrain) {
   auto r = c.Post("/predict", R"({"inputs": "so happy today"})", "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(json::parse(r->body).size(), 4u);
+  const json single = json::parse(r->body);
+  EXPECT_EQ(single.size(), 4u);
+  EXPECT_FALSE(single[0].contains("passing")) << "a single-label answer keeps TEI's {score, label}";
   auto info = c.Get("/info");
   ASSERT_TRUE(info);
-  EXPECT_EQ(json::parse(info->body)["max_input_length"], 128);
+  const json info_body = json::parse(info->body);
+  EXPECT_EQ(info_body["max_input_length"], 128);
+  EXPECT_EQ(info_body["problem_type"], "single_label_classification");
+  EXPECT_TRUE(info_body["thresholds"].is_null());
   kill(child.pid, SIGTERM);
   EXPECT_EQ(wait_exit(child.pid, 20000), 0);
   close(child.out_fd);
+}
+
+// Issue 15: a multi-label model's answers mark exactly the labels whose sigmoid score is over the
+// threshold thresholds.json gives (or --threshold, which overrides it), on /predict and the HF
+// route; /info reports the problem type and the thresholds.
+TEST(ServeCommand, MultiLabelMarksTheLabelsOverTheirThresholds) {
+  const auto clf = Classifier::load(Env::multi, {.threads = 1});
+  const auto names = clf->config().label_names();
+  const auto texts = tweets(4);
+  const auto preds = clf->classify(texts);
+  // The fixture must tell the file's thresholds from the 0.5 default.
+  bool differs_from_default = false;
+  for (size_t k = 0; k < names.size(); ++k)
+    differs_from_default |= (preds[0].scores[k] > Env::multi_thresholds[k]) != (preds[0].scores[k] > 0.5f);
+  ASSERT_TRUE(differs_from_default);
+
+  for (const std::optional<float> flag : {std::optional<float>(), std::optional<float>(0.5f)}) {
+    std::vector<std::string> args = {"--model", Env::multi.string(), "--port", "0", "--threads",
+                                     "1",       "--no-access-log"};
+    if (flag) args.insert(args.end(), {"--threshold", "0.5"});
+    const std::vector<float> want_t = flag ? std::vector<float>(names.size(), *flag) : Env::multi_thresholds;
+    Child child = spawn_serve(args);
+    ASSERT_GT(child.pid, 0);
+    const int port = read_port(child.out_fd, 60000);
+    ASSERT_GT(port, 0) << "no 'listening on' line";
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(30, 0);
+    const std::string what = flag ? "--threshold 0.5" : "thresholds.json";
+    // One answer list of text i: every entry's threshold and passing mark, and the count shown.
+    auto check = [&](const json& list, size_t i, size_t shown) {
+      ASSERT_EQ(list.size(), shown) << what;
+      for (const json& p : list) {
+        const size_t k = static_cast<size_t>(std::find(names.begin(), names.end(), p["label"]) - names.begin());
+        ASSERT_LT(k, names.size()) << p.dump();
+        EXPECT_NEAR(p["threshold"].get<double>(), want_t[k], 1e-6) << what << " " << names[k];
+        EXPECT_EQ(p["passing"].get<bool>(), preds[i].scores[k] > want_t[k]) << what << " text " << i << " " << names[k];
+      }
+    };
+    json batch = json::array();
+    for (const auto& t : texts) batch.push_back(json::array({t}));
+    auto r = c.Post("/predict", json{{"inputs", batch}}.dump(), "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json lists = json::parse(r->body);
+    ASSERT_EQ(lists.size(), texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) check(lists[i], i, names.size());
+
+    // The HF route: top_k 2 of the raw logits; the marks still come from sigmoid vs threshold.
+    const json hf_body = {{"inputs", texts}, {"parameters", {{"top_k", 2}, {"function_to_apply", "none"}}}};
+    auto hf = c.Post("/pipeline/text-classification", hf_body.dump(), "application/json");
+    ASSERT_TRUE(hf);
+    ASSERT_EQ(hf->status, 200) << hf->body;
+    const json hf_lists = json::parse(hf->body);
+    ASSERT_EQ(hf_lists.size(), texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) check(hf_lists[i], i, 2);
+
+    auto info = c.Get("/info");
+    ASSERT_TRUE(info);
+    const json info_body = json::parse(info->body);
+    EXPECT_EQ(info_body["problem_type"], "multi_label_classification");
+    ASSERT_EQ(info_body["thresholds"].size(), names.size());
+    for (size_t k = 0; k < names.size(); ++k)
+      EXPECT_NEAR(info_body["thresholds"][names[k]].get<double>(), want_t[k], 1e-6) << what;
+    kill(child.pid, SIGTERM);
+    EXPECT_EQ(wait_exit(child.pid, 20000), 0);
+    close(child.out_fd);
+  }
 }
 
 // Issue 20 #9: an IPv6 literal is printed in brackets, as a URL needs.

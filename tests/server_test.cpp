@@ -594,6 +594,50 @@ TEST(Server, MetricsAndAccessLog) {
   EXPECT_TRUE(found) << "no access log line for the 422";
 }
 
+// Issue 15: a multi-label model's entries carry each label's threshold and whether its sigmoid is
+// over it (whatever the scores shown); a single-label answer has neither.
+TEST(Server, MultiLabelEntriesMarkTheLabelsOverTheirThresholds) {
+  const auto logits = fake_logits(ids_of("hello there"), 4);
+  std::vector<float> thresholds;
+  std::vector<bool> want(4);
+  for (size_t k = 0; k < 4; ++k) {
+    const float sig = static_cast<float>(1.0 / (1.0 + std::exp(-double(logits[k]))));
+    want[k] = k % 2 == 0;  // 0.01 under the score passes, 0.01 over it does not
+    thresholds.push_back(std::clamp(sig + (want[k] ? -0.01f : 0.01f), 0.f, 1.f));
+  }
+  Harness h({}, ModelInfo{"m", kLabels, /*multi_label=*/true, 64, thresholds});
+  for (const bool raw : {false, true}) {
+    auto r = h.predict({{"inputs", "hello there"}, {"raw_scores", raw}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    for (const auto& p : json::parse(r->body)) {
+      const size_t k = size_t(std::find(kLabels.begin(), kLabels.end(), p["label"]) - kLabels.begin());
+      ASSERT_LT(k, kLabels.size()) << p;
+      EXPECT_NEAR(p["threshold"].get<double>(), thresholds[k], 1e-7) << p;
+      EXPECT_EQ(p["passing"].get<bool>(), want[k]) << p << (raw ? " raw_scores" : "");
+    }
+  }
+  auto info = h.client().Get("/info");
+  ASSERT_TRUE(info);
+  const json j = json::parse(info->body);
+  EXPECT_EQ(j["problem_type"], "multi_label_classification");
+  EXPECT_NEAR(j["thresholds"][kLabels[2]].get<double>(), thresholds[2], 1e-7);
+
+  // No thresholds given: 0.5 each; single-label: no marks, thresholds null.
+  Harness half({}, ModelInfo{"m", kLabels, /*multi_label=*/true, 64});
+  auto r = half.predict({{"inputs", "hello there"}});
+  ASSERT_TRUE(r);
+  for (const auto& p : json::parse(r->body)) {
+    EXPECT_EQ(p["threshold"].get<double>(), 0.5) << p;
+    EXPECT_EQ(p["passing"].get<bool>(), p["score"].get<double>() > 0.5) << p;
+  }
+  Harness single;
+  auto s = single.predict({{"inputs", "hello there"}});
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(json::parse(s->body)[0].contains("passing"));
+  EXPECT_TRUE(json::parse(single.client().Get("/info")->body)["thresholds"].is_null());
+}
+
 TEST(Server, InconsistentLimitsAreRejected) {
   FakeModel model;
   auto backend = model.backend();
@@ -602,6 +646,7 @@ TEST(Server, InconsistentLimitsAreRejected) {
   o.max_batch_tokens = 16;  // smaller than the model's max input length 64
   EXPECT_THROW(Server(*backend, enc, ModelInfo{"m", kLabels, false, 64}, o), InvalidArgument);
   EXPECT_THROW(Server(*backend, enc, ModelInfo{"m", {}, false, 64}, {}), InvalidArgument);
+  EXPECT_THROW(Server(*backend, enc, ModelInfo{"m", kLabels, true, 64, {0.5f, 0.5f}}, {}), InvalidArgument);
   ServerOptions busy;
   busy.port = 0;
   Server a(*backend, enc, ModelInfo{"m", kLabels, false, 64}, busy);

@@ -21,6 +21,7 @@ REF=${REF:-$ROOT/../shared/reference}
 OUT=$ROOT/tests/fixtures/multilabel
 SRC=$ROOT/tests/fixtures/train/traj
 PY=/usr/bin/python3
+source "$ROOT/tools/reference_training.sh"
 mkdir -p "$OUT"
 
 $PY - "$OUT/metrics.json" <<'PYEOF'
@@ -109,18 +110,8 @@ def sets(n, path):
 sets(sum(1 for _ in open(sys.argv[1] + "/train.jsonl")), sys.argv[2] + "/train_labels.txt")
 sets(sum(1 for _ in open(sys.argv[1] + "/eval.jsonl")), sys.argv[2] + "/eval_labels.txt")
 PYEOF
-$PY "$REF/train.py" --model "$SRC/init" --train-ids "$SRC/train.jsonl" --train-labels "$T/train_labels.txt" \
-  --eval-ids "$SRC/eval.jsonl" --eval-labels "$T/eval_labels.txt" --out "$T/ref" --dropout off \
-  --problem-type multi_label_classification --order "$SRC/order.txt" \
-  --epochs 5 --batch-size 4 --eval-batch-size 8 --lr 1e-3 --warmup-steps 5 --weight-decay 0.01 \
-  --max-grad-norm 0.45 --seed 42 --threads 1 --quiet
-$PY - "$T/ref/log.jsonl" <<'PYEOF'
-import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1])]
-with open(sys.argv[1], "w") as f:
-    for r in recs:
-        r.pop("seconds", None)
-        f.write(json.dumps(r) + "\n")
-PYEOF
+reference_train "$T/ref" --model "$SRC/init" --train-ids "$SRC/train.jsonl" --train-labels "$T/train_labels.txt" \
+  --eval-ids "$SRC/eval.jsonl" --eval-labels "$T/eval_labels.txt" \
+  --problem-type multi_label_classification --order "$SRC/order.txt"
 rm -f "$T/ref/config.json" "$T/ref/order.txt"
 echo "wrote $OUT"

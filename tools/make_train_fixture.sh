@@ -19,6 +19,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 REF=${REF:-$ROOT/../shared/reference}
 OUT=$ROOT/tests/fixtures/train
 PY=/usr/bin/python3
+source "$ROOT/tools/reference_training.sh"
 mkdir -p "$OUT"
 
 # ---- AdamW / clipping / schedule on small tensors -------------------------------------------------
@@ -82,19 +83,8 @@ def make(n, path_ids, path_labels):
 make(38, sys.argv[1] + "/train.jsonl", sys.argv[1] + "/train_labels.txt")
 make(12, sys.argv[1] + "/eval.jsonl", sys.argv[1] + "/eval_labels.txt")
 PYEOF
-$PY "$REF/train.py" --model "$T/init" --train-ids "$T/train.jsonl" --train-labels "$T/train_labels.txt" \
-  --eval-ids "$T/eval.jsonl" --eval-labels "$T/eval_labels.txt" --out "$T/ref" --dropout off \
-  --epochs 5 --batch-size 4 --eval-batch-size 8 --lr 1e-3 --warmup-steps 5 --weight-decay 0.01 \
-  --max-grad-norm 0.45 --seed 42 --threads 1 --quiet
+reference_train "$T/ref" --model "$T/init" --train-ids "$T/train.jsonl" --train-labels "$T/train_labels.txt" \
+  --eval-ids "$T/eval.jsonl" --eval-labels "$T/eval_labels.txt"
 mv "$T/ref/order.txt" "$T/order.txt"
-# Drop the wall-clock "seconds" so that regenerating gives identical files.
-$PY - "$T/ref/log.jsonl" <<'PYEOF'
-import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1])]
-with open(sys.argv[1], "w") as f:
-    for r in recs:
-        r.pop("seconds", None)
-        f.write(json.dumps(r) + "\n")
-PYEOF
 rm -f "$T/ref/config.json"
 echo "wrote $OUT"

@@ -11,7 +11,8 @@ quirks included (read from ``transformers/pipelines/text_classification.py``):
 * ``function_to_apply`` unset: none for ``problem_type`` regression, sigmoid for multi-label or a
   single label, softmax otherwise; ``"sigmoid"``, ``"softmax"`` or ``"none"`` force one.
 * inputs: a ``str``, a ``{"text": ..., "text_pair": ...}`` dict, ``[[text, pair]]`` (the old pair
-  form), a list of those, or a generator (then an iterator of results comes back).
+  form), a list of those, or a generator (then an iterator of results comes back). Pairs are
+  tokenized as ``tokenizer(text, text_pair)``; BERT models see the second text as token type 1.
 
 Parameters set when the pipeline is built are the defaults of every call; call arguments override
 them one by one, as in transformers. Scores are computed as transformers does (float32 NumPy,

@@ -11,6 +11,10 @@ CLI accepts work too). Both return the metrics dict the CLI writes: ``train`` th
                                  output_dir="runs/emo", num_train_epochs=3)
     bert_emotion.evaluate(model="runs/emo", data="tweet_eval/emotion", split="test")["eval_f1"]
 
+Sentence pairs: ``text_pair_column="hypothesis"`` reads the second text from that CSV/TSV column or
+JSONL key (train and validation files); rows are tokenized as pairs, truncated longest-first, and
+BERT models see the second text as token type 1 (in training and evaluation).
+
 Progress: ``callback(info)`` after every optimizer step (``info``: step, total_steps, epoch, loss,
 learning_rate, grad_norm); without one, a tqdm bar when tqdm is installed. Ctrl-C (or an exception
 from the callback) stops training after saving a checkpoint of that step, then is raised; continue

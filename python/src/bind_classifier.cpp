@@ -8,6 +8,7 @@
 //
 //   clf = bert_emotion.Classifier("runs/emo", threads=2)
 //   clf.classify("so happy")        # {"label": "joy", "label_id": 1, "score": 0.93, "scores": {...}}
+//   clf.classify(["premise"], ["hypothesis"])   # sentence pairs (BERT: the second text is type 1)
 //   clf.logits(["a", "b"])          # numpy.ndarray (2, 4), float32
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
@@ -55,20 +56,50 @@ std::vector<std::optional<std::string>> as_pairs(const Pairs& p, size_t n) {
 }
 
 // Rows of logits for pre-tokenized rows, batch by batch (Ctrl-C is checked between batches).
+// type_rows: the rows' token types (a pair's second text is type 1 for BERT), or empty: all 0.
 // Call without the GIL.
-std::vector<float> run_rows(const PyClassifier& c, const std::vector<std::vector<int32_t>>& rows, int batch_size) {
+std::vector<float> run_rows(const PyClassifier& c, const std::vector<std::vector<int32_t>>& rows, int batch_size,
+                            const std::vector<std::vector<int32_t>>& type_rows = {}) {
+  if (!type_rows.empty() && type_rows.size() != rows.size())
+    throw InvalidArgument("type_ids: " + std::to_string(type_rows.size()) + " rows for " + std::to_string(rows.size()) +
+                          " rows of ids");
   const size_t K = static_cast<size_t>(c.clf->config().num_labels());
   const size_t bs = static_cast<size_t>(batch_size);
   std::vector<float> flat;
   flat.reserve(rows.size() * K);
-  std::vector<std::vector<int32_t>> chunk;
+  std::vector<std::vector<int32_t>> chunk, type_chunk;
   for (size_t start = 0; start < rows.size(); start += bs) {
     check_signals_without_gil();
-    chunk.assign(rows.begin() + static_cast<ptrdiff_t>(start),
-                 rows.begin() + static_cast<ptrdiff_t>(std::min(rows.size(), start + bs)));
-    for (const auto& row : c.clf->logits(chunk)) flat.insert(flat.end(), row.begin(), row.end());
+    const auto first = static_cast<ptrdiff_t>(start), last = static_cast<ptrdiff_t>(std::min(rows.size(), start + bs));
+    chunk.assign(rows.begin() + first, rows.begin() + last);
+    if (!type_rows.empty()) type_chunk.assign(type_rows.begin() + first, type_rows.begin() + last);
+    for (const auto& row : c.clf->logits(chunk, type_chunk)) flat.insert(flat.end(), row.begin(), row.end());
   }
   return flat;
+}
+
+// classify() of (texts[i], pairs[i]) in whole batches (Ctrl-C checked between chunks); rows
+// without a pair (None) are classified as single texts. Call without the GIL.
+std::vector<Prediction> classify_rows(const PyClassifier& c, const std::vector<std::string>& texts,
+                                      const std::vector<std::optional<std::string>>& pairs) {
+  std::vector<size_t> single, paired;
+  for (size_t i = 0; i < texts.size(); ++i) (pairs[i] ? paired : single).push_back(i);
+  std::vector<Prediction> preds(texts.size());
+  const size_t chunk = static_cast<size_t>(c.opts.batch_size) * 4;
+  for (const auto* group : {&single, &paired}) {
+    for (size_t start = 0; start < group->size(); start += chunk) {
+      check_signals_without_gil();
+      const size_t end = std::min(group->size(), start + chunk);
+      std::vector<std::string> a, b;
+      for (size_t j = start; j < end; ++j) {
+        a.push_back(texts[(*group)[j]]);
+        if (group == &paired) b.push_back(*pairs[(*group)[j]]);
+      }
+      auto part = group == &paired ? c.clf->classify(a, b) : c.clf->classify(a);
+      for (size_t j = start; j < end; ++j) preds[(*group)[j]] = std::move(part[j - start]);
+    }
+  }
+  return preds;
 }
 
 py::array_t<float> to_array(const std::vector<float>& flat, size_t rows, size_t K, bool single) {
@@ -147,20 +178,13 @@ void bind_classifier(py::module_& m) {
       .def_property_readonly("tokenizer", [](const PyClassifier& c) { return c.clf->tokenizer(); })
       .def(
           "classify",
-          [](const PyClassifier& c, const Texts& texts) -> py::object {
+          [](const PyClassifier& c, const Texts& texts, const Pairs& text_pairs) -> py::object {
             const std::vector<std::string> list = as_list(texts);
+            const auto pairs = as_pairs(text_pairs, list.size());
             std::vector<Prediction> preds;
             {
               py::gil_scoped_release release;
-              // Chunks of whole batches: the same batches as one classify() call, with Ctrl-C checks.
-              const size_t chunk = static_cast<size_t>(c.opts.batch_size) * 4;
-              for (size_t start = 0; start < list.size(); start += chunk) {
-                check_signals_without_gil();
-                std::vector<std::string> part(
-                    list.begin() + static_cast<ptrdiff_t>(start),
-                    list.begin() + static_cast<ptrdiff_t>(std::min(list.size(), start + chunk)));
-                for (auto& p : c.clf->classify(part)) preds.push_back(std::move(p));
-              }
+              preds = classify_rows(c, list, pairs);
             }
             const auto names = c.clf->config().label_names();
             if (std::holds_alternative<std::string>(texts))
@@ -169,9 +193,10 @@ void bind_classifier(py::module_& m) {
             for (const auto& p : preds) out.append(prediction_dict(p, names, c.clf->config().multi_label()));
             return out;
           },
-          py::arg("texts"),
+          py::arg("texts"), py::arg("text_pairs") = py::none(),
           "Label, label id, score and per-label scores (softmax, or sigmoid for multi-label models), as the "
-          "CLI's predict; a dict for a str, a list of dicts for a list")
+          "CLI's predict; a dict for a str, a list of dicts for a list. text_pairs: the second texts of "
+          "sentence pairs (a str for a str; a list, None for a single text); BERT sees them as token type 1")
       .def(
           "logits",
           [](const PyClassifier& c, const Texts& texts, const Pairs& text_pair, bool truncation,
@@ -185,12 +210,22 @@ void bind_classifier(py::module_& m) {
               py::gil_scoped_release release;
               const size_t limit = !truncation ? std::numeric_limits<size_t>::max() : max_length.value_or(c.max_length);
               const Tokenizer& tok = c.clf->tokenizer();
-              std::vector<std::vector<int32_t>> rows(list.size());
+              std::vector<std::vector<int32_t>> rows(list.size()), types(list.size());
+              bool any_pair = false;
               for (size_t i = 0; i < list.size(); ++i) {
                 if (i % 256 == 255) check_signals_without_gil();
-                rows[i] = pairs[i] ? tok.encode_pair(list[i], *pairs[i], limit).ids : tok.encode_ids(list[i], limit);
+                if (!pairs[i]) {
+                  rows[i] = tok.encode_ids(list[i], limit);
+                  types[i].assign(rows[i].size(), 0);
+                  continue;
+                }
+                Encoding e = tok.encode_pair(list[i], *pairs[i], limit);
+                types[i].assign(e.type_ids.begin(), e.type_ids.end());
+                rows[i] = std::move(e.ids);
+                any_pair = true;
               }
-              flat = run_rows(c, rows, bs);
+              if (!any_pair) types.clear();
+              flat = run_rows(c, rows, bs, types);
             }
             return to_array(flat, list.size(), K, std::holds_alternative<std::string>(texts));
           },
@@ -201,17 +236,19 @@ void bind_classifier(py::module_& m) {
           "(longer than the model's positions -> InvalidArgumentError)")
       .def(
           "logits_from_ids",
-          [](const PyClassifier& c, const std::vector<std::vector<int32_t>>& rows, std::optional<int> batch_size) {
+          [](const PyClassifier& c, const std::vector<std::vector<int32_t>>& rows,
+             const std::optional<std::vector<std::vector<int32_t>>>& type_ids, std::optional<int> batch_size) {
             const int bs = resolve_batch_size(c, batch_size);
             std::vector<float> flat;
             {
               py::gil_scoped_release release;
-              flat = run_rows(c, rows, bs);
+              flat = run_rows(c, rows, bs, type_ids.value_or(std::vector<std::vector<int32_t>>{}));
             }
             return to_array(flat, rows.size(), static_cast<size_t>(c.clf->config().num_labels()), false);
           },
-          py::arg("rows"), py::kw_only(), py::arg("batch_size") = py::none(),
-          "Logits (N, num_labels) of pre-tokenized rows ([CLS] ... [SEP] included)");
+          py::arg("rows"), py::arg("type_ids") = py::none(), py::kw_only(), py::arg("batch_size") = py::none(),
+          "Logits (N, num_labels) of pre-tokenized rows ([CLS] ... [SEP] included); type_ids: their token "
+          "types (Encoding.type_ids; used by models with token types), None = all 0");
 }
 
 }  // namespace bert_emotion::python

@@ -91,6 +91,7 @@ const std::map<std::string, Setter<TrainArgs>>& train_setters() {
     alias({"test_file"}, path_option(&TrainOptions::test_file));
     alias({"text_column", "text_column_name"}, option(&TrainOptions::text_column));
     alias({"label_column", "label_column_name"}, option(&TrainOptions::label_column));
+    alias({"text_pair_column", "text_pair_column_name"}, option(&TrainOptions::text_pair_column));
     alias({"learning_rate", "lr"}, option(&TrainOptions::learning_rate));
     alias({"per_device_train_batch_size", "train_batch_size", "batch_size"}, option(&TrainOptions::train_batch_size));
     alias({"per_device_eval_batch_size", "eval_batch_size"}, option(&TrainOptions::eval_batch_size));

@@ -31,15 +31,6 @@ std::vector<float> scores_from_logits(const std::vector<float>& logits, bool mul
   return p;
 }
 
-std::vector<int> passing_labels(const std::vector<float>& scores, const std::vector<float>& thresholds) {
-  std::vector<int> ids;
-  for (size_t k = 0; k < scores.size() && k < thresholds.size(); ++k)
-    if (scores[k] > thresholds[k]) ids.push_back(static_cast<int>(k));
-  std::stable_sort(ids.begin(), ids.end(),
-                   [&](int a, int b) { return scores[static_cast<size_t>(a)] > scores[static_cast<size_t>(b)]; });
-  return ids;
-}
-
 namespace {
 
 class EncoderClassifier final : public Classifier {

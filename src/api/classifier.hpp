@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "data/thresholds.hpp"  // passing_labels
 #include "model/config.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -78,9 +79,6 @@ class Classifier {
   virtual std::vector<std::vector<float>> logits(const std::vector<std::vector<int32_t>>& rows,
                                                  const std::vector<std::vector<int32_t>>& type_rows = {}) const = 0;
 };
-
-// Multi-label: ids whose score > thresholds[id], highest score first (ties: lower id first).
-std::vector<int> passing_labels(const std::vector<float>& scores, const std::vector<float>& thresholds);
 
 // probabilities from logits: softmax (single-label, max subtracted) or sigmoid (multi-label).
 std::vector<float> scores_from_logits(const std::vector<float>& logits, bool multi_label);

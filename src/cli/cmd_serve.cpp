@@ -29,6 +29,7 @@ struct ServeOptions {
   serve::ServerOptions server;
   int threads = 0;
   std::string dtype = "auto";
+  double threshold = -1;  // multi-label: < 0 = thresholds.json, else 0.5
   bool no_access_log = false;
 };
 
@@ -44,6 +45,7 @@ int run_serve(const ServeOptions& o) {
   ClassifierOptions copts;
   copts.threads = o.threads;
   copts.dtype = o.dtype;
+  copts.threshold = static_cast<float>(o.threshold);
   auto clf = Classifier::load(dir, copts);
   const ModelConfig& cfg = clf->config();
   const Tokenizer& tok = clf->tokenizer();
@@ -52,6 +54,7 @@ int run_serve(const ServeOptions& o) {
   info.model_id = o.model;
   info.labels = cfg.label_names();
   info.multi_label = cfg.multi_label();
+  info.thresholds = clf->thresholds();
   info.max_input_length = static_cast<size_t>(cfg.max_tokens());
   if (tok.model_max_length() > 0) info.max_input_length = std::min(info.max_input_length, tok.model_max_length());
 
@@ -128,6 +131,9 @@ Registrar reg("serve", [](CLI::App& app) {
                   "linears) or auto (the model directory's)")
       ->capture_default_str()
       ->check(CLI::IsMember({"f32", "bf16", "int8", "auto"}));
+  sub->add_option("--threshold", o->threshold,
+                  "Multi-label: one threshold for every label (default: the model's thresholds.json, else 0.5)")
+      ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--http-workers", s.http_workers,
                   "HTTP/tokenization threads, started on demand (0 = max-concurrent-requests + 8; the 8 spare answer "
                   "429 at once)")

@@ -1,6 +1,6 @@
 // cmd_train.cpp — `bert-emotion train --model DIR|HUB_ID --data SPEC --output-dir DIR [...]`.
 //
-// Fine-tunes a DistilBERT classifier with the Hugging Face Trainer's recipe (see
+// Fine-tunes a DistilBERT, BERT or RoBERTa classifier with the Hugging Face Trainer's recipe (see
 // src/train/trainer.hpp). Defaults are the BERT-Emotion model card's: learning rate 5e-5, batch 4
 // (train and eval), 3 epochs, seed 42, AdamW betas (0.9, 0.999) eps 1e-8, weight decay 0, linear
 // schedule without warmup, gradient clipping at 1.0, logging every 500 steps and at epoch ends.
@@ -10,6 +10,7 @@
 //   bert-emotion train --model distilbert-base-cased --data tweet_eval/emotion --output-dir runs/emotion
 //   bert-emotion train --model runs/emotion --data reviews.csv --output-dir runs/r --num_train_epochs 1
 //   bert-emotion train ... --resume-from-checkpoint latest
+//   bert-emotion train --model bert-base-uncased --data nli.csv --text-pair-column hypothesis --output-dir runs/n
 // Under mpirun: data-parallel over the ranks (docs/SCALING.md); the batch size is per rank.
 // Ctrl-C (SIGINT) or SIGTERM (kill, timeout, schedulers, container stops) stops after the current
 // step with a checkpoint of it and exits 128 + the signal number (130 / 143, as a shell reports a
@@ -80,7 +81,8 @@ int run_train_cli(TrainCli& c) {
 }
 
 Registrar reg("train", [](CLI::App& app) {
-  auto* sub = app.add_subcommand("train", "Fine-tune a DistilBERT text classifier (Hugging Face Trainer recipe)");
+  auto* sub = app.add_subcommand(
+      "train", "Fine-tune a DistilBERT, BERT or RoBERTa text classifier (Hugging Face Trainer recipe)");
   auto c = std::make_shared<TrainCli>();
   TrainOptions& o = c->o;
   sub->add_option("--model,-m,--model_name_or_path", o.model,
@@ -105,6 +107,9 @@ Registrar reg("train", [](CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--label-column,--label_column_name", o.label_column, "CSV/TSV/JSONL label column")
       ->capture_default_str();
+  sub->add_option("--text-pair-column,--text_pair_column,--text_pair_column_name", o.text_pair_column,
+                  "CSV/TSV/JSONL column of the second text: train on sentence pairs (BERT: token types 0 then "
+                  "1; truncation longest-first)");
   sub->add_option("--learning-rate,--learning_rate,--lr", o.learning_rate, "Peak learning rate")->capture_default_str();
   sub->add_option("--per-device-train-batch-size,--per_device_train_batch_size,--train-batch-size,--batch-size",
                   o.train_batch_size, "Training batch size")

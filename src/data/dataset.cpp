@@ -593,13 +593,26 @@ std::vector<std::string> read_lines(const fs::path& path) {
   return split_lines(read_file(path), path.string());
 }
 
+namespace {
+
+// Sentence pairs need a second text column, which the one-text-per-row layouts do not have.
+[[noreturn]] void throw_no_pair_column(const fs::path& file, const DatasetOptions& opts, const char* layout) {
+  throw InvalidArgument(file.string() + ": no column '" + opts.text_pair_column + "' for sentence pairs: " + layout +
+                        " holds one text per row (give CSV/TSV/JSONL data with both text columns)");
+}
+
+}  // namespace
+
 Dataset load_dataset(const fs::path& spec, const std::string& split, const DatasetOptions& opts) {
   std::error_code ec;
   if (!fs::exists(spec, ec)) throw IoError(spec.string() + ": no such file or directory (dataset)");
   if (fs::is_directory(spec)) {
     if (split.empty()) throw InvalidArgument(spec.string() + ": a dataset folder needs a split (train, val, test)");
     const std::string s = canonical_split(split);
-    if (const std::string stem = find_tweeteval_stem(spec, s); !stem.empty()) return load_tweeteval(spec, stem, opts);
+    if (const std::string stem = find_tweeteval_stem(spec, s); !stem.empty()) {
+      if (!opts.text_pair_column.empty()) throw_no_pair_column(spec / (stem + "_text.txt"), opts, "a TweetEval folder");
+      return load_tweeteval(spec, stem, opts);
+    }
     fs::path file = find_split_file(spec, s);
     if (file.empty()) {
       std::string stems;
@@ -613,7 +626,10 @@ Dataset load_dataset(const fs::path& spec, const std::string& split, const Datas
   std::string ext = spec.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(c | 0x20); });
   if (ext == ".csv") return load_csv(spec, ',', opts);
-  if (ext == ".tsv" && is_goemotions_file(spec)) return load_goemotions(spec, spec.parent_path() / "labels.txt", opts);
+  if (ext == ".tsv" && is_goemotions_file(spec)) {
+    if (!opts.text_pair_column.empty()) throw_no_pair_column(spec, opts, "a GoEmotions file");
+    return load_goemotions(spec, spec.parent_path() / "labels.txt", opts);
+  }
   if (ext == ".tsv") return load_csv(spec, '\t', opts);
   if (ext == ".jsonl" || ext == ".json") return load_jsonl(spec, opts);
   throw InvalidArgument(spec.string() + ": unknown dataset format '" + ext +

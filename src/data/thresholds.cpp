@@ -85,4 +85,13 @@ std::vector<float> tune_thresholds(const MultiHot& targets, const MultiHot& scor
   return out;
 }
 
+std::vector<int> passing_labels(const std::vector<float>& scores, const std::vector<float>& thresholds) {
+  std::vector<int> ids;
+  for (size_t k = 0; k < scores.size() && k < thresholds.size(); ++k)
+    if (scores[k] > thresholds[k]) ids.push_back(static_cast<int>(k));
+  std::stable_sort(ids.begin(), ids.end(),
+                   [&](int a, int b) { return scores[static_cast<size_t>(a)] > scores[static_cast<size_t>(b)]; });
+  return ids;
+}
+
 }  // namespace bert_emotion

@@ -36,4 +36,8 @@ void write_thresholds(const std::filesystem::path& model_dir, const std::vector<
 // Per-label thresholds maximizing each label's F1 on (targets, scores) [N][K] (see the overview).
 std::vector<float> tune_thresholds(const MultiHot& targets, const MultiHot& scores);
 
+// Multi-label: ids whose score > thresholds[id], highest score first (ties: lower id first).
+// What predict, the Classifier and the server report as the labels that pass.
+std::vector<int> passing_labels(const std::vector<float>& scores, const std::vector<float>& thresholds);
+
 }  // namespace bert_emotion

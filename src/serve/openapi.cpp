@@ -170,7 +170,12 @@ constexpr std::string_view kOpenApi = R"json(
       "Prediction": {
         "type": "object",
         "required": ["score", "label"],
-        "properties": {"score": {"type": "number"}, "label": {"type": "string"}}
+        "properties": {
+          "score": {"type": "number"},
+          "label": {"type": "string"},
+          "threshold": {"type": "number", "description": "multi-label models only: this label's decision threshold (thresholds.json, --threshold or 0.5)"},
+          "passing": {"type": "boolean", "description": "multi-label models only: sigmoid(logit) > threshold, whatever the scores shown"}
+        }
       },
       "PredictInputs": {
         "description": "\"text\" (one input), [\"a\", \"b\"] (ONE pair), [\"a\"] (one input) or [[\"a\"], [\"b\", \"c\"], ...] (a batch of singles and pairs)",
@@ -260,6 +265,8 @@ constexpr std::string_view kOpenApi = R"json(
               }
             }
           },
+          "problem_type": {"type": "string", "enum": ["single_label_classification", "multi_label_classification"]},
+          "thresholds": {"type": "object", "nullable": true, "additionalProperties": {"type": "number"}, "description": "multi-label: label -> decision threshold; null for single-label"},
           "max_concurrent_requests": {"type": "integer"},
           "max_input_length": {"type": "integer"},
           "max_batch_tokens": {"type": "integer"},

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "data/thresholds.hpp"
 #include "serve/http_connections.hpp"
 #include "serve/request.hpp"
 #include "serve/truncation.hpp"
@@ -122,6 +123,14 @@ Server::Server(Backend& backend, const TextEncoder& encoder, ModelInfo info, Ser
   if (opts_.max_concurrent_requests == 0) throw InvalidArgument("--max-concurrent-requests must be > 0");
   if (opts_.max_client_batch_size == 0) throw InvalidArgument("--max-client-batch-size must be > 0");
   if (opts_.payload_limit == 0) throw InvalidArgument("--payload-limit must be > 0");
+  if (info_.multi_label) {
+    if (info_.thresholds.empty()) info_.thresholds.assign(info_.labels.size(), 0.5f);
+    if (info_.thresholds.size() != info_.labels.size())
+      throw InvalidArgument(std::to_string(info_.thresholds.size()) + " thresholds for a model with " +
+                            std::to_string(info_.labels.size()) + " labels");
+  } else {
+    info_.thresholds.clear();
+  }
   max_input_length_ = info_.max_input_length;
   if (opts_.max_input_length > 0) max_input_length_ = std::min(max_input_length_, opts_.max_input_length);
   if (max_input_length_ < 3)
@@ -472,14 +481,27 @@ std::vector<std::vector<float>> Server::classify(const std::vector<Sequence>& in
   return logits;
 }
 
-// [{"score", "label"}, ...] for every label (or the top k), score descending, ties in label order.
-ordered_json Server::sorted_predictions(const std::vector<float>& scores, size_t top_k) const {
+// [{"score", "label"}, ...] for every label (or the top k), score descending, ties in label order;
+// multi-label entries add "threshold" and "passing" (TEI's clients read score and label only).
+ordered_json Server::sorted_predictions(const std::vector<float>& scores, const std::vector<float>& logits,
+                                        size_t top_k) const {
   std::vector<size_t> order(scores.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  std::vector<bool> passing(scores.size(), false);
+  if (info_.multi_label)
+    for (int id : passing_labels(scores_for_response(logits, true), info_.thresholds))
+      passing[static_cast<size_t>(id)] = true;
   ordered_json predictions = ordered_json::array();
-  for (size_t i = 0; i < std::min(top_k, order.size()); ++i)
-    predictions.push_back({{"score", json_f32(scores[order[i]])}, {"label", info_.labels[order[i]]}});
+  for (size_t i = 0; i < std::min(top_k, order.size()); ++i) {
+    const size_t id = order[i];
+    ordered_json p = {{"score", json_f32(scores[id])}, {"label", info_.labels[id]}};
+    if (info_.multi_label) {
+      p["threshold"] = json_f32(info_.thresholds[id]);
+      p["passing"] = static_cast<bool>(passing[id]);
+    }
+    predictions.push_back(std::move(p));
+  }
   return predictions;
 }
 
@@ -493,7 +515,7 @@ void Server::handle_predict(const std::string& body_text, httplib::Response& res
     ordered_json body = ordered_json::array();
     for (const auto& l : logits) {
       ordered_json predictions =
-          sorted_predictions(pr.raw_scores ? l : scores_for_response(l, info_.multi_label), l.size());
+          sorted_predictions(pr.raw_scores ? l : scores_for_response(l, info_.multi_label), l, l.size());
       if (!pr.is_batch) body = std::move(predictions);
       else body.push_back(std::move(predictions));
     }
@@ -525,7 +547,7 @@ void Server::handle_hf_classify(const std::string& body_text, httplib::Response&
       }
       // A one-label head under softmax: scores_for_response's TEI rule would give a sigmoid.
       if (hr.function == ScoreFunction::Softmax && l.size() == 1) scores = {1.0f};
-      body.push_back(sorted_predictions(scores, hr.top_k.value_or(l.size())));
+      body.push_back(sorted_predictions(scores, l, hr.top_k.value_or(l.size())));
     }
     res.set_content(body.dump(-1, ' ', false, ordered_json::error_handler_t::replace), kJson);
   } catch (const ApiError& e) {
@@ -620,6 +642,14 @@ void Server::handle_info(httplib::Response& res) const {
   j["model_dtype"] = "float32";
   j["served_model_name"] = opts_.served_model_name.empty() ? info_.model_id : opts_.served_model_name;
   j["model_type"] = {{"classifier", {{"id2label", id2label}, {"label2id", label2id}}}};
+  // Added to TEI's fields: how scores are made and, multi-label, each label's decision threshold.
+  j["problem_type"] = info_.multi_label ? "multi_label_classification" : "single_label_classification";
+  ordered_json thresholds = nullptr;
+  if (info_.multi_label) {
+    thresholds = ordered_json::object();
+    for (size_t i = 0; i < info_.labels.size(); ++i) thresholds[info_.labels[i]] = json_f32(info_.thresholds[i]);
+  }
+  j["thresholds"] = thresholds;
   j["max_concurrent_requests"] = opts_.max_concurrent_requests;
   j["max_input_length"] = max_input_length_;
   j["max_batch_tokens"] = opts_.max_batch_tokens;

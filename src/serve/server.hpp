@@ -3,10 +3,11 @@
 // Routes, with TEI's shapes (docs/SERVING.md has the details and every deviation):
 //   POST /predict   {"inputs": "text" | ["a","b"] (a pair!) | [["a"],["b","c"]], "truncate": bool|null,
 //                    "truncation_direction": "right"|"left", "raw_scores": bool}
-//                   -> [{"score": f, "label": s}, ...] (all labels, score descending) or [[...], ...]
+//                   -> [{"score": f, "label": s}, ...] (all labels, score descending) or [[...], ...];
+//                   a multi-label model adds "threshold": t, "passing": bool to each (sigmoid > t)
 //   POST /tokenize  {"inputs": "text" | ["a", "b"], "add_special_tokens": bool} -> [[{id,text,special,start,stop}]]
 //   GET  /health    200 empty | 503 {"error":"unhealthy","error_type":"Unhealthy"}
-//   GET  /info      model and limits;  GET /metrics  Prometheus text (te_* names)
+//   GET  /info      model, problem_type, thresholds and limits;  GET /metrics  Prometheus text (te_* names)
 //   aliases as TEI: POST / and /invocations = /predict, GET / and /ping = /health
 // Pipeline: an HTTP worker parses, takes a concurrency permit (none left: 429 at once), tokenizes,
 // validates lengths, submits rows to the Batcher and waits; one inference thread runs packed batches
@@ -55,6 +56,9 @@ struct ModelInfo {
   std::vector<std::string> labels;  // id order; every /predict answer lists all of them
   bool multi_label = false;         // sigmoid instead of softmax
   size_t max_input_length = 512;    // tokens, specials included: the model's limit
+  // Multi-label: the decision threshold of each label id in effect (Classifier::thresholds():
+  // --threshold, else the directory's thresholds.json, else 0.5); empty = 0.5 for every label.
+  std::vector<float> thresholds = {};
 };
 
 struct ServerOptions {
@@ -117,7 +121,10 @@ class Server {
   std::vector<std::vector<float>> classify(const std::vector<Sequence>& inputs, bool is_batch, bool truncate,
                                            TruncationDirection direction, httplib::Response& res,
                                            std::chrono::steady_clock::time_point start);
-  nlohmann::ordered_json sorted_predictions(const std::vector<float>& scores, size_t top_k) const;
+  // Every label (or the top k) by `scores` descending; a multi-label model's entries also carry
+  // their threshold and whether sigmoid(logit) passes it, whatever `scores` are (softmax, logits).
+  nlohmann::ordered_json sorted_predictions(const std::vector<float>& scores, const std::vector<float>& logits,
+                                            size_t top_k) const;
   void handle_health(httplib::Response& res);
   void handle_info(httplib::Response& res) const;
   void fail(httplib::Response& res, const ApiError& e);

@@ -85,25 +85,34 @@ std::optional<Dataset> load_optional_split(const fs::path& data_path, const std:
   return load_dataset(data_path, split, dopts);
 }
 
-TokenizedSplit tokenize_split(const Tokenizer& tok, const Dataset& d, size_t max_length) {
-  TokenizedSplit s;
-  if (d.multi_label) s.targets = multi_hot(d);
-  s.ids.reserve(d.rows.size());
-  s.labels.reserve(d.rows.size());
-  for (const auto& row : d.rows) {
-    s.ids.push_back(row.text_pair.empty() ? tok.encode_ids(row.text, max_length)
-                                          : tok.encode_pair(row.text, row.text_pair, max_length).ids);
-    if (!d.multi_label) s.labels.push_back(row.label);
-  }
-  return s;
-}
-
 std::string describe_dataset(const std::string& spec) {
   if (auto task = tweeteval_task(spec)) return *task;
   return fs::path(spec).filename().string();
 }
 
 }  // namespace
+
+TokenizedSplit tokenize_split(const Tokenizer& tok, const Dataset& d, size_t max_length, bool token_types) {
+  TokenizedSplit s;
+  if (d.multi_label) s.targets = multi_hot(d);
+  s.ids.reserve(d.rows.size());
+  s.labels.reserve(d.rows.size());
+  bool any_pair = false;
+  for (const auto& row : d.rows) {
+    if (row.text_pair.empty()) {
+      s.ids.push_back(tok.encode_ids(row.text, max_length));
+      if (token_types) s.type_ids.emplace_back(s.ids.back().size(), 0);
+    } else {
+      Encoding e = tok.encode_pair(row.text, row.text_pair, max_length);
+      if (token_types) s.type_ids.emplace_back(e.type_ids.begin(), e.type_ids.end());
+      s.ids.push_back(std::move(e.ids));
+      any_pair = true;
+    }
+    if (!d.multi_label) s.labels.push_back(row.label);
+  }
+  if (!any_pair) s.type_ids.clear();
+  return s;
+}
 
 TrainOutcome run_training(const TrainOptions& opts) {
   validate_train_options(opts);
@@ -130,6 +139,7 @@ TrainOutcome run_training(const TrainOptions& opts) {
   DatasetOptions dopts;
   dopts.text_column = opts.text_column;
   dopts.label_column = opts.label_column;
+  dopts.text_pair_column = opts.text_pair_column;
   const std::string declared = opts.problem_type.empty() ? loaded.config.problem_type : opts.problem_type;
   if (declared == "multi_label_classification") dopts.label_mode = LabelMode::Multi;
   if (declared == "single_label_classification") dopts.label_mode = LabelMode::Single;
@@ -228,11 +238,16 @@ TrainOutcome run_training(const TrainOptions& opts) {
   if (opts.max_seq_length == 1) throw InvalidArgument("--max-seq-length must be >= 2");
   size_t max_len = opts.max_seq_length;
   if (max_len == 0) max_len = std::min(tok.model_max_length(), static_cast<size_t>(tm.config.max_tokens()));
-  TokenizedSplit train = tokenize_split(tok, train_ds, max_len);
+  const bool typed = tm.config.takes_token_types();
+  TokenizedSplit train = tokenize_split(tok, train_ds, max_len, typed);
   std::optional<TokenizedSplit> eval;
-  if (eval_ds) eval = tokenize_split(tok, *eval_ds, max_len);
-  say("training on " + std::to_string(train.ids.size()) + " examples (" + train_ds.source + "), " + std::to_string(K) +
-      (multi ? " labels (multi-label)" : " labels") + ", evaluating on " + std::to_string(eval ? eval->ids.size() : 0));
+  if (eval_ds) eval = tokenize_split(tok, *eval_ds, max_len, typed);
+  say("training on " + std::to_string(train.ids.size()) +
+      (opts.text_pair_column.empty()
+           ? " examples"
+           : " sentence pairs ('" + opts.text_column + "', '" + opts.text_pair_column + "')") +
+      " (" + train_ds.source + "), " + std::to_string(K) + (multi ? " labels (multi-label)" : " labels") +
+      ", evaluating on " + std::to_string(eval ? eval->ids.size() : 0));
 
   if (root) {
     std::error_code ec;  // typed IoError (exit 4), not an escaped std::filesystem_error
@@ -257,13 +272,14 @@ TrainOutcome run_training(const TrainOptions& opts) {
   // Final model, Trainer files (rank 0; the other ranks only join the evaluations).
   const Weights w = tm.layout.bind(tm.params.data());
   std::optional<TokenizedSplit> test;
-  if (test_ds) test = tokenize_split(tok, *test_ds, max_len);
+  if (test_ds) test = tokenize_split(tok, *test_ds, max_len, typed);
   // Multi-label: the decision thresholds (--threshold for every label, or tuned on the eval split;
   // every rank tunes the same ones from the gathered scores).
   std::vector<float> thresholds(static_cast<size_t>(K), static_cast<float>(opts.threshold));
   auto evaluate_split = [&](const TokenizedSplit& s) {
-    return multi ? evaluate_tokenized_multilabel(tm.config, w, s.ids, s.targets, opts.eval_batch_size, thresholds, comm)
-                 : evaluate_tokenized(tm.config, w, s.ids, s.labels, opts.eval_batch_size, comm);
+    return multi ? evaluate_tokenized_multilabel(tm.config, w, s.ids, s.targets, opts.eval_batch_size, thresholds, comm,
+                                                 s.type_ids)
+                 : evaluate_tokenized(tm.config, w, s.ids, s.labels, opts.eval_batch_size, comm, s.type_ids);
   };
   const bool tune = multi && opts.tune_thresholds;
   if (tune) {

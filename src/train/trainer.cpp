@@ -109,6 +109,7 @@ nlohmann::json training_args_json(const TrainOptions& o) {
           {"test_file", o.test_file},
           {"text_column_name", o.text_column},
           {"label_column_name", o.label_column},
+          {"text_pair_column_name", o.text_pair_column},
           {"learning_rate", o.learning_rate},
           {"per_device_train_batch_size", o.train_batch_size},
           {"per_device_eval_batch_size", o.eval_batch_size},
@@ -236,7 +237,11 @@ uint64_t training_data_checksum(const TokenizedSplit& train) {
   for (size_t i = 0; i < train.ids.size(); ++i) {
     mix(train.ids[i].size());
     for (int32_t id : train.ids[i]) mix(static_cast<uint32_t>(id));
-    mix(static_cast<uint32_t>(train.labels[i]));
+    if (!train.type_ids.empty())
+      for (int32_t t : train.type_ids[i]) mix(static_cast<uint32_t>(t));
+    if (!train.labels.empty()) mix(static_cast<uint32_t>(train.labels[i]));
+    if (!train.targets.empty())  // multi-label: the label sets (no single labels)
+      for (float t : train.targets[i]) mix(t > 0.5f ? 1u : 0u);
   }
   return h;
 }
@@ -302,6 +307,25 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
       throw InvalidArgument("training example " + std::to_string(i) + " has label " + std::to_string(train.labels[i]) +
                             ", outside [0, " + std::to_string(K) + ")");
     T_max = std::max(T_max, len);
+  }
+  const bool typed = !train.type_ids.empty();
+  for (const TokenizedSplit* split : {&train, eval}) {
+    if (!split || split->type_ids.empty()) continue;
+    const char* what = split == &train ? "training" : "evaluation";
+    if (split->type_ids.size() != split->ids.size())
+      throw InvalidArgument(std::string("the ") + what + " split has " + std::to_string(split->type_ids.size()) +
+                            " token-type rows for " + std::to_string(split->ids.size()) + " examples");
+    for (size_t i = 0; i < split->ids.size(); ++i) {
+      if (split->type_ids[i].size() != split->ids[i].size())
+        throw InvalidArgument(std::string(what) + " example " + std::to_string(i) + " has " +
+                              std::to_string(split->type_ids[i].size()) + " token types for " +
+                              std::to_string(split->ids[i].size()) + " tokens");
+      for (int32_t t : split->type_ids[i])
+        if (t < 0 || t >= std::max(1, cfg.type_vocab_size))
+          throw InvalidArgument(std::string(what) + " example " + std::to_string(i) + " has token type " +
+                                std::to_string(t) + ", outside the model's type_vocab_size " +
+                                std::to_string(cfg.type_vocab_size));
+    }
   }
   if (opts.threads > 0) omp_set_num_threads(opts.threads);
   const Bf16AutocastScope autocast(opts.bf16);
@@ -417,6 +441,7 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   TokenBatch batch;
   batch.ids.reserve(static_cast<size_t>(B) * T_max);
   batch.lengths.reserve(static_cast<size_t>(B));
+  if (typed) batch.type_ids.reserve(static_cast<size_t>(B) * T_max);
   std::vector<float> logits(static_cast<size_t>(B) * K), dlogits(static_cast<size_t>(B) * K);
   std::vector<int32_t> labels(static_cast<size_t>(B));
   std::vector<float> targets(multi ? static_cast<size_t>(B) * K : 0);
@@ -508,10 +533,12 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
   // Evaluates on `eval` (every rank joins), logs and reports it; true when early stopping says stop.
   auto evaluate_now = [&](double epoch_now) {
     last_eval_step = ts.global_step;
-    EvalOutput eo = multi ? evaluate_tokenized_multilabel(
-                                cfg, w, eval->ids, eval->targets, opts.eval_batch_size,
-                                std::vector<float>(static_cast<size_t>(K), static_cast<float>(opts.threshold)), comm)
-                          : evaluate_tokenized(cfg, w, eval->ids, eval->labels, opts.eval_batch_size, comm);
+    EvalOutput eo =
+        multi
+            ? evaluate_tokenized_multilabel(
+                  cfg, w, eval->ids, eval->targets, opts.eval_batch_size,
+                  std::vector<float>(static_cast<size_t>(K), static_cast<float>(opts.threshold)), comm, eval->type_ids)
+            : evaluate_tokenized(cfg, w, eval->ids, eval->labels, opts.eval_batch_size, comm, eval->type_ids);
     nlohmann::json m = eval_results_json(eo, label_names, opts.eval_batch_size, "eval_");
     m["epoch"] = epoch_now;
     m["step"] = ts.global_step;
@@ -605,10 +632,14 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
         batch.T = T;
         batch.ids.assign(static_cast<size_t>(bs) * T, cfg.pad_token_id);
         batch.lengths.resize(static_cast<size_t>(bs));
+        if (typed) batch.type_ids.assign(static_cast<size_t>(bs) * T, 0);  // padding is type 0, as train.py
         for (int i = 0; i < bs; ++i) {
           const size_t ex = static_cast<size_t>(order[begin + static_cast<size_t>(i)]);
           const auto& ids = train.ids[ex];
           std::copy(ids.begin(), ids.end(), batch.ids.begin() + static_cast<ptrdiff_t>(i) * T);
+          if (typed)
+            std::copy(train.type_ids[ex].begin(), train.type_ids[ex].end(),
+                      batch.type_ids.begin() + static_cast<ptrdiff_t>(i) * T);
           batch.lengths[static_cast<size_t>(i)] = static_cast<int32_t>(ids.size());
           if (multi)
             std::copy(train.targets[ex].begin(), train.targets[ex].end(),

@@ -16,6 +16,8 @@
 //           BCEWithLogitsLoss in DistilBertForSequenceClassification)
 //   norm  = clip_grad_norm(grads, max_grad_norm);  AdamW step with lr * schedule_factor(k)
 //           (--lr-scheduler-type, linear by default; schedule.hpp)
+// Sentence pairs (text_pair_column): rows tokenized as pairs, and for models with token types the
+// batch carries their types (0 then 1, padding 0), so the token-type embedding rows get gradients.
 // Epoch orders: a seeded Fisher-Yates shuffle per epoch (one Rng, saved in checkpoints), dataset
 // order with shuffle = false, or replayed from an order file (one line per epoch, 0-based indices).
 //
@@ -43,6 +45,8 @@
 
 namespace bert_emotion {
 
+class Tokenizer;
+struct Dataset;
 struct StepRecord;
 
 struct TrainOptions {
@@ -54,6 +58,10 @@ struct TrainOptions {
   std::string test_split = "test";   // "" or "none": no final test evaluation
   std::string eval_file, test_file;  // explicit evaluation / test data (--validation-file, --test-file)
   std::string text_column = "text", label_column = "label";
+  // Sentence pairs: the second text's CSV/TSV column or JSONL key ("" = single texts). Each row is
+  // tokenized as a pair ([CLS] A [SEP] B [SEP], <s> A </s></s> B </s>) truncated longest-first, and
+  // models with token types (BERT) get types 0 then 1 from the post-processor, in training and eval.
+  std::string text_pair_column;
   double learning_rate = 5e-5;
   int train_batch_size = 4;
   int eval_batch_size = 4;
@@ -146,7 +154,16 @@ struct TokenizedSplit {
   std::vector<std::vector<int32_t>> ids;      // [CLS] ... [SEP] per example
   std::vector<int> labels;                    // in [0, K) (single-label models)
   std::vector<std::vector<float>> targets{};  // [N][K] multi-hot (multi-label models; labels unused)
+  // Token types per example, each as long as its ids row (sentence pairs: 0 then 1), or empty:
+  // every token type 0.
+  std::vector<std::vector<int32_t>> type_ids{};
 };
+
+// A dataset tokenized once for training or evaluation: rows with a text_pair as pairs (truncated
+// longest-first to max_length, as transformers' tokenizer(text, text_pair, truncation=True)),
+// the others as single texts; labels, or multi-hot targets for multi-label data. Token types are
+// kept only when some row is a pair and `token_types` (the model takes them: BERT).
+TokenizedSplit tokenize_split(const Tokenizer& tok, const Dataset& d, size_t max_length, bool token_types);
 
 // The model being trained: parameters owned in `layout` order.
 struct TrainModel {

@@ -22,7 +22,17 @@ cleanup() {
 trap cleanup EXIT
 # BERT_EMOTION_TEST_MODEL: serve that model instead (e.g. a fine-tuned one for docs/serving-page.png).
 model=${BERT_EMOTION_TEST_MODEL:-$tmp/model}
-[ -n "${BERT_EMOTION_TEST_MODEL:-}" ] || "$bin" init --config tiny --seed 7 --out "$tmp/model" --tokenizer "$tokenizer" >/dev/null
+# multilabel_*.test.mjs: the tiny sizes as a multi-label model, with per-label thresholds.json.
+config=tiny
+case "$test" in
+  multilabel_*) config='{"dim":32,"n_layers":2,"n_heads":2,"hidden_dim":64,"max_position_embeddings":128,"problem_type":"multi_label_classification"}' ;;
+esac
+if [ -z "${BERT_EMOTION_TEST_MODEL:-}" ]; then
+  "$bin" init --config "$config" --seed 7 --out "$tmp/model" --tokenizer "$tokenizer" >/dev/null
+  case "$test" in
+    multilabel_*) echo '{"thresholds": {"anger": 0.3, "joy": 0.45, "optimism": 0.5, "sadness": 0.55}}' >"$tmp/model/thresholds.json" ;;
+  esac
+fi
 "$bin" serve --model "$model" --host 127.0.0.1 --port 0 --threads 1 --no-access-log >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 url=

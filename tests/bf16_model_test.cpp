@@ -21,6 +21,7 @@
 #include "api/classifier.hpp"
 #include "cli_harness.hpp"
 #include "data/dataset.hpp"
+#include "dtype_test_models.hpp"
 #include "kernels/cpu_isa.hpp"
 #include "model/checkpoint.hpp"
 #include "model/config.hpp"
@@ -38,10 +39,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kFixture = fs::path(FIXTURES_DIR) / "data" / "classifier";
-const fs::path kWordPiece = fs::path(SHARED_DIR) / "models" / "distilbert-base-cased";
-const fs::path kBpe = fs::path(SHARED_DIR) / "models" / "roberta-bpe-test";
-const fs::path kEmotion = fs::path(SHARED_DIR) / "data/tweeteval/datasets/emotion";
 constexpr float kRelTol = 0.02f;
 
 class Env : public ::testing::Environment {
@@ -50,70 +47,32 @@ class Env : public ::testing::Environment {
   void SetUp() override {
     root = fs::temp_directory_path() / ("bert_emotion_bf16_model_test_" + std::to_string(::getpid()));
     fs::create_directories(root);
-    // The PyTorch-reference classifier fixture with the real tokenizer (as classifier_test).
-    fs::create_directories(root / "parity");
-    for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(kFixture / f, root / "parity" / f);
-    for (const char* f : {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
-      if (fs::exists(kWordPiece / f)) fs::copy_file(kWordPiece / f, root / "parity" / f);
-    // Random tiny models of each family (dim 32, 2 layers).
-    for (const auto& [name, tok] : {std::pair{"tiny", kWordPiece}, {"bert-tiny", kWordPiece}, {"roberta-tiny", kBpe}}) {
-      ModelConfig cfg = preset_config(name);
-      set_labels(cfg, {"anger", "joy", "optimism", "sadness"});
-      cfg.initializer_range = 0.2f;  // spread the logits
-      create_random_model_dir(root / name, cfg, 7, tok);
-    }
+    make_dtype_test_models(root);
   }
   void TearDown() override { fs::remove_all(root); }
 };
 const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new Env);
-
-std::vector<std::string> tweets(size_t n) {
-  std::vector<std::string> t = split_lines(read_file(kEmotion / "test_text.txt"), "test_text.txt");
-  t.resize(n);
-  return t;
-}
-
-CliResult run_capped(const std::vector<std::string>& args, const std::string& cap) {
-  ::setenv("BERT_EMOTION_MAX_CPU_ISA", cap.c_str(), 1);
-  CliResult r = run_cli(args);
-  ::unsetenv("BERT_EMOTION_MAX_CPU_ISA");
-  return r;
-}
 
 class Bf16Family : public ::testing::TestWithParam<std::string> {};
 
 }  // namespace
 
 TEST_P(Bf16Family, LogitsWithinBoundOfFp32OnRealTweets) {
-  const auto texts = tweets(200);
+  const auto texts = emotion_test_tweets(200);
   const auto f32 = Classifier::load(Env::root / GetParam(), {.batch_size = 16, .dtype = "f32"})->classify(texts);
   const auto bf = Classifier::load(Env::root / GetParam(), {.batch_size = 16, .dtype = "bf16"})->classify(texts);
-  float scale = 0.f, max_error = 0.f;
-  for (const auto& p : f32)
-    for (float v : p.logits) scale = std::max(scale, std::fabs(v));
-  const float tol = kRelTol * scale;
-  int same = 0, decisive = 0, decisive_same = 0;
-  for (size_t i = 0; i < f32.size(); ++i) {
-    for (size_t k = 0; k < f32[i].logits.size(); ++k)
-      max_error = std::max(max_error, std::fabs(f32[i].logits[k] - bf[i].logits[k]));
-    std::vector<float> s = f32[i].logits;
-    std::sort(s.rbegin(), s.rend());
-    same += f32[i].label_id == bf[i].label_id;
-    if (s[0] - s[1] > 2 * tol) {
-      ++decisive;
-      decisive_same += f32[i].label_id == bf[i].label_id;
-    }
-  }
-  std::printf("%s: max |logit error| %.5f (%.3f%% of max |logit| %.3f), argmax agreement %d/%zu (decisive %d/%d)\n",
-              GetParam().c_str(), max_error, 100 * max_error / scale, scale, same, f32.size(), decisive_same, decisive);
-  EXPECT_LE(max_error, tol);
-  EXPECT_GT(max_error, 0.f) << "bf16 did not run: logits are FP32's exactly";
-  EXPECT_EQ(decisive_same, decisive);
-  EXPECT_GE(decisive, int(f32.size()) / 2) << "too few decisive rows for the test to mean anything";
-  EXPECT_GE(same, int(f32.size()) * 98 / 100);
+  const Agreement a = compare_to_fp32(f32, bf, kRelTol);
+  std::printf("%s: max |logit error| %.5f (%.3f%% of max |logit| %.3f), argmax agreement %d/%d (decisive %d/%d)\n",
+              GetParam().c_str(), a.max_error, 100 * a.max_error / a.scale, a.scale, a.same_argmax, a.compared,
+              a.decisive_same, a.decisive);
+  EXPECT_LE(a.max_error, a.tol);
+  EXPECT_GT(a.max_error, 0.f) << "bf16 did not run: logits are FP32's exactly";
+  EXPECT_EQ(a.decisive_same, a.decisive);
+  EXPECT_GE(a.decisive, a.compared / 2) << "too few decisive rows for the test to mean anything";
+  EXPECT_GE(a.same_argmax, a.compared * 98 / 100);
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, Bf16Family, ::testing::Values("parity", "tiny", "bert-tiny", "roberta-tiny"));
+INSTANTIATE_TEST_SUITE_P(Families, Bf16Family, ::testing::ValuesIn(kDtypeTestModels));
 
 TEST(Bf16Model, PaddedAndPackedForwardsAgreeAndDtypesSwitch) {
   LoadedModel m = load_model_dir(Env::root / "bert-tiny");
@@ -162,7 +121,7 @@ TEST(Bf16Model, EveryInstructionSetPathPrintsTheSameLogits) {
 }
 
 TEST(Bf16Quantize, DirectoryIsBf16OnDiskAndPredictsAsBf16AtLoadForEveryFamily) {
-  const auto texts = tweets(40);
+  const auto texts = emotion_test_tweets(40);
   for (const char* name : {"parity", "tiny", "bert-tiny", "roberta-tiny"}) {
     const fs::path out = Env::root / (std::string(name) + "-bf16");
     const CliResult r =

@@ -20,6 +20,7 @@
 #include "api/classifier.hpp"
 #include "cli_harness.hpp"
 #include "data/dataset.hpp"
+#include "dtype_test_models.hpp"
 #include "kernels/cpu_isa.hpp"
 #include "model/config.hpp"
 #include "model/encoder.hpp"
@@ -35,10 +36,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kFixture = fs::path(FIXTURES_DIR) / "data" / "classifier";
-const fs::path kWordPiece = fs::path(SHARED_DIR) / "models" / "distilbert-base-cased";
-const fs::path kBpe = fs::path(SHARED_DIR) / "models" / "roberta-bpe-test";
-const fs::path kEmotion = fs::path(SHARED_DIR) / "data/tweeteval/datasets/emotion";
 constexpr float kRelTol = 0.05f;
 
 class Env : public ::testing::Environment {
@@ -47,73 +44,21 @@ class Env : public ::testing::Environment {
   void SetUp() override {
     root = fs::temp_directory_path() / ("bert_emotion_int8_model_test_" + std::to_string(::getpid()));
     fs::create_directories(root);
-    // The PyTorch-reference classifier fixture with the real tokenizer (as classifier_test).
-    fs::create_directories(root / "parity");
-    for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(kFixture / f, root / "parity" / f);
-    for (const char* f : {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
-      if (fs::exists(kWordPiece / f)) fs::copy_file(kWordPiece / f, root / "parity" / f);
-    // Random tiny models of each family (dim 32, 2 layers).
-    for (const auto& [name, tok] : {std::pair{"tiny", kWordPiece}, {"bert-tiny", kWordPiece}, {"roberta-tiny", kBpe}}) {
-      ModelConfig cfg = preset_config(name);
-      set_labels(cfg, {"anger", "joy", "optimism", "sadness"});
-      cfg.initializer_range = 0.2f;  // spread the logits
-      create_random_model_dir(root / name, cfg, 7, tok);
-    }
+    make_dtype_test_models(root);
   }
   void TearDown() override { fs::remove_all(root); }
 };
 const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new Env);
-
-std::vector<std::string> tweets(size_t n) {
-  std::vector<std::string> t = split_lines(read_file(kEmotion / "test_text.txt"), "test_text.txt");
-  t.resize(n);
-  return t;
-}
-
-struct Agreement {
-  float max_error = 0.f, scale = 0.f, tol = 0.f;
-  int compared = 0, same_argmax = 0, decisive = 0, decisive_same = 0;
-};
-
-Agreement compare(const std::vector<Prediction>& f32, const std::vector<Prediction>& i8) {
-  Agreement a;
-  for (const auto& p : f32)
-    for (float v : p.logits) a.scale = std::max(a.scale, std::fabs(v));
-  a.tol = kRelTol * a.scale;
-  for (size_t i = 0; i < f32.size(); ++i) {
-    const auto& x = f32[i].logits;
-    const auto& y = i8[i].logits;
-    for (size_t k = 0; k < x.size(); ++k) a.max_error = std::max(a.max_error, std::fabs(x[k] - y[k]));
-    std::vector<float> s = x;
-    std::sort(s.rbegin(), s.rend());
-    const bool same = f32[i].label_id == i8[i].label_id;
-    ++a.compared;
-    a.same_argmax += same;
-    if (s.size() > 1 && s[0] - s[1] > 2 * a.tol) {
-      ++a.decisive;
-      a.decisive_same += same;
-    }
-  }
-  return a;
-}
-
-// The CLI with $BERT_EMOTION_MAX_CPU_ISA set (the child inherits our environment).
-CliResult run_capped(const std::vector<std::string>& args, const std::string& cap) {
-  ::setenv("BERT_EMOTION_MAX_CPU_ISA", cap.c_str(), 1);
-  CliResult r = run_cli(args);
-  ::unsetenv("BERT_EMOTION_MAX_CPU_ISA");
-  return r;
-}
 
 class Int8Family : public ::testing::TestWithParam<std::string> {};
 
 }  // namespace
 
 TEST_P(Int8Family, LogitsWithinBoundOfFp32OnRealTweets) {
-  const auto texts = tweets(200);
+  const auto texts = emotion_test_tweets(200);
   const auto f32 = Classifier::load(Env::root / GetParam(), {.batch_size = 16, .dtype = "f32"})->classify(texts);
   const auto i8 = Classifier::load(Env::root / GetParam(), {.batch_size = 16, .dtype = "int8"})->classify(texts);
-  const Agreement a = compare(f32, i8);
+  const Agreement a = compare_to_fp32(f32, i8, kRelTol);
   std::printf("%s: max |logit error| %.4f (max |logit| %.3f), argmax agreement %d/%d (decisive %d/%d)\n",
               GetParam().c_str(), a.max_error, a.scale, a.same_argmax, a.compared, a.decisive_same, a.decisive);
   EXPECT_LE(a.max_error, a.tol);
@@ -122,7 +67,7 @@ TEST_P(Int8Family, LogitsWithinBoundOfFp32OnRealTweets) {
   EXPECT_GE(a.decisive, a.compared / 2) << "too few decisive rows for the test to mean anything";
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, Int8Family, ::testing::Values("parity", "tiny", "bert-tiny", "roberta-tiny"));
+INSTANTIATE_TEST_SUITE_P(Families, Int8Family, ::testing::ValuesIn(kDtypeTestModels));
 
 TEST(Int8Model, PaddedAndPackedForwardsAgree) {
   LoadedModel m = load_model_dir(Env::root / "bert-tiny");
@@ -178,7 +123,7 @@ TEST(Int8Model, EveryInstructionSetPathPrintsTheSameLogits) {
 }
 
 TEST(Int8Quantize, QuantizedDirectoryPredictsAsQuantizingAtLoadForEveryFamily) {
-  const auto texts = tweets(40);
+  const auto texts = emotion_test_tweets(40);
   for (const char* name : {"parity", "tiny", "bert-tiny", "roberta-tiny"}) {
     const fs::path out = Env::root / (std::string(name) + "-int8");
     const CliResult r = run_cli({"quantize", "--model", (Env::root / name).string(), "--out", out.string()});

@@ -1,12 +1,14 @@
 // fuzz_dataset — the CSV, TSV and JSONL dataset readers (load_dataset on one file; the first byte
 // picks the format and whether a label space is given). Accepts bert_emotion::Error. Rows that load
-// must carry labels inside the label space and a 1-based line within the file.
+// must carry labels inside the label space (one id, or a sorted set of ids in a multi-label dataset)
+// and a 1-based line within the file.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <algorithm>
 #include <cstdint>
 
 #include "data/dataset.hpp"
+#include "dataset_invariants.hpp"
 #include "fuzz_common.hpp"
 #include "util/error.hpp"
 
@@ -32,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (given_labels) FUZZ_CHECK(ds.label_names == opts.label_names);
     const size_t lines = std::count(contents.begin(), contents.end(), '\n') + 1;
     for (const LabeledText& row : ds.rows) {
-      FUZZ_CHECK(row.label >= (allow_missing ? -1 : 0) && row.label < static_cast<int>(ds.label_names.size()));
+      FUZZ_CHECK(fuzz::label_in_range(ds, row, allow_missing));
       FUZZ_CHECK(row.line >= 1 && row.line <= lines);
     }
   } catch (const Error&) {

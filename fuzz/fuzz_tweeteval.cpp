@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "data/dataset.hpp"
+#include "dataset_invariants.hpp"
 #include "fuzz_common.hpp"
 #include "util/error.hpp"
 
@@ -27,8 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const Dataset ds = load_dataset(dir, "train", opts);
     FUZZ_CHECK(!ds.rows.empty());
-    for (const LabeledText& row : ds.rows)
-      FUZZ_CHECK(row.label >= 0 && row.label < static_cast<int>(ds.label_names.size()));
+    for (const LabeledText& row : ds.rows) FUZZ_CHECK(fuzz::label_in_range(ds, row, false));
   } catch (const Error&) {
   }
   return 0;

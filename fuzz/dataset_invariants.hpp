@@ -11,8 +11,7 @@
 
 namespace fuzz {
 
-inline bool label_in_range(const bert_emotion::Dataset& ds, const bert_emotion::LabeledText& row,
-                           bool allow_missing) {
+inline bool label_in_range(const bert_emotion::Dataset& ds, const bert_emotion::LabeledText& row, bool allow_missing) {
   const int n = static_cast<int>(ds.label_names.size());
   if (!ds.multi_label) return row.label >= (allow_missing ? -1 : 0) && row.label < n && row.labels.empty();
   if (row.label != -1) return false;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cli_harness.hpp"
+#include "dtype_test_models.hpp"
 #include "kernels/cpu_isa.hpp"
 #include "model/init.hpp"
 #include "model/safetensors.hpp"
@@ -134,34 +135,33 @@ TEST(Bf16Train, CliTrainsBitIdenticallyOnEveryInstructionSetPath) {
       continue;
     }
     const fs::path out = root / cpu_isa_name(isa);
-    ::setenv("BERT_EMOTION_MAX_CPU_ISA", cpu_isa_name(isa), 1);
-    const CliResult r = run_cli({"train",
-                                 "--model",
-                                 (root / "tiny").string(),
-                                 "--data",
-                                 (root / "data").string(),
-                                 "--output-dir",
-                                 out.string(),
-                                 "--bf16",
-                                 "--num-train-epochs",
-                                 "2",
-                                 "--per-device-train-batch-size",
-                                 "3",
-                                 "--learning-rate",
-                                 "1e-3",
-                                 "--logging-steps",
-                                 "1",
-                                 "--threads",
-                                 "1",
-                                 "--eval-split",
-                                 "none",
-                                 "--test-split",
-                                 "none",
-                                 "--save-strategy",
-                                 "no",
-                                 "--dropout",
-                                 "off"});
-    ::unsetenv("BERT_EMOTION_MAX_CPU_ISA");
+    const CliResult r = run_capped({"train",
+                                    "--model",
+                                    (root / "tiny").string(),
+                                    "--data",
+                                    (root / "data").string(),
+                                    "--output-dir",
+                                    out.string(),
+                                    "--bf16",
+                                    "--num-train-epochs",
+                                    "2",
+                                    "--per-device-train-batch-size",
+                                    "3",
+                                    "--learning-rate",
+                                    "1e-3",
+                                    "--logging-steps",
+                                    "1",
+                                    "--threads",
+                                    "1",
+                                    "--eval-split",
+                                    "none",
+                                    "--test-split",
+                                    "none",
+                                    "--save-strategy",
+                                    "no",
+                                    "--dropout",
+                                    "off"},
+                                   cpu_isa_name(isa));
     ASSERT_EQ(r.exit_code, 0) << cpu_isa_name(isa) << ": " << r.err;
     const std::string weights = read_file(out / "model.safetensors");
     if (first.empty()) first = weights;

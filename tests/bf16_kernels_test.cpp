@@ -6,6 +6,7 @@
 // mantissa allows. Paths the CPU lacks are skipped, so the test runs on AVX2-only machines too.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -110,36 +111,59 @@ TEST(Bf16Gemm, PackUnpackRoundTrips) {
 }
 
 TEST(Bf16Gemm, GeneralProductInEveryTranspositionWithAlphaBeta) {
-  const int64_t M = 13, N = 35, K = 29;
-  const auto A = randn(size_t(M * K), 5), B = randn(size_t(K * N), 6), C0 = randn(size_t(M * N), 7);
-  for (bool ta : {false, true})
-    for (bool tb : {false, true}) {
-      // op(A)[m, k] and op(B)[k, n] of the stored matrices.
-      auto a = [&](int64_t m, int64_t k) {
-        return double(round_to_bf16(ta ? A[size_t(k * M + m)] : A[size_t(m * K + k)]));
-      };
-      auto b = [&](int64_t k, int64_t n) {
-        return double(round_to_bf16(tb ? B[size_t(n * K + k)] : B[size_t(k * N + n)]));
-      };
-      std::vector<float> first;
-      for (CpuIsa isa : available()) {
-        std::vector<float> C = C0;
-        gemm_bf16(ta, tb, M, N, K, 0.5f, A.data(), ta ? M : K, B.data(), tb ? K : N, 1.f, C.data(), N, isa);
-        for (int64_t m = 0; m < M; ++m)
-          for (int64_t n = 0; n < N; ++n) {
-            double want = 0, mag = 0;
-            for (int64_t k = 0; k < K; ++k) {
-              want += a(m, k) * b(k, n);
-              mag += std::fabs(a(m, k) * b(k, n));
+  // Odd K and partial blocks; then more than one 16-pair packing tile with a partial last one.
+  for (const auto [M, N, K] : {std::array<int64_t, 3>{13, 35, 29}, {21, 40, 70}}) {
+    const auto A = randn(size_t(M * K), 5), B = randn(size_t(K * N), 6), C0 = randn(size_t(M * N), 7);
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        // op(A)[m, k] and op(B)[k, n] of the stored matrices.
+        auto a = [&](int64_t m, int64_t k) {
+          return double(round_to_bf16(ta ? A[size_t(k * M + m)] : A[size_t(m * K + k)]));
+        };
+        auto b = [&](int64_t k, int64_t n) {
+          return double(round_to_bf16(tb ? B[size_t(n * K + k)] : B[size_t(k * N + n)]));
+        };
+        std::vector<float> first;
+        for (CpuIsa isa : available()) {
+          std::vector<float> C = C0;
+          gemm_bf16(ta, tb, M, N, K, 0.5f, A.data(), ta ? M : K, B.data(), tb ? K : N, 1.f, C.data(), N, isa);
+          for (int64_t m = 0; m < M; ++m)
+            for (int64_t n = 0; n < N; ++n) {
+              double want = 0, mag = 0;
+              for (int64_t k = 0; k < K; ++k) {
+                want += a(m, k) * b(k, n);
+                mag += std::fabs(a(m, k) * b(k, n));
+              }
+              want = 0.5 * want + C0[size_t(m * N + n)];
+              ASSERT_NEAR(C[size_t(m * N + n)], want, accumulation_bound(mag + std::fabs(C0[size_t(m * N + n)]), K))
+                  << cpu_isa_name(isa) << " ta=" << ta << " tb=" << tb << " at " << m << "," << n;
             }
-            want = 0.5 * want + C0[size_t(m * N + n)];
-            ASSERT_NEAR(C[size_t(m * N + n)], want, accumulation_bound(mag + std::fabs(C0[size_t(m * N + n)]), K))
-                << cpu_isa_name(isa) << " ta=" << ta << " tb=" << tb << " at " << m << "," << n;
-          }
-        if (first.empty()) first = C;
-        else EXPECT_EQ(0, std::memcmp(first.data(), C.data(), C.size() * sizeof(float))) << cpu_isa_name(isa);
+          if (first.empty()) first = C;
+          else EXPECT_EQ(0, std::memcmp(first.data(), C.data(), C.size() * sizeof(float))) << cpu_isa_name(isa);
+        }
       }
+  }
+}
+
+TEST(Bf16Linear, AutocastForwardEqualsPackedBf16LinearInBothProductForms) {
+  // linear_forward under --bf16 computes y^T = W x^T for 8..256 rows and y = x W^T otherwise; each
+  // output is the same pairs summed in the same order, so both equal linear_forward_bf16's bits.
+  const int64_t in = 70, out = 37;
+  const auto W = randn(size_t(out * in), 11, 0.05f), b = randn(size_t(out), 12);
+  const Bf16Weights w = pack_weights_bf16(W.data(), out, in);
+  for (int64_t N : {3, 20, 300}) {
+    const auto x = randn(size_t(N * in), 13);
+    std::vector<float> want(size_t(N * out)), got(size_t(N * out)), no_bias(size_t(N * out));
+    linear_forward_bf16(want.data(), x.data(), w, b.data(), N);
+    {
+      const Bf16AutocastScope autocast(true);
+      linear_forward(got.data(), x.data(), W.data(), b.data(), N, in, out);
+      linear_forward(no_bias.data(), x.data(), W.data(), nullptr, N, in, out);
     }
+    EXPECT_EQ(0, std::memcmp(want.data(), got.data(), got.size() * sizeof(float))) << "N=" << N;
+    linear_forward_bf16(want.data(), x.data(), w, nullptr, N);
+    EXPECT_EQ(0, std::memcmp(want.data(), no_bias.data(), got.size() * sizeof(float))) << "N=" << N;
+  }
 }
 
 TEST(Bf16Linear, CloseToFp32WithinBf16RoundingAndLinearAnyDispatches) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "kernels/bf16_gemm_isa.hpp"
@@ -19,10 +20,8 @@ constexpr int64_t kPair = 2;    // k values per FP32 lane
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-// Packs the n x k operand whose (row, col) element `at` gives as bf16 bits into w, reusing its
-// memory when large enough (the per-call packing of training's products must not page-fault).
-template <class At>
-void pack_into(Bf16Weights& w, int64_t n, int64_t k, At at) {
+// Sizes w for an n x k operand, reusing its memory (training packs every call: no page faults).
+void shape_packed(Bf16Weights& w, int64_t n, int64_t k) {
   if (n <= 0 || k <= 0)
     throw InvalidArgument("bf16 weights: shape [" + std::to_string(n) + ", " + std::to_string(k) +
                           "] must be positive");
@@ -31,6 +30,14 @@ void pack_into(Bf16Weights& w, int64_t n, int64_t k, At at) {
   w.n_pad = round_up(n, kBlock);
   w.k_pad = round_up(k, kPair);
   if (w.packed.size() < size_t(w.n_pad * w.k_pad)) w.packed.resize(size_t(w.n_pad * w.k_pad));
+}
+
+// Packs the n x k operand whose (row, col) element `at` gives as bf16 bits (a BF16 checkpoint's
+// weights, packed once at load; the FP32 products use pack_rows_f32 / pack_cols_f32 below).
+template <class At>
+Bf16Weights pack(int64_t n, int64_t k, At at) {
+  Bf16Weights w;
+  shape_packed(w, n, k);
   const int64_t blocks = w.n_pad / kBlock, pairs = w.k_pad / kPair;
 #pragma omp parallel for schedule(static) if (n * k > 65536)
   for (int64_t b = 0; b < blocks; ++b) {
@@ -49,13 +56,65 @@ void pack_into(Bf16Weights& w, int64_t n, int64_t k, At at) {
         }
     }
   }
+  return w;
 }
 
-template <class At>
-Bf16Weights pack(int64_t n, int64_t k, At at) {
-  Bf16Weights w;
-  pack_into(w, n, k, at);
-  return w;
+// Two bf16 values as the 32-bit word the packed layout keeps per (column, pair): k even in the low half.
+inline uint32_t bf16_pair(float lo, float hi) {
+  return uint32_t(float_to_bf16(lo)) | uint32_t(float_to_bf16(hi)) << 16;
+}
+
+// Packs the n x k operand with element (r, c) = src[r * ld + c] (a linear's W [out, in]; pairs run along a row).
+// A block's 16 rows are converted 16 pairs at a time into a tile (contiguous reads, vectorised) and
+// the tile written transposed, 64 bytes per pair (not 2 elements gathered from 16 rows at a time).
+void pack_rows_f32(Bf16Weights& w, int64_t n, int64_t k, const float* src, int64_t ld) {
+  shape_packed(w, n, k);
+  const int64_t blocks = w.n_pad / kBlock, pairs = w.k_pad / kPair;
+#pragma omp parallel for schedule(static) if (n * k > 65536)
+  for (int64_t b = 0; b < blocks; ++b) {
+    uint16_t* dst = w.packed.data() + b * pairs * kBlock * kPair;
+    const int64_t rows = std::min(kBlock, n - b * kBlock);
+    for (int64_t p0 = 0; p0 < pairs; p0 += kBlock) {
+      const int64_t pn = std::min(kBlock, pairs - p0);
+      const bool whole = 2 * (p0 + pn) <= k;  // no odd last column in this tile
+      uint32_t tile[kBlock][kBlock] = {};     // [row][pair]
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* s = src + (b * kBlock + r) * ld + 2 * p0;
+        if (whole) {
+          for (int64_t q = 0; q < pn; ++q) tile[r][q] = bf16_pair(s[2 * q], s[2 * q + 1]);
+        } else {
+          for (int64_t q = 0; q < pn; ++q) tile[r][q] = bf16_pair(s[2 * q], 2 * (p0 + q) + 1 < k ? s[2 * q + 1] : 0.f);
+        }
+      }
+      uint32_t out[kBlock][kBlock];  // [pair][row]
+      for (int64_t q = 0; q < pn; ++q)
+        for (int64_t r = 0; r < kBlock; ++r) out[q][r] = tile[r][q];
+      std::memcpy(dst + p0 * kBlock * kPair, out, size_t(pn) * sizeof(out[0]));
+    }
+  }
+}
+
+// Packs the n x k operand with element (r, c) = src[c * ld + r] (op(B) = B not transposed: dx's W, dW's x): a
+// block's 16 columns are contiguous in each of the pair's two source rows.
+void pack_cols_f32(Bf16Weights& w, int64_t n, int64_t k, const float* src, int64_t ld) {
+  shape_packed(w, n, k);
+  const int64_t blocks = w.n_pad / kBlock, pairs = w.k_pad / kPair;
+#pragma omp parallel for schedule(static) if (n * k > 65536)
+  for (int64_t b = 0; b < blocks; ++b) {
+    uint16_t* dst = w.packed.data() + b * pairs * kBlock * kPair;
+    const int64_t cols = std::min(kBlock, n - b * kBlock);
+    for (int64_t p = 0; p < pairs; ++p) {
+      const float* s0 = src + 2 * p * ld + b * kBlock;
+      const float* s1 = 2 * p + 1 < k ? s0 + ld : nullptr;
+      uint32_t out[kBlock];
+      if (cols == kBlock && s1 != nullptr) {
+        for (int64_t c = 0; c < kBlock; ++c) out[c] = bf16_pair(s0[c], s1[c]);
+      } else {
+        for (int64_t c = 0; c < kBlock; ++c) out[c] = c < cols ? bf16_pair(s0[c], s1 != nullptr ? s1[c] : 0.f) : 0u;
+      }
+      std::memcpy(dst + p * kBlock * kPair, out, sizeof(out));
+    }
+  }
 }
 
 void gemm_scalar(float* C, int64_t ldc, const uint16_t* a, const Bf16Weights& w, int64_t M, float alpha, float beta,
@@ -80,7 +139,7 @@ void gemm_scalar(float* C, int64_t ldc, const uint16_t* a, const Bf16Weights& w,
 struct Scratch {
   std::vector<uint16_t> a;        // linear_forward_bf16's rows
   std::vector<uint16_t> product;  // gemm_bf16's left operand
-  Bf16Weights w;                  // gemm_bf16's / linear_forward_autocast's right operand
+  Bf16Weights w;                  // gemm_bf16's right operand
 };
 Scratch& scratch() {
   thread_local Scratch s;
@@ -92,7 +151,9 @@ thread_local bool autocast_bf16 = false;
 }  // namespace
 
 Bf16Weights pack_weights_bf16(const float* W, int64_t out, int64_t in) {
-  return pack(out, in, [&](int64_t o, int64_t k) { return float_to_bf16(W[o * in + k]); });
+  Bf16Weights w;
+  pack_rows_f32(w, out, in, W, in);
+  return w;
 }
 
 Bf16Weights pack_weights_bf16(const uint16_t* h, int64_t out, int64_t in) {
@@ -147,8 +208,8 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
   // op(B)^T [N, K] is the packed operand; op(A) [M, K] the rows.
   Scratch& s = scratch();
   Bf16Weights& w = s.w;
-  if (trans_b) pack_into(w, N, K, [&](int64_t n, int64_t k) { return float_to_bf16(B[n * ldb + k]); });
-  else pack_into(w, N, K, [&](int64_t n, int64_t k) { return float_to_bf16(B[k * ldb + n]); });
+  if (trans_b) pack_rows_f32(w, N, K, B, ldb);
+  else pack_cols_f32(w, N, K, B, ldb);
   std::vector<uint16_t>& a = s.product;
   if (a.size() < size_t(M * w.k_pad)) a.resize(size_t(M * w.k_pad));
   constexpr int64_t kRows = 16;  // op(A) rows per task: a transposed A is read a cache line per k
@@ -157,24 +218,37 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
   for (int64_t t = 0; t < tiles; ++t) {
     const int64_t m0 = t * kRows, m1 = std::min(M, m0 + kRows);
     if (trans_a) {
-      for (int64_t k = 0; k < K; ++k)
-        for (int64_t m = m0; m < m1; ++m) a[size_t(m * w.k_pad + k)] = float_to_bf16(A[k * lda + m]);
+      // 16 (k, k+1) pairs of A's rows at a time: their words for the tile's rows computed from
+      // contiguous reads (vectorised), then written transposed into the rows of op(A).
+      const int64_t rows = m1 - m0, pairs = w.k_pad / kPair;
+      for (int64_t p0 = 0; p0 < pairs; p0 += kRows) {
+        const int64_t pn = std::min(kRows, pairs - p0);
+        uint32_t words[kRows][kRows];  // [pair][row of op(A)]
+        for (int64_t q = 0; q < pn; ++q) {
+          const int64_t k = 2 * (p0 + q);
+          const float* r0 = A + k * lda + m0;
+          if (k + 1 < K) {
+            const float* r1 = r0 + lda;
+            for (int64_t m = 0; m < rows; ++m) words[q][m] = bf16_pair(r0[m], r1[m]);
+          } else {
+            for (int64_t m = 0; m < rows; ++m) words[q][m] = bf16_pair(r0[m], 0.f);
+          }
+        }
+        for (int64_t m = 0; m < rows; ++m) {
+          uint32_t row[kRows];
+          for (int64_t q = 0; q < pn; ++q) row[q] = words[q][m];
+          std::memcpy(&a[size_t((m0 + m) * w.k_pad + 2 * p0)], row, size_t(pn) * sizeof(uint32_t));
+        }
+      }
     } else {
       for (int64_t m = m0; m < m1; ++m)
         for (int64_t k = 0; k < K; ++k) a[size_t(m * w.k_pad + k)] = float_to_bf16(A[m * lda + k]);
     }
-    for (int64_t m = m0; m < m1; ++m)
-      for (int64_t k = K; k < w.k_pad; ++k) a[size_t(m * w.k_pad + k)] = 0;
+    if (!trans_a)
+      for (int64_t m = m0; m < m1; ++m)
+        for (int64_t k = K; k < w.k_pad; ++k) a[size_t(m * w.k_pad + k)] = 0;
   }
   gemm_bf16_packed(C, ldc, a.data(), w, M, alpha, beta, nullptr, isa);
-}
-
-void linear_forward_autocast(float* y, const float* x, const float* W, const float* b, int64_t N, int64_t in,
-                             int64_t out) {
-  if (N <= 0) return;
-  Bf16Weights& w = scratch().w;
-  pack_into(w, out, in, [&](int64_t o, int64_t k) { return float_to_bf16(W[o * in + k]); });
-  linear_forward_bf16(y, x, w, b, N);
 }
 
 Bf16AutocastScope::Bf16AutocastScope(bool enabled) : previous_(autocast_bf16) { autocast_bf16 = enabled; }

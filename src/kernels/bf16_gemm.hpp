@@ -72,11 +72,6 @@ void gemm_bf16_packed(float* C, int64_t ldc, const uint16_t* a, const Bf16Weight
 void linear_forward_bf16(float* y, const float* x, const Bf16Weights& w, const float* b, int64_t N,
                          CpuIsa isa = active_cpu_isa());
 
-// linear_forward_bf16 with W [out, in] FP32 packed per call (into a reused per-thread buffer): the
-// forward of a linear under Bf16AutocastScope, whose weights change every step.
-void linear_forward_autocast(float* y, const float* x, const float* W, const float* b, int64_t N, int64_t in,
-                             int64_t out);
-
 // gemm() (kernels/gemm.hpp) on bf16-rounded operands: C[M,N] = alpha op(A) op(B) + beta C, FP32
 // accumulation and output. Both operands are rounded and packed per call (training's products).
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,

@@ -84,23 +84,29 @@ BE_BF16 void gemm_avx512_bf16(float* C, int64_t ldc, const uint16_t* a, const Bf
                               float beta, const float* bias) {
   constexpr int MR = 4, NR = 4;
   const int64_t blocks = w.n_pad / 16, k2 = w.k_pad / 2, stride = k2 * 32;
-  const int64_t panels = (blocks + NR - 1) / NR, row_tiles = (M + MR - 1) / MR;
-#pragma omp parallel for collapse(2) schedule(static) if (M * w.n_pad * w.k_pad > 32768)
-  for (int64_t p = 0; p < panels; ++p)
-    for (int64_t rt = 0; rt < row_tiles; ++rt) {
-      const int64_t m0 = rt * MR, j0 = p * NR;
-      const int nr = int(std::min<int64_t>(NR, blocks - j0));
-      const Epilogue e{alpha, beta, bias ? bias + j0 * 16 : nullptr, w.n - j0 * 16};
-      const uint16_t* wb = w.packed.data() + j0 * stride;
-      const uint16_t* x = a + m0 * w.k_pad;
-      float* c = C + m0 * ldc + j0 * 16;
-      switch (std::min<int64_t>(MR, M - m0)) {
-        case 4: tile_rows<4>(nr, c, ldc, x, w.k_pad, wb, stride, k2, e); break;
-        case 3: tile_rows<3>(nr, c, ldc, x, w.k_pad, wb, stride, k2, e); break;
-        case 2: tile_rows<2>(nr, c, ldc, x, w.k_pad, wb, stride, k2, e); break;
-        default: tile_rows<1>(nr, c, ldc, x, w.k_pad, wb, stride, k2, e); break;
-      }
+  // Panels of equal width (9 blocks: 3 + 3 + 3, not 4 + 4 + 1, whose 1-wide tile is broadcast-bound).
+  const int64_t panels = (blocks + NR - 1) / NR, width = (blocks + panels - 1) / panels;
+  const int64_t row_tiles = (M + MR - 1) / MR, tasks = panels * row_tiles;
+  // The larger operand is streamed once and the smaller one kept in cache: with more rows than
+  // columns (training's y^T = W x^T, thousands of weight rows by a batch's tokens) every row tile
+  // runs all panels before the next; otherwise every panel runs all row tiles.
+  const bool rows_outer = M > w.n_pad;
+#pragma omp parallel for schedule(static) if (M * w.n_pad * w.k_pad > 32768)
+  for (int64_t t = 0; t < tasks; ++t) {
+    const int64_t p = rows_outer ? t % panels : t / row_tiles, rt = rows_outer ? t / panels : t % row_tiles;
+    const int64_t m0 = rt * MR, j0 = p * width;
+    const int nr = int(std::min<int64_t>(width, blocks - j0));
+    const Epilogue e{alpha, beta, bias ? bias + j0 * 16 : nullptr, w.n - j0 * 16};
+    const uint16_t* wb = w.packed.data() + j0 * stride;
+    const uint16_t* x = a + m0 * w.k_pad;
+    float* c = C + m0 * ldc + j0 * 16;
+    switch (std::min<int64_t>(MR, M - m0)) {
+      case 4: tile_rows<4>(nr, c, ldc, x, w.k_pad, wb, stride, k2, e); break;
+      case 3: tile_rows<3>(nr, c, ldc, x, w.k_pad, wb, stride, k2, e); break;
+      case 2: tile_rows<2>(nr, c, ldc, x, w.k_pad, wb, stride, k2, e); break;
+      default: tile_rows<1>(nr, c, ldc, x, w.k_pad, wb, stride, k2, e); break;
     }
+  }
 }
 
 }  // namespace bert_emotion::bf16_isa

@@ -40,29 +40,29 @@ void transpose(float* dst, const float* src, int64_t M, int64_t N) {
 }  // namespace
 
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t N, int64_t in, int64_t out) {
-  if (bf16_autocast_enabled()) {  // --bf16 training: bf16 operands, FP32 sums and output
-    linear_forward_autocast(y, x, W, b, N, in, out);
-    return;
-  }
+  // Under --bf16 training the same products run on bf16-rounded operands with FP32 sums and output.
+  const auto product = bf16_autocast_enabled() ? gemm_bf16_default : gemm;
   // y[N,out] = b + x[N,in] W[out,in]^T, as torch's addmm: the bias is written first and the product
   // accumulated onto it (beta = 1), which saves a pass and, for small batches, a thread hand-off.
   if (N >= kTransposedMinRows && N <= kTransposedMaxRows) {
     // y^T[out,N] = b + W x^T into per-thread scratch (callers may run concurrently), then transposed.
+    // For bf16 this form also converts W as plain rows instead of packing it (the packed operand
+    // is x, N rows), which costs a third of packing W's 16-row blocks.
     thread_local std::vector<float> yt;
     if (yt.size() < size_t(out * N)) yt.resize(size_t(out * N));
     if (b != nullptr)
       for (int64_t o = 0; o < out; ++o) std::fill_n(yt.data() + o * N, N, b[o]);
-    gemm(false, true, out, N, in, 1.f, W, in, x, in, b != nullptr ? 1.f : 0.f, yt.data(), N);
+    product(false, true, out, N, in, 1.f, W, in, x, in, b != nullptr ? 1.f : 0.f, yt.data(), N);
     transpose(y, yt.data(), out, N);
     return;
   }
   if (b == nullptr) {
-    gemm(false, true, N, out, in, 1.f, x, in, W, in, 0.f, y, out);
+    product(false, true, N, out, in, 1.f, x, in, W, in, 0.f, y, out);
     return;
   }
 #pragma omp parallel for schedule(static) if (N * out > 262144)
   for (int64_t n = 0; n < N; ++n) std::copy_n(b, out, y + n * out);
-  gemm(false, true, N, out, in, 1.f, x, in, W, in, 1.f, y, out);
+  product(false, true, N, out, in, 1.f, x, in, W, in, 1.f, y, out);
 }
 
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t N,

@@ -23,11 +23,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "kernels/cpu_isa.hpp"
 
 namespace bert_emotion {
+
+struct OnednnInt8Weights;  // kernels/onednn_int8.hpp
 
 struct Int8Weights {
   int64_t out = 0, in = 0;
@@ -35,6 +38,9 @@ struct Int8Weights {
   std::vector<int8_t> packed;  // [out_pad / 16][in_pad / 4][16][4]
   std::vector<float> scales;   // [out] scale_w
   std::vector<int32_t> comp;   // [out_pad] 128 * sum_k q[o, k] (the VNNI path's u8 shift)
+  // The same q reordered for oneDNN's int8 matmul (kernels/onednn_int8.hpp), which the avx512_vnni
+  // path runs where present: null on CPUs (or under caps) without it.
+  std::shared_ptr<const OnednnInt8Weights> onednn;
   size_t bytes() const { return packed.size() + scales.size() * sizeof(float) + comp.size() * sizeof(int32_t); }
 };
 

@@ -276,5 +276,16 @@ TEST(TrainLoop, InterruptedMidEpochResumesBitIdentically) {
   TrainModel from8 = with_dropout();
   train_loop(from8, train, nullptr, from8.config.label_names(), o4);
   EXPECT_EQ(from8.params, full.params);
+  // A resume must read the same columns: the checkpoint's training_args.json names them.
+  TrainOptions o5 = o4;
+  o5.text_pair_column = "hypothesis";
+  TrainModel other = with_dropout();
+  try {
+    train_loop(other, train, nullptr, other.config.label_names(), o5);
+    ADD_FAILURE() << "resumed with another pair column";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("text pair column is '' but this run's is 'hypothesis'"), std::string::npos)
+        << e.what();
+  }
   for (const auto& d : {o.output_dir, o2.output_dir, o4.output_dir}) fs::remove_all(d);
 }

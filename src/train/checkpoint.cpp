@@ -201,6 +201,8 @@ LoadedCheckpoint load_checkpoint(const fs::path& dir, const ParamLayout& layout)
   try {
     out.state = training_state_from_json(nlohmann::json::parse(read_file(state_path)), state_path.string());
     out.trainer_state = trainer_state_from_json(nlohmann::json::parse(read_file(trainer_path)), trainer_path.string());
+    if (const fs::path args_path = dir / "training_args.json"; fs::exists(args_path))
+      out.training_args = nlohmann::json::parse(read_file(args_path));
   } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range 406 (number overflow: 1e400)
     throw FormatError(dir.string() + ": " + e.what());
   }

@@ -100,6 +100,7 @@ struct LoadedCheckpoint {
   TrainingState state;
   TrainerState trainer_state;
   std::string train_log_jsonl;
+  nlohmann::json training_args;  // training_args.json, null when the checkpoint has none
 };
 
 // Reads a checkpoint written by save_checkpoint for a model laid out as `layout`. FormatError

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <numeric>
 #include <sstream>
+#include <tuple>
 
 #include "data/dataset.hpp"
 #include "data/evaluate.hpp"
@@ -400,6 +401,15 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
     if (ck.state.seed != opts.seed) mismatch("seed", std::to_string(ck.state.seed), std::to_string(opts.seed));
     if (ck.state.learning_rate != opts.learning_rate)
       mismatch("learning rate", python_float_repr(ck.state.learning_rate), python_float_repr(opts.learning_rate));
+    // The text columns (training_args.json; a checkpoint without the file or key is not checked): the
+    // same number of examples from other columns, e.g. pairs dropped, would pass the checks above.
+    for (const auto& [key, what, want] :
+         {std::tuple<const char*, const char*, const std::string&>{"text_column_name", "text column", opts.text_column},
+          {"text_pair_column_name", "text pair column", opts.text_pair_column}}) {
+      const auto it = ck.training_args.is_object() ? ck.training_args.find(key) : ck.training_args.end();
+      if (it != ck.training_args.end() && it->is_string() && it->get<std::string>() != want)
+        mismatch(what, "'" + it->get<std::string>() + "'", "'" + want + "'");
+    }
     model.params = std::move(ck.params);
     optimizer.exp_avg() = std::move(ck.exp_avg);
     optimizer.exp_avg_sq() = std::move(ck.exp_avg_sq);

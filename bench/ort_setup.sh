@@ -1,4 +1,4 @@
-# ort_setup.sh — sourced by bench/run.sh and bench/int8_peers.sh: the ONNX Runtime peer's scratch
+# ort_setup.sh — sourced by bench/run.sh and bench/dtype_peers.sh: the ONNX Runtime peer's scratch
 # folder, made once per WORK directory.
 #
 #   source "$ROOT/bench/ort_setup.sh"

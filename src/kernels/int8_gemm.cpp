@@ -129,16 +129,13 @@ void quantize_rows_int8(int8_t* xq, float* scales, const float* x, int64_t N, in
   else quantize_rows_scalar(xq, scales, x, N, in, in_pad);
 }
 
-// Rows up to which oneDNN's int8 matmul beats our VNNI kernel on the base model's shapes
-// (bench/onednn_matmul_bench.cpp, docs/PERFORMANCE.md): ours wins on large batches.
-constexpr int64_t kOnednnMaxRows = 256;
-
 void gemm_int8(int32_t* acc, int64_t ldc, const int8_t* xq, const Int8Weights& w, int64_t N, CpuIsa isa) {
   if (ldc < w.out_pad)
     throw InvalidArgument("gemm_int8: ldc " + std::to_string(ldc) + " < padded outputs " + std::to_string(w.out_pad));
   if (N <= 0) return;
-  if (isa >= CpuIsa::avx512_vnni && N <= kOnednnMaxRows && w.onednn &&
-      onednn_int8_gemm(acc, ldc, xq, w.in_pad, *w.onednn, N)) {
+  // oneDNN's int8 matmul runs the base model's shapes 1.7-2.7x faster than our VNNI kernel at every
+  // row count measured, 27 to 1280 (bench/onednn_matmul_bench.cpp, docs/PERFORMANCE.md).
+  if (isa >= CpuIsa::avx512_vnni && w.onednn && onednn_int8_gemm(acc, ldc, xq, w.in_pad, *w.onednn, N)) {
     // oneDNN wrote columns 0..out-1; the padding ones are zero in every path.
     if (w.out_pad > w.out)
       for (int64_t n = 0; n < N; ++n) std::fill(acc + n * ldc + w.out, acc + n * ldc + w.out_pad, 0);

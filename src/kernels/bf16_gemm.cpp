@@ -32,30 +32,30 @@ void shape_packed(Bf16Weights& w, int64_t n, int64_t k) {
   if (w.packed.size() < size_t(w.n_pad * w.k_pad)) w.packed.resize(size_t(w.n_pad * w.k_pad));
 }
 
+// shape_packed, then per_block(b, dst, rows, pairs) for every block b of 16 rows of the packed
+// operand (dst: its first pair; rows: how many are real, the rest padding), in parallel.
+template <class PerBlock>
+void pack_blocks(Bf16Weights& w, int64_t n, int64_t k, PerBlock per_block) {
+  shape_packed(w, n, k);
+  const int64_t blocks = w.n_pad / kBlock, pairs = w.k_pad / kPair;
+#pragma omp parallel for schedule(static) if (n * k > 65536)
+  for (int64_t b = 0; b < blocks; ++b)
+    per_block(b, w.packed.data() + b * pairs * kBlock * kPair, std::min(kBlock, n - b * kBlock), pairs);
+}
+
 // Packs the n x k operand whose (row, col) element `at` gives as bf16 bits (a BF16 checkpoint's
 // weights, packed once at load; the FP32 products use pack_rows_f32 / pack_cols_f32 below).
 template <class At>
 Bf16Weights pack(int64_t n, int64_t k, At at) {
   Bf16Weights w;
-  shape_packed(w, n, k);
-  const int64_t blocks = w.n_pad / kBlock, pairs = w.k_pad / kPair;
-#pragma omp parallel for schedule(static) if (n * k > 65536)
-  for (int64_t b = 0; b < blocks; ++b) {
-    uint16_t* dst = w.packed.data() + b * pairs * kBlock * kPair;
-    const bool full_block = (b + 1) * kBlock <= n;
-    for (int64_t p = 0; p < pairs; ++p, dst += kBlock * kPair) {
-      if (full_block && p * kPair + 1 < k) {  // the interior: no bounds checks, so it vectorises
-        for (int64_t c = 0; c < kBlock; ++c)
-          for (int64_t j = 0; j < kPair; ++j) dst[c * kPair + j] = at(b * kBlock + c, p * kPair + j);
-        continue;
-      }
+  pack_blocks(w, n, k, [&](int64_t b, uint16_t* dst, int64_t rows, int64_t pairs) {
+    for (int64_t p = 0; p < pairs; ++p, dst += kBlock * kPair)
       for (int64_t c = 0; c < kBlock; ++c)
         for (int64_t j = 0; j < kPair; ++j) {
-          const int64_t row = b * kBlock + c, col = p * kPair + j;
-          dst[c * kPair + j] = row < n && col < k ? at(row, col) : uint16_t{0};
+          const int64_t col = p * kPair + j;
+          dst[c * kPair + j] = c < rows && col < k ? at(b * kBlock + c, col) : uint16_t{0};
         }
-    }
-  }
+  });
   return w;
 }
 
@@ -68,12 +68,7 @@ inline uint32_t bf16_pair(float lo, float hi) {
 // A block's 16 rows are converted 16 pairs at a time into a tile (contiguous reads, vectorised) and
 // the tile written transposed, 64 bytes per pair (not 2 elements gathered from 16 rows at a time).
 void pack_rows_f32(Bf16Weights& w, int64_t n, int64_t k, const float* src, int64_t ld) {
-  shape_packed(w, n, k);
-  const int64_t blocks = w.n_pad / kBlock, pairs = w.k_pad / kPair;
-#pragma omp parallel for schedule(static) if (n * k > 65536)
-  for (int64_t b = 0; b < blocks; ++b) {
-    uint16_t* dst = w.packed.data() + b * pairs * kBlock * kPair;
-    const int64_t rows = std::min(kBlock, n - b * kBlock);
+  pack_blocks(w, n, k, [&](int64_t b, uint16_t* dst, int64_t rows, int64_t pairs) {
     for (int64_t p0 = 0; p0 < pairs; p0 += kBlock) {
       const int64_t pn = std::min(kBlock, pairs - p0);
       const bool whole = 2 * (p0 + pn) <= k;  // no odd last column in this tile
@@ -91,18 +86,13 @@ void pack_rows_f32(Bf16Weights& w, int64_t n, int64_t k, const float* src, int64
         for (int64_t r = 0; r < kBlock; ++r) out[q][r] = tile[r][q];
       std::memcpy(dst + p0 * kBlock * kPair, out, size_t(pn) * sizeof(out[0]));
     }
-  }
+  });
 }
 
 // Packs the n x k operand with element (r, c) = src[c * ld + r] (op(B) = B not transposed: dx's W, dW's x): a
 // block's 16 columns are contiguous in each of the pair's two source rows.
 void pack_cols_f32(Bf16Weights& w, int64_t n, int64_t k, const float* src, int64_t ld) {
-  shape_packed(w, n, k);
-  const int64_t blocks = w.n_pad / kBlock, pairs = w.k_pad / kPair;
-#pragma omp parallel for schedule(static) if (n * k > 65536)
-  for (int64_t b = 0; b < blocks; ++b) {
-    uint16_t* dst = w.packed.data() + b * pairs * kBlock * kPair;
-    const int64_t cols = std::min(kBlock, n - b * kBlock);
+  pack_blocks(w, n, k, [&](int64_t b, uint16_t* dst, int64_t cols, int64_t pairs) {
     for (int64_t p = 0; p < pairs; ++p) {
       const float* s0 = src + 2 * p * ld + b * kBlock;
       const float* s1 = 2 * p + 1 < k ? s0 + ld : nullptr;
@@ -114,7 +104,7 @@ void pack_cols_f32(Bf16Weights& w, int64_t n, int64_t k, const float* src, int64
       }
       std::memcpy(dst + p * kBlock * kPair, out, sizeof(out));
     }
-  }
+  });
 }
 
 void gemm_scalar(float* C, int64_t ldc, const uint16_t* a, const Bf16Weights& w, int64_t M, float alpha, float beta,

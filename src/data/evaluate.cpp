@@ -177,6 +177,26 @@ EvalOutput evaluate_tokenized_multilabel(const ModelConfig& cfg, const Weights& 
   return out;
 }
 
+void encode_rows(const Tokenizer& tok, const std::vector<LabeledText>& rows, size_t max_length, bool token_types,
+                 std::vector<std::vector<int32_t>>& ids, std::vector<std::vector<int32_t>>& types) {
+  ids.clear();
+  types.clear();
+  ids.reserve(rows.size());
+  bool any_pair = false;
+  for (const auto& row : rows) {
+    if (row.text_pair.empty()) {
+      ids.push_back(tok.encode_ids(row.text, max_length));
+      if (token_types) types.emplace_back(ids.back().size(), 0);
+    } else {
+      Encoding e = tok.encode_pair(row.text, row.text_pair, max_length);
+      if (token_types) types.emplace_back(e.type_ids.begin(), e.type_ids.end());
+      ids.push_back(std::move(e.ids));
+      any_pair = true;
+    }
+  }
+  if (!any_pair) types.clear();
+}
+
 EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokenizer& tok, const Dataset& data,
                           int batch_size, size_t max_length, dist::Communicator& comm,
                           const std::vector<float>& thresholds) {
@@ -188,29 +208,18 @@ EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokeni
   if (max_length == 0) max_length = std::min<size_t>(tok.model_max_length(), static_cast<size_t>(cfg.max_tokens()));
   std::vector<std::vector<int32_t>> ids, types;
   std::vector<int> labels;
-  bool any_pair = false;
-  ids.reserve(data.rows.size());
   labels.reserve(data.rows.size());
   if (data.multi_label && !cfg.multi_label())
     throw InvalidArgument("evaluate: " + data.source +
                           " is multi-label data but the model is single-label (problem_type " +
                           (cfg.problem_type.empty() ? std::string("unset") : cfg.problem_type) + ")");
-  for (const auto& row : data.rows) {
-    if (row.text_pair.empty()) {
-      ids.push_back(tok.encode_ids(row.text, max_length));
-      types.emplace_back(ids.back().size(), 0);
-    } else {
-      Encoding e = tok.encode_pair(row.text, row.text_pair, max_length);
-      types.emplace_back(e.type_ids.begin(), e.type_ids.end());
-      ids.push_back(std::move(e.ids));
-      any_pair = true;
+  if (!cfg.multi_label())
+    for (const auto& row : data.rows) {
+      if (row.label < 0)
+        throw InvalidArgument("evaluate: " + data.source + " line " + std::to_string(row.line) + " has no label");
+      labels.push_back(row.label);
     }
-    if (cfg.multi_label()) continue;
-    if (row.label < 0)
-      throw InvalidArgument("evaluate: " + data.source + " line " + std::to_string(row.line) + " has no label");
-    labels.push_back(row.label);
-  }
-  if (!any_pair || !cfg.takes_token_types()) types.clear();
+  encode_rows(tok, data.rows, max_length, cfg.takes_token_types(), ids, types);
   EvalOutput out = cfg.multi_label() ? evaluate_tokenized_multilabel(cfg, w, ids, multi_hot(data), batch_size,
                                                                      thresholds, comm, types)
                                      : evaluate_tokenized(cfg, w, ids, labels, batch_size, comm, types);

@@ -52,6 +52,13 @@ struct EvalOutput {
   MultiLabelMetrics ml_metrics;
 };
 
+// ids[i] of every row ([CLS] ... [SEP], truncated to max_length; pairs as the post-processor joins
+// them) and, when `token_types` and some row is a pair, types[i] (0 then 1 for a pair, all 0 for a
+// single text); otherwise types is left empty (every token type 0). What training and evaluation
+// feed the model.
+void encode_rows(const Tokenizer& tok, const std::vector<LabeledText>& rows, size_t max_length, bool token_types,
+                 std::vector<std::vector<int32_t>>& ids, std::vector<std::vector<int32_t>>& types);
+
 // Tokenizes every row (truncated to max_length; 0 = the model's maximum) and evaluates.
 // Throws InvalidArgument for batch_size < 1, a dataset whose label space differs in size from the
 // model's num_labels, or multi-label data for a single-label model.

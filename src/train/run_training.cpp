@@ -95,22 +95,11 @@ std::string describe_dataset(const std::string& spec) {
 TokenizedSplit tokenize_split(const Tokenizer& tok, const Dataset& d, size_t max_length, bool token_types) {
   TokenizedSplit s;
   if (d.multi_label) s.targets = multi_hot(d);
-  s.ids.reserve(d.rows.size());
-  s.labels.reserve(d.rows.size());
-  bool any_pair = false;
-  for (const auto& row : d.rows) {
-    if (row.text_pair.empty()) {
-      s.ids.push_back(tok.encode_ids(row.text, max_length));
-      if (token_types) s.type_ids.emplace_back(s.ids.back().size(), 0);
-    } else {
-      Encoding e = tok.encode_pair(row.text, row.text_pair, max_length);
-      if (token_types) s.type_ids.emplace_back(e.type_ids.begin(), e.type_ids.end());
-      s.ids.push_back(std::move(e.ids));
-      any_pair = true;
-    }
-    if (!d.multi_label) s.labels.push_back(row.label);
+  encode_rows(tok, d.rows, max_length, token_types, s.ids, s.type_ids);
+  if (!d.multi_label) {
+    s.labels.reserve(d.rows.size());
+    for (const auto& row : d.rows) s.labels.push_back(row.label);
   }
-  if (!any_pair) s.type_ids.clear();
   return s;
 }
 

@@ -6,7 +6,6 @@
 #include <mutex>
 #include <string>
 #include <tuple>
-#include <vector>
 
 #include "kernels/cpu_isa.hpp"
 #include "util/error.hpp"
@@ -86,10 +85,10 @@ std::shared_ptr<const OnednnInt8Weights> onednn_int8_prepack(const int8_t* q, in
     w->out = out;
     w->in = in;
     w->packed = dnnl::memory(pd.weights_desc(), cpu_engine());
-    // q [out, in] row-major is the [in, out] weights in column-major order (tag ba).
-    std::vector<int8_t> plain_copy(q, q + out * in);
+    // q [out, in] row-major is the [in, out] weights in column-major order (tag ba); the reorder
+    // only reads it (oneDNN's handles are non-const).
     dnnl::memory plain(dnnl::memory::desc(dims{in, out}, dt::s8, dnnl::memory::format_tag::ba), cpu_engine(),
-                       plain_copy.data());
+                       const_cast<int8_t*>(q));
     dnnl::stream stream(cpu_engine());
     dnnl::reorder(plain, w->packed).execute(stream, plain, w->packed);
     stream.wait();

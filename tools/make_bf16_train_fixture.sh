@@ -40,13 +40,7 @@ bert.load_any_model = load_autocast
 sys.argv = [ref + "/train.py"] + sys.argv[2:]
 runpy.run_path(ref + "/train.py", run_name="__main__")
 PYEOF
-$PY - "$OUT/ref/log.jsonl" <<'PYEOF'
-import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1])]
-with open(sys.argv[1], "w") as f:
-    for r in recs:
-        r.pop("seconds", None)
-        f.write(json.dumps(r) + "\n")
-PYEOF
+source "$ROOT/tools/reference_training.sh"
+strip_log_timings "$OUT/ref/log.jsonl"
 rm -f "$OUT/ref/config.json" "$OUT/ref/order.txt"
 echo "wrote $OUT"

@@ -11,7 +11,7 @@
 // 512 rows, and a batch of 32 (1280 tokens) through the base model's three linear shapes;
 // items/s = multiply-adds/s. The int8 "ours" rows run our own VNNI kernel (the weights' oneDNN copy
 // dropped): the engine itself calls oneDNN for int8 where this bench shows it faster
-// (kernels/onednn_int8.hpp).
+// (kernels/onednn_matmul.hpp).
 //
 //   build/bench/onednn_matmul_bench --benchmark_min_time=0.3      (OMP_NUM_THREADS sets the threads)
 #include <benchmark/benchmark.h>

@@ -173,7 +173,7 @@ TEST(Bf16Linear, CloseToFp32WithinBf16RoundingAndLinearAnyDispatches) {
   std::vector<float> ref(size_t(N * out)), y(size_t(N * out)), any(size_t(N * out));
   linear_forward(ref.data(), x.data(), W.data(), b.data(), N, in, out);
   linear_forward_bf16(y.data(), x.data(), w, b.data(), N);
-  linear_forward_any(any.data(), x.data(), nullptr, nullptr, &w, b.data(), N, in, out);
+  linear_forward_any(any.data(), x.data(), nullptr, nullptr, &w, nullptr, b.data(), N, in, out);
   EXPECT_EQ(y, any);
   double worst = 0;
   for (int64_t n = 0; n < N; ++n)
@@ -186,5 +186,6 @@ TEST(Bf16Linear, CloseToFp32WithinBf16RoundingAndLinearAnyDispatches) {
       worst = std::max(worst, err);
     }
   EXPECT_GT(worst, 0.);  // bf16 did round something: the test would notice an FP32 fallback
-  EXPECT_THROW(linear_forward_any(y.data(), x.data(), nullptr, nullptr, &w, b.data(), N, in, out + 1), InvalidArgument);
+  EXPECT_THROW(linear_forward_any(y.data(), x.data(), nullptr, nullptr, &w, nullptr, b.data(), N, in, out + 1),
+               InvalidArgument);
 }

@@ -82,7 +82,7 @@ TEST(Int8Gemm, EveryPathEqualsNaiveInt32Product) {
         for (int64_t k = 0; k < s.in; ++k) sum += int32_t(x[size_t(n * w.in_pad + k)]) * q[size_t(o * s.in + k)];
         want[size_t(n * s.out + o)] = sum;
       }
-    // The avx512_vnni path runs oneDNN's matmul where the CPU has it (kernels/onednn_int8.hpp).
+    // The avx512_vnni path runs oneDNN's matmul where the CPU has it (kernels/onednn_matmul.hpp).
     EXPECT_EQ(w.onednn != nullptr, detected_cpu_isa() >= CpuIsa::avx512_vnni);
     for (CpuIsa isa : available()) {
       std::vector<int32_t> acc(size_t(s.N * w.out_pad), -1);

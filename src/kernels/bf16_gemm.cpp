@@ -7,7 +7,6 @@
 #include <string>
 
 #include "kernels/bf16_gemm_isa.hpp"
-#include "kernels/int8_gemm.hpp"
 #include "kernels/layers.hpp"
 #include "util/error.hpp"
 
@@ -244,14 +243,5 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
 Bf16AutocastScope::Bf16AutocastScope(bool enabled) : previous_(autocast_bf16) { autocast_bf16 = enabled; }
 Bf16AutocastScope::~Bf16AutocastScope() { autocast_bf16 = previous_; }
 bool bf16_autocast_enabled() { return autocast_bf16; }
-
-void linear_forward_any(float* y, const float* x, const float* W, const Int8Weights* q, const Bf16Weights* h,
-                        const float* b, int64_t N, int64_t in, int64_t out) {
-  if (h == nullptr) return linear_forward_any(y, x, W, q, b, N, in, out);
-  if (h->k != in || h->n != out)
-    throw InvalidArgument("bf16 linear: weights are [" + std::to_string(h->n) + ", " + std::to_string(h->k) +
-                          "], the layer needs [" + std::to_string(out) + ", " + std::to_string(in) + "]");
-  linear_forward_bf16(y, x, *h, b, N);
-}
 
 }  // namespace bert_emotion

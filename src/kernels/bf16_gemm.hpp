@@ -27,8 +27,6 @@
 
 namespace bert_emotion {
 
-struct Int8Weights;  // kernels/int8_gemm.hpp
-
 // FP32 -> bf16 bits, round to nearest even (torch's c10::BFloat16 rounding); NaN -> quiet NaN.
 inline uint16_t float_to_bf16(float f) {
   uint32_t u;
@@ -92,10 +90,5 @@ class Bf16AutocastScope {
   bool previous_;
 };
 bool bf16_autocast_enabled();
-
-// The model forward's linear: int8 when `q` is set, bf16 when `h` is, else FP32 linear_forward with
-// W [out, in].
-void linear_forward_any(float* y, const float* x, const float* W, const Int8Weights* q, const Bf16Weights* h,
-                        const float* b, int64_t N, int64_t in, int64_t out);
 
 }  // namespace bert_emotion

@@ -6,8 +6,7 @@
 #include <string>
 
 #include "kernels/int8_gemm_isa.hpp"
-#include "kernels/layers.hpp"
-#include "kernels/onednn_int8.hpp"
+#include "kernels/onednn_matmul.hpp"
 #include "util/error.hpp"
 
 namespace bert_emotion {
@@ -105,7 +104,7 @@ Int8Weights pack_weights_int8(const int8_t* q, const float* scales, int64_t out,
     }
     w.comp[size_t(o)] = 128 * sum;
   }
-  w.onednn = onednn_int8_prepack(q, out, in);
+  w.onednn = onednn_prepack_int8(q, out, in);
   return w;
 }
 
@@ -157,15 +156,6 @@ void linear_forward_int8(float* y, const float* x, const Int8Weights& w, const f
   if (isa >= CpuIsa::avx512) int8_isa::dequantize_avx512(y, s.acc.data(), w.out_pad, s.sx.data(), w, b, N);
   else if (isa >= CpuIsa::avx2) int8_isa::dequantize_avx2(y, s.acc.data(), w.out_pad, s.sx.data(), w, b, N);
   else dequantize_scalar(y, s.acc.data(), w.out_pad, s.sx.data(), w, b, N);
-}
-
-void linear_forward_any(float* y, const float* x, const float* W, const Int8Weights* q, const float* b, int64_t N,
-                        int64_t in, int64_t out) {
-  if (q == nullptr) return linear_forward(y, x, W, b, N, in, out);
-  if (q->in != in || q->out != out)
-    throw InvalidArgument("int8 linear: weights are [" + std::to_string(q->out) + ", " + std::to_string(q->in) +
-                          "], the layer needs [" + std::to_string(out) + ", " + std::to_string(in) + "]");
-  linear_forward_int8(y, x, *q, b, N);
 }
 
 }  // namespace bert_emotion

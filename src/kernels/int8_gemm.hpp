@@ -30,7 +30,7 @@
 
 namespace bert_emotion {
 
-struct OnednnInt8Weights;  // kernels/onednn_int8.hpp
+struct OnednnWeights;  // kernels/onednn_matmul.hpp
 
 struct Int8Weights {
   int64_t out = 0, in = 0;
@@ -38,9 +38,9 @@ struct Int8Weights {
   std::vector<int8_t> packed;  // [out_pad / 16][in_pad / 4][16][4]
   std::vector<float> scales;   // [out] scale_w
   std::vector<int32_t> comp;   // [out_pad] 128 * sum_k q[o, k] (the VNNI path's u8 shift)
-  // The same q reordered for oneDNN's int8 matmul (kernels/onednn_int8.hpp), which the avx512_vnni
+  // The same q reordered for oneDNN's int8 matmul (kernels/onednn_matmul.hpp), which the avx512_vnni
   // path runs where present: null on CPUs (or under caps) without it.
-  std::shared_ptr<const OnednnInt8Weights> onednn;
+  std::shared_ptr<const OnednnWeights> onednn;
   size_t bytes() const { return packed.size() + scales.size() * sizeof(float) + comp.size() * sizeof(int32_t); }
 };
 
@@ -64,10 +64,5 @@ void gemm_int8(int32_t* acc, int64_t ldc, const int8_t* xq, const Int8Weights& w
 // y[N, out] = x[N, in] W^T + b (b may be null), dynamically quantized as above.
 void linear_forward_int8(float* y, const float* x, const Int8Weights& w, const float* b, int64_t N,
                          CpuIsa isa = active_cpu_isa());
-
-// The model forward's linear: int8 when `q` is set (quantized weights), else FP32 linear_forward
-// with W [out, in].
-void linear_forward_any(float* y, const float* x, const float* W, const Int8Weights* q, const float* b, int64_t N,
-                        int64_t in, int64_t out);
 
 }  // namespace bert_emotion

@@ -7,6 +7,8 @@
 
 #include "kernels/bf16_gemm.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/int8_gemm.hpp"
+#include "kernels/onednn_matmul.hpp"
 #include "util/error.hpp"
 
 namespace bert_emotion {
@@ -63,6 +65,25 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
 #pragma omp parallel for schedule(static) if (N * out > 262144)
   for (int64_t n = 0; n < N; ++n) std::copy_n(b, out, y + n * out);
   product(false, true, N, out, in, 1.f, x, in, W, in, 1.f, y, out);
+}
+
+void linear_forward_any(float* y, const float* x, const float* W, const Int8Weights* q, const Bf16Weights* h,
+                        const OnednnWeights* packed, const float* b, int64_t N, int64_t in, int64_t out) {
+  const auto shape_error = [&](const char* what, int64_t w_out, int64_t w_in) {
+    return InvalidArgument(std::string(what) + " linear: weights are [" + std::to_string(w_out) + ", " +
+                           std::to_string(w_in) + "], the layer needs [" + std::to_string(out) + ", " +
+                           std::to_string(in) + "]");
+  };
+  if (q != nullptr) {
+    if (q->in != in || q->out != out) throw shape_error("int8", q->out, q->in);
+    return linear_forward_int8(y, x, *q, b, N);
+  }
+  if (h != nullptr) {
+    if (h->k != in || h->n != out) throw shape_error("bf16", h->n, h->k);
+    return linear_forward_bf16(y, x, *h, b, N);
+  }
+  if (packed != nullptr && !bf16_autocast_enabled() && onednn_f32_linear(y, x, *packed, b, N, in, out)) return;
+  linear_forward(y, x, W, b, N, in, out);
 }
 
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t N,

@@ -20,8 +20,19 @@
 
 namespace bert_emotion {
 
+struct Int8Weights;    // kernels/int8_gemm.hpp
+struct Bf16Weights;    // kernels/bf16_gemm.hpp
+struct OnednnWeights;  // kernels/onednn_matmul.hpp
+
 // y[N, out] = x[N, in] W[out, in]^T + b[out]. b may be null.
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t N, int64_t in, int64_t out);
+
+// The model forward's linear, in the form its weights are held (model/quantize.hpp): int8 when `q`
+// is set, bf16 when `h` is, else FP32 — by oneDNN's matmul on `packed` (W prepacked for inference)
+// where set and usable on this CPU, else linear_forward with W [out, in]. Throws InvalidArgument
+// when a reduced copy's shape is not [out, in].
+void linear_forward_any(float* y, const float* x, const float* W, const Int8Weights* q, const Bf16Weights* h,
+                        const OnednnWeights* packed, const float* b, int64_t N, int64_t in, int64_t out);
 
 // dx[N, in] (=, or += with accumulate_dx) dy[N, out] W; dW[out, in] += dy^T x; db[out] += sum_n dy.
 // Any of dx, dW, db may be null.

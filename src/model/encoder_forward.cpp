@@ -48,9 +48,9 @@ void check_forward_weights_and_length(const ModelConfig& cfg, const Weights& w, 
 void block_qkv_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_kv,
                        const float* x_q, int64_t Nkv, int64_t Nq) {
   const int64_t C = cfg.dim;
-  linear_forward_any(L.q, x_q, w.q_w, w.q_i8, w.q_bf16, w.q_b, Nq, C, C);
-  linear_forward_any(L.k, x_kv, w.k_w, w.k_i8, w.k_bf16, w.k_b, Nkv, C, C);
-  linear_forward_any(L.v, x_kv, w.v_w, w.v_i8, w.v_bf16, w.v_b, Nkv, C, C);
+  linear_forward_any(L.q, x_q, w.q_w, w.q_i8, w.q_bf16, w.q_packed, w.q_b, Nq, C, C);
+  linear_forward_any(L.k, x_kv, w.k_w, w.k_i8, w.k_bf16, w.k_packed, w.k_b, Nkv, C, C);
+  linear_forward_any(L.v, x_kv, w.v_w, w.v_i8, w.v_bf16, w.v_packed, w.v_b, Nkv, C, C);
   // HF: q = q / math.sqrt(head_dim), before q k^T.
   const float sqrt_d = static_cast<float>(std::sqrt(double(cfg.head_dim())));
   for (int64_t i = 0; i < Nq * C; ++i) L.q[i] /= sqrt_d;
@@ -59,15 +59,16 @@ void block_qkv_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffe
 void block_output_forward(const ModelConfig& cfg, const LayerWeights& w, LayerBuffers& L, const float* x_q, int64_t Nq,
                           Activation act, const DropoutSpec* dropout, int l) {
   const int64_t C = cfg.dim, F = cfg.hidden_dim;
-  linear_forward_any(L.res1, L.ctx, w.o_w, w.o_i8, w.o_bf16, w.o_b, Nq, C, C);  // DistilBERT: no dropout after out_lin
+  linear_forward_any(L.res1, L.ctx, w.o_w, w.o_i8, w.o_bf16, w.o_packed, w.o_b, Nq, C,
+                     C);  // DistilBERT: no dropout after out_lin
   if (dropout && cfg.dropout > 0.f && family_spec(cfg).dropout_after_attention)
     dropout_forward(L.res1, L.attn_out_keep, L.res1, size_t(Nq * C), cfg.dropout, dropout->seed,
                     dropout_stream(dropout->step, site_attention_output(l, cfg.n_layers)));
   add_inplace(L.res1, x_q, size_t(Nq * C));
   layernorm_forward(L.h, L.mean1, L.rstd1, L.res1, w.ln1_w, w.ln1_b, Nq, C, cfg.layer_norm_eps);
-  linear_forward_any(L.ff_pre, L.h, w.ff1_w, w.ff1_i8, w.ff1_bf16, w.ff1_b, Nq, C, F);
+  linear_forward_any(L.ff_pre, L.h, w.ff1_w, w.ff1_i8, w.ff1_bf16, w.ff1_packed, w.ff1_b, Nq, C, F);
   activation_forward(act, L.ff_act, L.ff_pre, size_t(Nq * F));
-  linear_forward_any(L.res2, L.ff_act, w.ff2_w, w.ff2_i8, w.ff2_bf16, w.ff2_b, Nq, F, C);
+  linear_forward_any(L.res2, L.ff_act, w.ff2_w, w.ff2_i8, w.ff2_bf16, w.ff2_packed, w.ff2_b, Nq, F, C);
   if (dropout && cfg.dropout > 0.f)
     dropout_forward(L.res2, L.ffn_keep, L.res2, size_t(Nq * C), cfg.dropout, dropout->seed,
                     dropout_stream(dropout->step, site_ffn(l)));
@@ -106,14 +107,14 @@ void encoder_head_forward(const ModelConfig& cfg, const Weights& w, const HeadBu
                     dropout_stream(step, site_head_input(cfg.n_layers)));
     x = h.head_in;
   }
-  linear_forward_any(h.pre, x, w.pre_w, w.pre_i8, w.pre_bf16, w.pre_b, B, C, C);
+  linear_forward_any(h.pre, x, w.pre_w, w.pre_i8, w.pre_bf16, w.pre_packed, w.pre_b, B, C, C);
   if (f.head_tanh) tanh_forward(h.pre_act, h.pre, size_t(B * C));
   else relu_forward(h.pre_act, h.pre, size_t(B * C));
   if (drop)
     dropout_forward(h.pooled, h.head_keep, h.pre_act, size_t(B * C), p, seed,
                     dropout_stream(step, site_head(cfg.n_layers)));
   else if (h.pooled != h.pre_act) std::copy(h.pre_act, h.pre_act + B * C, h.pooled);
-  linear_forward_any(logits, h.pooled, w.cls_w, w.cls_i8, w.cls_bf16, w.cls_b, B, C, K);
+  linear_forward_any(logits, h.pooled, w.cls_w, w.cls_i8, w.cls_bf16, w.cls_packed, w.cls_b, B, C, K);
 }
 
 namespace {

@@ -53,6 +53,9 @@ struct LoadedModel {
   std::shared_ptr<const std::vector<Int8Weights>> int8;
   // bf16 copies of the linears that weights' *_bf16 point at (--dtype bf16), or null.
   std::shared_ptr<const std::vector<Bf16Weights>> bf16;
+  // FP32 linears prepacked for oneDNN's matmul that weights' *_packed point at (FP32 inference on
+  // AVX-512 CPUs, model/quantize.hpp), or null.
+  std::shared_ptr<const std::vector<std::shared_ptr<const OnednnWeights>>> packed_f32;
 };
 
 LoadedModel load_model_dir(const std::filesystem::path& dir, const LoadOptions& opts = {});

@@ -5,13 +5,17 @@
 #include <algorithm>
 #include <deque>
 #include <functional>
+#include <map>
+#include <span>
 
 #include "kernels/bf16_gemm.hpp"
 #include "kernels/int8_gemm.hpp"
+#include "kernels/onednn_matmul.hpp"
 #include "model/checkpoint.hpp"
 #include "model/safetensors.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
+#include "util/mapped_file.hpp"
 
 namespace bert_emotion {
 
@@ -22,6 +26,7 @@ struct LinearSlot {
   const float* W;
   const Int8Weights** q;
   const Bf16Weights** h;
+  const OnednnWeights** p;
   int64_t out, in;
 };
 
@@ -29,15 +34,15 @@ std::vector<LinearSlot> linear_slots(const ModelConfig& cfg, Weights& w) {
   const int64_t C = cfg.dim, F = cfg.hidden_dim, K = cfg.num_labels();
   std::vector<LinearSlot> s;
   for (auto& L : w.layers) {
-    s.push_back({L.q_w, &L.q_i8, &L.q_bf16, C, C});
-    s.push_back({L.k_w, &L.k_i8, &L.k_bf16, C, C});
-    s.push_back({L.v_w, &L.v_i8, &L.v_bf16, C, C});
-    s.push_back({L.o_w, &L.o_i8, &L.o_bf16, C, C});
-    s.push_back({L.ff1_w, &L.ff1_i8, &L.ff1_bf16, F, C});
-    s.push_back({L.ff2_w, &L.ff2_i8, &L.ff2_bf16, C, F});
+    s.push_back({L.q_w, &L.q_i8, &L.q_bf16, &L.q_packed, C, C});
+    s.push_back({L.k_w, &L.k_i8, &L.k_bf16, &L.k_packed, C, C});
+    s.push_back({L.v_w, &L.v_i8, &L.v_bf16, &L.v_packed, C, C});
+    s.push_back({L.o_w, &L.o_i8, &L.o_bf16, &L.o_packed, C, C});
+    s.push_back({L.ff1_w, &L.ff1_i8, &L.ff1_bf16, &L.ff1_packed, F, C});
+    s.push_back({L.ff2_w, &L.ff2_i8, &L.ff2_bf16, &L.ff2_packed, C, F});
   }
-  s.push_back({w.pre_w, &w.pre_i8, &w.pre_bf16, C, C});
-  s.push_back({w.cls_w, &w.cls_i8, &w.cls_bf16, K, C});
+  s.push_back({w.pre_w, &w.pre_i8, &w.pre_bf16, &w.pre_packed, C, C});
+  s.push_back({w.cls_w, &w.cls_i8, &w.cls_bf16, &w.cls_packed, K, C});
   return s;
 }
 
@@ -65,6 +70,31 @@ void quantize_linears_int8(LoadedModel& m) {
   m.int8 = std::move(store);
 }
 
+void pack_linears_f32(LoadedModel& m) {
+  auto slots = linear_slots(m.config, m.weights);
+  // The forward no longer reads a packed linear's float weight: where it is a view into the file
+  // mapping, its pages are dropped (re-read from the file if anything touches them again), so the
+  // prepacked copy replaces it in memory instead of doubling it.
+  std::map<const void*, std::span<const uint8_t>> mapped;
+  if (m.file)
+    for (const CheckpointTensor& t : m.file->tensors())
+      if (t.mapped) mapped.emplace(t.bytes.data(), t.bytes);
+  auto store = std::make_shared<std::vector<std::shared_ptr<const OnednnWeights>>>(slots.size());
+  bool any = false;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const LinearSlot& s = slots[i];
+    if (s.W == nullptr) continue;
+    (*store)[i] = onednn_prepack_f32(s.W, s.out, s.in);
+    if (!(*store)[i]) continue;
+    *s.p = (*store)[i].get();
+    any = true;
+    const auto it = mapped.find(s.W);
+    if (it != mapped.end() && it->second.size() == size_t(s.out * s.in) * sizeof(float))
+      release_mapped_pages(it->second);
+  }
+  if (any) m.packed_f32 = std::move(store);
+}
+
 void quantize_linears_bf16(LoadedModel& m) {
   auto slots = linear_slots(m.config, m.weights);
   auto store = std::make_shared<std::vector<Bf16Weights>>(slots.size());
@@ -75,31 +105,35 @@ void quantize_linears_bf16(LoadedModel& m) {
 
 namespace {
 
-// Back to the float weights: the int8 and bf16 copies dropped (the float ones must exist).
-void drop_reduced_copies(LoadedModel& m) {
+// Back to the plain float weights: the int8, bf16 and prepacked copies dropped (the float ones must
+// exist).
+void drop_copies(LoadedModel& m) {
   for (const LinearSlot& s : linear_slots(m.config, m.weights)) {
     *s.q = nullptr;
     *s.h = nullptr;
+    *s.p = nullptr;
   }
   m.int8.reset();
   m.bf16.reset();
+  m.packed_f32.reset();
 }
 
 }  // namespace
 
 void set_inference_dtype(LoadedModel& m, const std::string& dtype) {
   const bool int8_dir = m.int8 && m.weights.pre_w == nullptr;  // quantized on disk: no FP32 linears
-  if (dtype.empty() || dtype == "auto") return;
-  if (dtype != "int8" && dtype != "bf16" && dtype != "f32")
-    throw InvalidArgument("--dtype: unknown dtype '" + dtype + "'; expected " + kInferenceDtypes);
-  if (dtype == inference_dtype(m)) return;
-  if (int8_dir)
-    throw InvalidArgument("--dtype " + dtype + ": " + m.dir.string() +
-                          " holds int8 weights (written by bert-emotion quantize); use --dtype int8 or auto, or "
-                          "the FP32 model it was made from");
-  drop_reduced_copies(m);
-  if (dtype == "int8") quantize_linears_int8(m);
-  else if (dtype == "bf16") quantize_linears_bf16(m);
+  if (!dtype.empty() && dtype != "auto" && dtype != inference_dtype(m)) {
+    if (dtype != "int8" && dtype != "bf16" && dtype != "f32")
+      throw InvalidArgument("--dtype: unknown dtype '" + dtype + "'; expected " + kInferenceDtypes);
+    if (int8_dir)
+      throw InvalidArgument("--dtype " + dtype + ": " + m.dir.string() +
+                            " holds int8 weights (written by bert-emotion quantize); use --dtype int8 or auto, or "
+                            "the FP32 model it was made from");
+    drop_copies(m);
+    if (dtype == "int8") quantize_linears_int8(m);
+    else if (dtype == "bf16") quantize_linears_bf16(m);
+  }
+  if (inference_dtype(m) == "f32" && !m.packed_f32) pack_linears_f32(m);
 }
 
 std::string inference_dtype(const LoadedModel& m) { return m.int8 ? "int8" : m.bf16 ? "bf16" : "f32"; }

@@ -37,11 +37,17 @@ inline constexpr const char* kBf16Quantization = "bf16 linear weights";
 void quantize_linears_int8(LoadedModel& m);
 // Rounds every linear of `m` (F32 weights required) to bf16 into m.bf16 and points m.weights at it.
 void quantize_linears_bf16(LoadedModel& m);
+// Prepacks every FP32 linear of `m` for oneDNN's matmul into m.packed_f32 and points m.weights'
+// *_packed at it; a no-op (m.packed_f32 stays null) on CPUs without oneDNN's AVX-512 kernels.
+// FP32 inference then runs those products 1.0-1.6x faster (kernels/onednn_matmul.hpp) at the cost
+// of a second copy of the linear weights in memory.
+void pack_linears_f32(LoadedModel& m);
 
 // "f32": the FP32 weights (an int8 directory is refused: it has none; a bf16 one runs its
 // bf16-valued weights in FP32); "int8" / "bf16": reduced copies of the linears (a no-op when the
 // directory already is one); "auto" or "": the directory's own. Anything else throws
-// InvalidArgument naming the value and kInferenceDtypes.
+// InvalidArgument naming the value and kInferenceDtypes. When the result is FP32, the linears are
+// also prepacked (pack_linears_f32): this is the call that readies a loaded model for inference.
 void set_inference_dtype(LoadedModel& m, const std::string& dtype);
 
 // "f32", "bf16" or "int8": what the forward of `m` runs now.

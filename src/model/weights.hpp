@@ -22,7 +22,7 @@
 //
 // Inference may run a linear in int8 or bf16 (--dtype int8|bf16, model/quantize.hpp): its `*_i8` or
 // `*_bf16` pointer is then set, and the forward uses it instead of the float weight (which may then
-// be null for int8).
+// be null for int8). In FP32, `*_packed` may point at the same weight prepacked for oneDNN's matmul.
 //
 // Linear weights keep PyTorch's [out, in] layout: y = x W^T + b; nothing is transposed on load or
 // save. `Weights` is a set of pointers, one per tensor, into an arena (training: owned floats) or
@@ -45,8 +45,9 @@
 
 namespace bert_emotion {
 
-struct Int8Weights;  // kernels/int8_gemm.hpp
-struct Bf16Weights;  // kernels/bf16_gemm.hpp
+struct Int8Weights;    // kernels/int8_gemm.hpp
+struct Bf16Weights;    // kernels/bf16_gemm.hpp
+struct OnednnWeights;  // kernels/onednn_matmul.hpp
 
 struct ParamInfo {
   std::string name;  // canonical checkpoint name (with the family's prefix, "distilbert.")
@@ -70,6 +71,8 @@ struct LayerWeights {
   const Int8Weights *ff1_i8 = nullptr, *ff2_i8 = nullptr;
   const Bf16Weights *q_bf16 = nullptr, *k_bf16 = nullptr, *v_bf16 = nullptr, *o_bf16 = nullptr;  // bf16 copies
   const Bf16Weights *ff1_bf16 = nullptr, *ff2_bf16 = nullptr;
+  const OnednnWeights *q_packed = nullptr, *k_packed = nullptr, *v_packed = nullptr;  // FP32 prepacked copies
+  const OnednnWeights *o_packed = nullptr, *ff1_packed = nullptr, *ff2_packed = nullptr;
 };
 
 struct Weights {
@@ -81,6 +84,7 @@ struct Weights {
   float *pre_w, *pre_b, *cls_w, *cls_b;
   const Int8Weights *pre_i8 = nullptr, *cls_i8 = nullptr;
   const Bf16Weights *pre_bf16 = nullptr, *cls_bf16 = nullptr;
+  const OnednnWeights *pre_packed = nullptr, *cls_packed = nullptr;
 };
 
 class ParamLayout {

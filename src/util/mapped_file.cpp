@@ -47,4 +47,14 @@ MappedFile::~MappedFile() {
   if (mapping_ != nullptr) ::munmap(mapping_, size_);
 }
 
+void release_mapped_pages(std::span<const uint8_t> range) {
+  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t skip = (page - reinterpret_cast<uintptr_t>(range.data()) % page) % page;  // to the first page boundary
+  if (range.size() < skip + page) return;
+  const size_t length = (range.size() - skip) / page * page;
+  // madvise takes a non-const pointer; MADV_DONTNEED writes nothing. Advice only: a failure leaves
+  // the pages resident, which costs memory, not correctness.
+  (void)::madvise(const_cast<uint8_t*>(range.data()) + skip, length, MADV_DONTNEED);
+}
+
 }  // namespace bert_emotion

@@ -5,6 +5,7 @@
 //
 //   auto f = MappedFile::open("pytorch_model.bin");          // IoError naming the file on failure
 //   std::span<const uint8_t> all = f->bytes();
+//   release_mapped_pages(all.subspan(4096, n));              // no longer resident; re-read if touched
 #pragma once
 
 #include <cstddef>
@@ -36,5 +37,11 @@ class MappedFile {
   size_t size_ = 0;
   void* mapping_ = nullptr;
 };
+
+// Drops this process's resident pages that lie wholly inside `range`, which must be part of a
+// MappedFile's (read-only, never written) mapping: touching them again re-reads them from the file,
+// so the contents seen do not change. For tensors the engine holds a copy of in another layout.
+// Never call it on heap memory (there it would zero the pages).
+void release_mapped_pages(std::span<const uint8_t> range);
 
 }  // namespace bert_emotion

@@ -1,0 +1,161 @@
+// onednn_matmul.cpp — oneDNN's matmul with weights reordered once and primitives cached by shape.
+#include "kernels/onednn_matmul.hpp"
+
+#include <dnnl.hpp>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+
+#include "kernels/cpu_isa.hpp"
+#include "util/error.hpp"
+
+namespace bert_emotion {
+
+struct OnednnWeights {
+  int64_t out = 0, in = 0;
+  dnnl::memory packed;  // [in, out] in the layout the brgemm primitives chose (format_tag::any)
+};
+
+namespace {
+
+using dt = dnnl::memory::data_type;
+using dims = dnnl::memory::dims;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+// What a primitive computes: int8 (s8 x s8 -> s32) or f32 (f32 x f32 + optional f32 bias -> f32).
+struct Shape {
+  dt src, dst;
+  int64_t rows, in, out, ld_src, ld_dst;
+  bool bias;
+};
+
+dnnl::matmul::primitive_desc describe(const Shape& s, const dnnl::memory::desc& weights) {
+  const dnnl::memory::desc src(dims{s.rows, s.in}, s.src, dims{s.ld_src, 1});
+  const dnnl::memory::desc dst(dims{s.rows, s.out}, s.dst, dims{s.ld_dst, 1});
+  if (!s.bias) return {dnnl::matmul::desc(src, weights, dst), cpu_engine()};
+  const dnnl::memory::desc bias(dims{1, s.out}, dt::f32, dnnl::memory::format_tag::ab);
+  return {dnnl::matmul::desc(src, weights, bias, dst), cpu_engine()};
+}
+
+bool is_brgemm(const dnnl::matmul::primitive_desc& pd) { return std::string(pd.impl_info_str()).rfind("brg", 0) == 0; }
+
+// Created primitives, by shape. A server sees a new row count per token count; the map is cleared
+// when it grows past kMaxPrimitives (recreating one costs ~0.1 ms).
+class PrimitiveCache {
+ public:
+  // The primitive, or an empty one when oneDNN has no brgemm kernel for this shape.
+  dnnl::matmul get(const Shape& s, const dnnl::memory::desc& weights) {
+    const Key key{int(s.src), s.rows, s.in, s.out, s.ld_src, s.ld_dst, s.bias};
+    {
+      const std::lock_guard<std::mutex> lock(mu_);
+      if (const auto it = cache_.find(key); it != cache_.end()) return it->second;
+    }
+    dnnl::matmul made;
+    const auto pd = describe(s, weights);
+    if (is_brgemm(pd)) made = dnnl::matmul(pd);
+    const std::lock_guard<std::mutex> lock(mu_);
+    if (cache_.size() >= kMaxPrimitives) cache_.clear();
+    cache_.emplace(key, made);
+    return made;
+  }
+
+ private:
+  using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, bool>;
+  static constexpr size_t kMaxPrimitives = 1024;
+  std::mutex mu_;
+  std::map<Key, dnnl::matmul> cache_;
+};
+
+PrimitiveCache& primitives() {
+  static PrimitiveCache cache;
+  return cache;
+}
+
+// w[out, in] row-major (= [in, out] column-major, tag ba) reordered into the layout a brgemm
+// primitive for `layout_rows` rows picks; null when there is none. `needed` is the detected (not
+// the capped) level: this runs while loading, possibly in parallel, where a bad cap must not throw
+// (the caller reads active_cpu_isa() and reports it).
+std::shared_ptr<const OnednnWeights> prepack(const void* w, dt type, dt dst, int64_t out, int64_t in,
+                                             int64_t layout_rows, CpuIsa needed) {
+  if (detected_cpu_isa() < needed || out <= 0 || in <= 0) return nullptr;
+  try {
+    const Shape s{type, dst, layout_rows, in, out, in, out, false};
+    const auto pd = describe(s, dnnl::memory::desc(dims{in, out}, type, dnnl::memory::format_tag::any));
+    if (!is_brgemm(pd)) return nullptr;
+    auto packed = std::make_shared<OnednnWeights>();
+    packed->out = out;
+    packed->in = in;
+    packed->packed = dnnl::memory(pd.weights_desc(), cpu_engine());
+    // The reorder only reads `w` (oneDNN's handles are non-const).
+    dnnl::memory plain(dnnl::memory::desc(dims{in, out}, type, dnnl::memory::format_tag::ba), cpu_engine(),
+                       const_cast<void*>(w));
+    dnnl::stream stream(cpu_engine());
+    dnnl::reorder(plain, packed->packed).execute(stream, plain, packed->packed);
+    stream.wait();
+    return packed;
+  } catch (const dnnl::error&) {
+    return nullptr;  // no oneDNN kernel here: the engine's own paths run instead
+  }
+}
+
+// Runs the cached primitive for `s` on the given buffers; false when there is none for this shape.
+bool run(const Shape& s, const OnednnWeights& w, const void* src, void* dst, const float* bias, const char* what) {
+  try {
+    const dnnl::memory::desc& weights = w.packed.get_desc();
+    dnnl::matmul matmul = primitives().get(s, weights);
+    if (!matmul) return false;
+    // The primitive only reads src and bias (oneDNN's handles are non-const).
+    dnnl::memory src_m(dnnl::memory::desc(dims{s.rows, s.in}, s.src, dims{s.ld_src, 1}), cpu_engine(),
+                       const_cast<void*>(src));
+    dnnl::memory dst_m(dnnl::memory::desc(dims{s.rows, s.out}, s.dst, dims{s.ld_dst, 1}), cpu_engine(), dst);
+    std::unordered_map<int, dnnl::memory> args{
+        {DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, w.packed}, {DNNL_ARG_DST, dst_m}};
+    if (s.bias)
+      args.emplace(DNNL_ARG_BIAS,
+                   dnnl::memory(dnnl::memory::desc(dims{1, s.out}, dt::f32, dnnl::memory::format_tag::ab), cpu_engine(),
+                                const_cast<float*>(bias)));
+    thread_local dnnl::stream stream(cpu_engine());
+    matmul.execute(stream, args);
+    stream.wait();
+    return true;
+  } catch (const dnnl::error& e) {
+    throw Error(std::string("oneDNN ") + what + " matmul failed: " + e.what());
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const OnednnWeights> onednn_prepack_int8(const int8_t* q, int64_t out, int64_t in) {
+  return prepack(q, dt::s8, dt::s32, out, in, /*layout_rows=*/1, CpuIsa::avx512_vnni);
+}
+
+bool onednn_int8_gemm(int32_t* acc, int64_t ldc, const int8_t* xq, int64_t ld_xq, const OnednnWeights& w, int64_t N) {
+  if (N <= 0) return true;
+  return run({dt::s8, dt::s32, N, w.in, w.out, ld_xq, ldc, false}, w, xq, acc, nullptr, "int8");
+}
+
+std::shared_ptr<const OnednnWeights> onednn_prepack_f32(const float* W, int64_t out, int64_t in) {
+  // The layout for a batch-1 tweet's rows; primitives for every other row count take it too
+  // (measured: as fast as their own choice, bench/onednn_matmul_bench.cpp).
+  return prepack(W, dt::f32, dt::f32, out, in, /*layout_rows=*/32, CpuIsa::avx512);
+}
+
+bool onednn_f32_linear(float* y, const float* x, const OnednnWeights& w, const float* b, int64_t N, int64_t in,
+                       int64_t out) {
+  if (w.in != in || w.out != out)
+    throw InvalidArgument("f32 linear: prepacked weights are [" + std::to_string(w.out) + ", " + std::to_string(w.in) +
+                          "], the layer needs [" + std::to_string(out) + ", " + std::to_string(in) + "]");
+  if (N <= 0) return true;
+  if (active_cpu_isa() < CpuIsa::avx512) return false;
+  return run({dt::f32, dt::f32, N, w.in, w.out, w.in, w.out, b != nullptr}, w, x, y, b, "f32");
+}
+
+size_t onednn_weights_bytes(const OnednnWeights& w) { return w.packed.get_desc().get_size(); }
+
+}  // namespace bert_emotion

@@ -201,21 +201,31 @@ void embedding_backward_typed(float* dword, float* dpos, float* dtypes, const fl
     }
 }
 
+namespace {
+// sum_c f(x[c]) in double over kLanes independent partial sums, so that the loop vectorises (one
+// running sum is a chain of dependent adds: it cost LayerNorm more than its arithmetic).
+template <class F>
+double sum_double(const float* x, int64_t n, F f) {
+  constexpr int kLanes = 8;
+  double part[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) part[j] += f(double(x[i + j]));
+  for (; i < n; ++i) part[0] += f(double(x[i]));
+  double s = 0.0;
+  for (double p : part) s += p;
+  return s;
+}
+}  // namespace
+
 void layernorm_forward(float* y, float* mean, float* rstd, const float* x, const float* w, const float* b, int64_t N,
                        int64_t C, float eps) {
 #pragma omp parallel for schedule(static) if (N * C > 65536)
   for (int64_t n = 0; n < N; ++n) {
     const float* xn = x + n * C;
     // Two passes in double: the moments are then exact to float rounding, as torch's are.
-    double s = 0.0;
-    for (int64_t c = 0; c < C; ++c) s += xn[c];
-    const double m = s / double(C);
-    double v = 0.0;
-    for (int64_t c = 0; c < C; ++c) {
-      const double d = xn[c] - m;
-      v += d * d;
-    }
-    v /= double(C);
+    const double m = sum_double(xn, C, [](double v) { return v; }) / double(C);
+    const double v = sum_double(xn, C, [m](double e) { return (e - m) * (e - m); }) / double(C);
     const float mf = static_cast<float>(m);
     const float rs = 1.f / std::sqrt(static_cast<float>(v) + eps);
     // torch's form: (x * rstd + (-rstd * mean)) * w + b

@@ -15,7 +15,8 @@
 //         to a simulated 3-epoch shuffle of the real lengths. --bf16: the step as `train --bf16`
 //         runs it (kernels/bf16_gemm.hpp; bench.py train --bf16 is the peer).
 // eval  : evaluate_tokenized on the 374 validation tweets (the trainer's per-epoch evaluation).
-// load  : load_model_dir (F32 tensors mmap'ed) + the first touch of every weight page, median.
+// load  : load_model_dir (F32 tensors mmap'ed) + set_inference_dtype (prepacks the FP32 linears, as
+//         Classifier::load) + the first touch of every weight page the forward reads, median.
 // Prints one JSON line; peak_rss_mb is getrusage's ru_maxrss.
 #include <algorithm>
 #include <cmath>
@@ -34,6 +35,7 @@
 #include "model/encoder.hpp"
 #include "model/init.hpp"
 #include "model/model_dir.hpp"
+#include "model/quantize.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "train/optimizer.hpp"
 #include "util/rng.hpp"
@@ -175,15 +177,16 @@ nlohmann::json bench_load(const fs::path& model, int iters) {
   for (int i = 0; i < iters; ++i) {
     const double t0 = bench::now();
     LoadedModel m = load_model_dir(model);
-    // Touch one float per 4 KiB page of every tensor: a mapping that is never read costs nothing,
-    // so "loaded" means every page is resident.
+    set_inference_dtype(m, "auto");  // what Classifier::load does: FP32 linears prepacked where possible
+    // Touch one float per 4 KiB page of every tensor the forward reads: a mapping that is never read
+    // costs nothing, so "loaded" means every page is resident (prepacking read the linears already).
     double s = 0;
     const Weights& w = m.weights;
     auto touch = [&](const float* t, size_t n) {
       for (size_t k = 0; k < n; k += 1024) s += double(t[k]);
     };
     touch(w.word_emb, size_t(m.config.vocab_size) * size_t(m.config.dim));
-    for (const auto& L : w.layers) {
+    for (const auto& L : m.packed_f32 ? std::vector<LayerWeights>{} : w.layers) {
       const size_t CC = size_t(m.config.dim) * size_t(m.config.dim),
                    CF = size_t(m.config.dim) * size_t(m.config.hidden_dim);
       touch(L.q_w, CC), touch(L.k_w, CC), touch(L.v_w, CC), touch(L.o_w, CC), touch(L.ff1_w, CF), touch(L.ff2_w, CF);

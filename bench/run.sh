@@ -19,8 +19,8 @@
 #                 (ours: perf_bench train; PyTorch: ../shared/reference/bench.py train)
 #      latency    batch 1, the 27-token median test tweet, median of 100
 #      throughput the 1421 test tweets, batch 32, sorted by length
-#      load       loading the model (ours: load_model_dir + touching every weight page;
-#                 ORT: InferenceSession.create)
+#      load       loading the model (ours: load_model_dir + prepacking the FP32 linears, as
+#                 Classifier::load, + touching every weight page; ORT: InferenceSession.create)
 #      eval       (ours only) the trainer's per-epoch evaluation: 374 validation tweets, batch 4
 # 4. prints medians, ratios and % of the FP32 peak as a Markdown table (docs/PERFORMANCE.md).
 #    FLOPs per sequence of L tokens: 84,934,656 L + 18,432 L^2 + 1.2 M (the head); a training step

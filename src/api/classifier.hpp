@@ -1,8 +1,10 @@
 // classifier.hpp — the public library API: load a classifier once, classify many texts.
 //
 // load() maps the model directory's weights (load_model_dir: F32 tensors stay mmap'ed, F16/BF16
-// widened once) and builds its tokenizer (Tokenizer::from_model_dir). Everything — labels, special
-// tokens, casing, maximum length, single- vs multi-label — comes from the directory's files.
+// widened once), readies them for the requested dtype (set_inference_dtype: in FP32 on AVX-512 the
+// linears are prepacked for oneDNN's matmul, their mapped pages released) and builds its tokenizer
+// (Tokenizer::from_model_dir). Everything — labels, special tokens, casing, maximum length, single-
+// vs multi-label — comes from the directory's files.
 //
 //   #include "api/classifier.hpp"
 //   auto clf = bert_emotion::Classifier::load("runs/emotion", {.threads = 2, .batch_size = 32});

@@ -211,6 +211,39 @@ TEST(Tokenizer, EncodeIdsAndBatchAgreeWithEncode) {
   }
 }
 
+// The rows training, evaluation, the Classifier and the Python module feed the model: ids as
+// encode_ids / encode_pair, token types only when wanted and some row is a pair.
+TEST(Tokenizer, EncodeRowsAgreesWithEncodeAndEncodePair) {
+  Tokenizer tok = Tokenizer::from_model_dir(kModel);
+  const std::vector<std::string> a = {"I love this!", "so angry right now", "a much longer text than the limit allows"};
+  const std::vector<std::string> b = {"me too", "why"};
+  const std::vector<std::string_view> first(a.begin(), a.end());
+  const std::vector<std::optional<std::string_view>> second = {b[0], std::nullopt, b[1]};
+  std::vector<size_t> visited;
+  const bert_emotion::TokenRows rows =
+      tok.encode_rows(first, second, 8, /*token_types=*/true, [&](size_t i) { visited.push_back(i); });
+  EXPECT_EQ(visited, (std::vector<size_t>{0, 1, 2}));
+  ASSERT_EQ(rows.ids.size(), 3u);
+  ASSERT_EQ(rows.type_ids.size(), 3u);
+  for (size_t i : {size_t{0}, size_t{2}}) {
+    const Encoding e = tok.encode_pair(a[i], *second[i], 8);
+    EXPECT_EQ(rows.ids[i], e.ids) << i;
+    EXPECT_EQ(rows.type_ids[i], std::vector<int32_t>(e.type_ids.begin(), e.type_ids.end())) << i;
+    EXPECT_EQ(rows.type_ids[i].back(), 1) << i;
+  }
+  EXPECT_EQ(rows.ids[1], tok.encode_ids(a[1], 8));
+  EXPECT_EQ(rows.type_ids[1], std::vector<int32_t>(rows.ids[1].size(), 0));
+
+  // No pair (or no token type embeddings): no token types, the same ids.
+  const bert_emotion::TokenRows single = tok.encode_rows(first, {}, 0, /*token_types=*/true);
+  EXPECT_TRUE(single.type_ids.empty());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(single.ids[i], tok.encode_ids(a[i])) << i;
+  EXPECT_TRUE(tok.encode_rows(first, second, 8, /*token_types=*/false).type_ids.empty());
+  EXPECT_EQ(tok.encode_rows(first, second, 8, /*token_types=*/false).ids, rows.ids);
+
+  EXPECT_THROW(tok.encode_rows(first, {b[0]}, 0, true), bert_emotion::InvalidArgument);
+}
+
 TEST(Tokenizer, ConcurrentEncodeIsDeterministic) {
   Tokenizer tok = Tokenizer::from_model_dir(kModel);
   auto texts = read_lines(kEmotion / "test_text.txt");

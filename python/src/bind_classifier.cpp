@@ -209,23 +209,13 @@ void bind_classifier(py::module_& m) {
             {
               py::gil_scoped_release release;
               const size_t limit = !truncation ? std::numeric_limits<size_t>::max() : max_length.value_or(c.max_length);
-              const Tokenizer& tok = c.clf->tokenizer();
-              std::vector<std::vector<int32_t>> rows(list.size()), types(list.size());
-              bool any_pair = false;
-              for (size_t i = 0; i < list.size(); ++i) {
-                if (i % 256 == 255) check_signals_without_gil();
-                if (!pairs[i]) {
-                  rows[i] = tok.encode_ids(list[i], limit);
-                  types[i].assign(rows[i].size(), 0);
-                  continue;
-                }
-                Encoding e = tok.encode_pair(list[i], *pairs[i], limit);
-                types[i].assign(e.type_ids.begin(), e.type_ids.end());
-                rows[i] = std::move(e.ids);
-                any_pair = true;
-              }
-              if (!any_pair) types.clear();
-              flat = run_rows(c, rows, bs, types);
+              std::vector<std::optional<std::string_view>> second(pairs.begin(), pairs.end());
+              TokenRows encoded =
+                  c.clf->tokenizer().encode_rows(std::vector<std::string_view>(list.begin(), list.end()), second, limit,
+                                                 c.clf->config().takes_token_types(), [](size_t i) {
+                                                   if (i % 256 == 255) check_signals_without_gil();
+                                                 });
+              flat = run_rows(c, encoded.ids, bs, encoded.type_ids);
             }
             return to_array(flat, list.size(), K, std::holds_alternative<std::string>(texts));
           },

@@ -66,21 +66,16 @@ class EncoderClassifier final : public Classifier {
                                    const std::vector<std::string>& text_pairs) const override {
     apply_threads();
     const size_t N = texts.size();
-    const bool pairs = !text_pairs.empty();
-    if (pairs && text_pairs.size() != N)
+    if (!text_pairs.empty() && text_pairs.size() != N)
       throw InvalidArgument("classifier: " + std::to_string(N) + " texts but " + std::to_string(text_pairs.size()) +
                             " second texts of pairs");
-    const bool typed = pairs && model_.config.takes_token_types();
-    std::vector<std::vector<int32_t>> ids(N), types(typed ? N : 0);
-    for (size_t i = 0; i < N; ++i) {
-      if (!pairs) {
-        ids[i] = tok_.encode_ids(texts[i], max_length_);
-        continue;
-      }
-      Encoding e = tok_.encode_pair(texts[i], text_pairs[i], max_length_);
-      ids[i] = std::move(e.ids);
-      if (typed) types[i].assign(e.type_ids.begin(), e.type_ids.end());
-    }
+    TokenRows encoded =
+        tok_.encode_rows(std::vector<std::string_view>(texts.begin(), texts.end()),
+                         std::vector<std::optional<std::string_view>>(text_pairs.begin(), text_pairs.end()),
+                         max_length_, model_.config.takes_token_types());
+    std::vector<std::vector<int32_t>>& ids = encoded.ids;
+    std::vector<std::vector<int32_t>>& types = encoded.type_ids;
+    const bool typed = !types.empty();
     const int K = model_.config.num_labels();
     std::vector<Prediction> out(N);
     std::vector<std::vector<int32_t>> rows, type_rows;

@@ -179,22 +179,17 @@ EvalOutput evaluate_tokenized_multilabel(const ModelConfig& cfg, const Weights& 
 
 void encode_rows(const Tokenizer& tok, const std::vector<LabeledText>& rows, size_t max_length, bool token_types,
                  std::vector<std::vector<int32_t>>& ids, std::vector<std::vector<int32_t>>& types) {
-  ids.clear();
-  types.clear();
-  ids.reserve(rows.size());
-  bool any_pair = false;
+  std::vector<std::string_view> first;
+  std::vector<std::optional<std::string_view>> second;
+  first.reserve(rows.size());
+  second.reserve(rows.size());
   for (const auto& row : rows) {
-    if (row.text_pair.empty()) {
-      ids.push_back(tok.encode_ids(row.text, max_length));
-      if (token_types) types.emplace_back(ids.back().size(), 0);
-    } else {
-      Encoding e = tok.encode_pair(row.text, row.text_pair, max_length);
-      if (token_types) types.emplace_back(e.type_ids.begin(), e.type_ids.end());
-      ids.push_back(std::move(e.ids));
-      any_pair = true;
-    }
+    first.emplace_back(row.text);
+    second.push_back(row.text_pair.empty() ? std::nullopt : std::optional<std::string_view>(row.text_pair));
   }
-  if (!any_pair) types.clear();
+  TokenRows encoded = tok.encode_rows(first, second, max_length, token_types);
+  ids = std::move(encoded.ids);
+  types = std::move(encoded.type_ids);
 }
 
 EvalOutput evaluate_model(const ModelConfig& cfg, const Weights& w, const Tokenizer& tok, const Dataset& data,

@@ -502,6 +502,32 @@ Encoding Tokenizer::encode_pair(std::string_view first, std::string_view second,
   return post_process(*impl_, a, &b);
 }
 
+TokenRows Tokenizer::encode_rows(const std::vector<std::string_view>& first,
+                                 const std::vector<std::optional<std::string_view>>& second, size_t max_length,
+                                 bool token_types, const std::function<void(size_t)>& before_row) const {
+  if (!second.empty() && second.size() != first.size())
+    throw InvalidArgument("encode_rows: " + std::to_string(first.size()) + " texts but " +
+                          std::to_string(second.size()) + " second texts of pairs");
+  TokenRows out;
+  out.ids.reserve(first.size());
+  if (token_types) out.type_ids.reserve(first.size());
+  bool any_pair = false;
+  for (size_t i = 0; i < first.size(); ++i) {
+    if (before_row) before_row(i);
+    if (second.empty() || !second[i]) {
+      out.ids.push_back(encode_ids(first[i], max_length));
+      if (token_types) out.type_ids.emplace_back(out.ids.back().size(), 0);
+      continue;
+    }
+    Encoding e = encode_pair(first[i], *second[i], max_length);
+    if (token_types) out.type_ids.emplace_back(e.type_ids.begin(), e.type_ids.end());
+    out.ids.push_back(std::move(e.ids));
+    any_pair = true;
+  }
+  if (!any_pair) out.type_ids.clear();
+  return out;
+}
+
 std::vector<int32_t> Tokenizer::encode_ids(std::string_view text, size_t max_length) const {
   thread_local SequenceTokens a;
   a.want_strings = false;

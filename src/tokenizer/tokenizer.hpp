@@ -34,6 +34,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -54,6 +55,12 @@ struct Encoding {
   // second), -1 for the post-processor's specials (HF's None). Unlike type_ids this tells a
   // RoBERTa pair's sides apart (RobertaProcessing gives both type 0).
   std::vector<int8_t> sequence_ids;
+};
+
+// What the model is fed for many texts (Tokenizer::encode_rows).
+struct TokenRows {
+  std::vector<std::vector<int32_t>> ids;       // per row: [CLS] ... [SEP] (a pair as the post-processor joins it)
+  std::vector<std::vector<int32_t>> type_ids;  // per row, or empty: every token type 0
 };
 
 struct TokenizerImpl;  // defined in tokenizer/tokenizer_impl.hpp
@@ -85,6 +92,16 @@ class Tokenizer {
                                      int threads = 1) const;
   // Ids only ([CLS] ... [SEP]), skipping tokens/offsets bookkeeping; same ids as encode().ids.
   std::vector<int32_t> encode_ids(std::string_view text, size_t max_length = 0) const;
+  // The model's input rows for first[i], a pair where second[i] holds a text (second empty: no
+  // pairs; otherwise one per text, nullopt = a single text): ids as encode_ids / encode_pair and,
+  // when `token_types` (the model has token type embeddings) and some row is a pair, type_ids for
+  // every row (0 then 1; all 0 for a single text). Training, evaluation, the Classifier and the
+  // Python module all encode through this. `before_row(i)`, when given, runs before row i (the
+  // Python module checks for Ctrl-C there). Throws InvalidArgument when second's size is neither
+  // 0 nor first's.
+  TokenRows encode_rows(const std::vector<std::string_view>& first,
+                        const std::vector<std::optional<std::string_view>>& second, size_t max_length, bool token_types,
+                        const std::function<void(size_t)>& before_row = nullptr) const;
 
   // The post-processor's first / last special token ([CLS] / [SEP], <s> / </s>), the padding
   // token, the unknown token (-1 when the files name none).

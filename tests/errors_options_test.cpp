@@ -124,12 +124,19 @@ TEST_F(OptionErrors, EvalAndPredictBatchSizeZero) {
   // The accepted range in plain integers (CLI11's PositiveNumber printed "0.000000 to 1797...").
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"eval", "--model", model.string(), "--data", data.string(), "--batch-size", "0"},
-           {"predict", "--model", model.string(), "--batch-size", "0", "hi"},
-           {"predict", "--model", model.string(), "--threads", "-1", "hi"}}) {
+           {"predict", "--model", model.string(), "--batch-size", "0", "hi"}}) {
     const CliResult r = run_cli(args);
     expect_usage_error(r, args[args.size() - (args[0] == "eval" ? 2 : 3)]);
     EXPECT_THAT(r.err, HasSubstr(" to 2147483647"));
     EXPECT_THAT(r.err, ::testing::Not(HasSubstr("1797693")));
+  }
+  // --threads reads the same in every inference command (as serve's, below).
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"eval", "--model", model.string(), "--data", data.string(), "--threads", "-1"},
+           {"predict", "--model", model.string(), "--threads", "-1", "hi"}}) {
+    const CliResult r = run_cli(args);
+    expect_usage_error(r, "--threads");
+    EXPECT_THAT(r.err, HasSubstr("must be an integer >= 0 (got -1)"));
   }
 }
 

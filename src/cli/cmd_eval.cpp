@@ -363,14 +363,8 @@ Registrar reg("eval", [](CLI::App& app) {
   sub->add_option("--batch-size", o->batch_size, "Examples per forward pass")
       ->capture_default_str()
       ->check(CLI::Range(1, std::numeric_limits<int>::max()));  // PositiveNumber prints "0 to 1.79e308"
-  sub->add_option("--threads", o->threads, "OpenMP threads (0 = default)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, std::numeric_limits<int>::max()));
-  sub->add_option("--dtype", o->dtype,
-                  "Inference dtype: f32, bf16 (bf16 linears, FP32 accumulation), int8 (dynamic quantization of the "
-                  "linears) or auto (the model directory's)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"f32", "bf16", "int8", "auto"}));
+  add_threads_option(sub, o->threads, "OpenMP threads (0 = default)");
+  add_dtype_option(sub, o->dtype);
   sub->add_option("--max-length", o->max_length, "Truncate to this many tokens (0 = model max)")->capture_default_str();
   sub->add_option("--digits", o->digits, "Decimals in the classification report")
       ->capture_default_str()

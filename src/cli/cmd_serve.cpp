@@ -123,14 +123,8 @@ Registrar reg("serve", [](CLI::App& app) {
       ->check(AtLeast(1));
   sub->add_option("--api-key", s.api_key, "Require `Authorization: Bearer KEY` on every route")
       ->envname("BERT_EMOTION_API_KEY");
-  sub->add_option("--threads", o->threads, "OpenMP threads of the inference thread (0 = OpenMP's default)")
-      ->capture_default_str()
-      ->check(AtLeast(0));
-  sub->add_option("--dtype", o->dtype,
-                  "Inference dtype: f32, bf16 (bf16 linears, FP32 accumulation), int8 (dynamic quantization of the "
-                  "linears) or auto (the model directory's)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"f32", "bf16", "int8", "auto"}));
+  add_threads_option(sub, o->threads, "OpenMP threads of the inference thread (0 = OpenMP's default)");
+  add_dtype_option(sub, o->dtype);
   sub->add_option("--threshold", o->threshold,
                   "Multi-label: one threshold for every label (default: the model's thresholds.json, else 0.5)")
       ->check(CLI::Range(0.0, 1.0));

@@ -61,6 +61,19 @@ inline CLI::Validator IntRange(long long min, long long max) {
 }
 inline CLI::Validator AtLeast(long long min) { return IntRange(min, std::numeric_limits<long long>::max()); }
 
+// The options every inference command (eval, predict, serve) takes alike.
+inline CLI::Option* add_threads_option(CLI::App* sub, int& threads, const std::string& help) {
+  return sub->add_option("--threads", threads, help)->capture_default_str()->check(AtLeast(0));
+}
+inline CLI::Option* add_dtype_option(CLI::App* sub, std::string& dtype) {
+  return sub
+      ->add_option("--dtype", dtype,
+                   "Inference dtype: f32, bf16 (bf16 linears, FP32 accumulation), int8 (dynamic quantization of the "
+                   "linears) or auto (the model directory's)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "bf16", "int8", "auto"}));
+}
+
 // Exit codes shared by every command.
 enum ExitCode : int {
   kExitOk = 0,

@@ -13,8 +13,10 @@
 # int8 copy made by ../shared/reference/ort/quantize_int8.py (what onnxruntime's quantize_dynamic
 # writes: MatMulInteger with per-tensor int8 weights, uint8 activations; see that folder's README),
 # run by bench/ort_peer.mjs. ONNX Runtime has no bf16 CPU kernels for these ops, so bf16 has no ORT
-# column. Each measurement is a fresh process, the engines interleaved in every repeat,
-# OMP_WAIT_POLICY=PASSIVE:
+# column. Each measurement is a fresh process, the engines interleaved in every repeat; as in
+# bench/run.sh, each engine waits between parallel regions as it ships: PyTorch under
+# OMP_WAIT_POLICY=PASSIVE, ours PASSIVE plus the GOMP_SPINCOUNT the CLI would pick (10000 on an idle
+# machine, 0 under load; src/util/openmp_waits.hpp), ONNX Runtime its own pool's default (spinning):
 #   latency     batch 1, the 27-token median TweetEval emotion test tweet, median of 100
 #   throughput  the 1421 test tweets, batches of 32 sorted by length, one pass
 #   train       (bf16) batch-4 step (fwd + bwd + clip + AdamW) on real training-tweet lengths,
@@ -32,6 +34,9 @@ REPEATS="${REPEATS:-2}"
 DTYPES="${DTYPES:-int8 bf16}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
+# What the CLI picks, decided once, at the start (as bench/run.sh): 10000 only when the 1-minute load
+# average leaves a CPU for each of the 2 threads.
+SPIN=$(awk -v n="$(nproc)" '{ print ($1 + 2 > n + 0.5) ? 0 : 10000 }' /proc/loadavg)
 for t in bert-emotion bench/perf_bench bench/inference_bench; do
   [ -x "$BUILD/$t" ] || { echo "dtype_peers.sh: $BUILD/$t not built (cmake --build $BUILD --target ${t##*/})" >&2; exit 1; }
 done
@@ -53,7 +58,7 @@ LENGTHS="$WORK/test_lengths.json"
 "$BUILD/bench/perf_bench" lengths --model "$MODEL" > "$LENGTHS"
 
 unset OMP_NUM_THREADS GOMP_SPINCOUNT OPENBLAS_NUM_THREADS
-export OMP_WAIT_POLICY=PASSIVE
+export OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT="$SPIN"
 RESULTS="$WORK/results.jsonl"
 : > "$RESULTS"
 echo "dtype_peers.sh: $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -61,7 +66,7 @@ tag() { $PY -c 'import json,sys; r=json.loads(sys.stdin.read().strip().splitline
 ours() { "$BUILD/bench/inference_bench" "$1" --model "$MODEL" --threads 2 --dtype "$2" ${3:+$3} | tag "ours-$2" | tee -a "$RESULTS"; }
 ours_train() { "$BUILD/bench/perf_bench" train --model "$MODEL" --threads 2 --steps 12 --warmup 2 "${@:2}" | tag "$1" | tee -a "$RESULTS"; }
 # torch ENGINE ARGS...: bench.py with ARGS (its precision options included), tagged ENGINE.
-torch() { [ "${SKIP_TORCH:-0}" = 1 ] || $PY "$SHARED/reference/bench.py" "${@:2}" --threads 2 | tag "$1" | tee -a "$RESULTS"; }
+torch() { [ "${SKIP_TORCH:-0}" = 1 ] || env -u GOMP_SPINCOUNT $PY "$SHARED/reference/bench.py" "${@:2}" --threads 2 | tag "$1" | tee -a "$RESULTS"; }
 ort() { [ "${SKIP_ORT:-0}" = 1 ] || node "$ROOT/bench/ort_peer.mjs" "$ORT_DIR" "$2" "$LENGTHS" "$1" --threads 2 | tag "$3" | tee -a "$RESULTS"; }
 
 for rep in $(seq 1 "$REPEATS"); do
@@ -90,7 +95,7 @@ done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 $PY - "$RESULTS" "$REPEATS" "$LENGTHS" "$DTYPES" <<'EOF'
-import json, statistics, sys
+import json, os, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 lengths, dtypes = json.load(open(sys.argv[3])), sys.argv[4].split()
 PEAK = {"f32": 195e9, "bf16": 390e9, "int8": 780e9}
@@ -104,7 +109,8 @@ def med(engine, what, key):
 f = lambda v, s: "n/m" if v is None else s.format(v)
 r = lambda a, b: f(a / b if a and b else None, "{:.2f}x")
 pct = lambda flops, sec, dt: "n/m" if not sec else f"{100 * flops / sec / PEAK[dt]:.0f}%"
-print(f"\nmedians of {sys.argv[2]} fresh processes per cell, 2 threads, OMP_WAIT_POLICY=PASSIVE; "
+print(f"\nmedians of {sys.argv[2]} fresh processes per cell, 2 threads, OMP_WAIT_POLICY=PASSIVE "
+      f"(+ GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')} for ours); "
       "% peak = nominal FLOPs / time / this CPU's peak for the dtype (FP32 195, bf16 390, int8 780 G/s)")
 if "int8" in dtypes:
     engines = ["ours-f32", "ours-int8", "pytorch-int8", "ort-f32", "ort-int8"]

@@ -133,26 +133,31 @@ TEST(Classifier, BatchSizesGiveTheSameOutputs) {
   expect_same_predictions(one, big, kBatchTol);
 }
 
+// Every dtype: the FP32 and int8 products run oneDNN primitives shared by all calling threads on
+// AVX-512 (kernels/onednn_matmul.cpp), which once gave concurrent callers wrong logits.
 TEST(Classifier, ConcurrentCallersGetTheSameOutputs) {
-  auto texts = sample_texts();
-  auto clf = Classifier::load(Env::tiny, {.threads = 1, .batch_size = 5});
-  auto reference = clf->classify(texts);
-  std::vector<std::vector<Prediction>> results(4);
-  std::vector<std::vector<std::vector<float>>> raw(4);
-  std::vector<std::thread> threads;
-  auto ids = clf->tokenizer().encode_ids(texts[0], 128);
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&, t] {
-      for (int rep = 0; rep < 3; ++rep) {
-        results[t] = clf->classify(texts);
-        raw[t] = clf->logits({ids, ids});
-      }
-    });
-  for (auto& th : threads) th.join();
-  for (int t = 0; t < 4; ++t) {
-    expect_same_predictions(reference, results[t], 0.f);  // same batching, 1 thread each: bitwise
-    ASSERT_EQ(raw[t].size(), 2u);
-    for (size_t k = 0; k < 4; ++k) EXPECT_NEAR(raw[t][0][k], reference[0].logits[k], 1e-5f);
+  for (const char* dtype : {"f32", "int8", "bf16"}) {
+    SCOPED_TRACE(dtype);
+    auto texts = sample_texts();
+    auto clf = Classifier::load(Env::tiny, {.threads = 1, .batch_size = 5, .dtype = dtype});
+    auto reference = clf->classify(texts);
+    std::vector<std::vector<Prediction>> results(4);
+    std::vector<std::vector<std::vector<float>>> raw(4);
+    std::vector<std::thread> threads;
+    auto ids = clf->tokenizer().encode_ids(texts[0], 128);
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        for (int rep = 0; rep < 3; ++rep) {
+          results[t] = clf->classify(texts);
+          raw[t] = clf->logits({ids, ids});
+        }
+      });
+    for (auto& th : threads) th.join();
+    for (int t = 0; t < 4; ++t) {
+      expect_same_predictions(reference, results[t], 0.f);  // same batching, 1 thread each: bitwise
+      ASSERT_EQ(raw[t].size(), 2u);
+      for (size_t k = 0; k < 4; ++k) EXPECT_NEAR(raw[t][0][k], reference[0].logits[k], 1e-5f);
+    }
   }
 }
 

@@ -41,30 +41,41 @@ struct Shape {
   bool bias;
 };
 
+// Primitives are shared by every calling thread (the cache below), so they run with a scratchpad the
+// caller provides (run(): one per thread). In oneDNN's default "library" mode, as Debian builds it
+// (DNNL_ENABLE_CONCURRENT_EXEC=OFF), all primitives share one library scratchpad and a primitive
+// may only run on the thread that created it: concurrent Classifier callers got wrong logits.
 dnnl::matmul::primitive_desc describe(const Shape& s, const dnnl::memory::desc& weights) {
   const dnnl::memory::desc src(dims{s.rows, s.in}, s.src, dims{s.ld_src, 1});
   const dnnl::memory::desc dst(dims{s.rows, s.out}, s.dst, dims{s.ld_dst, 1});
-  if (!s.bias) return {dnnl::matmul::desc(src, weights, dst), cpu_engine()};
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (!s.bias) return {dnnl::matmul::desc(src, weights, dst), attr, cpu_engine()};
   const dnnl::memory::desc bias(dims{1, s.out}, dt::f32, dnnl::memory::format_tag::ab);
-  return {dnnl::matmul::desc(src, weights, bias, dst), cpu_engine()};
+  return {dnnl::matmul::desc(src, weights, bias, dst), attr, cpu_engine()};
 }
 
 bool is_brgemm(const dnnl::matmul::primitive_desc& pd) { return std::string(pd.impl_info_str()).rfind("brg", 0) == 0; }
+
+// A primitive and the scratchpad its execution needs (user-provided: see describe()).
+struct Primitive {
+  dnnl::matmul matmul;  // empty when oneDNN has no brgemm kernel for the shape
+  dnnl::memory::desc scratchpad;
+};
 
 // Created primitives, by shape. A server sees a new row count per token count; the map is cleared
 // when it grows past kMaxPrimitives (recreating one costs ~0.1 ms).
 class PrimitiveCache {
  public:
-  // The primitive, or an empty one when oneDNN has no brgemm kernel for this shape.
-  dnnl::matmul get(const Shape& s, const dnnl::memory::desc& weights) {
+  Primitive get(const Shape& s, const dnnl::memory::desc& weights) {
     const Key key{int(s.src), s.rows, s.in, s.out, s.ld_src, s.ld_dst, s.bias};
     {
       const std::lock_guard<std::mutex> lock(mu_);
       if (const auto it = cache_.find(key); it != cache_.end()) return it->second;
     }
-    dnnl::matmul made;
+    Primitive made;
     const auto pd = describe(s, weights);
-    if (is_brgemm(pd)) made = dnnl::matmul(pd);
+    if (is_brgemm(pd)) made = {dnnl::matmul(pd), pd.scratchpad_desc()};
     const std::lock_guard<std::mutex> lock(mu_);
     if (cache_.size() >= kMaxPrimitives) cache_.clear();
     cache_.emplace(key, made);
@@ -75,8 +86,24 @@ class PrimitiveCache {
   using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, bool>;
   static constexpr size_t kMaxPrimitives = 1024;
   std::mutex mu_;
-  std::map<Key, dnnl::matmul> cache_;
+  std::map<Key, Primitive> cache_;
 };
+
+// The calling thread's scratchpad, grown on demand (64-byte aligned, as oneDNN prefers).
+void* thread_scratchpad(size_t bytes) {
+  struct Buffer {
+    std::unique_ptr<void, decltype(&std::free)> data{nullptr, &std::free};
+    size_t size = 0;
+  };
+  thread_local Buffer buffer;
+  if (bytes > buffer.size) {
+    void* p = nullptr;
+    if (::posix_memalign(&p, 64, bytes) != 0) throw std::bad_alloc();
+    buffer.data.reset(p);
+    buffer.size = bytes;
+  }
+  return buffer.data.get();
+}
 
 PrimitiveCache& primitives() {
   static PrimitiveCache cache;
@@ -141,8 +168,8 @@ std::shared_ptr<const OnednnWeights> prepack(const void* w, dt type, dt dst, int
 bool run(const Shape& s, const OnednnWeights& w, const void* src, void* dst, const float* bias, const char* what) {
   try {
     const dnnl::memory::desc& weights = w.packed.get_desc();
-    dnnl::matmul matmul = primitives().get(s, weights);
-    if (!matmul) return false;
+    const Primitive primitive = primitives().get(s, weights);
+    if (!primitive.matmul) return false;
     // The primitive only reads src and bias (oneDNN's handles are non-const).
     dnnl::memory src_m(dnnl::memory::desc(dims{s.rows, s.in}, s.src, dims{s.ld_src, 1}), cpu_engine(),
                        const_cast<void*>(src));
@@ -153,8 +180,12 @@ bool run(const Shape& s, const OnednnWeights& w, const void* src, void* dst, con
       args.emplace(DNNL_ARG_BIAS,
                    dnnl::memory(dnnl::memory::desc(dims{1, s.out}, dt::f32, dnnl::memory::format_tag::ab), cpu_engine(),
                                 const_cast<float*>(bias)));
+    const size_t scratch_bytes = primitive.scratchpad.get_size();
+    if (scratch_bytes > 0)
+      args.emplace(DNNL_ARG_SCRATCHPAD,
+                   dnnl::memory(primitive.scratchpad, cpu_engine(), thread_scratchpad(scratch_bytes)));
     thread_local dnnl::stream stream(cpu_engine());
-    matmul.execute(stream, args);
+    primitive.matmul.execute(stream, args);
     stream.wait();
     return true;
   } catch (const dnnl::error& e) {

@@ -508,23 +508,23 @@ TokenRows Tokenizer::encode_rows(const std::vector<std::string_view>& first,
   if (!second.empty() && second.size() != first.size())
     throw InvalidArgument("encode_rows: " + std::to_string(first.size()) + " texts but " +
                           std::to_string(second.size()) + " second texts of pairs");
+  // Token types only when some row is a pair: known up front, so single texts build no zero rows.
+  const bool typed =
+      token_types && std::any_of(second.begin(), second.end(), [](const auto& s) { return s.has_value(); });
   TokenRows out;
   out.ids.reserve(first.size());
-  if (token_types) out.type_ids.reserve(first.size());
-  bool any_pair = false;
+  if (typed) out.type_ids.reserve(first.size());
   for (size_t i = 0; i < first.size(); ++i) {
     if (before_row) before_row(i);
     if (second.empty() || !second[i]) {
       out.ids.push_back(encode_ids(first[i], max_length));
-      if (token_types) out.type_ids.emplace_back(out.ids.back().size(), 0);
+      if (typed) out.type_ids.emplace_back(out.ids.back().size(), 0);
       continue;
     }
     Encoding e = encode_pair(first[i], *second[i], max_length);
-    if (token_types) out.type_ids.emplace_back(e.type_ids.begin(), e.type_ids.end());
+    if (typed) out.type_ids.emplace_back(e.type_ids.begin(), e.type_ids.end());
     out.ids.push_back(std::move(e.ids));
-    any_pair = true;
   }
-  if (!any_pair) out.type_ids.clear();
   return out;
 }
 

@@ -34,9 +34,9 @@ REPEATS="${REPEATS:-2}"
 DTYPES="${DTYPES:-int8 bf16}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
-# What the CLI picks, decided once, at the start (as bench/run.sh): 10000 only when the 1-minute load
-# average leaves a CPU for each of the 2 threads.
-SPIN=$(awk -v n="$(nproc)" '{ print ($1 + 2 > n + 0.5) ? 0 : 10000 }' /proc/loadavg)
+# What the CLI picks, decided once, at the start (as bench/run.sh).
+source "$ROOT/bench/omp_waits.sh"
+SPIN=$(cli_spin_count)
 for t in bert-emotion bench/perf_bench bench/inference_bench; do
   [ -x "$BUILD/$t" ] || { echo "dtype_peers.sh: $BUILD/$t not built (cmake --build $BUILD --target ${t##*/})" >&2; exit 1; }
 done

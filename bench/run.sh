@@ -39,7 +39,8 @@ mkdir -p "$WORK"
 # What the CLI picks (src/util/openmp_waits.hpp): a 10000 spin only when the 1-minute load average
 # leaves a CPU for each of the 2 threads, else none; decided once, at the start: the load of the
 # script's own setup below (build, npm ci, ONNX export) says nothing about other work on the machine.
-SPIN=$(awk -v n="$(nproc)" '{ print ($1 + 2 > n + 0.5) ? 0 : 10000 }' /proc/loadavg)
+source "$ROOT/bench/omp_waits.sh"
+SPIN=$(cli_spin_count)
 
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j2 --target bert-emotion perf_bench inference_bench >/dev/null

@@ -321,3 +321,23 @@ TEST(TokenizerBpe, IgnoreMergesKeepsWholeVocabularyWordsIdenticalToHuggingFace) 
   EXPECT_NE(load("tokenizer.json").encode(" hellothere").ids.size(), 3u);  // merges alone split it
   fs::remove_all(dir);
 }
+
+TEST(TokenizerBpe, SparseIdsUpToTwoToTheThirtyLoadWithoutMemorySizedByTheLargestId) {
+  // Hugging Face keeps id -> token in a map, so a vocabulary may leave gaps. A table indexed by
+  // id would take 2^30 strings here (32 GiB: bad_alloc); the fuzzer found a 6 GB one.
+  json j = roberta_json();
+  j["model"]["ignore_merges"] = true;
+  const int32_t far_id = int32_t(1) << 30;
+  j["model"]["vocab"]["zzqx"] = far_id;
+  fs::path dir = temp_dir("bpe_sparse_ids");
+  write_file(dir / "tokenizer.json", j.dump());
+  Tokenizer tok = Tokenizer::from_tokenizer_json(dir / "tokenizer.json");
+  const Encoding e = tok.encode("zzqx hello");
+  ASSERT_GE(e.ids.size(), 3u);
+  EXPECT_EQ(e.ids[1], far_id);
+  EXPECT_EQ(e.tokens[1], "zzqx");
+  EXPECT_EQ(tok.id_to_token(far_id), "zzqx");
+  EXPECT_EQ(tok.vocab_size(), size_t(far_id) + 1);
+  EXPECT_EQ(tok.encode("hello").ids, load("tokenizer.json").encode("hello").ids);
+  fs::remove_all(dir);
+}

@@ -134,13 +134,13 @@ size_t gpt2_split_end(std::string_view s, size_t i) {
 
 void BpeModel::add_token(const std::string& token, int32_t id) {
   vocab_.insert(token, id);
-  if (size_t(id) >= tokens_.size()) tokens_.resize(size_t(id) + 1);
-  tokens_[size_t(id)] = token;
+  tokens_[id] = token;
 }
 
 const std::string& BpeModel::token(int32_t id) const {
   static const std::string kEmpty;
-  return id >= 0 && size_t(id) < tokens_.size() ? tokens_[size_t(id)] : kEmpty;
+  const auto it = tokens_.find(id);
+  return it == tokens_.end() ? kEmpty : it->second;
 }
 
 const BpeModel::Merge* BpeModel::find_merge(int32_t left, int32_t right) const {

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "tokenizer/vocab_table.hpp"
@@ -68,8 +69,10 @@ class BpeModel {
   void grow_merges();
 
   VocabTable vocab_;
-  std::vector<std::string> tokens_;  // id -> token
-  std::vector<Merge> merges_;        // open addressing, power-of-two size
+  // id -> token. A map, not a vector indexed by id: a file may give ids anywhere in [0, 2^30]
+  // (Hugging Face's vocab_r is a map too), and a vector would be sized by the largest.
+  std::unordered_map<int32_t, std::string> tokens_;
+  std::vector<Merge> merges_;  // open addressing, power-of-two size
   size_t merge_count_ = 0;
   int32_t byte_ids_[256] = {};  // id of each byte's character, -1 when absent
   int32_t unk_id_ = -1;

@@ -9,6 +9,7 @@
 #include "kernels/bf16_gemm_isa.hpp"
 #include "kernels/layers.hpp"
 #include "util/error.hpp"
+#include "util/scratch_buffer.hpp"
 
 namespace bert_emotion {
 
@@ -126,9 +127,9 @@ void gemm_scalar(float* C, int64_t ldc, const uint16_t* a, const Bf16Weights& w,
 
 // The calling thread's buffers, grown on demand (the Classifier runs batches on many threads).
 struct Scratch {
-  std::vector<uint16_t> a;        // linear_forward_bf16's rows
-  std::vector<uint16_t> product;  // gemm_bf16's left operand
-  Bf16Weights w;                  // gemm_bf16's right operand
+  ScratchBuffer<uint16_t> a;        // linear_forward_bf16's rows
+  ScratchBuffer<uint16_t> product;  // gemm_bf16's left operand
+  Bf16Weights w;                    // gemm_bf16's right operand
 };
 Scratch& scratch() {
   thread_local Scratch s;
@@ -181,9 +182,9 @@ void gemm_bf16_packed(float* C, int64_t ldc, const uint16_t* a, const Bf16Weight
 void linear_forward_bf16(float* y, const float* x, const Bf16Weights& w, const float* b, int64_t N, CpuIsa isa) {
   if (N <= 0) return;
   Scratch& s = scratch();
-  if (s.a.size() < size_t(N * w.k_pad)) s.a.resize(size_t(N * w.k_pad));
-  convert_rows_bf16(s.a.data(), x, N, w.k, w.k_pad);
-  gemm_bf16_packed(y, w.n, s.a.data(), w, N, 1.f, 0.f, b, isa);
+  uint16_t* a = s.a.ensure(size_t(N * w.k_pad));
+  convert_rows_bf16(a, x, N, w.k, w.k_pad);
+  gemm_bf16_packed(y, w.n, a, w, N, 1.f, 0.f, b, isa);
 }
 
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
@@ -199,8 +200,7 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
   Bf16Weights& w = s.w;
   if (trans_b) pack_rows_f32(w, N, K, B, ldb);
   else pack_cols_f32(w, N, K, B, ldb);
-  std::vector<uint16_t>& a = s.product;
-  if (a.size() < size_t(M * w.k_pad)) a.resize(size_t(M * w.k_pad));
+  uint16_t* a = s.product.ensure(size_t(M * w.k_pad));
   constexpr int64_t kRows = 16;  // op(A) rows per task: a transposed A is read a cache line per k
   const int64_t tiles = (M + kRows - 1) / kRows;
 #pragma omp parallel for schedule(static) if (M * K > 65536)
@@ -237,7 +237,7 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
       for (int64_t m = m0; m < m1; ++m)
         for (int64_t k = K; k < w.k_pad; ++k) a[size_t(m * w.k_pad + k)] = 0;
   }
-  gemm_bf16_packed(C, ldc, a.data(), w, M, alpha, beta, nullptr, isa);
+  gemm_bf16_packed(C, ldc, a, w, M, alpha, beta, nullptr, isa);
 }
 
 Bf16AutocastScope::Bf16AutocastScope(bool enabled) : previous_(autocast_bf16) { autocast_bf16 = enabled; }

@@ -8,6 +8,7 @@
 #include "kernels/int8_gemm_isa.hpp"
 #include "kernels/onednn_matmul.hpp"
 #include "util/error.hpp"
+#include "util/scratch_buffer.hpp"
 
 namespace bert_emotion {
 
@@ -65,9 +66,9 @@ void dequantize_scalar(float* y, const int32_t* acc, int64_t ldc, const float* s
 // Activation buffers of the calling thread, grown on demand (the Classifier runs batches on many
 // threads at once; OpenMP's workers only fill them).
 struct Scratch {
-  std::vector<int8_t> xq;
-  std::vector<float> sx;
-  std::vector<int32_t> acc;
+  ScratchBuffer<int8_t> xq;
+  ScratchBuffer<float> sx;
+  ScratchBuffer<int32_t> acc;
 };
 Scratch& scratch() {
   thread_local Scratch s;
@@ -148,14 +149,14 @@ void gemm_int8(int32_t* acc, int64_t ldc, const int8_t* xq, const Int8Weights& w
 void linear_forward_int8(float* y, const float* x, const Int8Weights& w, const float* b, int64_t N, CpuIsa isa) {
   if (N <= 0) return;
   Scratch& s = scratch();
-  if (s.xq.size() < size_t(N * w.in_pad)) s.xq.resize(size_t(N * w.in_pad));
-  if (s.sx.size() < size_t(N)) s.sx.resize(size_t(N));
-  if (s.acc.size() < size_t(N * w.out_pad)) s.acc.resize(size_t(N * w.out_pad));
-  quantize_rows_int8(s.xq.data(), s.sx.data(), x, N, w.in, w.in_pad, isa);
-  gemm_int8(s.acc.data(), w.out_pad, s.xq.data(), w, N, isa);
-  if (isa >= CpuIsa::avx512) int8_isa::dequantize_avx512(y, s.acc.data(), w.out_pad, s.sx.data(), w, b, N);
-  else if (isa >= CpuIsa::avx2) int8_isa::dequantize_avx2(y, s.acc.data(), w.out_pad, s.sx.data(), w, b, N);
-  else dequantize_scalar(y, s.acc.data(), w.out_pad, s.sx.data(), w, b, N);
+  int8_t* xq = s.xq.ensure(size_t(N * w.in_pad));
+  float* sx = s.sx.ensure(size_t(N));
+  int32_t* acc = s.acc.ensure(size_t(N * w.out_pad));
+  quantize_rows_int8(xq, sx, x, N, w.in, w.in_pad, isa);
+  gemm_int8(acc, w.out_pad, xq, w, N, isa);
+  if (isa >= CpuIsa::avx512) int8_isa::dequantize_avx512(y, acc, w.out_pad, sx, w, b, N);
+  else if (isa >= CpuIsa::avx2) int8_isa::dequantize_avx2(y, acc, w.out_pad, sx, w, b, N);
+  else dequantize_scalar(y, acc, w.out_pad, sx, w, b, N);
 }
 
 }  // namespace bert_emotion

@@ -10,6 +10,7 @@
 #include "kernels/int8_gemm.hpp"
 #include "kernels/onednn_matmul.hpp"
 #include "util/error.hpp"
+#include "util/scratch_buffer.hpp"
 
 namespace bert_emotion {
 
@@ -50,12 +51,12 @@ void linear_forward(float* y, const float* x, const float* W, const float* b, in
     // y^T[out,N] = b + W x^T into per-thread scratch (callers may run concurrently), then transposed.
     // For bf16 this form also converts W as plain rows instead of packing it (the packed operand
     // is x, N rows), which costs a third of packing W's 16-row blocks.
-    thread_local std::vector<float> yt;
-    if (yt.size() < size_t(out * N)) yt.resize(size_t(out * N));
+    thread_local ScratchBuffer<float> scratch;
+    float* yt = scratch.ensure(size_t(out * N));
     if (b != nullptr)
-      for (int64_t o = 0; o < out; ++o) std::fill_n(yt.data() + o * N, N, b[o]);
-    product(false, true, out, N, in, 1.f, W, in, x, in, b != nullptr ? 1.f : 0.f, yt.data(), N);
-    transpose(y, yt.data(), out, N);
+      for (int64_t o = 0; o < out; ++o) std::fill_n(yt + o * N, N, b[o]);
+    product(false, true, out, N, in, 1.f, W, in, x, in, b != nullptr ? 1.f : 0.f, yt, N);
+    transpose(y, yt, out, N);
     return;
   }
   if (b == nullptr) {

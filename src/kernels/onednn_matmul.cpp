@@ -15,6 +15,7 @@
 
 #include "kernels/cpu_isa.hpp"
 #include "util/error.hpp"
+#include "util/scratch_buffer.hpp"
 
 namespace bert_emotion {
 
@@ -91,18 +92,8 @@ class PrimitiveCache {
 
 // The calling thread's scratchpad, grown on demand (64-byte aligned, as oneDNN prefers).
 void* thread_scratchpad(size_t bytes) {
-  struct Buffer {
-    std::unique_ptr<void, decltype(&std::free)> data{nullptr, &std::free};
-    size_t size = 0;
-  };
-  thread_local Buffer buffer;
-  if (bytes > buffer.size) {
-    void* p = nullptr;
-    if (::posix_memalign(&p, 64, bytes) != 0) throw std::bad_alloc();
-    buffer.data.reset(p);
-    buffer.size = bytes;
-  }
-  return buffer.data.get();
+  thread_local ScratchBuffer<unsigned char> buffer;
+  return buffer.ensure(bytes);
 }
 
 PrimitiveCache& primitives() {

@@ -36,6 +36,7 @@
 
 #include "model/config.hpp"
 #include "model/weights.hpp"
+#include "util/scratch_buffer.hpp"
 
 namespace bert_emotion {
 
@@ -102,7 +103,7 @@ PackedBatch pack_rows(const std::vector<std::vector<int32_t>>& rows,
                       const std::vector<std::vector<int32_t>>& type_rows = {});
 
 struct PackedActivations {
-  std::vector<float> buf;          // grown (never shrunk) to the largest batch seen
+  ScratchBuffer<float> buf;        // grown (never shrunk) to the largest batch seen; overwritten
   std::vector<int32_t> positions;  // [N] RoBERTa's position ids
 };
 

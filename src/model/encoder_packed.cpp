@@ -99,8 +99,7 @@ void encoder_forward_packed(const ModelConfig& cfg, const Weights& w, const Pack
   for (int b = 0; b <= B; ++b) cls_offsets[size_t(b)] = b;
   const size_t scratch = attention_varlen_scratch_floats(batch.offsets.data(), batch.offsets.data(), B);
   const size_t need = carve(cfg, N, B, scratch, nullptr).floats;
-  if (acts.buf.size() < need) acts.buf.resize(need);
-  PackedViews v = carve(cfg, N, B, scratch, acts.buf.data());
+  PackedViews v = carve(cfg, N, B, scratch, acts.buf.ensure(need));
 
   if (cfg.family == Family::distilbert) {
     embedding_forward_packed(v.L.res1, batch.ids.data(), batch.positions.data(), w.word_emb, w.pos_emb, N, int(C),

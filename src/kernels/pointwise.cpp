@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "kernels/cpu_isa.hpp"
 #include "kernels/vec_math.hpp"
 #include "util/error.hpp"
 #include "util/rng.hpp"
@@ -24,6 +25,43 @@ inline ErfTerms erf_terms(__m256 x) {
   const __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(kSqrt1_2));
   return {z, vecmath::exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(z, z)))};
 }
+
+// The AVX-512 GELU: the 8-lane loops' operations on 16 lanes (bit-identical, ~1.9x faster on the
+// FFN's activations). Each does the first n / 16 * 16 values and returns that count.
+struct ErfTerms512 {
+  __m512 z, e;
+};
+BERT_EMOTION_AVX512 inline ErfTerms512 erf_terms512(__m512 x) {
+  const __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(kSqrt1_2));
+  return {z, vecmath::exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(z, z)))};
+}
+
+BERT_EMOTION_AVX512 size_t gelu_erf_forward_avx512(float* out, const float* in, size_t n) {
+  const size_t end = n / 16 * 16;
+#pragma omp parallel for schedule(static) if (n > 16384)
+  for (size_t i = 0; i < end; i += 16) {
+    const __m512 x = _mm512_loadu_ps(in + i);
+    const auto [z, e] = erf_terms512(x);
+    const __m512 erf = vecmath::erf_from_exp512(z, e);
+    _mm512_storeu_ps(out + i,
+                     _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(_mm512_set1_ps(1.f), erf)));
+  }
+  return end;
+}
+
+BERT_EMOTION_AVX512 size_t gelu_erf_backward_avx512(float* din, const float* dout, const float* in, size_t n) {
+  const size_t end = n / 16 * 16;
+#pragma omp parallel for schedule(static) if (n > 16384)
+  for (size_t i = 0; i < end; i += 16) {
+    const __m512 x = _mm512_loadu_ps(in + i);
+    const auto [z, e] = erf_terms512(x);
+    const __m512 cdf =
+        _mm512_mul_ps(_mm512_set1_ps(0.5f), _mm512_add_ps(_mm512_set1_ps(1.f), vecmath::erf_from_exp512(z, e)));
+    const __m512 pdf = _mm512_mul_ps(_mm512_set1_ps(kInvSqrt2Pi), e);
+    _mm512_storeu_ps(din + i, _mm512_mul_ps(_mm512_loadu_ps(dout + i), _mm512_fmadd_ps(x, pdf, cdf)));
+  }
+  return end;
+}
 #endif
 }  // namespace
 
@@ -35,15 +73,17 @@ Activation parse_activation(const std::string& name) {
   throw UnsupportedError("activation \"" + name + "\" is not supported (expected gelu, gelu_new, relu or silu)");
 }
 
-// GELU with exact erf, 8 lanes at a time: kernels/vec_math.hpp's erf (|error| <= 5e-7, torch's own
-// vectorised erf is an approximation too) instead of glibc's scalar erff, which cost more than the
-// FFN's GEMMs' arithmetic at batch 1. One exp serves erf and, backward, the normal pdf.
+// GELU with exact erf, 16 (AVX-512) or 8 lanes at a time: kernels/vec_math.hpp's erf (|error| <=
+// 5e-7, torch's own vectorised erf is an approximation too) instead of glibc's scalar erff, which
+// cost more than the FFN's GEMMs' arithmetic at batch 1. One exp serves erf and, backward, the
+// normal pdf. The 8-lane loop takes what the 16-lane one leaves but the last n % 8 values.
 void gelu_erf_forward(float* out, const float* in, size_t n) {
   size_t vec_end = 0;
 #ifdef BERT_EMOTION_VEC_MATH
-  vec_end = n / 8 * 8;
-#pragma omp parallel for schedule(static) if (n > 16384)
-  for (size_t i = 0; i < vec_end; i += 8) {
+  const size_t done = active_cpu_isa() >= CpuIsa::avx512 ? gelu_erf_forward_avx512(out, in, n) : 0;
+  vec_end = done + (n - done) / 8 * 8;
+#pragma omp parallel for schedule(static) if (vec_end - done > 16384)
+  for (size_t i = done; i < vec_end; i += 8) {
     const __m256 x = _mm256_loadu_ps(in + i);
     const auto [z, e] = erf_terms(x);
     const __m256 erf = vecmath::erf_from_exp256(z, e);
@@ -61,9 +101,10 @@ void gelu_erf_backward(float* din, const float* dout, const float* in, size_t n)
   // d/dx [x * Phi(x)] = Phi(x) + x * phi(x), as torch's GeluBackward (approximate='none').
   size_t vec_end = 0;
 #ifdef BERT_EMOTION_VEC_MATH
-  vec_end = n / 8 * 8;
-#pragma omp parallel for schedule(static) if (n > 16384)
-  for (size_t i = 0; i < vec_end; i += 8) {
+  const size_t done = active_cpu_isa() >= CpuIsa::avx512 ? gelu_erf_backward_avx512(din, dout, in, n) : 0;
+  vec_end = done + (n - done) / 8 * 8;
+#pragma omp parallel for schedule(static) if (vec_end - done > 16384)
+  for (size_t i = done; i < vec_end; i += 8) {
     const __m256 x = _mm256_loadu_ps(in + i);
     const auto [z, e] = erf_terms(x);  // e = exp(-x^2/2)
     const __m256 cdf =

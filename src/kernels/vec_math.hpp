@@ -9,8 +9,10 @@
 //   erf256: Abramowitz & Stegun 7.1.26 — erf(x) = 1 - (a1 t + ... + a5 t^5) e^{-x^2},
 //           t = 1 / (1 + p |x|), odd extension; absolute error <= 1.5e-7 (oneDNN's gelu_erf uses
 //           the same); in float ~5e-7. GELU is x * (1 + erf) / 2: relative error ~3e-7.
-// Each has a scalar twin with the same operations for tails and non-AVX2 builds. Tested against
-// libm in tests/vec_math_test.cpp.
+// Each has a scalar twin with the same operations for tails and non-AVX2 builds, and a 16-lane
+// AVX-512 twin (exp512, erf_from_exp512: function-level target, so callers dispatch on
+// active_cpu_isa()) with the same IEEE operations lane by lane, hence bit-identical results at
+// about half the instructions. Tested against libm and each other in tests/vec_math_test.cpp.
 //
 //   __m256 e = exp256(_mm256_loadu_ps(x));           // 8 x expf
 //   float  s = erf_scalar(0.5f);                     // same formula, one lane
@@ -21,8 +23,13 @@
 #include <cstring>
 
 #if defined(__AVX2__) && defined(__FMA__)
+// GCC 12 warns inside its own AVX-512 intrinsics (GCC PR 105593; see int8_gemm_avx512.cpp).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 #define BERT_EMOTION_VEC_MATH 1
+#define BERT_EMOTION_AVX512 __attribute__((target("avx512f,avx2,fma")))
 #endif
 
 namespace bert_emotion::vecmath {
@@ -101,6 +108,43 @@ inline __m256 erf_from_exp256(__m256 x, __m256 e) {
 
 inline __m256 erf256(__m256 x) {
   return erf_from_exp256(x, exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(x, x))));
+}
+
+// exp256 and erf_from_exp256 on 16 lanes, operation for operation (floor = roundscale to -inf).
+BERT_EMOTION_AVX512 inline __m512 exp512(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(kExpLo)), _mm512_set1_ps(kExpHi));
+  const __m512 fx = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(kLog2e), _mm512_set1_ps(0.5f)),
+                                         _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(kExpC1), x);
+  r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(kExpC2), r);
+  const __m512 r2 = _mm512_mul_ps(r, r);
+  __m512 y = _mm512_set1_ps(kExpP0);
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpP1));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpP2));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpP3));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpP4));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpP5));
+  y = _mm512_fmadd_ps(y, r2, _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+  const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(fx), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(y, _mm512_castsi512_ps(bits));
+}
+
+BERT_EMOTION_AVX512 inline __m512 erf_from_exp512(__m512 x, __m512 e) {
+  const __m512 sign = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN)));
+  const __m512 ax = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), _mm512_castps_si512(sign)));
+  const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.f), _mm512_fmadd_ps(_mm512_set1_ps(kErfP), ax, _mm512_set1_ps(1.f)));
+  __m512 poly = _mm512_set1_ps(kErfA5);
+  poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(kErfA4));
+  poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(kErfA3));
+  poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(kErfA2));
+  poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(kErfA1));
+  const __m512 r = _mm512_sub_ps(_mm512_set1_ps(1.f), _mm512_mul_ps(_mm512_mul_ps(poly, t), e));
+  const __m512i abs_r = _mm512_and_si512(_mm512_castps_si512(r), _mm512_set1_epi32(INT32_MAX));
+  return _mm512_castsi512_ps(_mm512_or_si512(abs_r, _mm512_castps_si512(sign)));  // copysign(r, x)
+}
+
+BERT_EMOTION_AVX512 inline __m512 erf512(__m512 x) {
+  return erf_from_exp512(x, exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(x, x))));
 }
 #endif
 

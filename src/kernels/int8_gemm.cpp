@@ -151,7 +151,11 @@ void linear_forward_int8(float* y, const float* x, const Int8Weights& w, const f
   Scratch& s = scratch();
   int8_t* xq = s.xq.ensure(size_t(N * w.in_pad));
   float* sx = s.sx.ensure(size_t(N));
-  int32_t* acc = s.acc.ensure(size_t(N * w.out_pad));
+  // Without padding columns the int32 sums go into y itself and the vector dequantizations turn them
+  // into floats where they lie (their vector loads and stores may alias): one stream through memory
+  // instead of a separate sum buffer read and y written.
+  const bool in_place = w.out_pad == w.out && isa >= CpuIsa::avx2;
+  int32_t* acc = in_place ? reinterpret_cast<int32_t*>(y) : s.acc.ensure(size_t(N * w.out_pad));
   quantize_rows_int8(xq, sx, x, N, w.in, w.in_pad, isa);
   gemm_int8(acc, w.out_pad, xq, w, N, isa);
   if (isa >= CpuIsa::avx512) int8_isa::dequantize_avx512(y, acc, w.out_pad, sx, w, b, N);

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <unordered_map>
+#include <utility>
 
 #include "tokenizer/unicode.hpp"
 
@@ -134,13 +135,15 @@ size_t gpt2_split_end(std::string_view s, size_t i) {
 
 void BpeModel::add_token(const std::string& token, int32_t id) {
   vocab_.insert(token, id);
-  tokens_[id] = token;
+  if (size_t(id) < dense_tokens_.size()) dense_tokens_[size_t(id)] = token;  // after finish()
+  else sparse_tokens_[id] = token;
 }
 
 const std::string& BpeModel::token(int32_t id) const {
   static const std::string kEmpty;
-  const auto it = tokens_.find(id);
-  return it == tokens_.end() ? kEmpty : it->second;
+  if (id >= 0 && size_t(id) < dense_tokens_.size()) return dense_tokens_[size_t(id)];
+  const auto it = sparse_tokens_.find(id);
+  return it == sparse_tokens_.end() ? kEmpty : it->second;
 }
 
 const BpeModel::Merge* BpeModel::find_merge(int32_t left, int32_t right) const {
@@ -188,6 +191,16 @@ bool BpeModel::add_merge(std::string_view a, std::string_view b) {
 void BpeModel::finish() {
   for (int b = 0; b < 256; ++b) byte_ids_[b] = vocab_.find(byte_level_char(uint8_t(b)));
   unk_id_ = unk_token.empty() ? -1 : vocab_.find(unk_token);
+  // Ids below the final bound move to the vector; memory stays proportional to the vocabulary.
+  const size_t dense = 2 * vocab_.size() + 256;
+  if (dense_tokens_.size() < dense) dense_tokens_.resize(dense);
+  for (auto it = sparse_tokens_.begin(); it != sparse_tokens_.end();)
+    if (size_t(it->first) < dense) {
+      dense_tokens_[size_t(it->first)] = std::move(it->second);
+      it = sparse_tokens_.erase(it);
+    } else {
+      ++it;
+    }
   serial_ = next_serial.fetch_add(1);
 }
 

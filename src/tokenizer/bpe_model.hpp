@@ -69,9 +69,11 @@ class BpeModel {
   void grow_merges();
 
   VocabTable vocab_;
-  // id -> token. A map, not a vector indexed by id: a file may give ids anywhere in [0, 2^30]
-  // (Hugging Face's vocab_r is a map too), and a vector would be sized by the largest.
-  std::unordered_map<int32_t, std::string> tokens_;
+  // id -> token, read once per token by encode: a vector for the ids below dense_tokens_.size(), a
+  // map for the rest. A file may give ids anywhere in [0, 2^30] (Hugging Face's vocab_r is a map),
+  // so finish() sizes the vector by the vocabulary (ids below 2 x its size + 256), not the largest id.
+  std::vector<std::string> dense_tokens_;
+  std::unordered_map<int32_t, std::string> sparse_tokens_;
   std::vector<Merge> merges_;  // open addressing, power-of-two size
   size_t merge_count_ = 0;
   int32_t byte_ids_[256] = {};  // id of each byte's character, -1 when absent

@@ -49,8 +49,6 @@ class ScratchBuffer {
     capacity_ = grown;
     return data_.get();
   }
-  T* data() const { return data_.get(); }
-  size_t capacity() const { return capacity_; }
 
  private:
   struct Free {

@@ -140,7 +140,10 @@ TEST(Int8Quantize, QuantizedDirectoryPredictsAsQuantizingAtLoadForEveryFamily) {
     for (const char* f : {"config.json", "tokenizer_config.json"})
       EXPECT_EQ(read_file(out / f), read_file(Env::root / name / f)) << f;
     const auto at_load = Classifier::load(Env::root / name, {.dtype = "int8"})->classify(texts);
-    const auto pre = Classifier::load(out, {})->classify(texts);
+    const auto pre_dir = Classifier::load(out, {});
+    EXPECT_EQ(pre_dir->dtype(), "int8") << name << ": dtype auto resolves to the directory's";
+    EXPECT_EQ(Classifier::load(Env::root / name, {})->dtype(), "f32") << name;
+    const auto pre = pre_dir->classify(texts);
     const auto pre_int8 = Classifier::load(out, {.dtype = "int8"})->classify(texts);
     for (size_t i = 0; i < texts.size(); ++i) {
       EXPECT_EQ(pre[i].logits, at_load[i].logits) << name << " text " << i;

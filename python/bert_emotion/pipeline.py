@@ -233,10 +233,27 @@ def _check_device(device):
     raise UnsupportedError(f"bert-emotion runs on the CPU: device={device!r} is not supported (use 'cpu')")
 
 
-def _check_dtype(dtype):
-    if dtype is None or str(dtype) in ("auto", "float32", "torch.float32", "fp32"):
-        return
-    raise UnsupportedError(f"bert-emotion computes in float32: dtype={dtype!r} is not supported")
+# transformers' dtype / torch_dtype spellings (torch dtypes arrive as "torch.bfloat16" via str()) ->
+# the engine's inference dtypes. "int8" (dynamic quantization) has no torch spelling: ours only.
+_DTYPES = {
+    "auto": "auto",
+    "float32": "f32", "torch.float32": "f32", "fp32": "f32", "f32": "f32",
+    "bfloat16": "bf16", "torch.bfloat16": "bf16", "bf16": "bf16",
+    "int8": "int8",
+}
+
+
+def _engine_dtype(dtype):
+    """The Classifier dtype for a pipeline's dtype= / torch_dtype= ("auto" for None)."""
+    if dtype is None:
+        return "auto"
+    name = str(dtype)
+    if name in _DTYPES:
+        return _DTYPES[name]
+    raise UnsupportedError(
+        f"dtype={dtype!r} is not supported: bert-emotion runs float32, bfloat16 or int8 on the CPU "
+        f"(one of {sorted(_DTYPES)})"
+    )
 
 
 def pipeline(
@@ -258,14 +275,19 @@ def pipeline(
     ``model`` is a model directory, a hub id (``org/name``, downloaded into the Hugging Face cache)
     or a ``Classifier``. ``top_k``, ``function_to_apply``, ``return_all_scores`` and the tokenizer
     arguments ``truncation`` / ``max_length`` / ``padding`` become the defaults of every call.
-    ``device`` must be the CPU and ``dtype`` float32; ``threads`` sets the OpenMP threads per call.
+    ``device`` must be the CPU. ``dtype`` (or ``torch_dtype``) picks the precision of the linear
+    layers: ``float32``, ``bfloat16`` (also as ``torch.bfloat16``) or ``int8`` (dynamic
+    quantization); ``None`` / ``"auto"`` runs the model directory's own (int8 for a directory
+    written by ``bert-emotion quantize``). ``threads`` sets the OpenMP threads per call.
     """
     if task is not None and task not in TASKS:
         raise UnsupportedError(f"bert-emotion provides the tasks {TASKS}, not {task!r}")
     if model is None:
         raise ValueError("bert_emotion.pipeline needs model= (a model directory or hub id)")
     _check_device(device)
-    _check_dtype(dtype if dtype is not None else torch_dtype)
+    if dtype is not None and torch_dtype is not None and _engine_dtype(dtype) != _engine_dtype(torch_dtype):
+        raise InvalidArgumentError(f"dtype={dtype!r} and torch_dtype={torch_dtype!r} disagree")
+    engine_dtype = _engine_dtype(dtype if dtype is not None else torch_dtype)
     if framework not in (None, "pt"):
         raise UnsupportedError(f"framework={framework!r} is not supported")
     # Accepted for compatibility; they change nothing here.
@@ -273,11 +295,16 @@ def pipeline(
         kwargs.pop(name, None)
     if isinstance(model, _core.Classifier):
         classifier = model
+        if engine_dtype not in ("auto", classifier.dtype):
+            raise InvalidArgumentError(
+                f"dtype={engine_dtype!r}: the Classifier given as model runs {classifier.dtype!r}; "
+                f"create it with Classifier(..., dtype={engine_dtype!r})"
+            )
     else:
         model = str(model)
         if revision is not None:
             model = f"{model}@{revision}"
-        classifier = _core.Classifier(model, threads=threads)
+        classifier = _core.Classifier(model, threads=threads, dtype=engine_dtype)
     if tokenizer is not None and str(tokenizer) not in (classifier.model_dir, str(model)):
         raise UnsupportedError("tokenizer= must be the model's own (its directory's tokenizer files are used)")
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):

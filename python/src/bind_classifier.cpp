@@ -168,6 +168,9 @@ void bind_classifier(py::module_& m) {
       .def_property_readonly("problem_type", [](const PyClassifier& c) { return c.clf->config().problem_type; })
       .def_property_readonly("thresholds", [](const PyClassifier& c) { return c.clf->thresholds(); })
       .def_property_readonly("model_dir", [](const PyClassifier& c) { return c.model_dir; })
+      .def_property_readonly(
+          "dtype", [](const PyClassifier& c) { return c.clf->dtype(); },
+          "The dtype the linears run in: f32, bf16 or int8 (dtype='auto' resolved to the directory's)")
       .def_property_readonly("labels", [](const PyClassifier& c) { return c.clf->config().label_names(); })
       .def_property_readonly("num_labels", [](const PyClassifier& c) { return c.clf->config().num_labels(); })
       .def_property_readonly("max_length", [](const PyClassifier& c) { return c.max_length; })

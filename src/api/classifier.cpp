@@ -59,6 +59,7 @@ class EncoderClassifier final : public Classifier {
   const ModelConfig& config() const override { return model_.config; }
   const Tokenizer& tokenizer() const override { return tok_; }
   const std::vector<float>& thresholds() const override { return thresholds_; }
+  std::string dtype() const override { return inference_dtype(model_); }
 
   std::vector<Prediction> classify(const std::vector<std::string>& texts) const override { return classify(texts, {}); }
 

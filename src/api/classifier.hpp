@@ -69,6 +69,8 @@ class Classifier {
   virtual const Tokenizer& tokenizer() const = 0;
   // Multi-label: the per-label thresholds in effect (see the overview); empty for single-label.
   virtual const std::vector<float>& thresholds() const = 0;
+  // The dtype the linears run in: "f32", "bf16" or "int8" ("auto" resolved to the directory's own).
+  virtual std::string dtype() const = 0;
 
   // Tokenizes, batches (packed) and runs the model. Output order = input order.
   virtual std::vector<Prediction> classify(const std::vector<std::string>& texts) const = 0;

@@ -183,8 +183,37 @@ def test_a_classifier_object_can_be_the_model(models):
 
 
 @pytest.mark.parametrize(
+    "kwargs, engine_dtype",
+    [({"torch_dtype": "torch.bfloat16"}, "bf16"), ({"dtype": "bfloat16"}, "bf16"), ({"dtype": "int8"}, "int8"),
+     ({"dtype": "float32"}, "f32"), ({}, "f32")],
+)
+def test_dtype_picks_the_engine_precision(models, kwargs, engine_dtype):
+    path = str(models["softmax4"])
+    texts = ["I love this so much!", "this is awful", "Tomorrow will be better"]
+    pipe = bert_emotion.pipeline("text-classification", model=path, function_to_apply="none", top_k=None, **kwargs)
+    assert pipe.classifier.dtype == engine_dtype
+    want = bert_emotion.Classifier(path, dtype=engine_dtype).logits(texts)
+    for ranked, row in zip(pipe(texts), want):
+        assert {d["label"]: d["score"] for d in ranked} == pytest.approx(dict(zip(pipe.classifier.labels, row.tolist())),
+                                                                          rel=1e-6, abs=1e-7)
+    if engine_dtype != "f32":  # the precision really changed
+        f32 = bert_emotion.Classifier(path, dtype="f32").logits(texts)
+        assert not np.array_equal(want, f32)
+
+
+def test_dtype_conflicts_are_refused(models):
+    path = str(models["softmax4"])
+    with pytest.raises(bert_emotion.InvalidArgumentError, match="disagree"):
+        bert_emotion.pipeline(model=path, dtype="float32", torch_dtype="torch.bfloat16")
+    clf = bert_emotion.Classifier(path, dtype="int8")
+    assert bert_emotion.pipeline(model=clf, dtype="int8").classifier is clf
+    with pytest.raises(bert_emotion.InvalidArgumentError, match="runs 'int8'"):
+        bert_emotion.pipeline(model=clf, torch_dtype="torch.bfloat16")
+
+
+@pytest.mark.parametrize(
     "kwargs",
-    [{"device": 0}, {"device": "cuda"}, {"dtype": "float16"}, {"torch_dtype": "bfloat16"}, {"framework": "tf"}],
+    [{"device": 0}, {"device": "cuda"}, {"dtype": "float16"}, {"torch_dtype": "torch.float64"}, {"framework": "tf"}],
 )
 def test_what_the_engine_cannot_do_is_refused(models, kwargs):
     with pytest.raises(bert_emotion.UnsupportedError):

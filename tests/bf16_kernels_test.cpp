@@ -1,7 +1,8 @@
 // bf16 kernel tests: the rounding against torch's (round to nearest even, NaN kept), every
 // instruction-set path of the packed product against a double-precision sum of the same
 // bf16-rounded operands (FP32 accumulation error only), the paths against each other (bit-identical:
-// each adds a (k, k+1) pair as vdpbf16ps does), the general gemm_bf16 in all four transpositions,
+// each adds a (k, k+1) pair as vdpbf16ps does), the general gemm_bf16 in all four transpositions
+// (large ones on oneDNN's bf16 matmul where the CPU has AVX-512 BF16: within the same bound),
 // the epilogue (alpha, beta, bias), and the bf16 linear against FP32 within the bound bf16's 8-bit
 // mantissa allows. Paths the CPU lacks are skipped, so the test runs on AVX2-only machines too.
 #include <gtest/gtest.h>
@@ -143,6 +144,44 @@ TEST(Bf16Gemm, GeneralProductInEveryTranspositionWithAlphaBeta) {
         }
       }
   }
+}
+
+TEST(Bf16Gemm, LargeProductsOnOnednnStayWithinAccumulationRoundingOfTheExactSum) {
+  // >= 2^20 multiply-adds with alpha 1 and beta 0 or 1 run on oneDNN's bf16 matmul where the CPU
+  // has AVX-512 BF16 (training's products); everything else, and every other CPU, on our kernels.
+  const int64_t M = 150, N = 130, K = 77;  // 1.5 M products; K odd, N not a multiple of 16
+  EXPECT_TRUE(gemm_bf16_runs_onednn(M, N, K, 1.f, 1.f, CpuIsa::avx512_bf16));
+  EXPECT_TRUE(gemm_bf16_runs_onednn(M, N, K, 1.f, 0.f, CpuIsa::avx512_bf16));
+  EXPECT_FALSE(gemm_bf16_runs_onednn(M, N, K, 0.5f, 0.f, CpuIsa::avx512_bf16));
+  EXPECT_FALSE(gemm_bf16_runs_onednn(M, N, K, 1.f, 2.f, CpuIsa::avx512_bf16));
+  EXPECT_FALSE(gemm_bf16_runs_onednn(M, N, K, 1.f, 0.f, CpuIsa::avx512));
+  EXPECT_FALSE(gemm_bf16_runs_onednn(M, N, 40, 1.f, 0.f, CpuIsa::avx512_bf16));
+  const auto A = randn(size_t(M * K), 21), B = randn(size_t(K * N), 22), C0 = randn(size_t(M * N), 23);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (float beta : {0.f, 1.f}) {
+        std::vector<float> want(size_t(M * N)), bound(size_t(M * N));
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t n = 0; n < N; ++n) {
+            double sum = 0, mag = 0;
+            for (int64_t k = 0; k < K; ++k) {
+              const double p = double(round_to_bf16(ta ? A[size_t(k * M + m)] : A[size_t(m * K + k)])) *
+                               double(round_to_bf16(tb ? B[size_t(n * K + k)] : B[size_t(k * N + n)]));
+              sum += p;
+              mag += std::fabs(p);
+            }
+            const double c = beta * C0[size_t(m * N + n)];
+            want[size_t(m * N + n)] = float(sum + c);
+            bound[size_t(m * N + n)] = float(accumulation_bound(mag + std::fabs(c), K));
+          }
+        for (CpuIsa isa : available()) {
+          std::vector<float> C = C0;
+          gemm_bf16(ta, tb, M, N, K, 1.f, A.data(), ta ? M : K, B.data(), tb ? K : N, beta, C.data(), N, isa);
+          for (size_t i = 0; i < C.size(); ++i)
+            ASSERT_NEAR(C[i], want[i], bound[i])
+                << cpu_isa_name(isa) << " ta=" << ta << " tb=" << tb << " beta=" << beta << " at " << i;
+        }
+      }
 }
 
 TEST(Bf16Linear, AutocastForwardEqualsPackedBf16LinearInBothProductForms) {

@@ -3,6 +3,9 @@
 // recipe for 20 steps, per-step loss and gradient norm, per-epoch eval loss and the final weights.
 // Then the CLI's --bf16 on every instruction-set path (BERT_EMOTION_MAX_CPU_ISA): the AVX2 and scalar
 // fallbacks train bit-identically to vdpbf16ps, so a machine without AVX-512 BF16 trains the same.
+// (That holds for the engine's own kernels, which run every product of these small models; a
+// base-size model's products of >= 2^20 multiply-adds run on oneDNN's bf16 matmul on AVX-512 BF16
+// CPUs and agree with the fallbacks to FP32 accumulation rounding: bf16_kernels_test.)
 //
 // Tolerance: torch's autocast also rounds each linear's *output* (and the gradients flowing back
 // through it) to bf16, where ours keeps FP32 outputs (more precise); so ours and torch's differ by

@@ -8,6 +8,7 @@
 
 #include "kernels/bf16_gemm_isa.hpp"
 #include "kernels/layers.hpp"
+#include "kernels/onednn_matmul.hpp"
 #include "util/error.hpp"
 #include "util/scratch_buffer.hpp"
 
@@ -130,6 +131,7 @@ struct Scratch {
   ScratchBuffer<uint16_t> a;        // linear_forward_bf16's rows
   ScratchBuffer<uint16_t> product;  // gemm_bf16's left operand
   Bf16Weights w;                    // gemm_bf16's right operand
+  ScratchBuffer<uint16_t> right;    // gemm_bf16's right operand for oneDNN (plain, as stored)
 };
 Scratch& scratch() {
   thread_local Scratch s;
@@ -137,6 +139,23 @@ Scratch& scratch() {
 }
 
 thread_local bool autocast_bf16 = false;
+
+// Products of at least this many multiply-adds run on oneDNN's bf16 matmul where the CPU has
+// AVX-512 BF16 (gemm_bf16_runs_onednn). oneDNN's brgemm ran a base-size linear's three training
+// products (140 rows) 1.2-1.35x faster than the engine's kernel, conversions included
+// (bench/onednn_matmul_bench.cpp BM_LinearTrainOnednnBf16 against bf16_gemm_bench BM_LinearTrain);
+// below ~1M the primitive's fixed cost is a larger share and the engine's kernel is kept.
+constexpr int64_t kOnednnMinProducts = int64_t(1) << 20;
+
+// dst[rows, cols] (compact) = bf16(src[rows, cols] with leading dimension ld).
+void convert_strided_bf16(uint16_t* dst, const float* src, int64_t rows, int64_t cols, int64_t ld) {
+#pragma omp parallel for schedule(static) if (rows * cols > 65536)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = src + r * ld;
+    uint16_t* out = dst + r * cols;
+    for (int64_t c = 0; c < cols; ++c) out[c] = float_to_bf16(row[c]);
+  }
+}
 
 }  // namespace
 
@@ -187,6 +206,11 @@ void linear_forward_bf16(float* y, const float* x, const Bf16Weights& w, const f
   gemm_bf16_packed(y, w.n, a, w, N, 1.f, 0.f, b, isa);
 }
 
+bool gemm_bf16_runs_onednn(int64_t M, int64_t N, int64_t K, float alpha, float beta, CpuIsa isa) {
+  return isa >= CpuIsa::avx512_bf16 && alpha == 1.f && (beta == 0.f || beta == 1.f) && M > 0 && N > 0 && K > 0 &&
+         double(M) * double(N) * double(K) >= double(kOnednnMinProducts);
+}
+
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                const float* B, int64_t ldb, float beta, float* C, int64_t ldc, CpuIsa isa) {
   if (M <= 0 || N <= 0) return;
@@ -195,8 +219,18 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
       for (int64_t n = 0; n < N; ++n) C[m * ldc + n] = beta == 0.f ? 0.f : beta * C[m * ldc + n];
     return;
   }
-  // op(B)^T [N, K] is the packed operand; op(A) [M, K] the rows.
   Scratch& s = scratch();
+  if (gemm_bf16_runs_onednn(M, N, K, alpha, beta, isa)) {
+    // Both operands rounded to bf16 as stored (a transpose is a stride for oneDNN), then its matmul.
+    const int64_t a_rows = trans_a ? K : M, a_cols = trans_a ? M : K;
+    const int64_t b_rows = trans_b ? N : K, b_cols = trans_b ? K : N;
+    uint16_t* a = s.product.ensure(size_t(a_rows * a_cols));
+    uint16_t* b = s.right.ensure(size_t(b_rows * b_cols));
+    convert_strided_bf16(a, A, a_rows, a_cols, lda);
+    convert_strided_bf16(b, B, b_rows, b_cols, ldb);
+    if (onednn_bf16_gemm(trans_a, trans_b, M, N, K, a, a_cols, b, b_cols, beta == 1.f, C, ldc)) return;
+  }
+  // op(B)^T [N, K] is the packed operand; op(A) [M, K] the rows.
   Bf16Weights& w = s.w;
   if (trans_b) pack_rows_f32(w, N, K, B, ldb);
   else pack_cols_f32(w, N, K, B, ldb);

@@ -72,8 +72,13 @@ void linear_forward_bf16(float* y, const float* x, const Bf16Weights& w, const f
 
 // gemm() (kernels/gemm.hpp) on bf16-rounded operands: C[M,N] = alpha op(A) op(B) + beta C, FP32
 // accumulation and output. Both operands are rounded and packed per call (training's products).
+// Where gemm_bf16_runs_onednn says so (AVX-512 BF16, alpha 1, beta 0 or 1, >= 2^20 multiply-adds:
+// a base-size linear's training products) oneDNN's bf16 matmul computes it instead
+// (kernels/onednn_matmul.hpp): the same rounded operands and FP32 sums in oneDNN's order, so such
+// products agree with the engine's kernels to FP32 accumulation rounding, not bit for bit.
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                const float* B, int64_t ldb, float beta, float* C, int64_t ldc, CpuIsa isa = active_cpu_isa());
+bool gemm_bf16_runs_onednn(int64_t M, int64_t N, int64_t K, float alpha, float beta, CpuIsa isa = active_cpu_isa());
 
 // What torch.autocast("cpu", torch.bfloat16) does to nn.Linear, for the calling thread while a scope
 // lives: linear_forward and linear_backward (kernels/layers.hpp; forward, dx and dW products) run

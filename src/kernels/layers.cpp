@@ -45,9 +45,11 @@ void transpose(float* dst, const float* src, int64_t M, int64_t N) {
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t N, int64_t in, int64_t out) {
   // Under --bf16 training the same products run on bf16-rounded operands with FP32 sums and output.
   const auto product = bf16_autocast_enabled() ? gemm_bf16_default : gemm;
+  // oneDNN's bf16 matmul (large products under --bf16) splits x W^T well as it is.
+  const bool onednn_bf16 = bf16_autocast_enabled() && gemm_bf16_runs_onednn(N, out, in, 1.f, b != nullptr ? 1.f : 0.f);
   // y[N,out] = b + x[N,in] W[out,in]^T, as torch's addmm: the bias is written first and the product
   // accumulated onto it (beta = 1), which saves a pass and, for small batches, a thread hand-off.
-  if (N >= kTransposedMinRows && N <= kTransposedMaxRows) {
+  if (!onednn_bf16 && N >= kTransposedMinRows && N <= kTransposedMaxRows) {
     // y^T[out,N] = b + W x^T into per-thread scratch (callers may run concurrently), then transposed.
     // For bf16 this form also converts W as plain rows instead of packing it (the packed operand
     // is x, N rows), which costs a third of packing W's 16-row blocks.

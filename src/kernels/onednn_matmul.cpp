@@ -64,18 +64,21 @@ struct Primitive {
   dnnl::memory::desc scratchpad;
 };
 
-// Created primitives, by shape. A server sees a new row count per token count; the map is cleared
-// when it grows past kMaxPrimitives (recreating one costs ~0.1 ms).
+// Created primitives, by key (a shape). A server sees a new row count per token count, training one
+// per padded length; the map is cleared when it grows past kMaxPrimitives (recreating one costs
+// ~0.1 ms).
+template <class Key>
 class PrimitiveCache {
  public:
-  Primitive get(const Shape& s, const dnnl::memory::desc& weights) {
-    const Key key{int(s.src), s.rows, s.in, s.out, s.ld_src, s.ld_dst, s.bias};
+  // The cached primitive for `key`, else make(): the description, kept only if it is brgemm.
+  template <class Describe>
+  Primitive get(const Key& key, Describe describe_it) {
     {
       const std::lock_guard<std::mutex> lock(mu_);
       if (const auto it = cache_.find(key); it != cache_.end()) return it->second;
     }
     Primitive made;
-    const auto pd = describe(s, weights);
+    const dnnl::matmul::primitive_desc pd = describe_it();
     if (is_brgemm(pd)) made = {dnnl::matmul(pd), pd.scratchpad_desc()};
     const std::lock_guard<std::mutex> lock(mu_);
     if (cache_.size() >= kMaxPrimitives) cache_.clear();
@@ -84,7 +87,6 @@ class PrimitiveCache {
   }
 
  private:
-  using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, bool>;
   static constexpr size_t kMaxPrimitives = 1024;
   std::mutex mu_;
   std::map<Key, Primitive> cache_;
@@ -96,9 +98,21 @@ void* thread_scratchpad(size_t bytes) {
   return buffer.ensure(bytes);
 }
 
-PrimitiveCache& primitives() {
-  static PrimitiveCache cache;
+using LinearKey = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, bool>;
+PrimitiveCache<LinearKey>& primitives() {
+  static PrimitiveCache<LinearKey> cache;
   return cache;
+}
+
+// Executes `primitive` with `args` and the calling thread's scratchpad, on the thread's own stream.
+void execute(const Primitive& primitive, std::unordered_map<int, dnnl::memory>& args) {
+  const size_t scratch_bytes = primitive.scratchpad.get_size();
+  if (scratch_bytes > 0)
+    args.emplace(DNNL_ARG_SCRATCHPAD,
+                 dnnl::memory(primitive.scratchpad, cpu_engine(), thread_scratchpad(scratch_bytes)));
+  thread_local dnnl::stream stream(cpu_engine());
+  primitive.matmul.execute(stream, args);
+  stream.wait();
 }
 
 // `bytes` of memory for reordered weights, 2 MiB-aligned and advised into transparent huge pages:
@@ -159,7 +173,8 @@ std::shared_ptr<const OnednnWeights> prepack(const void* w, dt type, dt dst, int
 bool run(const Shape& s, const OnednnWeights& w, const void* src, void* dst, const float* bias, const char* what) {
   try {
     const dnnl::memory::desc& weights = w.packed.get_desc();
-    const Primitive primitive = primitives().get(s, weights);
+    const Primitive primitive = primitives().get(LinearKey{int(s.src), s.rows, s.in, s.out, s.ld_src, s.ld_dst, s.bias},
+                                                 [&] { return describe(s, weights); });
     if (!primitive.matmul) return false;
     // The primitive only reads src and bias (oneDNN's handles are non-const).
     dnnl::memory src_m(dnnl::memory::desc(dims{s.rows, s.in}, s.src, dims{s.ld_src, 1}), cpu_engine(),
@@ -171,13 +186,7 @@ bool run(const Shape& s, const OnednnWeights& w, const void* src, void* dst, con
       args.emplace(DNNL_ARG_BIAS,
                    dnnl::memory(dnnl::memory::desc(dims{1, s.out}, dt::f32, dnnl::memory::format_tag::ab), cpu_engine(),
                                 const_cast<float*>(bias)));
-    const size_t scratch_bytes = primitive.scratchpad.get_size();
-    if (scratch_bytes > 0)
-      args.emplace(DNNL_ARG_SCRATCHPAD,
-                   dnnl::memory(primitive.scratchpad, cpu_engine(), thread_scratchpad(scratch_bytes)));
-    thread_local dnnl::stream stream(cpu_engine());
-    primitive.matmul.execute(stream, args);
-    stream.wait();
+    execute(primitive, args);
     return true;
   } catch (const dnnl::error& e) {
     throw Error(std::string("oneDNN ") + what + " matmul failed: " + e.what());
@@ -212,5 +221,39 @@ bool onednn_f32_linear(float* y, const float* x, const OnednnWeights& w, const f
 }
 
 size_t onednn_weights_bytes(const OnednnWeights& w) { return w.packed.get_desc().get_size(); }
+
+bool onednn_bf16_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda,
+                      const uint16_t* B, int64_t ldb, bool accumulate, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0 || K <= 0) throw InvalidArgument("bf16 gemm: oneDNN needs positive sizes");
+  try {
+    // op(A) [M, K] and op(B) [K, N] as strided views of the stored matrices: a transpose swaps the
+    // strides, so nothing is copied.
+    const dnnl::memory::desc a_md(dims{M, K}, dt::bf16, trans_a ? dims{1, lda} : dims{lda, 1});
+    const dnnl::memory::desc b_md(dims{K, N}, dt::bf16, trans_b ? dims{1, ldb} : dims{ldb, 1});
+    const dnnl::memory::desc c_md(dims{M, N}, dt::f32, dims{ldc, 1});
+    using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, int64_t, int64_t, int64_t, bool>;
+    static PrimitiveCache<Key> cache;
+    const Primitive primitive = cache.get(Key{M, N, K, trans_a, trans_b, lda, ldb, ldc, accumulate}, [&] {
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      if (accumulate) {  // C += product: the sum post-op adds the product's FP32 result to C
+        dnnl::post_ops sum;
+        sum.append_sum(1.f);
+        attr.set_post_ops(sum);
+      }
+      return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), attr, cpu_engine());
+    });
+    if (!primitive.matmul) return false;
+    // The primitive only reads A and B (oneDNN's handles are non-const).
+    std::unordered_map<int, dnnl::memory> args{
+        {DNNL_ARG_SRC, dnnl::memory(a_md, cpu_engine(), const_cast<uint16_t*>(A))},
+        {DNNL_ARG_WEIGHTS, dnnl::memory(b_md, cpu_engine(), const_cast<uint16_t*>(B))},
+        {DNNL_ARG_DST, dnnl::memory(c_md, cpu_engine(), C)}};
+    execute(primitive, args);
+    return true;
+  } catch (const dnnl::error& e) {
+    throw Error(std::string("oneDNN bf16 matmul failed: ") + e.what());
+  }
+}
 
 }  // namespace bert_emotion

@@ -2,6 +2,8 @@
 // its own blocked layout, where oneDNN has a brgemm kernel for this CPU (AVX-512 and up):
 //   int8  xq[N, in] q^T -> exact int32, for kernels/int8_gemm.hpp (AVX-512 VNNI)
 //   f32   y[N, out] = x[N, in] W^T + b, for FP32 inference (model/quantize.hpp packs a loaded model)
+//   bf16  C = op(A) op(B) (+ C) on plain bf16 operands, for --bf16 training's products (no prepacking:
+//         the weights change every step)
 //
 // Why: prepacked, these primitives run the base model's linear shapes faster than the engine's
 // other paths at every row count measured (bench/onednn_matmul_bench.cpp, docs/PERFORMANCE.md):
@@ -43,6 +45,13 @@ std::shared_ptr<const OnednnWeights> onednn_prepack_f32(const float* W, int64_t 
 // linear_forward.
 bool onednn_f32_linear(float* y, const float* x, const OnednnWeights& w, const float* b, int64_t N, int64_t in,
                        int64_t out);
+
+// C[M, N] = op(A) op(B) (+ C when `accumulate`) on bf16 operands with FP32 sums and output, by
+// oneDNN's bf16 brgemm matmul (--bf16 training's large products; kernels/bf16_gemm.hpp). A and B
+// hold bf16 bits, row-major with leading dimensions lda / ldb, transposed as gemm()'s flags say
+// (op(A) = A^T reads A [K, M]). Returns false, writing nothing, when oneDNN picks no brgemm kernel.
+bool onednn_bf16_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda,
+                      const uint16_t* B, int64_t ldb, bool accumulate, float* C, int64_t ldc);
 
 // Bytes the reordered weights occupy.
 size_t onednn_weights_bytes(const OnednnWeights& w);

@@ -97,9 +97,12 @@ nlohmann::json bench_train(const fs::path& model, const std::string& data, int s
     const TokenBatch batch = make_batch(rows, cfg.pad_token_id);
     const double t0 = bench::now();
     const DropoutSpec spec{42, uint64_t(s)};
-    encoder_forward(cfg, w, batch, acts, logits.data(), &spec);
-    cross_entropy_forward_backward(logits.data(), labels.data(), batch.B, K, dlogits.data());
-    encoder_backward(cfg, w, gw, batch, acts, dlogits.data());
+    {
+      const Bf16WeightReuseScope reuse;  // as the trainer's step
+      encoder_forward(cfg, w, batch, acts, logits.data(), &spec);
+      cross_entropy_forward_backward(logits.data(), labels.data(), batch.B, K, dlogits.data());
+      encoder_backward(cfg, w, gw, batch, acts, dlogits.data());
+    }
     const float norm = global_grad_norm(m.layout.params(), grads.data());
     opt.step_and_zero_grads(m.arena.data(), grads.data(), 5e-5, clip_coefficient(norm, 1.0));
     const double dt = bench::now() - t0;

@@ -184,6 +184,40 @@ TEST(Bf16Gemm, LargeProductsOnOnednnStayWithinAccumulationRoundingOfTheExactSum)
       }
 }
 
+TEST(Bf16Gemm, WeightReuseScopeRoundsAWeightOncePerScope) {
+  // A base-size linear's forward and dx products (oneDNN's path) with W marked as the weight.
+  const int64_t N = 40, in = 160, out = 192;
+  if (!gemm_bf16_runs_onednn(N, out, in, 1.f, 0.f)) GTEST_SKIP() << "no oneDNN bf16 path on this CPU";
+  auto W = randn(size_t(out * in), 31, 0.05f);
+  const auto x = randn(size_t(N * in), 32), dy = randn(size_t(N * out), 33);
+  const auto forward = [&](std::vector<float>& y) {
+    gemm_bf16(false, true, N, out, in, 1.f, x.data(), in, W.data(), in, 0.f, y.data(), out, active_cpu_isa(), W.data());
+  };
+  const auto dx = [&](std::vector<float>& d) {
+    gemm_bf16(false, false, N, in, out, 1.f, dy.data(), out, W.data(), in, 0.f, d.data(), in, active_cpu_isa(),
+              W.data());
+  };
+  std::vector<float> y0(size_t(N * out)), d0(size_t(N * in)), y1 = y0, d1 = d0, y2 = y0, d2 = d0;
+  forward(y0);
+  dx(d0);
+  {
+    const Bf16WeightReuseScope reuse;
+    EXPECT_THROW(Bf16WeightReuseScope{}, InvalidArgument);
+    forward(y1);
+    for (auto& v : W) v *= 2.f;  // not allowed inside a scope: shows that dx reuses the forward's copy
+    dx(d1);
+  }
+  EXPECT_EQ(y1, y0);
+  EXPECT_EQ(d1, d0) << "dx rounded W again instead of reusing the scope's copy";
+  {
+    const Bf16WeightReuseScope reuse;  // a new scope (the next step) sees the new weights
+    forward(y2);
+    dx(d2);
+  }
+  for (size_t i = 0; i < y2.size(); ++i) ASSERT_EQ(y2[i], 2.f * y0[i]) << i;  // x 2 is exact in bf16 and FP32
+  for (size_t i = 0; i < d2.size(); ++i) ASSERT_EQ(d2[i], 2.f * d0[i]) << i;
+}
+
 TEST(Bf16Linear, AutocastForwardEqualsPackedBf16LinearInBothProductForms) {
   // linear_forward under --bf16 computes y^T = W x^T for 8..256 rows and y = x W^T otherwise; each
   // output is the same pairs summed in the same order, so both equal linear_forward_bf16's bits.

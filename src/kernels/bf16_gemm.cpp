@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <unordered_map>
 
 #include "kernels/bf16_gemm_isa.hpp"
 #include "kernels/layers.hpp"
@@ -157,6 +158,38 @@ void convert_strided_bf16(uint16_t* dst, const float* src, int64_t rows, int64_t
   }
 }
 
+// The calling thread's Bf16WeightReuseScope: a weight's bf16 copy (compact, as stored) by address.
+struct WeightCopy {
+  int64_t rows = 0, cols = 0, ld = 0;
+  bool valid = false;
+  std::vector<uint16_t> bits;
+};
+struct WeightCopies {
+  bool active = false;
+  std::unordered_map<const float*, WeightCopy> by_weight;
+};
+WeightCopies& weight_copies() {
+  thread_local WeightCopies copies;
+  return copies;
+}
+
+// The scope's bf16 copy of the stored matrix w [rows, cols] (leading dimension ld), made on first
+// use; null outside a scope.
+const uint16_t* reused_weight(const float* w, int64_t rows, int64_t cols, int64_t ld) {
+  WeightCopies& c = weight_copies();
+  if (!c.active) return nullptr;
+  WeightCopy& copy = c.by_weight[w];
+  if (!copy.valid || copy.rows != rows || copy.cols != cols || copy.ld != ld) {
+    copy.bits.resize(size_t(rows * cols));
+    convert_strided_bf16(copy.bits.data(), w, rows, cols, ld);
+    copy.rows = rows;
+    copy.cols = cols;
+    copy.ld = ld;
+    copy.valid = true;
+  }
+  return copy.bits.data();
+}
+
 }  // namespace
 
 Bf16Weights pack_weights_bf16(const float* W, int64_t out, int64_t in) {
@@ -212,7 +245,7 @@ bool gemm_bf16_runs_onednn(int64_t M, int64_t N, int64_t K, float alpha, float b
 }
 
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-               const float* B, int64_t ldb, float beta, float* C, int64_t ldc, CpuIsa isa) {
+               const float* B, int64_t ldb, float beta, float* C, int64_t ldc, CpuIsa isa, const float* weight) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {  // an empty sum: C = beta C
     for (int64_t m = 0; m < M; ++m)
@@ -224,10 +257,18 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
     // Both operands rounded to bf16 as stored (a transpose is a stride for oneDNN), then its matmul.
     const int64_t a_rows = trans_a ? K : M, a_cols = trans_a ? M : K;
     const int64_t b_rows = trans_b ? N : K, b_cols = trans_b ? K : N;
-    uint16_t* a = s.product.ensure(size_t(a_rows * a_cols));
-    uint16_t* b = s.right.ensure(size_t(b_rows * b_cols));
-    convert_strided_bf16(a, A, a_rows, a_cols, lda);
-    convert_strided_bf16(b, B, b_rows, b_cols, ldb);
+    const uint16_t* a = A == weight ? reused_weight(A, a_rows, a_cols, lda) : nullptr;
+    const uint16_t* b = B == weight ? reused_weight(B, b_rows, b_cols, ldb) : nullptr;
+    if (a == nullptr) {
+      uint16_t* converted = s.product.ensure(size_t(a_rows * a_cols));
+      convert_strided_bf16(converted, A, a_rows, a_cols, lda);
+      a = converted;
+    }
+    if (b == nullptr) {
+      uint16_t* converted = s.right.ensure(size_t(b_rows * b_cols));
+      convert_strided_bf16(converted, B, b_rows, b_cols, ldb);
+      b = converted;
+    }
     if (onednn_bf16_gemm(trans_a, trans_b, M, N, K, a, a_cols, b, b_cols, beta == 1.f, C, ldc)) return;
   }
   // op(B)^T [N, K] is the packed operand; op(A) [M, K] the rows.
@@ -272,6 +313,17 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
         for (int64_t k = K; k < w.k_pad; ++k) a[size_t(m * w.k_pad + k)] = 0;
   }
   gemm_bf16_packed(C, ldc, a, w, M, alpha, beta, nullptr, isa);
+}
+
+Bf16WeightReuseScope::Bf16WeightReuseScope() {
+  WeightCopies& c = weight_copies();
+  if (c.active) throw InvalidArgument("Bf16WeightReuseScope: scopes do not nest");
+  c.active = true;
+}
+Bf16WeightReuseScope::~Bf16WeightReuseScope() {
+  WeightCopies& c = weight_copies();
+  c.active = false;
+  for (auto& [key, copy] : c.by_weight) copy.valid = false;
 }
 
 Bf16AutocastScope::Bf16AutocastScope(bool enabled) : previous_(autocast_bf16) { autocast_bf16 = enabled; }

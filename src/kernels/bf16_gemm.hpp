@@ -71,13 +71,16 @@ void linear_forward_bf16(float* y, const float* x, const Bf16Weights& w, const f
                          CpuIsa isa = active_cpu_isa());
 
 // gemm() (kernels/gemm.hpp) on bf16-rounded operands: C[M,N] = alpha op(A) op(B) + beta C, FP32
-// accumulation and output. Both operands are rounded and packed per call (training's products).
+// accumulation and output. Both operands are rounded and packed per call (training's products),
+// except that inside a Bf16WeightReuseScope an operand that is `weight` (a linear's W, which the
+// forward and dx products share) is rounded once per scope where oneDNN runs the product.
 // Where gemm_bf16_runs_onednn says so (AVX-512 BF16, alpha 1, beta 0 or 1, >= 2^20 multiply-adds:
 // a base-size linear's training products) oneDNN's bf16 matmul computes it instead
 // (kernels/onednn_matmul.hpp): the same rounded operands and FP32 sums in oneDNN's order, so such
 // products agree with the engine's kernels to FP32 accumulation rounding, not bit for bit.
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-               const float* B, int64_t ldb, float beta, float* C, int64_t ldc, CpuIsa isa = active_cpu_isa());
+               const float* B, int64_t ldb, float beta, float* C, int64_t ldc, CpuIsa isa = active_cpu_isa(),
+               const float* weight = nullptr);
 bool gemm_bf16_runs_onednn(int64_t M, int64_t N, int64_t K, float alpha, float beta, CpuIsa isa = active_cpu_isa());
 
 // What torch.autocast("cpu", torch.bfloat16) does to nn.Linear, for the calling thread while a scope
@@ -95,5 +98,18 @@ class Bf16AutocastScope {
   bool previous_;
 };
 bool bf16_autocast_enabled();
+
+// One training step's weights, for the calling thread while a scope lives: the bf16 copy gemm_bf16
+// makes of a weight (its `weight` argument) for the forward product is reused by the dx product
+// instead of being rounded again. The weights must not change inside the scope (the optimizer runs
+// after it); the copies' memory is kept for the next scope.
+//   { Bf16WeightReuseScope reuse; ... forward, backward ... }   optimizer.step(...);
+class Bf16WeightReuseScope {
+ public:
+  Bf16WeightReuseScope();
+  ~Bf16WeightReuseScope();
+  Bf16WeightReuseScope(const Bf16WeightReuseScope&) = delete;
+  Bf16WeightReuseScope& operator=(const Bf16WeightReuseScope&) = delete;
+};
 
 }  // namespace bert_emotion

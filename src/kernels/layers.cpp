@@ -16,10 +16,16 @@ namespace bert_emotion {
 
 namespace {
 
-// gemm_bf16 with the active instruction set, as a gemm()-shaped function.
-void gemm_bf16_default(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                       int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+// A linear's products as a gemm()-shaped function: gemm(), or under --bf16 gemm_bf16 with the
+// layer's weight W marked as such, so that inside a Bf16WeightReuseScope its bf16 copy is shared by
+// the forward and dx products (activations are never marked: their buffers' contents change).
+auto linear_product(const float* W) {
+  return [W](bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+             const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+    if (bf16_autocast_enabled())
+      gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, active_cpu_isa(), W);
+    else gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  };
 }
 
 // Rows for which y^T = W x^T beats y = x W^T. dnnl_sgemm splits a short-and-wide x W^T badly over two
@@ -44,7 +50,7 @@ void transpose(float* dst, const float* src, int64_t M, int64_t N) {
 
 void linear_forward(float* y, const float* x, const float* W, const float* b, int64_t N, int64_t in, int64_t out) {
   // Under --bf16 training the same products run on bf16-rounded operands with FP32 sums and output.
-  const auto product = bf16_autocast_enabled() ? gemm_bf16_default : gemm;
+  const auto product = linear_product(W);
   // oneDNN's bf16 matmul (large products under --bf16) splits x W^T well as it is.
   const bool onednn_bf16 = bf16_autocast_enabled() && gemm_bf16_runs_onednn(N, out, in, 1.f, b != nullptr ? 1.f : 0.f);
   // y[N,out] = b + x[N,in] W[out,in]^T, as torch's addmm: the bias is written first and the product
@@ -92,7 +98,7 @@ void linear_forward_any(float* y, const float* x, const float* W, const Int8Weig
 void linear_backward(float* dx, float* dW, float* db, const float* dy, const float* x, const float* W, int64_t N,
                      int64_t in, int64_t out, bool accumulate_dx) {
   // dx[N,in] = dy[N,out] W[out,in]; dW[out,in] += dy^T x — on bf16-rounded operands under --bf16
-  const auto product = bf16_autocast_enabled() ? gemm_bf16_default : gemm;
+  const auto product = linear_product(W);
   if (dx != nullptr) product(false, false, N, in, out, 1.f, dy, out, W, in, accumulate_dx ? 1.f : 0.f, dx, in);
   if (dW != nullptr) product(true, false, out, in, N, 1.f, dy, out, x, in, 1.f, dW, in);
   if (db != nullptr) {

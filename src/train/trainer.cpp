@@ -664,6 +664,8 @@ TrainOutcome train_loop(TrainModel& model, const TokenizedSplit& train, const To
         const DropoutSpec spec{opts.seed, micro * static_cast<uint64_t>(R) + static_cast<uint64_t>(comm.rank())};
         float mb_loss = 0.f;
         if (bs > 0) {
+          // --bf16: each weight is rounded to bf16 once for the forward and dx products.
+          const Bf16WeightReuseScope reuse;
           encoder_forward(cfg, w, batch, acts, logits.data(), opts.dropout ? &spec : nullptr);
           mb_loss = multi ? bce_with_logits_pos_weight_forward_backward(logits.data(), targets.data(), bs, K,
                                                                         opts.class_weight_values, dlogits.data())

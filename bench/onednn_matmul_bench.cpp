@@ -13,6 +13,9 @@
 // dropped): the engine itself calls oneDNN for int8 where this bench shows it faster
 // (kernels/onednn_matmul.hpp).
 //
+// BM_LinearTrainOnednnBf16: --bf16 training's three products of one linear on oneDNN's bf16 matmul
+// (what gemm_bf16 runs on AVX-512 BF16), against bf16_gemm_bench's BM_LinearTrain.
+//
 //   build/bench/onednn_matmul_bench --benchmark_min_time=0.3      (OMP_NUM_THREADS sets the threads)
 #include <benchmark/benchmark.h>
 

@@ -148,14 +148,20 @@ thread_local bool autocast_bf16 = false;
 // below ~1M the primitive's fixed cost is a larger share and the engine's kernel is kept.
 constexpr int64_t kOnednnMinProducts = int64_t(1) << 20;
 
-// dst[rows, cols] (compact) = bf16(src[rows, cols] with leading dimension ld).
-void convert_strided_bf16(uint16_t* dst, const float* src, int64_t rows, int64_t cols, int64_t ld) {
+// dst[rows, ld_dst] = bf16(src[rows, cols] with leading dimension ld_src); columns cols..ld_dst-1 zero.
+void convert_bf16(uint16_t* dst, int64_t ld_dst, const float* src, int64_t ld_src, int64_t rows, int64_t cols) {
 #pragma omp parallel for schedule(static) if (rows * cols > 65536)
   for (int64_t r = 0; r < rows; ++r) {
-    const float* row = src + r * ld;
-    uint16_t* out = dst + r * cols;
+    const float* row = src + r * ld_src;
+    uint16_t* out = dst + r * ld_dst;
     for (int64_t c = 0; c < cols; ++c) out[c] = float_to_bf16(row[c]);
+    for (int64_t c = cols; c < ld_dst; ++c) out[c] = 0;
   }
+}
+
+// dst[rows, cols] (compact) = bf16(src[rows, cols] with leading dimension ld).
+void convert_strided_bf16(uint16_t* dst, const float* src, int64_t rows, int64_t cols, int64_t ld) {
+  convert_bf16(dst, cols, src, ld, rows, cols);
 }
 
 // The calling thread's Bf16WeightReuseScope: a weight's bf16 copy (compact, as stored) by address.
@@ -213,13 +219,7 @@ std::vector<uint16_t> unpack_weights_bf16(const Bf16Weights& w) {
 }
 
 void convert_rows_bf16(uint16_t* xb, const float* x, int64_t N, int64_t k, int64_t k_pad) {
-#pragma omp parallel for schedule(static) if (N * k > 65536)
-  for (int64_t n = 0; n < N; ++n) {
-    const float* row = x + n * k;
-    uint16_t* dst = xb + n * k_pad;
-    for (int64_t i = 0; i < k; ++i) dst[i] = float_to_bf16(row[i]);
-    for (int64_t i = k; i < k_pad; ++i) dst[i] = 0;
-  }
+  convert_bf16(xb, k_pad, x, k, N, k);
 }
 
 void gemm_bf16_packed(float* C, int64_t ldc, const uint16_t* a, const Bf16Weights& w, int64_t M, float alpha,

@@ -216,6 +216,13 @@ TEST(Bf16Gemm, WeightReuseScopeRoundsAWeightOncePerScope) {
   }
   for (size_t i = 0; i < y2.size(); ++i) ASSERT_EQ(y2[i], 2.f * y0[i]) << i;  // x 2 is exact in bf16 and FP32
   for (size_t i = 0; i < d2.size(); ++i) ASSERT_EQ(d2[i], 2.f * d0[i]) << i;
+  // The copy is kept between scopes that use it, and freed after one that does not (a model
+  // trained earlier on this thread must not pin its copies).
+  EXPECT_EQ(Bf16WeightReuseScope::bytes_held(), size_t(out * in) * sizeof(uint16_t));
+  {
+    const Bf16WeightReuseScope reuse;  // W unused here
+  }
+  EXPECT_EQ(Bf16WeightReuseScope::bytes_held(), 0u);
 }
 
 TEST(Bf16Linear, AutocastForwardEqualsPackedBf16LinearInBothProductForms) {

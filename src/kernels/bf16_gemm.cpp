@@ -323,7 +323,22 @@ Bf16WeightReuseScope::Bf16WeightReuseScope() {
 Bf16WeightReuseScope::~Bf16WeightReuseScope() {
   WeightCopies& c = weight_copies();
   c.active = false;
-  for (auto& [key, copy] : c.by_weight) copy.valid = false;
+  // Copies used in this scope keep their memory for the next step's; the others (a model trained
+  // earlier on this thread) are freed.
+  for (auto it = c.by_weight.begin(); it != c.by_weight.end();) {
+    if (it->second.valid) {
+      it->second.valid = false;
+      ++it;
+    } else {
+      it = c.by_weight.erase(it);
+    }
+  }
+}
+
+size_t Bf16WeightReuseScope::bytes_held() {
+  size_t bytes = 0;
+  for (const auto& [key, copy] : weight_copies().by_weight) bytes += copy.bits.size() * sizeof(uint16_t);
+  return bytes;
 }
 
 Bf16AutocastScope::Bf16AutocastScope(bool enabled) : previous_(autocast_bf16) { autocast_bf16 = enabled; }

@@ -102,7 +102,8 @@ bool bf16_autocast_enabled();
 // One training step's weights, for the calling thread while a scope lives: the bf16 copy gemm_bf16
 // makes of a weight (its `weight` argument) for the forward product is reused by the dx product
 // instead of being rounded again. The weights must not change inside the scope (the optimizer runs
-// after it); the copies' memory is kept for the next scope.
+// after it). The copies' memory is kept for the next scope; a copy that a scope did not use is freed
+// when it ends (another model trained earlier on the thread).
 //   { Bf16WeightReuseScope reuse; ... forward, backward ... }   optimizer.step(...);
 class Bf16WeightReuseScope {
  public:
@@ -110,6 +111,9 @@ class Bf16WeightReuseScope {
   ~Bf16WeightReuseScope();
   Bf16WeightReuseScope(const Bf16WeightReuseScope&) = delete;
   Bf16WeightReuseScope& operator=(const Bf16WeightReuseScope&) = delete;
+
+  // Bytes of bf16 copies the calling thread holds (kept between scopes).
+  static size_t bytes_held();
 };
 
 }  // namespace bert_emotion

@@ -1,8 +1,10 @@
 // bf16_gemm_bench — base-size linear layers in FP32 (dnnl_sgemm, the engine's linear_forward /
 // linear_backward) against the bf16 kernels of every instruction-set path this CPU has
 // (kernels/bf16_gemm.hpp): the inference linear (weights packed once, activations rounded per
-// call) and training's three products under Bf16AutocastScope (weights packed per call, as --bf16
-// does), at the shapes of a batch-1 tweet (27 tokens) and a batch of 32 (1280 tokens);
+// call) and training's three products under Bf16AutocastScope and Bf16WeightReuseScope (operands
+// rounded per call, W once for forward and dx, as a --bf16 step does; on AVX-512 BF16 these
+// products run on oneDNN's bf16 matmul, and the label says so), at the shapes of a batch-1 tweet
+// (27 tokens) and a batch of 32 (1280 tokens);
 // items/s = multiply-adds per second (x2 for FLOP/s).
 //
 //   build/bench/bf16_gemm_bench --benchmark_min_time=0.3      (OMP_NUM_THREADS sets the threads)
@@ -62,12 +64,15 @@ void BM_LinearTrain(benchmark::State& state) {
   std::vector<float> y(size_t(N * out)), dx(size_t(N * in)), dW(size_t(out * in)), db(static_cast<size_t>(out));
   const Bf16AutocastScope autocast(bf16);
   for (auto _ : state) {
+    const Bf16WeightReuseScope reuse;  // one step
     linear_forward(y.data(), x.data(), W.data(), b.data(), N, in, out);
     linear_backward(dx.data(), dW.data(), db.data(), dy.data(), x.data(), W.data(), N, in, out, false);
     benchmark::DoNotOptimize(dW.data());
   }
   state.SetItemsProcessed(state.iterations() * 3 * N * in * out);
-  state.SetLabel(bf16 ? std::string("bf16 ") + cpu_isa_name(active_cpu_isa()) : "f32");
+  const bool onednn = bf16 && gemm_bf16_runs_onednn(N, out, in, 1.f, 1.f);
+  state.SetLabel(bf16 ? std::string("bf16 ") + cpu_isa_name(active_cpu_isa()) + (onednn ? " (oneDNN matmul)" : "")
+                      : "f32");
 }
 
 void Shapes(benchmark::internal::Benchmark* b) {

@@ -13,9 +13,6 @@
 // dropped): the engine itself calls oneDNN for int8 where this bench shows it faster
 // (kernels/onednn_matmul.hpp).
 //
-// BM_LinearTrainOnednnBf16: --bf16 training's three products of one linear on oneDNN's bf16 matmul
-// (what gemm_bf16 runs on AVX-512 BF16), against bf16_gemm_bench's BM_LinearTrain.
-//
 //   build/bench/onednn_matmul_bench --benchmark_min_time=0.3      (OMP_NUM_THREADS sets the threads)
 #include <benchmark/benchmark.h>
 
@@ -162,76 +159,6 @@ void Shapes(benchmark::internal::Benchmark* b) {
         for (int onednn : {0, 1}) b->Args({M, in, out, p, onednn});
 }
 BENCHMARK(BM_Linear)->Apply(Shapes)->Unit(benchmark::kMicrosecond);
-
-// Training's three products of one linear under bf16 autocast, all by oneDNN's bf16 matmul (bf16 x
-// bf16 -> f32): y = x W^T + b, dx = dy W, dW += dy^T x, plus db, from FP32 x, dy and W converted to
-// bf16 on every call (the weights change every step, so nothing is reordered ahead). The engine's
-// own run of the same step is bf16_gemm_bench's BM_LinearTrain (same shapes and work): this is the
-// measurement behind "would oneDNN's bf16 kernels lift --bf16 training" (docs/PERFORMANCE.md).
-// Args: N tokens, in, out.
-void BM_LinearTrainOnednnBf16(benchmark::State& state) {
-  const int64_t N = state.range(0), in = state.range(1), out = state.range(2);
-  const auto W = normal(size_t(out * in), 1, 0.02f), b = normal(size_t(out), 2, 0.02f);
-  const auto x = normal(size_t(N * in), 3, 1.f), dy = normal(size_t(N * out), 4, 1.f);
-  std::vector<float> y(size_t(N * out)), dx(size_t(N * in)), dW(size_t(out * in)), db(static_cast<size_t>(out));
-  std::vector<uint16_t> xb(size_t(N * in)), dyb(size_t(N * out)), Wb(size_t(out * in));
-  const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  dnnl::stream stream(engine);
-  using dims = dnnl::memory::dims;
-  // C[M, K'] = A[M, K] B[K, K'] over plain buffers; strides express the transposes.
-  struct Product {
-    dnnl::matmul matmul;
-    std::unordered_map<int, dnnl::memory> args;
-    std::string impl;  // oneDNN's kernel (brg:avx512_core_bf16 where the CPU has it)
-  };
-  const auto product = [&](dims a_dims, dims a_strides, void* a, dims b_dims, dims b_strides, void* bm, float* c,
-                           const float* bias, bool accumulate) {
-    const dnnl::memory::desc a_md(a_dims, dt::bf16, a_strides), b_md(b_dims, dt::bf16, b_strides);
-    const dnnl::memory::desc c_md({a_dims[0], b_dims[1]}, dt::f32, tag::ab), bias_md({1, b_dims[1]}, dt::f32, tag::ab);
-    dnnl::primitive_attr attr;
-    if (accumulate) {
-      dnnl::post_ops po;
-      po.append_sum(1.f);
-      attr.set_post_ops(po);
-    }
-    const auto pd = bias ? dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, bias_md, c_md), attr, engine)
-                         : dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), attr, engine);
-    Product p{dnnl::matmul(pd),
-              {{DNNL_ARG_SRC, dnnl::memory(a_md, engine, a)},
-               {DNNL_ARG_WEIGHTS, dnnl::memory(b_md, engine, bm)},
-               {DNNL_ARG_DST, dnnl::memory(c_md, engine, c)}},
-              pd.impl_info_str()};
-    if (bias) p.args.emplace(DNNL_ARG_BIAS, dnnl::memory(bias_md, engine, const_cast<float*>(bias)));
-    return p;
-  };
-  std::vector<Product> products;
-  try {
-    products.push_back(product({N, in}, {in, 1}, xb.data(), {in, out}, {1, in}, Wb.data(), y.data(), b.data(), false));
-    products.push_back(
-        product({N, out}, {out, 1}, dyb.data(), {out, in}, {in, 1}, Wb.data(), dx.data(), nullptr, false));
-    products.push_back(product({out, N}, {1, out}, dyb.data(), {N, in}, {in, 1}, xb.data(), dW.data(), nullptr, true));
-  } catch (const dnnl::error& e) {
-    state.SkipWithError((std::string("oneDNN refused the primitive: ") + e.what()).c_str());
-    return;
-  }
-  for (auto _ : state) {
-    convert_rows_bf16(Wb.data(), W.data(), out, in, in);
-    convert_rows_bf16(xb.data(), x.data(), N, in, in);
-    convert_rows_bf16(dyb.data(), dy.data(), N, out, out);
-    for (auto& p : products) p.matmul.execute(stream, p.args);
-    stream.wait();
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t o = 0; o < out; ++o) db[size_t(o)] += dy[size_t(n * out + o)];
-    benchmark::DoNotOptimize(dW.data());
-  }
-  state.SetItemsProcessed(state.iterations() * 3 * N * in * out);
-  state.SetLabel("bf16 oneDNN matmul " + products[0].impl + " / " + products[1].impl + " / " + products[2].impl);
-}
-BENCHMARK(BM_LinearTrainOnednnBf16)
-    ->Args({140, 768, 768})
-    ->Args({140, 768, 3072})
-    ->Args({140, 3072, 768})
-    ->Unit(benchmark::kMicrosecond);  // bf16_gemm_bench's TrainShapes
 
 }  // namespace
 

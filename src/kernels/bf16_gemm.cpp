@@ -143,9 +143,9 @@ thread_local bool autocast_bf16 = false;
 
 // Products of at least this many multiply-adds run on oneDNN's bf16 matmul where the CPU has
 // AVX-512 BF16 (gemm_bf16_runs_onednn). oneDNN's brgemm ran a base-size linear's three training
-// products (140 rows) 1.2-1.35x faster than the engine's kernel, conversions included
-// (bench/onednn_matmul_bench.cpp BM_LinearTrainOnednnBf16 against bf16_gemm_bench BM_LinearTrain);
-// below ~1M the primitive's fixed cost is a larger share and the engine's kernel is kept.
+// products (140 rows) 1.2-1.35x faster than the engine's kernel, conversions included (bench/
+// bf16_gemm_bench.cpp BM_LinearTrain before and after; docs/PERFORMANCE.md); below ~1M the
+// primitive's fixed cost is a larger share and the engine's kernel is kept.
 constexpr int64_t kOnednnMinProducts = int64_t(1) << 20;
 
 // dst[rows, ld_dst] = bf16(src[rows, cols] with leading dimension ld_src); columns cols..ld_dst-1 zero.
@@ -157,11 +157,6 @@ void convert_bf16(uint16_t* dst, int64_t ld_dst, const float* src, int64_t ld_sr
     for (int64_t c = 0; c < cols; ++c) out[c] = float_to_bf16(row[c]);
     for (int64_t c = cols; c < ld_dst; ++c) out[c] = 0;
   }
-}
-
-// dst[rows, cols] (compact) = bf16(src[rows, cols] with leading dimension ld).
-void convert_strided_bf16(uint16_t* dst, const float* src, int64_t rows, int64_t cols, int64_t ld) {
-  convert_bf16(dst, cols, src, ld, rows, cols);
 }
 
 // The calling thread's Bf16WeightReuseScope: a weight's bf16 copy (compact, as stored) by address.
@@ -187,7 +182,7 @@ const uint16_t* reused_weight(const float* w, int64_t rows, int64_t cols, int64_
   WeightCopy& copy = c.by_weight[w];
   if (!copy.valid || copy.rows != rows || copy.cols != cols || copy.ld != ld) {
     copy.bits.resize(size_t(rows * cols));
-    convert_strided_bf16(copy.bits.data(), w, rows, cols, ld);
+    convert_bf16(copy.bits.data(), cols, w, ld, rows, cols);
     copy.rows = rows;
     copy.cols = cols;
     copy.ld = ld;
@@ -261,12 +256,12 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
     const uint16_t* b = B == weight ? reused_weight(B, b_rows, b_cols, ldb) : nullptr;
     if (a == nullptr) {
       uint16_t* converted = s.product.ensure(size_t(a_rows * a_cols));
-      convert_strided_bf16(converted, A, a_rows, a_cols, lda);
+      convert_bf16(converted, a_cols, A, lda, a_rows, a_cols);
       a = converted;
     }
     if (b == nullptr) {
       uint16_t* converted = s.right.ensure(size_t(b_rows * b_cols));
-      convert_strided_bf16(converted, B, b_rows, b_cols, ldb);
+      convert_bf16(converted, b_cols, B, ldb, b_rows, b_cols);
       b = converted;
     }
     if (onednn_bf16_gemm(trans_a, trans_b, M, N, K, a, a_cols, b, b_cols, beta == 1.f, C, ldc)) return;
